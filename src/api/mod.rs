@@ -1,0 +1,172 @@
+//! The HTTP API: state, routes, and the helpers every handler shares.
+
+pub mod auth;
+pub mod docs;
+pub mod firms;
+pub mod health;
+pub mod import;
+pub mod observe;
+pub mod pagination;
+pub mod pool;
+pub mod problem;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::domain::access::Principal;
+use crate::error::{AppError, AppResult};
+use crate::store::idempotency::{self, Claim};
+
+pub struct AppState {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub config: Arc<Config>,
+}
+
+/// Registers every route. Each path is a resource with explicit methods, so a wrong method on a
+/// known path is 405 rather than 404.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let json = web::JsonConfig::default().limit(2 * 1024 * 1024).error_handler(problem::json_error);
+    cfg.app_data(json)
+        .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+        .app_data(web::PathConfig::default().error_handler(problem::path_error))
+        .service(resource("/healthz").route(web::get().to(health::healthz)))
+        .service(resource("/readyz").route(web::get().to(health::readyz)))
+        .service(resource("/metrics").route(web::get().to(health::metrics)))
+        .service(resource("/openapi.json").route(web::get().to(docs::openapi_json)))
+        .service(resource("/v1/firms").route(web::get().to(firms::list_firms)).route(web::post().to(firms::create_firm)))
+        .service(resource("/v1/firms/import").route(web::post().to(import::import_firms)))
+        .service(
+            resource("/v1/firms/{id}")
+                .route(web::get().to(firms::get_firm))
+                .route(web::patch().to(firms::patch_firm)),
+        )
+        .service(resource("/v1/firms/{id}/financials").route(web::get().to(firms::list_financials)))
+        .service(resource("/v1/firms/{id}/financials/{year}").route(web::put().to(firms::put_financials)))
+        .service(
+            resource("/v1/reserve-pool").route(web::get().to(pool::list_pool)).route(web::post().to(pool::admit)),
+        )
+        .service(
+            resource("/v1/reserve-pool/{firm_id}")
+                .route(web::get().to(pool::get_entry))
+                .route(web::delete().to(pool::remove)),
+        );
+}
+
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(problem::method_not_allowed))
+}
+
+/// Whether the client asked for CSV (`Accept: text/csv`).
+pub fn wants_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.split(',').any(|p| p.trim().starts_with("text/csv")))
+}
+
+pub fn csv_response(filename: &str, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
+        .body(body)
+}
+
+/// Runs a creating request at most once per `Idempotency-Key` and caller: a repeat with the same
+/// body replays the first answer; a repeat with another body is 409. Without the header it runs.
+pub async fn idempotent<T, F, Fut>(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Principal,
+    body: &[u8],
+    work: F,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = AppResult<(StatusCode, T)>>,
+{
+    let key = match req.headers().get("Idempotency-Key") {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.trim().is_empty() && k.len() <= 255 => Some(k.trim().to_owned()),
+            _ => return Err(AppError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")),
+        },
+    };
+    let Some(key) = key else {
+        let (status, value) = work().await?;
+        return Ok(HttpResponse::build(status).json(value));
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update(b"\n");
+    hasher.update(req.uri().to_string());
+    hasher.update(b"\n");
+    hasher.update(body);
+    let fingerprint = hex::encode(hasher.finalize());
+    let now = state.clock.now();
+    {
+        let mut conn = state.db.pool().acquire().await?;
+        if let Claim::Replay { status, body } = idempotency::claim(&mut conn, caller.key_id, &key, &fingerprint, now).await? {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let ctype = if status.is_success() { "application/json" } else { "application/problem+json" };
+            return Ok(HttpResponse::build(status).content_type(ctype).insert_header(("Idempotent-Replayed", "true")).body(body));
+        }
+    }
+    let outcome = work().await;
+    let mut conn = state.db.pool().acquire().await?;
+    match outcome {
+        Ok((status, value)) => {
+            let body = serde_json::to_string(&value).map_err(|e| AppError::Internal(e.into()))?;
+            idempotency::complete(&mut conn, caller.key_id, &key, status.as_u16(), &body).await?;
+            Ok(HttpResponse::build(status).content_type("application/json").body(body))
+        }
+        Err(e) if actix_web::ResponseError::status_code(&e).is_client_error() => {
+            let body = serde_json::to_string(&e.to_problem()).map_err(|e| AppError::Internal(e.into()))?;
+            idempotency::complete(&mut conn, caller.key_id, &key, actix_web::ResponseError::status_code(&e).as_u16(), &body).await?;
+            Err(e)
+        }
+        Err(e) => {
+            idempotency::release(&mut conn, caller.key_id, &key).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Parses a JSON body read as bytes (creating handlers keep the bytes for idempotency).
+pub fn parse_json<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> AppResult<T> {
+    if let Some(ct) = req.headers().get(actix_web::http::header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        if !ct.starts_with("application/json") && !ct.contains("+json") {
+            return Err(AppError::UnsupportedMediaType("the body must be application/json".into()));
+        }
+    }
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => {
+            AppError::Validation(vec![crate::domain::validate::FieldError::new(problem::serde_field(&e), "invalid", e.to_string())])
+        }
+        _ => AppError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")),
+    })
+}
+
+/// Parses an optional vocabulary query parameter, naming it when the value is unknown.
+pub fn query_vocab<T>(name: &str, value: Option<&str>) -> AppResult<Option<T>>
+where
+    T: std::str::FromStr<Err = crate::domain::UnknownValue>,
+{
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<T>()
+            .map(Some)
+            .map_err(|e| AppError::field(name, "unknown_value", format!("{v:?} is not allowed; {e}"))),
+    }
+}

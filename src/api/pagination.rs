@@ -1,0 +1,63 @@
+//! Keyset pagination: `limit` (capped) and an opaque `cursor`; answers are `{items, next_cursor}`.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 500;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The cursor names the last id seen. It is opaque to clients so that its form may change.
+pub fn encode_cursor(last_id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{last_id}"))
+}
+
+pub fn decode_cursor(cursor: Option<&str>) -> AppResult<Option<Uuid>> {
+    let Some(c) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
+    let bad = || AppError::bad_request("invalid_cursor", "the cursor is not one this service issued; start again without it");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let id = text.strip_prefix("v1:").ok_or_else(bad)?;
+    Uuid::parse_str(id).map(Some).map_err(|_| bad())
+}
+
+pub fn limit(requested: Option<u32>) -> AppResult<u32> {
+    match requested {
+        None => Ok(DEFAULT_LIMIT),
+        Some(0) => Err(AppError::field("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}"))),
+        Some(n) => Ok(n.min(MAX_LIMIT)),
+    }
+}
+
+/// Fetches `limit + 1` rows to learn whether another page exists, without a count query.
+pub fn page<T>(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> Uuid) -> Page<T> {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(|r| encode_cursor(id_of(r))) } else { None };
+    Page { items: rows, next_cursor }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_rejects_garbage() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(Some(&encode_cursor(id))).expect("valid"), Some(id));
+        for bad in ["x", "!!!", "djE6bm90LWEtdXVpZA", "AAAA"] {
+            assert!(decode_cursor(Some(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(decode_cursor(None).expect("none"), None);
+    }
+}

@@ -1,0 +1,207 @@
+//! The command line: serve | demo | migrate | seed | import | keys | openapi.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::domain::access::Role;
+use crate::startup::Application;
+use crate::store::keys;
+
+#[derive(Debug, Parser)]
+#[command(name = "srdi-capital", version, about = "Financing and listing service for Shandong's 专精特新 firms")]
+pub struct Cli {
+    /// Configuration file (TOML); `SRDI_*` environment variables override it.
+    #[arg(long, global = true, env = "SRDI_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (migrates first).
+    Serve,
+    /// Migrate, seed demo data into an empty database, create one key per role, print them, serve.
+    Demo {
+        #[arg(long, default_value_t = 1200)]
+        firms: usize,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Write a deterministic synthetic population of Shandong firms.
+    Seed {
+        #[arg(long, default_value_t = 1200)]
+        firms: usize,
+        /// How many of them to admit to the listing reserve pool (default: 7 in 8).
+        #[arg(long)]
+        pool: Option<usize>,
+        /// Random seed; the same seed gives the same firms.
+        #[arg(long, default_value_t = 2022)]
+        seed: u64,
+    },
+    /// Import firms from a CSV or JSON file (by extension).
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Create a key; prints the key alone on stdout.
+    Create {
+        #[arg(long)]
+        role: String,
+        /// The bank, fund or firm id the key acts for (not for admin).
+        #[arg(long)]
+        subject: Option<Uuid>,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key by id or shown prefix.
+    Revoke { key: String },
+}
+
+async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(config.database_url.expose(), config.database_max_connections)
+        .await
+        .context("cannot open the database")?;
+    db.migrate().await.context("migrations failed")?;
+    Ok(db)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    crate::telemetry::init(config.log_format);
+    match cli.command {
+        Command::Serve => {
+            let app = Application::build(config.clone()).await?;
+            tracing::info!(port = app.port(), "serving");
+            app.run_until_stopped().await
+        }
+        Command::Demo { firms } => demo(config, firms).await,
+        Command::Migrate => {
+            open_db(&config).await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Seed { firms, pool, seed } => {
+            let db = open_db(&config).await?;
+            let pool = pool.unwrap_or(firms * 7 / 8);
+            let report = crate::seed::seed(&db, firms, pool, seed, chrono::Utc::now()).await?;
+            eprintln!("seeded: {report}");
+            Ok(())
+        }
+        Command::Import { file, dry_run } => {
+            let db = open_db(&config).await?;
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let ctype = match file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+                Some("json") => "application/json",
+                _ => "text/csv",
+            };
+            let rows = crate::service::import::read_body(ctype, &bytes).map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail))?;
+            let report = crate::service::import::run(&db, rows, dry_run, chrono::Utc::now())
+                .await
+                .map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Keys { action } => {
+            let db = open_db(&config).await?;
+            let mut conn = db.pool().acquire().await?;
+            match action {
+                KeysAction::Create { role, subject, label } => {
+                    let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+                    let label = if label.is_empty() { format!("{role} key") } else { label };
+                    let (_, plaintext) = keys::create(&mut conn, role, subject, &label, chrono::Utc::now())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
+                    println!("{plaintext}");
+                }
+                KeysAction::List => {
+                    for k in keys::list(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}",
+                            k.id,
+                            k.prefix,
+                            k.role,
+                            k.subject_id.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                            if k.revoked_at.is_some() { "revoked" } else { "active" },
+                            k.label
+                        );
+                    }
+                }
+                KeysAction::Revoke { key } => {
+                    let k = keys::revoke(&mut conn, &key, chrono::Utc::now()).await.map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
+                    eprintln!("revoked key {} ({})", k.id, k.prefix);
+                }
+            }
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", crate::api::docs::openapi_pretty());
+            Ok(())
+        }
+    }
+}
+
+fn problem_text(e: &crate::error::AppError) -> String {
+    let p = e.to_problem();
+    match p.errors {
+        Some(errors) => errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+        None => p.detail,
+    }
+}
+
+async fn demo(config: Config, firms: usize) -> anyhow::Result<()> {
+    let db = open_db(&config).await?;
+    let mut conn = db.pool().acquire().await?;
+    let now = chrono::Utc::now();
+    if crate::store::firms::count(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}"))? == 0 {
+        eprintln!("seeding {firms} demo firms…");
+        let pool = (firms * 7 / 8).max(firms.min(1000));
+        let report = crate::seed::seed(&db, firms, pool, 2022, now).await?;
+        eprintln!("seeded: {report}");
+    }
+    let subjects = crate::seed::demo_subjects(&db, now).await?;
+    let mut lines = Vec::new();
+    for (role, subject) in [
+        (Role::Admin, None),
+        (Role::Bank, Some(subjects.bank_id)),
+        (Role::Fund, Some(subjects.fund_id)),
+        (Role::Enterprise, Some(subjects.firm_id)),
+    ] {
+        let (_, key) = keys::create(&mut conn, role, subject, &format!("demo {role}"), now)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
+        lines.push(format!("  {:<10} {key}", role.as_str()));
+    }
+    drop(conn);
+    db.close().await;
+    let app = Application::build(config.clone()).await?;
+    let base = config.public_base_url.clone().unwrap_or_else(|| format!("http://{}:{}", config.listen.ip(), app.port()));
+    println!("srdi-capital demo is serving at {base}");
+    println!("API docs: {base}/docs/");
+    println!("API keys (send as `Authorization: Bearer <key>`):");
+    for l in &lines {
+        println!("{l}");
+    }
+    println!("enterprise key acts for firm {}", subjects.firm_id);
+    println!("try: curl -H 'Authorization: Bearer <admin key>' '{base}/v1/reserve-pool?limit=5'");
+    app.run_until_stopped().await
+}

@@ -1,0 +1,226 @@
+//! Configuration: built-in defaults → optional TOML file → `SRDI_*` environment variables.
+//! Validated once at start; a bad value stops the process with a message naming the setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A value that must never reach logs or `Debug` output.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// `sqlite://path` (embedded default) or `postgres://…`. May carry a password: kept secret.
+    pub database_url: Secret,
+    pub database_max_connections: u32,
+    pub listen: SocketAddr,
+    /// Base URL printed by `demo` and used in links; defaults to `http://{listen}`.
+    pub public_base_url: Option<String>,
+    pub log_format: LogFormat,
+    /// Largest request body accepted (bulk imports are the big ones).
+    pub max_body_bytes: usize,
+    /// Run background workers (webhook dispatcher, mail sender, matching queue) in this instance.
+    pub workers_enabled: bool,
+    /// CIDRs exempt from the webhook SSRF guard (e.g. `127.0.0.1/32` for local receivers).
+    #[serde(deserialize_with = "comma_separated")]
+    pub webhooks_allow_networks: Vec<String>,
+    pub webhooks_allow_http: bool,
+    /// Seconds between delivery attempts, comma-separated.
+    #[serde(deserialize_with = "comma_separated")]
+    pub webhooks_retry_schedule: Vec<String>,
+    /// 32 bytes, base64: encrypts webhook signing secrets at rest. Empty: derived per database
+    /// at `migrate` time is NOT done; the service refuses to create endpoints without it.
+    pub webhooks_secret_key: Secret,
+    /// How long a rotated-out signing secret keeps signing alongside the new one.
+    pub webhooks_rotation_overlap_hours: u32,
+    /// `smtp://user:pass@host:port` / `smtps://…`; unset: mails are written under `mail_dir`.
+    pub smtp_url: Option<Secret>,
+    pub mail_dir: PathBuf,
+    pub mail_from: String,
+}
+
+fn comma_separated<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        List(Vec<serde_json::Value>),
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Form::deserialize(d)? {
+        Form::List(items) => items
+            .into_iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect(),
+        Form::Text(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        Form::Number(n) => vec![n.to_string()],
+    })
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: Secret::new("sqlite://./data/srdi-capital.db"),
+            database_max_connections: 8,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_base_url: None,
+            log_format: LogFormat::Text,
+            max_body_bytes: 32 * 1024 * 1024,
+            workers_enabled: true,
+            webhooks_allow_networks: Vec::new(),
+            webhooks_allow_http: false,
+            webhooks_retry_schedule: "0,5,300,1800,7200,18000,36000,36000"
+                .split(',')
+                .map(String::from)
+                .collect(),
+            webhooks_secret_key: Secret::default(),
+            webhooks_rotation_overlap_hours: 24,
+            smtp_url: None,
+            mail_dir: PathBuf::from("./data/mail"),
+            mail_from: "srdi-capital <noreply@srdi-capital.local>".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration could not be read: {0}")]
+    Read(#[from] Box<figment::Error>),
+    #[error("setting `{setting}` is invalid: {reason}")]
+    Invalid { setting: &'static str, reason: String },
+}
+
+impl Config {
+    /// Defaults, then the TOML file at `file` (if given, or `SRDI_CONFIG`), then `SRDI_*` variables.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let file = file
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("SRDI_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(Env::prefixed("SRDI_").ignore(&["CONFIG"]));
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database_url.expose();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::Invalid {
+                setting: "SRDI_DATABASE_URL",
+                reason: "must start with sqlite:, postgres:// or postgresql://".into(),
+            });
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "SRDI_DATABASE_MAX_CONNECTIONS",
+                reason: "must be at least 1".into(),
+            });
+        }
+        for net in &self.webhooks_allow_networks {
+            net.parse::<ipnet::IpNet>().map_err(|e| ConfigError::Invalid {
+                setting: "SRDI_WEBHOOKS_ALLOW_NETWORKS",
+                reason: format!("{net:?} is not a CIDR network: {e}"),
+            })?;
+        }
+        self.retry_schedule_secs()?;
+        if let Some(base) = &self.public_base_url
+            && !(base.starts_with("http://") || base.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                setting: "SRDI_PUBLIC_BASE_URL",
+                reason: "must be an http(s) URL".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn retry_schedule_secs(&self) -> Result<Vec<u64>, ConfigError> {
+        let parsed: Result<Vec<u64>, _> =
+            self.webhooks_retry_schedule.iter().map(|s| s.trim().parse::<u64>()).collect();
+        match parsed {
+            Ok(v) if !v.is_empty() => Ok(v),
+            _ => Err(ConfigError::Invalid {
+                setting: "SRDI_WEBHOOKS_RETRY_SCHEDULE",
+                reason: "must be a non-empty comma-separated list of whole seconds".into(),
+            }),
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        self.public_base_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let c = Config {
+            database_url: Secret::new("postgres://u:hunter2@db/x"),
+            webhooks_secret_key: Secret::new("c2VjcmV0"),
+            ..Config::default()
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"));
+        assert!(!shown.contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn validation_names_the_setting() {
+        let c = Config { database_url: Secret::new("mysql://x"), ..Config::default() };
+        let err = c.validate().expect_err("mysql is not supported").to_string();
+        assert!(err.contains("SRDI_DATABASE_URL"), "{err}");
+        let c = Config { webhooks_allow_networks: vec!["nonsense".into()], ..Config::default() };
+        assert!(c.validate().expect_err("bad cidr").to_string().contains("ALLOW_NETWORKS"));
+        let c = Config { webhooks_retry_schedule: vec!["5".into(), "x".into()], ..Config::default() };
+        assert!(c.validate().is_err());
+    }
+}

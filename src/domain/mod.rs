@@ -1,0 +1,22 @@
+//! Pure domain types and rules. Nothing in here performs I/O or reads the clock: callers pass
+//! "now" and the data in, and get decisions out.
+
+pub mod access;
+pub mod credit_code;
+pub mod firm;
+pub mod pool;
+pub mod validate;
+
+/// A string that is not one of a closed vocabulary's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownValue {
+    pub allowed: &'static [&'static str],
+}
+
+impl std::fmt::Display for UnknownValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "must be one of: {}", self.allowed.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownValue {}

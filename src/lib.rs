@@ -1,0 +1,15 @@
+#![forbid(unsafe_code)]
+//! srdi-capital: the financing and listing service for Shandong's 专精特新 firms.
+
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod seed;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,387 @@
+//! A deterministic synthetic population of Shandong firms, for demos, tests and benchmarks.
+//!
+//! Plausible, not real: cities are weighted by approximate GDP, industries lean to manufacturing
+//! (GB/T 4754 section C), tiers follow a reserve pool's skew towards recognised firms, and three
+//! fiscal years grow from a log-uniform revenue base with tier-dependent R&D intensity and patents.
+//! The same seed always yields the same firms and credit codes (all valid under GB 32100-2015).
+
+use std::fmt;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::db::row::{RowExt, list_placeholders, values_placeholders};
+use crate::db::types::{day, ts};
+use crate::domain::credit_code::CreditCode;
+use crate::domain::firm::{City, FinancialsInput, FirmInput, Tier, Venue};
+use crate::service::import::{self, RawRow};
+use crate::store::events;
+
+/// Approximate 2023 GDP in 100 million yuan: only a weight for where synthetic firms sit.
+const CITY_WEIGHTS: &[(City, u32)] = &[
+    (City::Qingdao, 15760),
+    (City::Jinan, 12757),
+    (City::Yantai, 10162),
+    (City::Weifang, 7606),
+    (City::Linyi, 6105),
+    (City::Jining, 5516),
+    (City::Zibo, 4561),
+    (City::Heze, 4465),
+    (City::Dezhou, 3707),
+    (City::Dongying, 3752),
+    (City::Weihai, 3408),
+    (City::Taian, 3217),
+    (City::Binzhou, 3112),
+    (City::Liaocheng, 2877),
+    (City::Rizhao, 2431),
+    (City::Zaozhuang, 2161),
+];
+
+/// (GB/T 4754 class, name word, weight): mostly manufacturing, some software and R&D services.
+const INDUSTRIES: &[(&str, &str, u32)] = &[
+    ("C3562", "半导体装备", 6),
+    ("C3471", "工业机器人", 6),
+    ("C3922", "通信设备", 5),
+    ("C2710", "生物医药", 7),
+    ("C3985", "电子元件", 7),
+    ("C3811", "电机", 6),
+    ("C2651", "新材料", 8),
+    ("C3360", "精密制造", 6),
+    ("C3441", "液压装备", 5),
+    ("C4011", "仪器仪表", 5),
+    ("C2929", "高分子材料", 5),
+    ("C3670", "汽车零部件", 8),
+    ("C3581", "医疗器械", 6),
+    ("C3839", "电气机械", 5),
+    ("C3976", "光电子", 4),
+    ("C3513", "矿山装备", 4),
+    ("C3130", "特种钢材", 3),
+    ("I6513", "软件", 6),
+    ("I6531", "信息技术", 4),
+    ("M7320", "工程技术", 3),
+];
+
+const BRAND: &[&str] = &[
+    "华", "鲁", "齐", "泰", "恒", "瑞", "海", "创", "智", "博", "诚", "远", "嘉", "宏", "信", "科", "正", "明", "德",
+    "盛", "源", "航", "峰", "通", "达", "新", "元", "开", "润", "晟",
+];
+const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "孙", "周", "吴", "徐", "马", "朱", "胡", "高"];
+const GIVEN: &[&str] = &["伟", "芳", "强", "敏", "静", "磊", "洋", "军", "杰", "娟", "涛", "明", "超", "霞", "鹏"];
+
+const ORG_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+pub struct SeedReport {
+    pub firms: usize,
+    pub created: usize,
+    pub pool: usize,
+}
+
+impl fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} firms ({} new), {} admitted to the reserve pool", self.firms, self.created, self.pool)
+    }
+}
+
+fn pick<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> &'a T {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    let mut x = rng.random_range(0..total);
+    for (item, w) in items {
+        if x < *w {
+            return item;
+        }
+        x -= w;
+    }
+    &items[items.len() - 1].0
+}
+
+/// A unique, valid credit code for firm number `i`: the index, scrambled, becomes the 9-character
+/// organisation code, so codes never collide and still look varied.
+pub fn synthetic_credit_code(city: City, i: usize, seed: u64) -> String {
+    const SPACE: u64 = 27_512_614_111; // 31^7
+    let mixed = (i as u64 + seed.wrapping_mul(7_919)) .wrapping_mul(2_654_435_761) % SPACE;
+    let mut n = mixed;
+    let mut org = [b'0'; 7];
+    for slot in org.iter_mut().rev() {
+        *slot = ORG_ALPHABET[(n % 31) as usize];
+        n /= 31;
+    }
+    let body = format!("91{}00MA{}", city.region_prefix(), String::from_utf8_lossy(&org));
+    CreditCode::complete(&body).map(|c| c.to_string()).unwrap_or(body)
+}
+
+fn money(v: Decimal) -> String {
+    v.round_dp(2).to_string()
+}
+
+/// Raw import rows for `n` firms, three fiscal years each (the three years before `today`'s).
+pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let last_year = today.year() - 1;
+    let mut rows = Vec::with_capacity(n * 3);
+    for i in 0..n {
+        let city = *pick(&mut rng, CITY_WEIGHTS);
+        let (industry, word) = {
+            let total: u32 = INDUSTRIES.iter().map(|(_, _, w)| w).sum();
+            let mut x = rng.random_range(0..total);
+            let mut chosen = INDUSTRIES[0];
+            for ind in INDUSTRIES {
+                if x < ind.2 {
+                    chosen = *ind;
+                    break;
+                }
+                x -= ind.2;
+            }
+            (chosen.0, chosen.1)
+        };
+        let tier_roll = rng.random_range(0..100);
+        let tier = match tier_roll {
+            0..10 => None,
+            10..55 => Some(Tier::InnovativeSme),
+            55..92 => Some(Tier::ProvincialSrdi),
+            _ => Some(Tier::LittleGiant),
+        };
+        let brand = format!("{}{}", BRAND[rng.random_range(0..BRAND.len())], BRAND[rng.random_range(0..BRAND.len())]);
+        let suffix = if rng.random_bool(0.3) { "股份有限公司" } else { "科技有限公司" };
+        let name = format!("{}{}{}{}{}", city.label_zh(), brand, word, suffix, if i % 7 == 0 { format!("（{}）", i) } else { String::new() });
+        let founded = NaiveDate::from_ymd_opt(rng.random_range(1995..=last_year - 2), rng.random_range(1..=12), rng.random_range(1..=28))
+            .unwrap_or(today);
+        // Log-uniform revenue base between 2,000万 and 20亿 yuan, larger for higher tiers.
+        let tier_boost = match tier {
+            Some(Tier::LittleGiant) => 1.0,
+            Some(Tier::ProvincialSrdi) => 0.5,
+            _ => 0.0,
+        };
+        let exponent: f64 = rng.random_range(7.3..9.0) + tier_boost * rng.random_range(0.0..0.3);
+        let base_revenue = Decimal::from(10f64.powf(exponent) as i64 / 1000 * 1000);
+        let growth_pct = rng.random_range(-5..=35);
+        let margin_pct = rng.random_range(-2..=16);
+        let rd_pct_x10: i64 = match tier {
+            Some(Tier::LittleGiant) => rng.random_range(50..=150),
+            Some(Tier::ProvincialSrdi) => rng.random_range(30..=110),
+            _ => rng.random_range(15..=90),
+        };
+        let patents_base: i64 = match tier {
+            Some(Tier::LittleGiant) => rng.random_range(8..=60),
+            Some(Tier::ProvincialSrdi) => rng.random_range(2..=25),
+            _ => rng.random_range(0..=10),
+        };
+        let employees_base: i64 = rng.random_range(60..=1500);
+        let rd_staff_pct: i64 = rng.random_range(8..=35);
+        let neeq = rng.random_range(0..100) < 12;
+        let expected_mv = base_revenue * Decimal::from(rng.random_range(2..=12));
+        let firm = FirmInput {
+            credit_code: Some(synthetic_credit_code(city, i, seed)),
+            name: Some(name),
+            city: Some(city.as_str().to_owned()),
+            district: None,
+            industry_code: Some(industry.to_owned()),
+            tier: tier.map(|t| t.as_str().to_owned()),
+            tier_recognized_year: tier.map(|_| rng.random_range(2019..=last_year)),
+            founded_on: Some(founded.to_string()),
+            expected_market_value: Some(money(expected_mv)),
+            neeq_listed_on: neeq.then(|| NaiveDate::from_ymd_opt(rng.random_range(2015..=last_year), 6, 30).unwrap_or(today).to_string()),
+            neeq_layer: neeq.then(|| if rng.random_bool(0.4) { "innovation" } else { "basic" }.to_owned()),
+            tax_credit_grade: Some(["A", "A", "A", "B", "B", "M"][rng.random_range(0..6)].to_owned()),
+            contact_name: Some(format!("{}{}", SURNAMES[rng.random_range(0..SURNAMES.len())], GIVEN[rng.random_range(0..GIVEN.len())])),
+            contact_email: Some(format!("finance{i}@firm{i}.example.cn")),
+            contact_phone: Some(format!("0{}-8{:07}", 531 + (i % 9), rng.random_range(0..10_000_000))),
+        };
+        let mut revenue = base_revenue;
+        for k in 0..3 {
+            let year = last_year - 2 + k;
+            if k > 0 {
+                let g = growth_pct + rng.random_range(-5..=5);
+                revenue = (revenue * Decimal::from(100 + g) / Decimal::ONE_HUNDRED).round_dp(2);
+            }
+            let margin = Decimal::from(margin_pct + rng.random_range(-2..=2));
+            let net_profit = (revenue * margin / Decimal::ONE_HUNDRED).round_dp(2);
+            let non_recurring = (revenue * Decimal::from(rng.random_range(0..=8)) / Decimal::from(1000)).round_dp(2);
+            let rd = (revenue * Decimal::from(rd_pct_x10 + rng.random_range(-5..=5)) / Decimal::from(1000)).round_dp(2);
+            let total_assets = (revenue * Decimal::from(rng.random_range(90..=180)) / Decimal::ONE_HUNDRED).round_dp(2);
+            let liabilities = (total_assets * Decimal::from(rng.random_range(25..=65)) / Decimal::ONE_HUNDRED).round_dp(2);
+            let net_assets = total_assets - liabilities;
+            let roe = if net_assets > Decimal::ZERO { (net_profit * Decimal::ONE_HUNDRED / net_assets).round_dp(2) } else { Decimal::ZERO };
+            let employees = employees_base + k as i64 * rng.random_range(0..=40);
+            let fin = FinancialsInput {
+                revenue: Some(money(revenue)),
+                main_business_revenue: Some(money(revenue * Decimal::from(rng.random_range(75..=100)) / Decimal::ONE_HUNDRED)),
+                net_profit: Some(money(net_profit)),
+                net_profit_deducted: Some(money(net_profit - non_recurring)),
+                rd_expense: Some(money(rd)),
+                operating_cash_flow: Some(money(net_profit * Decimal::from(rng.random_range(60..=140)) / Decimal::ONE_HUNDRED)),
+                total_assets: Some(money(total_assets)),
+                total_liabilities: Some(money(liabilities)),
+                net_assets: Some(money(net_assets)),
+                weighted_roe: Some(roe.to_string()),
+                invention_patents: Some(patents_base + k as i64 * rng.random_range(0..=4)),
+                employees: Some(employees),
+                rd_staff: Some(employees * rd_staff_pct / 100),
+            };
+            rows.push(RawRow {
+                row: rows.len() + 2,
+                firm: firm.clone(),
+                year: Some((i64::from(year), fin)),
+                financial_years: Vec::new(),
+                read_errors: Vec::new(),
+            });
+        }
+    }
+    rows
+}
+
+/// Seeds `n` firms and admits the first `pool` of them
+/// to the reserve pool. Idempotent: re-running upserts the same firms and skips admitted ones.
+pub async fn seed(db: &Db, n: usize, pool: usize, seed_value: u64, now: DateTime<Utc>) -> anyhow::Result<SeedReport> {
+    let today = now.date_naive();
+    let rows = synthetic_rows(n, seed_value, today);
+    let codes: Vec<String> = rows.iter().step_by(3).take(pool).filter_map(|r| r.firm.credit_code.clone()).collect();
+    let report = import::run(db, rows, false, now).await.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
+    if report.rejected > 0 {
+        anyhow::bail!("synthetic rows were rejected: {:?}", report.errors.first());
+    }
+    let mut rng = StdRng::seed_from_u64(seed_value ^ 0x9e37_79b9);
+    let mut admitted = 0;
+    let mut tx = db.begin().await?;
+    for chunk in codes.chunks(400) {
+        let sql = format!(
+            "SELECT id, credit_code, event_seq FROM firms WHERE in_reserve_pool = $1 AND credit_code IN ({})",
+            list_placeholders(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(&sql).bind(false);
+        for c in chunk {
+            q = q.bind(c.clone());
+        }
+        let found = q.fetch_all(&mut *tx).await?;
+        if found.is_empty() {
+            continue;
+        }
+        let mut pool_rows = Vec::new();
+        for r in &found {
+            let venue = match rng.random_range(0..100) {
+                0..35 => Venue::Bse,
+                35..50 => Venue::Star,
+                50..70 => Venue::Chinext,
+                70..90 => Venue::Neeq,
+                _ => Venue::RegionalSrdiBoard,
+            };
+            let key_firm = rng.random_range(0..100) < 22;
+            let admitted_on = today - chrono::Duration::days(rng.random_range(30..1500));
+            pool_rows.push((r.uuid("id")?, venue, key_firm, admitted_on, r.int("event_seq")? + 1));
+        }
+        let sql = format!(
+            "INSERT INTO reserve_pool (firm_id, target_venue, sponsor_broker, key_firm, note, admitted_on, admitted_at, updated_at) VALUES {}",
+            values_placeholders(pool_rows.len(), 8, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, venue, key_firm, on, _) in &pool_rows {
+            q = q
+                .bind(id.to_string())
+                .bind(venue.as_str())
+                .bind(None::<String>)
+                .bind(*key_firm)
+                .bind(None::<String>)
+                .bind(day(*on))
+                .bind(ts(now))
+                .bind(ts(now));
+        }
+        q.execute(&mut *tx).await?;
+        let sql = format!(
+            "INSERT INTO reserve_pool_history (id, firm_id, action, target_venue, key_firm, reason, actor_key_id, at) VALUES {}",
+            values_placeholders(pool_rows.len(), 8, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, venue, key_firm, _, _) in &pool_rows {
+            q = q
+                .bind(Uuid::now_v7().to_string())
+                .bind(id.to_string())
+                .bind("admitted")
+                .bind(venue.as_str())
+                .bind(*key_firm)
+                .bind(Some("seed".to_owned()))
+                .bind(None::<String>)
+                .bind(ts(now));
+        }
+        q.execute(&mut *tx).await?;
+        let sql = format!(
+            "INSERT INTO events (id, event_type, firm_id, bank_id, firm_seq, occurred_at, payload) VALUES {}",
+            values_placeholders(pool_rows.len(), 7, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, venue, key_firm, _, seq) in &pool_rows {
+            q = q
+                .bind(events::event_id("reserve_pool.admitted", &format!("firm:{id}:seq:{seq}")).to_string())
+                .bind("reserve_pool.admitted")
+                .bind(id.to_string())
+                .bind(None::<String>)
+                .bind(*seq)
+                .bind(ts(now))
+                .bind(serde_json::json!({ "firm_id": id, "target_venue": venue, "key_firm": key_firm }).to_string());
+        }
+        q.execute(&mut *tx).await?;
+        let sql = format!(
+            "UPDATE firms SET in_reserve_pool = $1, event_seq = event_seq + 1 WHERE id IN ({})",
+            list_placeholders(pool_rows.len(), 2)
+        );
+        let mut q = sqlx::query(&sql).bind(true);
+        for (id, ..) in &pool_rows {
+            q = q.bind(id.to_string());
+        }
+        q.execute(&mut *tx).await?;
+        admitted += pool_rows.len();
+    }
+    tx.commit().await?;
+    Ok(SeedReport { firms: n, created: report.created, pool: admitted })
+}
+
+/// The bank, fund and firm that the demo's keys act for.
+pub struct DemoSubjects {
+    pub bank_id: Uuid,
+    pub fund_id: Uuid,
+    pub firm_id: Uuid,
+}
+
+pub async fn demo_subjects(db: &Db, now: DateTime<Utc>) -> anyhow::Result<DemoSubjects> {
+    let mut conn = db.pool().acquire().await?;
+    let bank = sqlx::query("SELECT id FROM banks WHERE code = $1").bind("DEMO-BANK").fetch_optional(&mut *conn).await?;
+    let bank_id = match bank {
+        Some(r) => r.uuid("id")?,
+        None => {
+            let id = Uuid::now_v7();
+            sqlx::query("INSERT INTO banks (id, code, name, contact_email, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id.to_string())
+                .bind("DEMO-BANK")
+                .bind("齐鲁示范银行（演示）")
+                .bind("sme-finance@bank.example.cn")
+                .bind(ts(now))
+                .execute(&mut *conn)
+                .await?;
+            id
+        }
+    };
+    let fund = sqlx::query("SELECT id FROM funds WHERE name = $1").bind("齐鲁示范创投基金（演示）").fetch_optional(&mut *conn).await?;
+    let fund_id = match fund {
+        Some(r) => r.uuid("id")?,
+        None => {
+            let id = Uuid::now_v7();
+            sqlx::query("INSERT INTO funds (id, name, kind, contact_email, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id.to_string())
+                .bind("齐鲁示范创投基金（演示）")
+                .bind("vc")
+                .bind("deals@fund.example.cn")
+                .bind(ts(now))
+                .execute(&mut *conn)
+                .await?;
+            id
+        }
+    };
+    let firm = sqlx::query("SELECT id FROM firms WHERE in_reserve_pool = $1 ORDER BY id LIMIT 1").bind(true).fetch_optional(&mut *conn).await?;
+    let firm_id = match firm {
+        Some(r) => r.uuid("id")?,
+        None => anyhow::bail!("the database has no firm in the reserve pool for the demo enterprise key"),
+    };
+    Ok(DemoSubjects { bank_id, fund_id, firm_id })
+}

@@ -1,0 +1,85 @@
+//! Creating and changing firms and their financials.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::firm::{FinancialYear, Firm, FirmFields};
+use crate::error::{AppError, AppResult};
+use crate::store::{Conn, events, financials, firms};
+
+/// Names of the fields that differ, for event payloads (values of contact fields are never put
+/// in events: receivers fetch what they are allowed to see through the API).
+pub fn changed_fields(before: &FirmFields, after: &FirmFields) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    macro_rules! cmp {
+        ($($f:ident),+) => { $( if before.$f != after.$f { changed.push(stringify!($f)); } )+ };
+    }
+    cmp!(
+        credit_code, name, city, district, industry_code, tier, tier_recognized_year, founded_on,
+        expected_market_value, neeq_listed_on, neeq_layer, tax_credit_grade, contact_name, contact_email,
+        contact_phone
+    );
+    changed
+}
+
+pub async fn create(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<Firm> {
+    let firm = firms::insert(conn, fields, now).await?;
+    events::record(
+        conn,
+        events::NewEvent {
+            event_type: "firm.created",
+            firm_id: Some(firm.id),
+            bank_id: None,
+            fact_key: Some(format!("firm:{}:created", firm.id)),
+            data: json!({ "firm_id": firm.id, "city": firm.city, "tier": firm.tier, "industry_code": firm.industry_code }),
+        },
+        now,
+    )
+    .await?;
+    Ok(firm)
+}
+
+/// Applies new field values; records an event only when something changed.
+pub async fn update(conn: &mut Conn, current: &Firm, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<(Firm, Vec<&'static str>)> {
+    let changed = changed_fields(&FirmFields::of(current), fields);
+    if changed.is_empty() {
+        return Ok((current.clone(), changed));
+    }
+    let firm = firms::update(conn, current.id, fields, now).await?;
+    events::record(
+        conn,
+        events::NewEvent {
+            event_type: "firm.updated",
+            firm_id: Some(firm.id),
+            bank_id: None,
+            fact_key: None,
+            data: json!({ "firm_id": firm.id, "changed": changed }),
+        },
+        now,
+    )
+    .await?;
+    Ok((firm, changed))
+}
+
+pub async fn put_financials(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, now: DateTime<Utc>) -> AppResult<bool> {
+    if firms::get(conn, firm_id).await?.is_none() {
+        return Err(AppError::not_found("firm"));
+    }
+    let changed = financials::upsert(conn, firm_id, fy, now).await?;
+    if changed {
+        events::record(
+            conn,
+            events::NewEvent {
+                event_type: "financials.updated",
+                firm_id: Some(firm_id),
+                bank_id: None,
+                fact_key: None,
+                data: json!({ "firm_id": firm_id, "fiscal_year": fy.fiscal_year }),
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(changed)
+}

@@ -1,0 +1,505 @@
+//! Bulk import of firms and their yearly financials from CSV or JSON.
+//!
+//! CSV layout: one row per firm and fiscal year. Firm columns (`credit_code`, `name`, `city`, …)
+//! repeat on each of a firm's rows; `fiscal_year` and the financial columns carry that year. A row
+//! with an empty `fiscal_year` carries the firm alone. Rows are numbered as a spreadsheet shows
+//! them: the header is row 1. JSON: an array of firm objects, each with an optional `financials`
+//! array of `{fiscal_year, …}`; items are numbered from 1.
+//!
+//! Upsert by credit code. Every row is validated first and each rejected row is reported with its
+//! number, field and reason; the accepted rows are then written in ONE transaction (a dry run rolls
+//! it back), so a database failure leaves nothing half-written. Reads and writes are batched so that
+//! a 10,000-firm file costs a few hundred statements, not a hundred thousand.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::row::{RowExt, list_placeholders, values_placeholders};
+use crate::db::types::{day, opt_fen, ts};
+use crate::db::{Db, Tx};
+use crate::domain::credit_code::CreditCode;
+use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmFields, FirmInput};
+use crate::domain::validate::FieldError;
+use crate::error::{AppError, AppResult};
+use crate::service::firms::changed_fields;
+use crate::store::{events, financials, firms};
+
+pub const FIRM_CSV_COLUMNS: &[&str] = &[
+    "credit_code", "name", "city", "district", "industry_code", "tier", "tier_recognized_year", "founded_on",
+    "expected_market_value", "neeq_listed_on", "neeq_layer", "tax_credit_grade", "contact_name", "contact_email",
+    "contact_phone",
+];
+pub const FINANCIAL_CSV_COLUMNS: &[&str] = &[
+    "fiscal_year", "revenue", "main_business_revenue", "net_profit", "net_profit_deducted", "rd_expense",
+    "operating_cash_flow", "total_assets", "total_liabilities", "net_assets", "weighted_roe", "invention_patents",
+    "employees", "rd_staff",
+];
+
+/// One input row before validation.
+#[derive(Debug, Clone, Default)]
+pub struct RawRow {
+    pub row: usize,
+    pub firm: FirmInput,
+    pub year: Option<(i64, FinancialsInput)>,
+    pub financial_years: Vec<(i64, FinancialsInput)>,
+    /// Problems found while reading the row (bad numbers, unknown fields).
+    pub read_errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RejectedRow {
+    pub row: usize,
+    pub credit_code: Option<String>,
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    /// Input rows read (CSV data rows or JSON items).
+    pub rows: usize,
+    /// Firms created, updated (firm fields or any fiscal year changed) and unchanged.
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Rows rejected; each problem is listed in `errors`.
+    pub rejected: usize,
+    pub financial_years_written: usize,
+    pub errors: Vec<RejectedRow>,
+}
+
+fn cell(record: &csv::StringRecord, idx: Option<usize>) -> Option<String> {
+    let v = record.get(idx?)?.trim();
+    if v.is_empty() { None } else { Some(v.to_owned()) }
+}
+
+/// Reads CSV (UTF-8, optional BOM). A header problem rejects the whole file.
+pub fn read_csv(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| AppError::bad_request("invalid_csv", format!("the header row cannot be read: {e}")))?
+        .clone();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut unknown = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        let name = h.trim().to_ascii_lowercase();
+        if FIRM_CSV_COLUMNS.contains(&name.as_str()) || FINANCIAL_CSV_COLUMNS.contains(&name.as_str()) {
+            index.insert(name, i);
+        } else if !name.is_empty() {
+            unknown.push(FieldError::new(format!("columns.{h}"), "unknown_column", "is not a known column; see the import documentation"));
+        }
+    }
+    for required in ["credit_code", "name", "industry_code"] {
+        if !index.contains_key(required) {
+            unknown.push(FieldError::new(format!("columns.{required}"), "required", "the column is missing"));
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(AppError::Validation(unknown));
+    }
+    let col = |name: &str| index.get(name).copied();
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let row_no = i + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                rows.push(RawRow {
+                    row: row_no,
+                    read_errors: vec![FieldError::new("row", "invalid_csv", format!("the row cannot be read: {e}"))],
+                    ..RawRow::default()
+                });
+                continue;
+            }
+        };
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let mut read_errors = Vec::new();
+        let mut int = |name: &str| -> Option<i64> {
+            let v = cell(&record, col(name))?;
+            match v.parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    read_errors.push(FieldError::new(name, "invalid", format!("{v:?} is not a whole number")));
+                    None
+                }
+            }
+        };
+        let tier_recognized_year = int("tier_recognized_year").map(|y| y as i32);
+        let fiscal_year = int("fiscal_year");
+        let invention_patents = int("invention_patents");
+        let employees = int("employees");
+        let rd_staff = int("rd_staff");
+        let text = |name: &str| cell(&record, col(name));
+        let firm = FirmInput {
+            credit_code: text("credit_code"),
+            name: text("name"),
+            city: text("city"),
+            district: text("district"),
+            industry_code: text("industry_code"),
+            tier: text("tier"),
+            tier_recognized_year,
+            founded_on: text("founded_on"),
+            expected_market_value: text("expected_market_value"),
+            neeq_listed_on: text("neeq_listed_on"),
+            neeq_layer: text("neeq_layer"),
+            tax_credit_grade: text("tax_credit_grade"),
+            contact_name: text("contact_name"),
+            contact_email: text("contact_email"),
+            contact_phone: text("contact_phone"),
+        };
+        let fin = FinancialsInput {
+            revenue: text("revenue"),
+            main_business_revenue: text("main_business_revenue"),
+            net_profit: text("net_profit"),
+            net_profit_deducted: text("net_profit_deducted"),
+            rd_expense: text("rd_expense"),
+            operating_cash_flow: text("operating_cash_flow"),
+            total_assets: text("total_assets"),
+            total_liabilities: text("total_liabilities"),
+            net_assets: text("net_assets"),
+            weighted_roe: text("weighted_roe"),
+            invention_patents,
+            employees,
+            rd_staff,
+        };
+        let year = match fiscal_year {
+            Some(y) => Some((y, fin)),
+            None if !fin.is_empty() => {
+                read_errors.push(FieldError::new("fiscal_year", "required", "is required when the row carries financial figures"));
+                None
+            }
+            None => None,
+        };
+        rows.push(RawRow { row: row_no, firm, year, financial_years: Vec::new(), read_errors });
+    }
+    Ok(rows)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonYear {
+    fiscal_year: i64,
+    #[serde(flatten)]
+    figures: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Reads a JSON array of firms, each with an optional `financials` array.
+pub fn read_json(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
+    let items: Vec<serde_json::Value> = serde_json::from_slice(bytes)
+        .map_err(|e| AppError::bad_request("invalid_json", format!("the body must be a JSON array of firms: {e}")))?;
+    let mut rows = Vec::with_capacity(items.len());
+    for (i, mut item) in items.into_iter().enumerate() {
+        let mut raw = RawRow { row: i + 1, ..RawRow::default() };
+        let years = item.as_object_mut().and_then(|o| o.remove("financials"));
+        match serde_json::from_value::<FirmInput>(item) {
+            Ok(f) => raw.firm = f,
+            Err(e) => raw.read_errors.push(FieldError::new("firm", "invalid", e.to_string())),
+        }
+        if let Some(years) = years {
+            match serde_json::from_value::<Vec<JsonYear>>(years) {
+                Ok(ys) => {
+                    for (j, y) in ys.into_iter().enumerate() {
+                        match serde_json::from_value::<FinancialsInput>(serde_json::Value::Object(y.figures)) {
+                            Ok(f) => raw.financial_years.push((y.fiscal_year, f)),
+                            Err(e) => raw.read_errors.push(FieldError::new(format!("financials[{j}]"), "invalid", e.to_string())),
+                        }
+                    }
+                }
+                Err(e) => raw.read_errors.push(FieldError::new("financials", "invalid", e.to_string())),
+            }
+        }
+        rows.push(raw);
+    }
+    Ok(rows)
+}
+
+/// A firm's accepted input, merged over its rows.
+struct Group {
+    first_row: usize,
+    fields: FirmFields,
+    years: BTreeMap<i32, FinancialYear>,
+}
+
+fn reject(report: &mut ImportReport, row: usize, code: Option<&str>, errors: Vec<FieldError>) {
+    report.rejected += 1;
+    for e in errors {
+        report.errors.push(RejectedRow {
+            row,
+            credit_code: code.map(str::to_owned),
+            field: e.field,
+            code: e.code,
+            message: e.message,
+        });
+    }
+}
+
+/// Validates, groups and writes. One transaction; rolled back when `dry_run`.
+pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) -> AppResult<ImportReport> {
+    let today = now.date_naive();
+    let mut report = ImportReport { dry_run, rows: rows.len(), ..ImportReport::default() };
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_code: HashMap<String, usize> = HashMap::new();
+
+    for raw in rows {
+        let code_hint = raw.firm.credit_code.as_deref().map(|c| CreditCode::parse(c).map(|c| c.to_string()).unwrap_or_else(|_| c.to_owned()));
+        let mut errors = raw.read_errors.clone();
+        let fields = match raw.firm.validate(today) {
+            Ok(f) => Some(f),
+            Err(es) => {
+                errors.extend(es);
+                None
+            }
+        };
+        let mut years = Vec::new();
+        for (y, input) in raw.year.iter().chain(raw.financial_years.iter()) {
+            let prefix = format!("financials.{y}");
+            match input.validate(*y, &prefix, today) {
+                Ok(fy) => years.push(fy),
+                Err(es) => errors.extend(es),
+            }
+        }
+        let Some(fields) = fields.filter(|_| errors.is_empty()) else {
+            reject(&mut report, raw.row, code_hint.as_deref(), errors);
+            continue;
+        };
+        match by_code.get(&fields.credit_code) {
+            Some(&gi) => {
+                let group = &mut groups[gi];
+                let differs = changed_fields(&group.fields, &fields);
+                if !differs.is_empty() {
+                    let errs = differs
+                        .iter()
+                        .map(|f| FieldError::new(*f, "conflict", format!("differs from row {} of the same firm", group.first_row)))
+                        .collect();
+                    reject(&mut report, raw.row, Some(&fields.credit_code), errs);
+                    continue;
+                }
+                if let Some(dup) = years.iter().find(|y| group.years.contains_key(&y.fiscal_year)) {
+                    let errs = vec![FieldError::new("fiscal_year", "duplicate", format!("{} appears twice for this firm", dup.fiscal_year))];
+                    reject(&mut report, raw.row, Some(&fields.credit_code), errs);
+                    continue;
+                }
+                group.years.extend(years.into_iter().map(|y| (y.fiscal_year, y)));
+            }
+            None => {
+                by_code.insert(fields.credit_code.clone(), groups.len());
+                groups.push(Group { first_row: raw.row, fields, years: years.into_iter().map(|y| (y.fiscal_year, y)).collect() });
+            }
+        }
+    }
+
+    let mut tx = db.begin().await?;
+    write_groups(&mut tx, &groups, &mut report, now).await?;
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(report)
+}
+
+const CHUNK: usize = 400;
+
+async fn write_groups(tx: &mut Tx, groups: &[Group], report: &mut ImportReport, now: DateTime<Utc>) -> AppResult<()> {
+    // What exists already, in a few batched reads.
+    let mut existing: HashMap<String, Firm> = HashMap::new();
+    for chunk in groups.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT {} FROM firms f WHERE f.credit_code IN ({})",
+            firms::FIRM_COLUMNS,
+            list_placeholders(chunk.len(), 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for g in chunk {
+            q = q.bind(g.fields.credit_code.clone());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            let firm = firms::from_row(&row)?;
+            existing.insert(firm.credit_code.clone(), firm);
+        }
+    }
+    let mut existing_years: HashMap<(Uuid, i32), FinancialYear> = HashMap::new();
+    let existing_ids: Vec<Uuid> = existing.values().map(|f| f.id).collect();
+    for chunk in existing_ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT firm_id, {} FROM financials WHERE firm_id IN ({})",
+            financials::COLUMNS,
+            list_placeholders(chunk.len(), 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            let fy = financials::from_row(&row)?;
+            existing_years.insert((row.uuid("firm_id")?, fy.fiscal_year), fy);
+        }
+    }
+
+    let mut new_firms: Vec<(Uuid, &FirmFields)> = Vec::new();
+    let mut year_writes: Vec<(Uuid, &FinancialYear)> = Vec::new();
+    let mut new_events: Vec<(Uuid, &'static str, serde_json::Value)> = Vec::new();
+    for g in groups {
+        match existing.get(&g.fields.credit_code) {
+            None => {
+                let id = Uuid::now_v7();
+                new_firms.push((id, &g.fields));
+                year_writes.extend(g.years.values().map(|y| (id, y)));
+                report.created += 1;
+                new_events.push((id, "firm.created", serde_json::json!({
+                    "firm_id": id, "city": g.fields.city, "tier": g.fields.tier, "industry_code": g.fields.industry_code,
+                })));
+            }
+            Some(firm) => {
+                let changed = changed_fields(&FirmFields::of(firm), &g.fields);
+                if !changed.is_empty() {
+                    firms::update(tx, firm.id, &g.fields, now).await?;
+                }
+                let changed_years: Vec<&FinancialYear> = g
+                    .years
+                    .values()
+                    .filter(|y| existing_years.get(&(firm.id, y.fiscal_year)) != Some(*y))
+                    .collect();
+                year_writes.extend(changed_years.iter().map(|y| (firm.id, *y)));
+                if changed.is_empty() && changed_years.is_empty() {
+                    report.unchanged += 1;
+                } else {
+                    report.updated += 1;
+                    let years: Vec<i32> = changed_years.iter().map(|y| y.fiscal_year).collect();
+                    events::record(
+                        tx,
+                        events::NewEvent {
+                            event_type: "firm.updated",
+                            firm_id: Some(firm.id),
+                            bank_id: None,
+                            fact_key: None,
+                            data: serde_json::json!({ "firm_id": firm.id, "changed": changed, "fiscal_years": years }),
+                        },
+                        now,
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+
+    fn money_err(field: &'static str) -> impl Fn(crate::db::types::MoneyOutOfRange) -> AppError {
+        move |e| AppError::field(field, "out_of_range", e.to_string())
+    }
+    for chunk in new_firms.chunks(CHUNK) {
+        const COLS: usize = 19;
+        let sql = format!(
+            "INSERT INTO firms (id, credit_code, name, city, district, industry_code, tier, tier_recognized_year, \
+             founded_on, expected_market_value, neeq_listed_on, neeq_layer, tax_credit_grade, contact_name, \
+             contact_email, contact_phone, event_seq, created_at, updated_at) VALUES {}",
+            values_placeholders(chunk.len(), COLS, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, f) in chunk {
+            q = q
+                .bind(id.to_string())
+                .bind(f.credit_code.clone())
+                .bind(f.name.clone())
+                .bind(f.city.as_str())
+                .bind(f.district.clone())
+                .bind(f.industry_code.clone())
+                .bind(f.tier.map(|t| t.as_str()))
+                .bind(f.tier_recognized_year.map(i64::from))
+                .bind(f.founded_on.map(day))
+                .bind(opt_fen(f.expected_market_value).map_err(money_err("expected_market_value"))?)
+                .bind(f.neeq_listed_on.map(day))
+                .bind(f.neeq_layer.map(|l| l.as_str()))
+                .bind(f.tax_credit_grade.map(|g| g.as_str()))
+                .bind(f.contact_name.clone())
+                .bind(f.contact_email.clone())
+                .bind(f.contact_phone.clone())
+                .bind(1i64)
+                .bind(ts(now))
+                .bind(ts(now));
+        }
+        q.execute(&mut **tx).await?;
+    }
+
+    for chunk in year_writes.chunks(CHUNK) {
+        const COLS: usize = 16;
+        let sql = format!(
+            "INSERT INTO financials (firm_id, fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, \
+             rd_expense, operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, \
+             employees, rd_staff, updated_at) VALUES {} \
+             ON CONFLICT (firm_id, fiscal_year) DO UPDATE SET revenue = excluded.revenue, \
+             main_business_revenue = excluded.main_business_revenue, net_profit = excluded.net_profit, \
+             net_profit_deducted = excluded.net_profit_deducted, rd_expense = excluded.rd_expense, \
+             operating_cash_flow = excluded.operating_cash_flow, total_assets = excluded.total_assets, \
+             total_liabilities = excluded.total_liabilities, net_assets = excluded.net_assets, \
+             weighted_roe = excluded.weighted_roe, invention_patents = excluded.invention_patents, \
+             employees = excluded.employees, rd_staff = excluded.rd_staff, updated_at = excluded.updated_at",
+            values_placeholders(chunk.len(), COLS, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, y) in chunk {
+            q = q
+                .bind(id.to_string())
+                .bind(i64::from(y.fiscal_year))
+                .bind(opt_fen(y.revenue).map_err(money_err("revenue"))?)
+                .bind(opt_fen(y.main_business_revenue).map_err(money_err("main_business_revenue"))?)
+                .bind(opt_fen(y.net_profit).map_err(money_err("net_profit"))?)
+                .bind(opt_fen(y.net_profit_deducted).map_err(money_err("net_profit_deducted"))?)
+                .bind(opt_fen(y.rd_expense).map_err(money_err("rd_expense"))?)
+                .bind(opt_fen(y.operating_cash_flow).map_err(money_err("operating_cash_flow"))?)
+                .bind(opt_fen(y.total_assets).map_err(money_err("total_assets"))?)
+                .bind(opt_fen(y.total_liabilities).map_err(money_err("total_liabilities"))?)
+                .bind(opt_fen(y.net_assets).map_err(money_err("net_assets"))?)
+                .bind(y.weighted_roe.map(|d| d.normalize().to_string()))
+                .bind(y.invention_patents)
+                .bind(y.employees)
+                .bind(y.rd_staff)
+                .bind(ts(now));
+        }
+        q.execute(&mut **tx).await?;
+    }
+    report.financial_years_written = year_writes.len();
+
+    for chunk in new_events.chunks(CHUNK) {
+        const COLS: usize = 7;
+        let sql = format!(
+            "INSERT INTO events (id, event_type, firm_id, bank_id, firm_seq, occurred_at, payload) VALUES {}",
+            values_placeholders(chunk.len(), COLS, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, kind, data) in chunk {
+            q = q
+                .bind(events::event_id(kind, &format!("firm:{id}:created")).to_string())
+                .bind(*kind)
+                .bind(id.to_string())
+                .bind(None::<String>)
+                .bind(1i64)
+                .bind(ts(now))
+                .bind(data.to_string());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Accepts an import body by media type.
+pub fn read_body(content_type: &str, bytes: &[u8]) -> AppResult<Vec<RawRow>> {
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "text/csv" | "application/csv" => read_csv(bytes),
+        "application/json" => read_json(bytes),
+        other => Err(AppError::UnsupportedMediaType(format!(
+            "import takes text/csv or application/json, not {:?}",
+            if other.is_empty() { "(none)" } else { other }
+        ))),
+    }
+}

@@ -1,0 +1,94 @@
+//! Yearly financials, one row per firm and fiscal year.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use super::Conn;
+use crate::db::row::RowExt;
+use crate::db::types::{opt_fen, ts};
+use crate::domain::firm::FinancialYear;
+use crate::error::{AppError, AppResult};
+
+pub const COLUMNS: &str = "fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, rd_expense, \
+    operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, employees, rd_staff";
+
+pub fn from_row(r: &AnyRow) -> Result<FinancialYear, sqlx::Error> {
+    Ok(FinancialYear {
+        fiscal_year: r.int("fiscal_year")? as i32,
+        revenue: r.opt_money("revenue")?,
+        main_business_revenue: r.opt_money("main_business_revenue")?,
+        net_profit: r.opt_money("net_profit")?,
+        net_profit_deducted: r.opt_money("net_profit_deducted")?,
+        rd_expense: r.opt_money("rd_expense")?,
+        operating_cash_flow: r.opt_money("operating_cash_flow")?,
+        total_assets: r.opt_money("total_assets")?,
+        total_liabilities: r.opt_money("total_liabilities")?,
+        net_assets: r.opt_money("net_assets")?,
+        weighted_roe: r.opt_decimal("weighted_roe")?,
+        invention_patents: r.opt_int("invention_patents")?,
+        employees: r.opt_int("employees")?,
+        rd_staff: r.opt_int("rd_staff")?,
+    })
+}
+
+fn money(v: Option<rust_decimal::Decimal>, field: &str) -> AppResult<Option<i64>> {
+    opt_fen(v).map_err(|e| AppError::field(field, "out_of_range", e.to_string()))
+}
+
+/// Writes a fiscal year whole (PUT semantics). Returns whether anything changed.
+pub async fn upsert(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, now: DateTime<Utc>) -> AppResult<bool> {
+    let existing = get_year(conn, firm_id, fy.fiscal_year).await?;
+    if existing.as_ref() == Some(fy) {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO financials (firm_id, fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, \
+         rd_expense, operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, \
+         employees, rd_staff, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT (firm_id, fiscal_year) DO UPDATE SET revenue = excluded.revenue, \
+         main_business_revenue = excluded.main_business_revenue, net_profit = excluded.net_profit, \
+         net_profit_deducted = excluded.net_profit_deducted, rd_expense = excluded.rd_expense, \
+         operating_cash_flow = excluded.operating_cash_flow, total_assets = excluded.total_assets, \
+         total_liabilities = excluded.total_liabilities, net_assets = excluded.net_assets, \
+         weighted_roe = excluded.weighted_roe, invention_patents = excluded.invention_patents, \
+         employees = excluded.employees, rd_staff = excluded.rd_staff, updated_at = excluded.updated_at",
+    )
+    .bind(firm_id.to_string())
+    .bind(i64::from(fy.fiscal_year))
+    .bind(money(fy.revenue, "revenue")?)
+    .bind(money(fy.main_business_revenue, "main_business_revenue")?)
+    .bind(money(fy.net_profit, "net_profit")?)
+    .bind(money(fy.net_profit_deducted, "net_profit_deducted")?)
+    .bind(money(fy.rd_expense, "rd_expense")?)
+    .bind(money(fy.operating_cash_flow, "operating_cash_flow")?)
+    .bind(money(fy.total_assets, "total_assets")?)
+    .bind(money(fy.total_liabilities, "total_liabilities")?)
+    .bind(money(fy.net_assets, "net_assets")?)
+    .bind(fy.weighted_roe.map(|d| d.normalize().to_string()))
+    .bind(fy.invention_patents)
+    .bind(fy.employees)
+    .bind(fy.rd_staff)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+pub async fn get_year(conn: &mut Conn, firm_id: Uuid, year: i32) -> AppResult<Option<FinancialYear>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM financials WHERE firm_id = $1 AND fiscal_year = $2"))
+        .bind(firm_id.to_string())
+        .bind(i64::from(year))
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+/// All years of a firm, oldest first.
+pub async fn list(conn: &mut Conn, firm_id: Uuid) -> AppResult<Vec<FinancialYear>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM financials WHERE firm_id = $1 ORDER BY fiscal_year"))
+        .bind(firm_id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+}

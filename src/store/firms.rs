@@ -1,0 +1,219 @@
+//! The firm registry.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use super::Conn;
+use crate::db::row::{Bind, Filter, RowExt, like_escape};
+use crate::db::types::{day, opt_fen, ts};
+use crate::domain::firm::{City, Firm, FirmFields, Tier, Venue};
+use crate::error::{AppError, AppResult, is_unique_violation};
+
+pub const FIRM_COLUMNS: &str = "f.id, f.credit_code, f.name, f.city, f.district, f.industry_code, f.tier, \
+    f.tier_recognized_year, f.founded_on, f.expected_market_value, f.neeq_listed_on, f.neeq_layer, \
+    f.tax_credit_grade, f.lead_bank_id, f.contact_name, f.contact_email, f.contact_phone, \
+    f.in_reserve_pool, f.created_at, f.updated_at";
+
+pub fn from_row(r: &AnyRow) -> Result<Firm, sqlx::Error> {
+    Ok(Firm {
+        id: r.uuid("id")?,
+        credit_code: r.text("credit_code")?,
+        name: r.text("name")?,
+        city: r.vocab("city")?,
+        district: r.opt_text("district")?,
+        industry_code: r.text("industry_code")?,
+        tier: r.opt_vocab("tier")?,
+        tier_recognized_year: r.opt_int("tier_recognized_year")?.map(|y| y as i32),
+        founded_on: r.opt_day("founded_on")?,
+        expected_market_value: r.opt_money("expected_market_value")?,
+        neeq_listed_on: r.opt_day("neeq_listed_on")?,
+        neeq_layer: r.opt_vocab("neeq_layer")?,
+        tax_credit_grade: r.opt_vocab("tax_credit_grade")?,
+        lead_bank_id: r.opt_uuid("lead_bank_id")?,
+        contact_name: r.opt_text("contact_name")?,
+        contact_email: r.opt_text("contact_email")?,
+        contact_phone: r.opt_text("contact_phone")?,
+        in_reserve_pool: r.flag("in_reserve_pool")?,
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts("updated_at")?,
+    })
+}
+
+/// The conflict answer for a credit code that is already registered.
+pub fn duplicate_code(existing: Uuid) -> AppError {
+    AppError::Conflict {
+        code: "duplicate_credit_code",
+        detail: format!("a firm with this credit code is already registered: {existing}"),
+        extra: Some(serde_json::json!({ "existing_firm_id": existing })),
+    }
+}
+
+pub async fn insert(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<Firm> {
+    let id = Uuid::now_v7();
+    let result = sqlx::query(
+        "INSERT INTO firms (id, credit_code, name, city, district, industry_code, tier, tier_recognized_year, \
+         founded_on, expected_market_value, neeq_listed_on, neeq_layer, tax_credit_grade, contact_name, \
+         contact_email, contact_phone, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+    )
+    .bind(id.to_string())
+    .bind(&fields.credit_code)
+    .bind(&fields.name)
+    .bind(fields.city.as_str())
+    .bind(fields.district.clone())
+    .bind(&fields.industry_code)
+    .bind(fields.tier.map(|t| t.as_str()))
+    .bind(fields.tier_recognized_year.map(i64::from))
+    .bind(fields.founded_on.map(day))
+    .bind(opt_fen(fields.expected_market_value).map_err(|e| AppError::field("expected_market_value", "out_of_range", e.to_string()))?)
+    .bind(fields.neeq_listed_on.map(day))
+    .bind(fields.neeq_layer.map(|l| l.as_str()))
+    .bind(fields.tax_credit_grade.map(|g| g.as_str()))
+    .bind(fields.contact_name.clone())
+    .bind(fields.contact_email.clone())
+    .bind(fields.contact_phone.clone())
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await;
+    match result {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            let existing = get_by_credit_code(conn, &fields.credit_code).await?;
+            return Err(match existing {
+                Some(f) => duplicate_code(f.id),
+                None => AppError::conflict("duplicate_credit_code", "a firm with this credit code is already registered"),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    get(conn, id).await?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserted firm {id} not found")))
+}
+
+pub async fn update(conn: &mut Conn, id: Uuid, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<Firm> {
+    let result = sqlx::query(
+        "UPDATE firms SET credit_code = $2, name = $3, city = $4, district = $5, industry_code = $6, tier = $7, \
+         tier_recognized_year = $8, founded_on = $9, expected_market_value = $10, neeq_listed_on = $11, \
+         neeq_layer = $12, tax_credit_grade = $13, contact_name = $14, contact_email = $15, contact_phone = $16, \
+         updated_at = $17 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(&fields.credit_code)
+    .bind(&fields.name)
+    .bind(fields.city.as_str())
+    .bind(fields.district.clone())
+    .bind(&fields.industry_code)
+    .bind(fields.tier.map(|t| t.as_str()))
+    .bind(fields.tier_recognized_year.map(i64::from))
+    .bind(fields.founded_on.map(day))
+    .bind(opt_fen(fields.expected_market_value).map_err(|e| AppError::field("expected_market_value", "out_of_range", e.to_string()))?)
+    .bind(fields.neeq_listed_on.map(day))
+    .bind(fields.neeq_layer.map(|l| l.as_str()))
+    .bind(fields.tax_credit_grade.map(|g| g.as_str()))
+    .bind(fields.contact_name.clone())
+    .bind(fields.contact_email.clone())
+    .bind(fields.contact_phone.clone())
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await;
+    match result {
+        Ok(r) if r.rows_affected() == 0 => return Err(AppError::not_found("firm")),
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            let existing = get_by_credit_code(conn, &fields.credit_code).await?;
+            return Err(match existing {
+                Some(f) => duplicate_code(f.id),
+                None => AppError::conflict("duplicate_credit_code", "a firm with this credit code is already registered"),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    get(conn, id).await?.ok_or(AppError::not_found("firm"))
+}
+
+pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Option<Firm>> {
+    let row = sqlx::query(&format!("SELECT {FIRM_COLUMNS} FROM firms f WHERE f.id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+pub async fn get_by_credit_code(conn: &mut Conn, code: &str) -> AppResult<Option<Firm>> {
+    let row = sqlx::query(&format!("SELECT {FIRM_COLUMNS} FROM firms f WHERE f.credit_code = $1"))
+        .bind(code)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FirmFilter {
+    pub city: Option<City>,
+    pub tier: Option<Tier>,
+    pub industry_prefix: Option<String>,
+    pub in_reserve_pool: Option<bool>,
+    pub target_venue: Option<Venue>,
+    pub name_contains: Option<String>,
+}
+
+/// Firms in id order (UUIDv7: creation order) after `after`; rows inserted while a client pages
+/// get larger ids, so paging neither skips nor repeats rows.
+pub async fn list(conn: &mut Conn, filter: &FirmFilter, after: Option<Uuid>, limit: u32) -> AppResult<Vec<Firm>> {
+    let mut f = Filter::default();
+    if let Some(c) = filter.city {
+        f.and("f.city = {}", Bind::Text(c.as_str().into()));
+    }
+    if let Some(t) = filter.tier {
+        f.and("f.tier = {}", Bind::Text(t.as_str().into()));
+    }
+    if let Some(p) = &filter.industry_prefix {
+        f.and("f.industry_code LIKE {} ESCAPE '\\'", Bind::Text(format!("{}%", like_escape(p))));
+    }
+    if let Some(b) = filter.in_reserve_pool {
+        f.and("f.in_reserve_pool = {}", Bind::Bool(b));
+    }
+    if let Some(v) = filter.target_venue {
+        f.and(
+            "EXISTS (SELECT 1 FROM reserve_pool rp WHERE rp.firm_id = f.id AND rp.target_venue = {})",
+            Bind::Text(v.as_str().into()),
+        );
+    }
+    if let Some(n) = &filter.name_contains {
+        f.and("f.name LIKE {} ESCAPE '\\'", Bind::Text(format!("%{}%", like_escape(n))));
+    }
+    if let Some(a) = after {
+        f.and("f.id > {}", Bind::Text(a.to_string()));
+    }
+    let limit_p = f.bind(Bind::Int(i64::from(limit)));
+    let sql = format!("SELECT {FIRM_COLUMNS} FROM firms f{} ORDER BY f.id LIMIT {limit_p}", f.where_sql());
+    let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+}
+
+/// Takes the firm's next event sequence number; the row update serialises concurrent writers.
+pub async fn next_event_seq(conn: &mut Conn, firm_id: Uuid) -> AppResult<i64> {
+    let row = sqlx::query("UPDATE firms SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
+        .bind(firm_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => Ok(r.int("event_seq")?),
+        None => Err(AppError::not_found("firm")),
+    }
+}
+
+pub async fn set_in_pool(conn: &mut Conn, firm_id: Uuid, in_pool: bool, now: DateTime<Utc>) -> AppResult<()> {
+    sqlx::query("UPDATE firms SET in_reserve_pool = $2, updated_at = $3 WHERE id = $1")
+        .bind(firm_id.to_string())
+        .bind(in_pool)
+        .bind(ts(now))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn count(conn: &mut Conn) -> AppResult<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM firms").fetch_one(&mut *conn).await?;
+    Ok(row.int("n")?)
+}

@@ -1,0 +1,12 @@
+//! Queries, one module per aggregate. Each query is written once in portable SQL with `$n`
+//! parameters and runs on both backends through the `Any` driver. Functions take a connection
+//! (`&mut AnyConnection`: a pooled connection or a transaction) so callers own the transaction.
+
+pub mod events;
+pub mod financials;
+pub mod firms;
+pub mod idempotency;
+pub mod keys;
+pub mod pool;
+
+pub type Conn = sqlx::AnyConnection;
