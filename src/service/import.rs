@@ -186,7 +186,6 @@ pub fn read_csv(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct JsonYear {
     fiscal_year: i64,
     #[serde(flatten)]

@@ -55,7 +55,8 @@ pub async fn insert(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) ->
         "INSERT INTO firms (id, credit_code, name, city, district, industry_code, tier, tier_recognized_year, \
          founded_on, expected_market_value, neeq_listed_on, neeq_layer, tax_credit_grade, contact_name, \
          contact_email, contact_phone, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) \
+         ON CONFLICT (credit_code) DO NOTHING",
     )
     .bind(id.to_string())
     .bind(&fields.credit_code)
@@ -76,21 +77,24 @@ pub async fn insert(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) ->
     .bind(ts(now))
     .execute(&mut *conn)
     .await;
-    match result {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
-            let existing = get_by_credit_code(conn, &fields.credit_code).await?;
-            return Err(match existing {
-                Some(f) => duplicate_code(f.id),
-                None => AppError::conflict("duplicate_credit_code", "a firm with this credit code is already registered"),
-            });
-        }
-        Err(e) => return Err(e.into()),
+    // ON CONFLICT keeps the transaction usable (PostgreSQL aborts it on a raised violation), so
+    // the existing firm can be named in the answer.
+    if result?.rows_affected() == 0 {
+        let existing = get_by_credit_code(conn, &fields.credit_code).await?;
+        return Err(match existing {
+            Some(f) => duplicate_code(f.id),
+            None => AppError::conflict("duplicate_credit_code", "a firm with this credit code is already registered"),
+        });
     }
     get(conn, id).await?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserted firm {id} not found")))
 }
 
 pub async fn update(conn: &mut Conn, id: Uuid, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<Firm> {
+    if let Some(other) = get_by_credit_code(conn, &fields.credit_code).await?
+        && other.id != id
+    {
+        return Err(duplicate_code(other.id));
+    }
     let result = sqlx::query(
         "UPDATE firms SET credit_code = $2, name = $3, city = $4, district = $5, industry_code = $6, tier = $7, \
          tier_recognized_year = $8, founded_on = $9, expected_market_value = $10, neeq_listed_on = $11, \
@@ -119,12 +123,9 @@ pub async fn update(conn: &mut Conn, id: Uuid, fields: &FirmFields, now: DateTim
     match result {
         Ok(r) if r.rows_affected() == 0 => return Err(AppError::not_found("firm")),
         Ok(_) => {}
+        // A concurrent writer took the code between the check above and this update.
         Err(e) if is_unique_violation(&e) => {
-            let existing = get_by_credit_code(conn, &fields.credit_code).await?;
-            return Err(match existing {
-                Some(f) => duplicate_code(f.id),
-                None => AppError::conflict("duplicate_credit_code", "a firm with this credit code is already registered"),
-            });
+            return Err(AppError::conflict("duplicate_credit_code", "a firm with this credit code is already registered"));
         }
         Err(e) => return Err(e.into()),
     }

@@ -1,0 +1,116 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn keys_missing_unknown_and_revoked_are_401() {
+    let app = spawn_app().await;
+    let resp = app.req(Method::GET, "/v1/firms", None).send().await.expect("req");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+    assert_eq!(problem(resp).await["code"], "unauthorized");
+    assert_eq!(app.get("/v1/firms", "srdi_not-a-key").await.status(), StatusCode::UNAUTHORIZED);
+    let resp = app.req(Method::GET, "/v1/firms", None).header("Authorization", "Basic abc").send().await.expect("req");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    let key = app.key_for(srdi_capital::domain::access::Role::Admin, None).await;
+    assert_eq!(app.get("/v1/firms", &key).await.status(), StatusCode::OK);
+    let mut conn = app.db.pool().acquire().await.expect("conn");
+    let prefix: String = key.chars().take(11).collect();
+    srdi_capital::store::keys::revoke(&mut conn, &prefix, chrono::Utc::now()).await.expect("revoke");
+    assert_eq!(app.get("/v1/firms", &key).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn malformed_bodies_and_unknown_routes_are_4xx_problems() {
+    let app = spawn_app().await;
+    let send = |method: Method, path: &'static str, ct: &'static str, body: &'static str| {
+        app.req(method, path, Some(&app.admin_key)).header("content-type", ct).body(body).send()
+    };
+    let resp = send(Method::POST, "/v1/firms", "application/json", "{not json").await.expect("req");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(problem(resp).await["code"], "invalid_json");
+    let resp = send(Method::POST, "/v1/firms", "text/plain", "{}").await.expect("req");
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let resp = send(Method::POST, "/v1/firms", "application/json", "[1,2]").await.expect("req");
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = send(Method::POST, "/v1/reserve-pool", "application/json", r#"{"firm_id": "nope", "target_venue": "bse"}"#).await.expect("req");
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let resp = app.get("/v1/nothing-here", &app.admin_key).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    problem(resp).await;
+    let resp = app.get("/v1/firms/not-a-uuid", &app.admin_key).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = app.req(Method::DELETE, "/v1/firms", Some(&app.admin_key)).send().await.expect("req");
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    problem(resp).await;
+    let resp = app.get("/v1/reserve-pool?cursor=%%%", &app.admin_key).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn oversize_bodies_are_413() {
+    let app = spawn_app_with(|c| c.max_body_bytes = 64 * 1024, std::sync::Arc::new(srdi_capital::clock::SystemClock)).await;
+    let big = "x".repeat(200 * 1024);
+    let resp = app
+        .req(Method::POST, "/v1/firms/import", Some(&app.admin_key))
+        .header("content-type", "text/csv")
+        .body(big)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn idempotency_key_replays_the_first_answer() {
+    let app = spawn_app().await;
+    let post = |key: &'static str, body: Value| {
+        app.req(Method::POST, "/v1/firms", Some(&app.admin_key)).header("Idempotency-Key", key).json(&body).send()
+    };
+    let first = post("k-1", firm_body(1)).await.expect("req");
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.expect("json");
+    let again = post("k-1", firm_body(1)).await.expect("req");
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    let again: Value = again.json().await.expect("json");
+    assert_eq!(again["id"], first["id"]);
+    let other = post("k-1", firm_body(2)).await.expect("req");
+    assert_eq!(other.status(), StatusCode::CONFLICT);
+    assert_eq!(problem(other).await["code"], "idempotency_key_reused");
+    // Without the key a repeat is a real second request: the duplicate guard answers.
+    let resp = app.post_json("/v1/firms", &app.admin_key, &firm_body(1)).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn request_ids_health_readiness_and_metrics() {
+    let app = spawn_app().await;
+    let resp = app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "abc-123").send().await.expect("req");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("abc-123"));
+    let resp = app.client.get(format!("{}/readyz", app.base)).send().await.expect("req");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().get("x-request-id").is_some());
+    app.get("/v1/firms", &app.admin_key).await;
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.expect("req").text().await.expect("text");
+    assert!(metrics.contains(r#"http_requests_total{method="GET",route="/v1/firms",status="200"}"#), "{metrics}");
+    assert!(metrics.contains("http_request_duration_seconds_bucket"), "{metrics}");
+    let spec: Value = app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("req").json().await.expect("json");
+    assert!(spec["paths"]["/v1/firms"].is_object());
+    let docs = app.client.get(format!("{}/docs/", app.base)).send().await.expect("req");
+    assert_eq!(docs.status(), StatusCode::OK);
+    let docs = app.client.get(format!("{}/docs/swagger-ui-bundle.js", app.base)).send().await.expect("req");
+    assert_eq!(docs.status(), StatusCode::OK, "the docs page works without the internet");
+}
+
+#[tokio::test]
+async fn committed_openapi_matches_the_code() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).expect("openapi/openapi.json");
+    let generated = srdi_capital::api::docs::openapi_pretty();
+    assert!(committed == generated, "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`");
+    let _ = json!({});
+}
