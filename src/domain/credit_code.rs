@@ -64,14 +64,15 @@ impl CreditCode {
         if count != 18 {
             return Err(CreditCodeError::Length(count));
         }
-        for (i, c) in normalised.chars().enumerate() {
+        // The 18th character is judged by the check itself, which names the expected one.
+        for (i, c) in normalised.chars().take(17).enumerate() {
             if !c.is_ascii() || value_of(c as u8).is_none() {
                 return Err(CreditCodeError::Character { position: i + 1, found: c });
             }
         }
         let bytes = normalised.as_bytes();
         let expected = check_character(&bytes[..17]).unwrap_or('?');
-        let found = bytes[17] as char;
+        let found = normalised.chars().nth(17).unwrap_or('?');
         if expected != found {
             return Err(CreditCodeError::CheckCharacter { expected, found });
         }
@@ -122,7 +123,7 @@ mod tests {
             ("91110000600037341LX", Err(CreditCodeError::Length(19))),
             (
                 "91110000600O37341L",
-                Err(CreditCodeError::Character { position: 11, found: 'O' }),
+                Err(CreditCodeError::Character { position: 12, found: 'O' }),
             ),
             (
                 "9111000060003734IL",
@@ -130,7 +131,7 @@ mod tests {
             ),
             (
                 "91110000600037341中",
-                Err(CreditCodeError::Character { position: 18, found: '中' }),
+                Err(CreditCodeError::CheckCharacter { expected: 'L', found: '中' }),
             ),
             ("", Err(CreditCodeError::Length(0))),
         ];
