@@ -1,0 +1,5 @@
+//! Outgoing e-mail: composition (Chinese with an English part), calendar invitations, messages.
+
+pub mod ics;
+pub mod message;
+pub mod templates;
