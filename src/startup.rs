@@ -18,6 +18,7 @@ pub struct Application {
     server: Server,
     db: Db,
     shutdown: CancellationToken,
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -36,6 +37,13 @@ impl Application {
         let port = listener.local_addr()?.port();
         let _ = observe::metrics_handle();
         let config = Arc::new(config);
+        let shutdown = CancellationToken::new();
+        let workers = crate::workers::spawn_all(&crate::workers::WorkerContext {
+            db: db.clone(),
+            clock: clock.clone(),
+            config: config.clone(),
+            shutdown: shutdown.clone(),
+        });
         let state = web::Data::new(AppState { db: db.clone(), clock, config: config.clone() });
         let max_body = config.max_body_bytes;
         let server = HttpServer::new(move || {
@@ -53,7 +61,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(20)
         .run();
-        Ok(Application { port, server, db, shutdown: CancellationToken::new() })
+        Ok(Application { port, server, db, shutdown, workers })
     }
 
     pub fn port(&self) -> u16 {
@@ -72,6 +80,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let result = self.server.await;
         self.shutdown.cancel();
+        for w in self.workers {
+            let _ = w.await;
+        }
         self.db.close().await;
         result.map_err(Into::into)
     }
