@@ -2,9 +2,13 @@
 //! "now" and the data in, and get decisions out.
 
 pub mod access;
+pub mod application;
+pub mod consent;
 pub mod credit_code;
 pub mod firm;
+pub mod matching;
 pub mod pool;
+pub mod product;
 pub mod validate;
 
 /// A string that is not one of a closed vocabulary's values.

@@ -1,0 +1,1254 @@
+//! Loan products: what a partner bank offers, on which terms, and to whom. Eligibility is data
+//! (see [`Eligibility`]) so that banks can publish products without code changes and the
+//! matching engine (`domain::matching`) can explain every verdict rule by rule.
+//!
+//! Conventions fixed here:
+//! - money is yuan as `Decimal` with at most two decimal places (fen);
+//! - `min_rd_ratio` is a **fraction** (`0.03` = 3 %), because the reference data and the
+//!   专精特新 criteria state it as R&D expense ÷ revenue; a percent-looking value (> 1) is refused
+//!   with a hint rather than guessed at;
+//! - rates are annual **percent** (`3.45` = 3.45 % p.a.), as banks and the LPR fixings quote them;
+//!   spreads are basis points (1 bp = 0.01 percentage point) and may be negative.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::firm::{City, TaxCreditGrade, Tier, Venue, vocabulary};
+use crate::domain::validate::{Errors, FieldError, MONEY_LIMIT};
+
+vocabulary!(
+    /// Product families: the five named in the Shandong plan (task 19), receivables finance, and
+    /// ordinary inclusive SME credit that SRDI firms also qualify for.
+    ProductKind {
+        SrdiLoan = "srdi_loan" / "专精特新贷",
+        LittleGiantLoan = "little_giant_loan" / "\"小巨人\"贷",
+        ProjectLoan = "project_loan" / "中长期项目贷",
+        EmergencyCredit = "emergency_credit" / "信用应急贷",
+        PatentLoan = "patent_loan" / "专利创新贷",
+        Receivables = "receivables" / "应收账款融资",
+        GeneralSme = "general_sme" / "普惠小微/中小企业贷",
+    }
+);
+
+vocabulary!(
+    /// A form of security a product accepts. Products list every form they accept, because real
+    /// products do ("credit up to 100万, collateral above it"; "credit or IP pledge").
+    Collateral {
+        Credit = "credit" / "信用（免抵押担保）",
+        Guarantee = "guarantee" / "保证担保",
+        GovGuarantee = "gov_guarantee" / "政府性融资担保",
+        IpPledge = "ip_pledge" / "知识产权质押",
+        ReceivablesPledge = "receivables_pledge" / "应收账款质押",
+        Mortgage = "mortgage" / "抵押",
+    }
+);
+
+vocabulary!(
+    /// Which Loan Prime Rate a floating price refers to.
+    LprTenor {
+        OneYear = "one_year" / "1年期LPR",
+        FiveYear = "five_year" / "5年期以上LPR",
+    }
+);
+
+/// Longest term accepted, in months (30 years): beyond any SME credit product.
+pub const MAX_TERM_MONTHS: i32 = 360;
+/// Spread bounds in basis points. Quoted SRDI rates sit up to ~100 bp under the 1-year LPR and
+/// caps are "LPR + 30 %"; the bounds leave room for both while catching unit mistakes
+/// (e.g. a percent typed as bp).
+pub const MIN_SPREAD_BP: i32 = -300;
+pub const MAX_SPREAD_BP: i32 = 1_000;
+/// Highest annual rate in percent accepted for a fixed price or an approval: 24 % is the old
+/// judicial protection line for private lending, far above any bank SME product.
+pub const MAX_RATE_PERCENT: Decimal = Decimal::from_parts(24, 0, 0, false, 0);
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_YEARS_IN_OPERATION: i32 = 50;
+pub const MAX_INVENTION_PATENTS: i32 = 100_000;
+
+/// How a product is priced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum RatePricing {
+    /// LPR of `tenor` on the loan's pricing date plus `spread_bp` (negative = below LPR).
+    LprSpread { tenor: LprTenor, spread_bp: i32 },
+    /// A fixed annual rate in percent.
+    Fixed { rate_percent: Decimal },
+}
+
+impl RatePricing {
+    /// The API spelling: `rate_spread_bp` + `lpr_tenor`, or `fixed_rate`.
+    pub fn wire(self) -> (Option<i32>, Option<LprTenor>, Option<Decimal>) {
+        match self {
+            RatePricing::LprSpread { tenor, spread_bp } => (Some(spread_bp), Some(tenor), None),
+            RatePricing::Fixed { rate_percent } => (None, None, Some(rate_percent)),
+        }
+    }
+}
+
+/// One published LPR fixing (the PBOC publishes both tenors together, monthly). Values in percent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LprFixing {
+    pub effective_on: NaiveDate,
+    #[schema(value_type = String, example = "3.00")]
+    pub one_year: Decimal,
+    #[schema(value_type = String, example = "3.50")]
+    pub five_year: Decimal,
+}
+
+/// The fixing in force on `date`: the latest one effective on or before it. The table may be in
+/// any order; `None` when `date` precedes every fixing.
+pub fn lpr_on(table: &[LprFixing], date: NaiveDate) -> Option<&LprFixing> {
+    table
+        .iter()
+        .filter(|f| f.effective_on <= date)
+        .max_by_key(|f| f.effective_on)
+}
+
+/// Annual rate in percent that `pricing` yields under `lpr`. Not clamped at zero: validated
+/// spreads and real fixings cannot get there, and a silent clamp would hide bad table data.
+pub fn effective_rate(pricing: &RatePricing, lpr: &LprFixing) -> Decimal {
+    match *pricing {
+        RatePricing::LprSpread { tenor, spread_bp } => {
+            let base = match tenor {
+                LprTenor::OneYear => lpr.one_year,
+                LprTenor::FiveYear => lpr.five_year,
+            };
+            base + Decimal::new(i64::from(spread_bp), 2)
+        }
+        RatePricing::Fixed { rate_percent } => rate_percent,
+    }
+}
+
+/// Who a product is for. Every field is optional: an empty list, `null` or `false` means "no
+/// constraint". Tiers follow the MIIT ladder: a firm at a higher tier than a listed one also
+/// qualifies, since each tier is recognised from the one below it (every 小巨人 is a 专精特新 firm).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Eligibility {
+    /// Accepted tiers (any of; higher tiers implied).
+    pub tiers: Vec<Tier>,
+    /// Full years since `founded_on`, counted from the anniversary.
+    #[schema(example = 2)]
+    pub min_years_in_operation: Option<i32>,
+    /// Latest fiscal year's revenue, yuan.
+    #[schema(value_type = Option<String>, example = "10000000.00")]
+    pub min_revenue: Option<Decimal>,
+    /// R&D expense ÷ revenue of the latest fiscal year, as a fraction: `"0.03"` = 3 %.
+    #[schema(value_type = Option<String>, example = "0.03")]
+    pub min_rd_ratio: Option<Decimal>,
+    #[schema(example = 1)]
+    pub min_invention_patents: Option<i32>,
+    /// Accepted 纳税信用等级 (any of; no ladder, since M is not ranked against B or C).
+    pub tax_credit_grades: Vec<TaxCreditGrade>,
+    pub cities: Vec<City>,
+    /// GB/T 4754-2017 code prefixes: a section letter plus 0, 2, 3 or 4 digits, e.g. `C`, `C35`,
+    /// `C3562`. A firm qualifies when its industry code starts with any of them.
+    #[schema(example = json!(["C35", "I65"]))]
+    pub industry_prefixes: Vec<String>,
+    /// Only firms in the listing reserve pool (上市后备资源库).
+    pub reserve_pool_only: bool,
+    /// Only firms whose 主办行 (lead bank) is the bank offering the product.
+    pub lead_bank_only: bool,
+    /// Only firms targeting one of these listing venues (e.g. pre-IPO credit).
+    pub target_venues: Vec<Venue>,
+}
+
+/// A product as a bank submits it (create or full replace). Everything is optional here so that
+/// [`ProductDraft::validate`] can report every missing or bad field at once instead of failing
+/// on the first one during deserialisation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProductDraft {
+    #[schema(example = "专精特新贷")]
+    pub name: Option<String>,
+    pub kind: Option<ProductKind>,
+    /// Yuan; omit for no minimum.
+    #[schema(value_type = Option<String>, example = "500000.00")]
+    pub amount_min: Option<Decimal>,
+    #[schema(value_type = Option<String>, example = "10000000.00")]
+    pub amount_max: Option<Decimal>,
+    /// Omit for 1.
+    #[schema(example = 6)]
+    pub term_months_min: Option<i32>,
+    #[schema(example = 36)]
+    pub term_months_max: Option<i32>,
+    /// Spread over the LPR in basis points, may be negative. Give this or `fixed_rate`.
+    #[schema(example = -20)]
+    pub rate_spread_bp: Option<i32>,
+    /// Which LPR the spread refers to; only with `rate_spread_bp`. Omit for `one_year`.
+    pub lpr_tenor: Option<LprTenor>,
+    /// Fixed annual rate in percent, e.g. `"3.45"`. Give this or `rate_spread_bp`.
+    #[schema(value_type = Option<String>, example = "3.45")]
+    pub fixed_rate: Option<Decimal>,
+    /// Accepted forms of security, at least one.
+    pub collateral: Vec<Collateral>,
+    pub eligibility: Eligibility,
+    /// First day the product may be matched and applied for (inclusive); omit for "already".
+    pub valid_from: Option<NaiveDate>,
+    /// Last day (inclusive); omit for open-ended.
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// A validated product, as the domain uses it. Money is rescaled to two decimal places, lists
+/// are sorted and de-duplicated, industry prefixes upper-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductTerms {
+    pub name: String,
+    pub kind: ProductKind,
+    pub amount_min: Option<Decimal>,
+    pub amount_max: Decimal,
+    pub term_months_min: Option<i32>,
+    pub term_months_max: i32,
+    pub pricing: RatePricing,
+    pub collateral: Vec<Collateral>,
+    pub eligibility: Eligibility,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+}
+
+impl ProductTerms {
+    /// Whether `date` lies in the validity window (both ends inclusive).
+    pub fn is_open_on(&self, date: NaiveDate) -> bool {
+        within(date, self.valid_from, self.valid_to)
+    }
+
+    /// Inclusive amount range in yuan; no minimum reads as zero.
+    pub fn amount_range(&self) -> (Decimal, Decimal) {
+        (self.amount_min.unwrap_or(Decimal::ZERO), self.amount_max)
+    }
+
+    /// Inclusive term range in months; no minimum reads as one month.
+    pub fn term_range(&self) -> (i32, i32) {
+        (self.term_months_min.unwrap_or(1), self.term_months_max)
+    }
+}
+
+pub(crate) fn within(date: NaiveDate, from: Option<NaiveDate>, to: Option<NaiveDate>) -> bool {
+    from.is_none_or(|f| f <= date) && to.is_none_or(|t| date <= t)
+}
+
+impl From<&ProductTerms> for ProductDraft {
+    fn from(t: &ProductTerms) -> Self {
+        let (rate_spread_bp, lpr_tenor, fixed_rate) = t.pricing.wire();
+        ProductDraft {
+            name: Some(t.name.clone()),
+            kind: Some(t.kind),
+            amount_min: t.amount_min,
+            amount_max: Some(t.amount_max),
+            term_months_min: t.term_months_min,
+            term_months_max: Some(t.term_months_max),
+            rate_spread_bp,
+            lpr_tenor,
+            fixed_rate,
+            collateral: t.collateral.clone(),
+            eligibility: t.eligibility.clone(),
+            valid_from: t.valid_from,
+            valid_to: t.valid_to,
+        }
+    }
+}
+
+/// A product as the API returns it (the brief's field names). The store builds it from
+/// [`ProductTerms`] plus identity and lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LoanProduct {
+    pub id: Uuid,
+    pub bank_id: Uuid,
+    pub name: String,
+    pub kind: ProductKind,
+    #[schema(value_type = Option<String>, example = "500000.00")]
+    pub amount_min: Option<Decimal>,
+    #[schema(value_type = String, example = "10000000.00")]
+    pub amount_max: Decimal,
+    pub term_months_min: Option<i32>,
+    pub term_months_max: i32,
+    #[schema(example = -20)]
+    pub rate_spread_bp: Option<i32>,
+    pub lpr_tenor: Option<LprTenor>,
+    #[schema(value_type = Option<String>, example = "3.45")]
+    pub fixed_rate: Option<Decimal>,
+    pub collateral: Vec<Collateral>,
+    pub eligibility: Eligibility,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    /// Withdrawn products (`false`) are kept for history but never match.
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl LoanProduct {
+    pub fn new(
+        id: Uuid,
+        bank_id: Uuid,
+        terms: ProductTerms,
+        active: bool,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Self {
+        let (rate_spread_bp, lpr_tenor, fixed_rate) = terms.pricing.wire();
+        LoanProduct {
+            id,
+            bank_id,
+            name: terms.name,
+            kind: terms.kind,
+            amount_min: terms.amount_min,
+            amount_max: terms.amount_max,
+            term_months_min: terms.term_months_min,
+            term_months_max: terms.term_months_max,
+            rate_spread_bp,
+            lpr_tenor,
+            fixed_rate,
+            collateral: terms.collateral,
+            eligibility: terms.eligibility,
+            valid_from: terms.valid_from,
+            valid_to: terms.valid_to,
+            active,
+            created_at,
+            updated_at,
+        }
+    }
+
+    /// The terms again, re-validated: a stored row that no longer passes (rules tightened since)
+    /// surfaces as field errors instead of being trusted.
+    pub fn terms(&self) -> Result<ProductTerms, Vec<FieldError>> {
+        ProductDraft {
+            name: Some(self.name.clone()),
+            kind: Some(self.kind),
+            amount_min: self.amount_min,
+            amount_max: Some(self.amount_max),
+            term_months_min: self.term_months_min,
+            term_months_max: Some(self.term_months_max),
+            rate_spread_bp: self.rate_spread_bp,
+            lpr_tenor: self.lpr_tenor,
+            fixed_rate: self.fixed_rate,
+            collateral: self.collateral.clone(),
+            eligibility: self.eligibility.clone(),
+            valid_from: self.valid_from,
+            valid_to: self.valid_to,
+        }
+        .validate()
+    }
+}
+
+impl ProductDraft {
+    /// Checks every field and returns the normalised terms, or every problem found, each naming
+    /// its field (`eligibility.industry_prefixes.1`, …) with a stable `code`.
+    pub fn validate(&self) -> Result<ProductTerms, Vec<FieldError>> {
+        let mut e = Errors::default();
+
+        let name = match self.name.as_deref().map(str::trim) {
+            None => {
+                e.add("name", "required", "is required");
+                None
+            }
+            Some("") => {
+                e.add("name", "invalid", "must not be blank");
+                None
+            }
+            Some(n) if n.chars().count() > MAX_NAME_CHARS => {
+                e.add(
+                    "name",
+                    "too_long",
+                    format!("must be at most {MAX_NAME_CHARS} characters"),
+                );
+                None
+            }
+            Some(n) => Some(n.to_owned()),
+        };
+        if self.kind.is_none() {
+            e.add("kind", "required", "is required");
+        }
+
+        let amount_min = self
+            .amount_min
+            .and_then(|a| positive_money(&mut e, "amount_min", a));
+        let amount_max = match self.amount_max {
+            None => {
+                e.add("amount_max", "required", "is required");
+                None
+            }
+            Some(a) => positive_money(&mut e, "amount_max", a),
+        };
+        if let (Some(lo), Some(hi)) = (amount_min, amount_max)
+            && lo > hi
+        {
+            e.add(
+                "amount_min",
+                "out_of_range",
+                format!("must not exceed amount_max ({hi})"),
+            );
+        }
+
+        let term_min = self
+            .term_months_min
+            .and_then(|t| term(&mut e, "term_months_min", t));
+        let term_max = match self.term_months_max {
+            None => {
+                e.add("term_months_max", "required", "is required");
+                None
+            }
+            Some(t) => term(&mut e, "term_months_max", t),
+        };
+        if let (Some(lo), Some(hi)) = (term_min, term_max)
+            && lo > hi
+        {
+            e.add(
+                "term_months_min",
+                "out_of_range",
+                format!("must not exceed term_months_max ({hi})"),
+            );
+        }
+
+        let pricing = self.pricing(&mut e);
+
+        if self.collateral.is_empty() {
+            e.add(
+                "collateral",
+                "required",
+                "list at least one accepted form, e.g. [\"credit\"]",
+            );
+        }
+        let collateral = sorted_unique(&self.collateral);
+
+        let eligibility = self.eligibility.validated(&mut e, "eligibility");
+
+        if let (Some(from), Some(to)) = (self.valid_from, self.valid_to)
+            && from > to
+        {
+            e.add(
+                "valid_to",
+                "out_of_range",
+                format!("must not be before valid_from ({from})"),
+            );
+        }
+
+        match (name, self.kind, amount_max, term_max, pricing) {
+            (Some(name), Some(kind), Some(amount_max), Some(term_months_max), Some(pricing))
+                if e.is_empty() =>
+            {
+                Ok(ProductTerms {
+                    name,
+                    kind,
+                    amount_min,
+                    amount_max,
+                    term_months_min: term_min,
+                    term_months_max,
+                    pricing,
+                    collateral,
+                    eligibility,
+                    valid_from: self.valid_from,
+                    valid_to: self.valid_to,
+                })
+            }
+            _ => Err(e.list),
+        }
+    }
+
+    fn pricing(&self, e: &mut Errors) -> Option<RatePricing> {
+        match (self.rate_spread_bp, self.fixed_rate) {
+            (None, None) => {
+                e.add(
+                    "rate_spread_bp",
+                    "required",
+                    "give rate_spread_bp (over the LPR) or fixed_rate",
+                );
+                if self.lpr_tenor.is_some() {
+                    e.add(
+                        "lpr_tenor",
+                        "not_allowed",
+                        "only applies with rate_spread_bp",
+                    );
+                }
+                None
+            }
+            (Some(_), Some(_)) => {
+                e.add(
+                    "fixed_rate",
+                    "conflict",
+                    "give either rate_spread_bp or fixed_rate, not both",
+                );
+                None
+            }
+            (Some(bp), None) => {
+                if !(MIN_SPREAD_BP..=MAX_SPREAD_BP).contains(&bp) {
+                    e.add(
+                        "rate_spread_bp",
+                        "out_of_range",
+                        format!(
+                            "must be between {MIN_SPREAD_BP} and {MAX_SPREAD_BP} basis points (1 bp = 0.01 %)"
+                        ),
+                    );
+                    return None;
+                }
+                let tenor = self.lpr_tenor.unwrap_or(LprTenor::OneYear);
+                Some(RatePricing::LprSpread {
+                    tenor,
+                    spread_bp: bp,
+                })
+            }
+            (None, Some(rate)) => {
+                if self.lpr_tenor.is_some() {
+                    e.add(
+                        "lpr_tenor",
+                        "not_allowed",
+                        "only applies with rate_spread_bp",
+                    );
+                }
+                rate_percent(e, "fixed_rate", rate)
+                    .map(|rate_percent| RatePricing::Fixed { rate_percent })
+            }
+        }
+    }
+}
+
+impl Eligibility {
+    /// Adds any problems under `prefix` and returns the normalised rules (checked or not: the
+    /// caller only uses them when no error was added).
+    pub fn validated(&self, e: &mut Errors, prefix: &str) -> Eligibility {
+        let field = |name: &str| format!("{prefix}.{name}");
+
+        if let Some(y) = self.min_years_in_operation
+            && !(0..=MAX_YEARS_IN_OPERATION).contains(&y)
+        {
+            e.add(
+                &field("min_years_in_operation"),
+                "out_of_range",
+                format!("must be between 0 and {MAX_YEARS_IN_OPERATION}"),
+            );
+        }
+        let min_revenue = self.min_revenue.and_then(|r| {
+            let r = money(e, &field("min_revenue"), r)?;
+            if r.is_sign_negative() && !r.is_zero() {
+                e.add(
+                    &field("min_revenue"),
+                    "out_of_range",
+                    "must not be negative",
+                );
+                return None;
+            }
+            Some(r)
+        });
+        if let Some(r) = self.min_rd_ratio {
+            let r = r.normalize();
+            if r.scale() > 6 {
+                e.add(
+                    &field("min_rd_ratio"),
+                    "invalid",
+                    "must have at most 6 decimal places",
+                );
+            } else if r > Decimal::ONE && r <= Decimal::ONE_HUNDRED {
+                e.add(
+                    &field("min_rd_ratio"),
+                    "out_of_range",
+                    format!(
+                        "is a fraction between 0 and 1: for {r} % give \"{}\"",
+                        (r / Decimal::ONE_HUNDRED).normalize()
+                    ),
+                );
+            } else if r.is_sign_negative() || r > Decimal::ONE {
+                e.add(
+                    &field("min_rd_ratio"),
+                    "out_of_range",
+                    "must be between 0 and 1 (e.g. \"0.03\" for 3 %)",
+                );
+            }
+        }
+        if let Some(p) = self.min_invention_patents
+            && !(0..=MAX_INVENTION_PATENTS).contains(&p)
+        {
+            e.add(
+                &field("min_invention_patents"),
+                "out_of_range",
+                format!("must be between 0 and {MAX_INVENTION_PATENTS}"),
+            );
+        }
+
+        let mut prefixes = Vec::with_capacity(self.industry_prefixes.len());
+        for (i, raw) in self.industry_prefixes.iter().enumerate() {
+            let p = raw.trim().to_ascii_uppercase();
+            match industry_prefix_problem(&p) {
+                Some(msg) => e.add(
+                    &format!("{prefix}.industry_prefixes.{i}"),
+                    "invalid",
+                    format!("{raw:?} {msg}"),
+                ),
+                None => prefixes.push(p),
+            }
+        }
+        prefixes.sort();
+        prefixes.dedup();
+
+        Eligibility {
+            tiers: sorted_unique(&self.tiers),
+            min_years_in_operation: self.min_years_in_operation,
+            min_revenue: min_revenue.or(self.min_revenue),
+            min_rd_ratio: self.min_rd_ratio.map(|r| r.normalize()),
+            min_invention_patents: self.min_invention_patents,
+            tax_credit_grades: sorted_unique(&self.tax_credit_grades),
+            cities: sorted_unique(&self.cities),
+            industry_prefixes: prefixes,
+            reserve_pool_only: self.reserve_pool_only,
+            lead_bank_only: self.lead_bank_only,
+            target_venues: sorted_unique(&self.target_venues),
+        }
+    }
+
+    /// True when no rule constrains anything: every firm qualifies.
+    pub fn is_unconstrained(&self) -> bool {
+        *self == Eligibility::default()
+    }
+}
+
+/// GB/T 4754-2017 sections and the two-digit divisions each spans.
+const SECTIONS: [(u8, u8, u8); 20] = [
+    (b'A', 1, 5),
+    (b'B', 6, 12),
+    (b'C', 13, 43),
+    (b'D', 44, 46),
+    (b'E', 47, 50),
+    (b'F', 51, 52),
+    (b'G', 53, 60),
+    (b'H', 61, 62),
+    (b'I', 63, 65),
+    (b'J', 66, 69),
+    (b'K', 70, 70),
+    (b'L', 71, 72),
+    (b'M', 73, 75),
+    (b'N', 76, 79),
+    (b'O', 80, 82),
+    (b'P', 83, 83),
+    (b'Q', 84, 85),
+    (b'R', 86, 90),
+    (b'S', 91, 96),
+    (b'T', 97, 97),
+];
+
+/// The section letter of a GB/T 4754-2017 division (`35` → `C`).
+pub fn industry_section(division: u8) -> Option<char> {
+    SECTIONS
+        .iter()
+        .find(|(_, lo, hi)| (*lo..=*hi).contains(&division))
+        .map(|(s, _, _)| char::from(*s))
+}
+
+/// `None` when `p` (already trimmed and upper-cased) is a usable prefix, else why not.
+/// One digit is refused: "C3" is no level of the classification and is almost always a typo.
+fn industry_prefix_problem(p: &str) -> Option<String> {
+    let b = p.as_bytes();
+    let Some((&section, digits)) = b.split_first() else {
+        return Some("must not be blank".to_owned());
+    };
+    if !SECTIONS.iter().any(|(s, _, _)| *s == section) {
+        return Some("must start with a GB/T 4754 section letter A–T, e.g. \"C35\"".to_owned());
+    }
+    if !digits.iter().all(u8::is_ascii_digit) || !matches!(digits.len(), 0 | 2 | 3 | 4) {
+        return Some("must be a section letter followed by 2, 3 or 4 digits (or none), e.g. \"C\", \"C35\", \"C3562\"".to_owned());
+    }
+    if let [d1, d2, ..] = digits {
+        let division = (d1 - b'0') * 10 + (d2 - b'0');
+        match industry_section(division) {
+            Some(s) if s == char::from(section) => {}
+            Some(s) => {
+                return Some(format!(
+                    "names division {division:02}, which belongs to section {s}, not {}",
+                    char::from(section)
+                ));
+            }
+            None => {
+                return Some(format!(
+                    "names division {division:02}, which does not exist"
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn sorted_unique<T: Ord + Copy>(items: &[T]) -> Vec<T> {
+    let mut v = items.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Money in yuan: at most two decimal places and within the service-wide limit; rescaled so it
+/// always serialises as `"12500000.00"`.
+fn money(e: &mut Errors, field: &str, amount: Decimal) -> Option<Decimal> {
+    if amount.normalize().scale() > 2 {
+        e.add(
+            field,
+            "invalid",
+            "must have at most two decimal places (fen)",
+        );
+        return None;
+    }
+    if amount.abs() > MONEY_LIMIT {
+        e.add(field, "out_of_range", "is implausibly large");
+        return None;
+    }
+    let mut a = amount.normalize();
+    a.rescale(2);
+    Some(a)
+}
+
+pub(crate) fn positive_money(e: &mut Errors, field: &str, amount: Decimal) -> Option<Decimal> {
+    let a = money(e, field, amount)?;
+    if a <= Decimal::ZERO {
+        e.add(field, "out_of_range", "must be greater than zero");
+        return None;
+    }
+    Some(a)
+}
+
+fn term(e: &mut Errors, field: &str, months: i32) -> Option<i32> {
+    if (1..=MAX_TERM_MONTHS).contains(&months) {
+        Some(months)
+    } else {
+        e.add(
+            field,
+            "out_of_range",
+            format!("must be between 1 and {MAX_TERM_MONTHS} months"),
+        );
+        None
+    }
+}
+
+/// An annual rate in percent: above zero, at most [`MAX_RATE_PERCENT`], at most 4 decimals.
+pub(crate) fn rate_percent(e: &mut Errors, field: &str, rate: Decimal) -> Option<Decimal> {
+    let r = rate.normalize();
+    if r.scale() > 4 {
+        e.add(field, "invalid", "must have at most 4 decimal places");
+        return None;
+    }
+    if r <= Decimal::ZERO || r > MAX_RATE_PERCENT {
+        e.add(
+            field,
+            "out_of_range",
+            format!("is an annual rate in percent, above 0 and at most {MAX_RATE_PERCENT} (e.g. \"3.45\")"),
+        );
+        return None;
+    }
+    Some(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().expect("decimal literal")
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().expect("date literal")
+    }
+
+    fn good() -> ProductDraft {
+        ProductDraft {
+            name: Some("专精特新贷".into()),
+            kind: Some(ProductKind::SrdiLoan),
+            amount_min: Some(d("500000")),
+            amount_max: Some(d("10000000")),
+            term_months_min: Some(6),
+            term_months_max: Some(36),
+            rate_spread_bp: Some(-20),
+            lpr_tenor: None,
+            fixed_rate: None,
+            collateral: vec![Collateral::Credit],
+            eligibility: Eligibility {
+                tiers: vec![Tier::ProvincialSrdi],
+                min_years_in_operation: Some(2),
+                min_revenue: Some(d("10000000")),
+                min_rd_ratio: Some(d("0.03")),
+                min_invention_patents: Some(1),
+                tax_credit_grades: vec![TaxCreditGrade::B, TaxCreditGrade::A],
+                cities: vec![City::Jinan],
+                industry_prefixes: vec![" c35 ".into(), "I65".into()],
+                ..Eligibility::default()
+            },
+            valid_from: Some(date("2025-01-01")),
+            valid_to: Some(date("2025-12-31")),
+        }
+    }
+
+    fn fields(r: Result<ProductTerms, Vec<FieldError>>) -> Vec<(String, String)> {
+        match r {
+            Ok(_) => vec![],
+            Err(list) => list.into_iter().map(|f| (f.field, f.code)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_good_draft_validates_and_normalises() {
+        let t = good().validate().expect("valid");
+        assert_eq!(t.amount_max.to_string(), "10000000.00");
+        assert_eq!(
+            t.amount_min.map(|a| a.to_string()).as_deref(),
+            Some("500000.00")
+        );
+        assert_eq!(
+            t.pricing,
+            RatePricing::LprSpread {
+                tenor: LprTenor::OneYear,
+                spread_bp: -20
+            }
+        );
+        assert_eq!(t.eligibility.industry_prefixes, ["C35", "I65"]);
+        assert_eq!(
+            t.eligibility.tax_credit_grades,
+            [TaxCreditGrade::A, TaxCreditGrade::B]
+        );
+        assert_eq!(t.amount_range(), (d("500000"), d("10000000")));
+        assert_eq!(t.term_range(), (6, 36));
+        // A round trip through the API shape gives the same terms back.
+        let product = LoanProduct::new(
+            Uuid::nil(),
+            Uuid::nil(),
+            t.clone(),
+            true,
+            DateTime::UNIX_EPOCH,
+            DateTime::UNIX_EPOCH,
+        );
+        assert_eq!(product.terms().expect("still valid"), t);
+        assert_eq!(ProductDraft::from(&t).validate().expect("valid"), t);
+    }
+
+    #[test]
+    fn every_bad_field_is_listed_at_once() {
+        let bad = ProductDraft {
+            name: Some("  ".into()),
+            kind: None,
+            amount_min: Some(d("20000000")),
+            amount_max: Some(d("10000000.005")),
+            term_months_min: Some(0),
+            term_months_max: Some(361),
+            rate_spread_bp: Some(-20),
+            lpr_tenor: None,
+            fixed_rate: Some(d("3.45")),
+            collateral: vec![],
+            eligibility: Eligibility {
+                min_years_in_operation: Some(-1),
+                min_revenue: Some(d("-5")),
+                min_rd_ratio: Some(d("3")),
+                min_invention_patents: Some(-2),
+                industry_prefixes: vec![
+                    "C".into(),
+                    "X35".into(),
+                    "C3".into(),
+                    "C65".into(),
+                    "C35621".into(),
+                    "3562".into(),
+                    "".into(),
+                ],
+                ..Eligibility::default()
+            },
+            valid_from: Some(date("2025-12-31")),
+            valid_to: Some(date("2025-01-01")),
+        };
+        let got = fields(bad.validate());
+        let expected: Vec<(String, String)> = [
+            ("name", "invalid"),
+            ("kind", "required"),
+            ("amount_max", "invalid"),
+            ("term_months_min", "out_of_range"),
+            ("term_months_max", "out_of_range"),
+            ("fixed_rate", "conflict"),
+            ("collateral", "required"),
+            ("eligibility.min_years_in_operation", "out_of_range"),
+            ("eligibility.min_revenue", "out_of_range"),
+            ("eligibility.min_rd_ratio", "out_of_range"),
+            ("eligibility.min_invention_patents", "out_of_range"),
+            ("eligibility.industry_prefixes.1", "invalid"),
+            ("eligibility.industry_prefixes.2", "invalid"),
+            ("eligibility.industry_prefixes.3", "invalid"),
+            ("eligibility.industry_prefixes.4", "invalid"),
+            ("eligibility.industry_prefixes.5", "invalid"),
+            ("eligibility.industry_prefixes.6", "invalid"),
+            ("valid_to", "out_of_range"),
+        ]
+        .iter()
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+        .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn an_empty_draft_names_every_required_field() {
+        let got = fields(ProductDraft::default().validate());
+        let names: Vec<&str> = got.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "name",
+                "kind",
+                "amount_max",
+                "term_months_max",
+                "rate_spread_bp",
+                "collateral"
+            ]
+        );
+        assert!(got.iter().all(|(_, c)| c == "required"));
+    }
+
+    #[test]
+    fn single_field_rules() {
+        type Case = (
+            &'static str,
+            fn(&mut ProductDraft),
+            &'static [(&'static str, &'static str)],
+        );
+        let cases: &[Case] = &[
+            (
+                "min above max",
+                |p| p.amount_min = Some(d("10000000.01")),
+                &[("amount_min", "out_of_range")],
+            ),
+            (
+                "min equals max",
+                |p| p.amount_min = Some(d("10000000")),
+                &[],
+            ),
+            (
+                "zero amount",
+                |p| p.amount_max = Some(Decimal::ZERO),
+                &[("amount_max", "out_of_range")],
+            ),
+            (
+                "negative min",
+                |p| p.amount_min = Some(d("-1")),
+                &[("amount_min", "out_of_range")],
+            ),
+            ("fen ok", |p| p.amount_max = Some(d("10000000.01")), &[]),
+            (
+                "trailing zeros ok",
+                |p| p.amount_max = Some(d("10000000.0000")),
+                &[],
+            ),
+            (
+                "sub-fen",
+                |p| p.amount_min = Some(d("0.001")),
+                &[("amount_min", "invalid")],
+            ),
+            (
+                "huge",
+                |p| p.amount_max = Some(d("1000000000000000.01")),
+                &[("amount_max", "out_of_range")],
+            ),
+            ("term 1", |p| p.term_months_min = Some(1), &[]),
+            ("term 360", |p| p.term_months_max = Some(360), &[]),
+            (
+                "term min > max",
+                |p| p.term_months_min = Some(37),
+                &[("term_months_min", "out_of_range")],
+            ),
+            (
+                "no price",
+                |p| p.rate_spread_bp = None,
+                &[("rate_spread_bp", "required")],
+            ),
+            ("spread floor", |p| p.rate_spread_bp = Some(-300), &[]),
+            (
+                "spread below floor",
+                |p| p.rate_spread_bp = Some(-301),
+                &[("rate_spread_bp", "out_of_range")],
+            ),
+            ("spread ceiling", |p| p.rate_spread_bp = Some(1000), &[]),
+            (
+                "spread above ceiling",
+                |p| p.rate_spread_bp = Some(1001),
+                &[("rate_spread_bp", "out_of_range")],
+            ),
+            (
+                "fixed",
+                |p| {
+                    p.rate_spread_bp = None;
+                    p.fixed_rate = Some(d("3.45"))
+                },
+                &[],
+            ),
+            (
+                "fixed zero",
+                |p| {
+                    p.rate_spread_bp = None;
+                    p.fixed_rate = Some(Decimal::ZERO)
+                },
+                &[("fixed_rate", "out_of_range")],
+            ),
+            (
+                "fixed 24",
+                |p| {
+                    p.rate_spread_bp = None;
+                    p.fixed_rate = Some(d("24"))
+                },
+                &[],
+            ),
+            (
+                "fixed above 24",
+                |p| {
+                    p.rate_spread_bp = None;
+                    p.fixed_rate = Some(d("24.0001"))
+                },
+                &[("fixed_rate", "out_of_range")],
+            ),
+            (
+                "fixed 5 decimals",
+                |p| {
+                    p.rate_spread_bp = None;
+                    p.fixed_rate = Some(d("3.45001"))
+                },
+                &[("fixed_rate", "invalid")],
+            ),
+            (
+                "tenor with fixed",
+                |p| {
+                    p.rate_spread_bp = None;
+                    p.fixed_rate = Some(d("3.45"));
+                    p.lpr_tenor = Some(LprTenor::FiveYear)
+                },
+                &[("lpr_tenor", "not_allowed")],
+            ),
+            (
+                "rd 0",
+                |p| p.eligibility.min_rd_ratio = Some(Decimal::ZERO),
+                &[],
+            ),
+            (
+                "rd 1",
+                |p| p.eligibility.min_rd_ratio = Some(Decimal::ONE),
+                &[],
+            ),
+            (
+                "rd 6 dp",
+                |p| p.eligibility.min_rd_ratio = Some(d("0.034567")),
+                &[],
+            ),
+            (
+                "rd 7 dp",
+                |p| p.eligibility.min_rd_ratio = Some(d("0.0345671")),
+                &[("eligibility.min_rd_ratio", "invalid")],
+            ),
+            (
+                "rd percent",
+                |p| p.eligibility.min_rd_ratio = Some(d("3")),
+                &[("eligibility.min_rd_ratio", "out_of_range")],
+            ),
+            (
+                "rd negative",
+                |p| p.eligibility.min_rd_ratio = Some(d("-0.01")),
+                &[("eligibility.min_rd_ratio", "out_of_range")],
+            ),
+            (
+                "rd absurd",
+                |p| p.eligibility.min_rd_ratio = Some(d("101")),
+                &[("eligibility.min_rd_ratio", "out_of_range")],
+            ),
+            (
+                "min revenue sub-fen",
+                |p| p.eligibility.min_revenue = Some(d("1.001")),
+                &[("eligibility.min_revenue", "invalid")],
+            ),
+            (
+                "min revenue zero",
+                |p| p.eligibility.min_revenue = Some(Decimal::ZERO),
+                &[],
+            ),
+            (
+                "years 50",
+                |p| p.eligibility.min_years_in_operation = Some(50),
+                &[],
+            ),
+            (
+                "years 51",
+                |p| p.eligibility.min_years_in_operation = Some(51),
+                &[("eligibility.min_years_in_operation", "out_of_range")],
+            ),
+            (
+                "section only",
+                |p| p.eligibility.industry_prefixes = vec!["T".into()],
+                &[],
+            ),
+            (
+                "last division",
+                |p| p.eligibility.industry_prefixes = vec!["T97".into()],
+                &[],
+            ),
+            (
+                "division 98",
+                |p| p.eligibility.industry_prefixes = vec!["T98".into()],
+                &[("eligibility.industry_prefixes.0", "invalid")],
+            ),
+            (
+                "letter U",
+                |p| p.eligibility.industry_prefixes = vec!["U".into()],
+                &[("eligibility.industry_prefixes.0", "invalid")],
+            ),
+            ("same day window", |p| p.valid_to = p.valid_from, &[]),
+            (
+                "no collateral",
+                |p| p.collateral.clear(),
+                &[("collateral", "required")],
+            ),
+            (
+                "long name",
+                |p| p.name = Some("贷".repeat(101)),
+                &[("name", "too_long")],
+            ),
+            ("name at limit", |p| p.name = Some("贷".repeat(100)), &[]),
+        ];
+        for (what, edit, expected) in cases {
+            let mut p = good();
+            edit(&mut p);
+            let got = fields(p.validate());
+            let want: Vec<(String, String)> = expected
+                .iter()
+                .map(|(f, c)| (f.to_string(), c.to_string()))
+                .collect();
+            assert_eq!(got, want, "{what}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_values_are_refused_by_serde() {
+        let typo = r#"{"name":"x","eligibility":{"min_revnue":"1"}}"#;
+        assert!(serde_json::from_str::<ProductDraft>(typo).is_err());
+        let kind = r#"{"kind":"mortgage_loan"}"#;
+        assert!(serde_json::from_str::<ProductDraft>(kind).is_err());
+        let ok = r#"{"name":"x","kind":"little_giant_loan","rate_spread_bp":-35,"lpr_tenor":"five_year",
+                     "amount_max":"5000000.00","eligibility":{"tiers":["little_giant"],"min_rd_ratio":"0.05"}}"#;
+        let p: ProductDraft = serde_json::from_str(ok).expect("parses");
+        assert_eq!(p.rate_spread_bp, Some(-35));
+        assert_eq!(p.eligibility.min_rd_ratio, Some(d("0.05")));
+    }
+
+    #[test]
+    fn api_product_uses_the_brief_field_names() {
+        let t = good().validate().expect("valid");
+        let json = serde_json::to_value(LoanProduct::new(
+            Uuid::nil(),
+            Uuid::nil(),
+            t,
+            true,
+            DateTime::UNIX_EPOCH,
+            DateTime::UNIX_EPOCH,
+        ))
+        .expect("serialises");
+        assert_eq!(json["rate_spread_bp"], -20);
+        assert_eq!(json["fixed_rate"], serde_json::Value::Null);
+        assert_eq!(json["amount_max"], "10000000.00");
+        assert_eq!(json["kind"], "srdi_loan");
+        assert_eq!(json["eligibility"]["min_rd_ratio"], "0.03");
+        assert_eq!(json["eligibility"]["industry_prefixes"][0], "C35");
+    }
+
+    #[test]
+    fn effective_rates() {
+        let fixing = LprFixing {
+            effective_on: date("2025-05-20"),
+            one_year: d("3.00"),
+            five_year: d("3.50"),
+        };
+        let cases = [
+            (
+                RatePricing::LprSpread {
+                    tenor: LprTenor::OneYear,
+                    spread_bp: -20,
+                },
+                "2.80",
+            ),
+            (
+                RatePricing::LprSpread {
+                    tenor: LprTenor::OneYear,
+                    spread_bp: 0,
+                },
+                "3.00",
+            ),
+            (
+                RatePricing::LprSpread {
+                    tenor: LprTenor::FiveYear,
+                    spread_bp: 35,
+                },
+                "3.85",
+            ),
+            (
+                RatePricing::LprSpread {
+                    tenor: LprTenor::OneYear,
+                    spread_bp: -300,
+                },
+                "0.00",
+            ),
+            (
+                RatePricing::Fixed {
+                    rate_percent: d("3.45"),
+                },
+                "3.45",
+            ),
+        ];
+        for (pricing, want) in cases {
+            assert_eq!(effective_rate(&pricing, &fixing), d(want), "{pricing:?}");
+        }
+    }
+
+    #[test]
+    fn lpr_lookup_takes_the_fixing_in_force() {
+        let f = |on: &str, one: &str| LprFixing {
+            effective_on: date(on),
+            one_year: d(one),
+            five_year: d("3.5"),
+        };
+        let table = [
+            f("2025-05-20", "3.00"),
+            f("2024-10-21", "3.10"),
+            f("2025-01-20", "3.10"),
+        ];
+        assert_eq!(lpr_on(&table, date("2024-10-20")), None);
+        assert_eq!(
+            lpr_on(&table, date("2024-10-21")).map(|x| x.effective_on),
+            Some(date("2024-10-21"))
+        );
+        assert_eq!(
+            lpr_on(&table, date("2025-05-19")).map(|x| x.effective_on),
+            Some(date("2025-01-20"))
+        );
+        assert_eq!(
+            lpr_on(&table, date("2025-05-20")).map(|x| x.effective_on),
+            Some(date("2025-05-20"))
+        );
+        assert_eq!(
+            lpr_on(&table, date("2030-01-01")).map(|x| x.effective_on),
+            Some(date("2025-05-20"))
+        );
+    }
+
+    #[test]
+    fn validity_window_is_inclusive() {
+        let t = good().validate().expect("valid");
+        assert!(!t.is_open_on(date("2024-12-31")));
+        assert!(t.is_open_on(date("2025-01-01")));
+        assert!(t.is_open_on(date("2025-12-31")));
+        assert!(!t.is_open_on(date("2026-01-01")));
+    }
+
+    #[test]
+    fn sections_of_divisions() {
+        for (division, section) in [
+            (1, Some('A')),
+            (5, Some('A')),
+            (6, Some('B')),
+            (13, Some('C')),
+            (35, Some('C')),
+            (43, Some('C')),
+            (44, Some('D')),
+            (65, Some('I')),
+            (70, Some('K')),
+            (97, Some('T')),
+            (0, None),
+            (98, None),
+        ] {
+            assert_eq!(industry_section(division), section, "{division}");
+        }
+    }
+}
