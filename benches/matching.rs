@@ -10,9 +10,7 @@ use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;
 use srdi_capital::domain::firm::{City, TaxCreditGrade, Tier, Venue};
-use srdi_capital::domain::matching::{
-    CompiledProduct, FirmFacts, MatchFirm, MatchProduct, evaluate, explain,
-};
+use srdi_capital::domain::matching::{CompiledProduct, FirmFacts, MatchFirm, MatchProduct, evaluate, explain};
 use srdi_capital::domain::product::Eligibility;
 use uuid::Uuid;
 
@@ -40,9 +38,7 @@ impl Rng {
     }
 }
 
-const INDUSTRIES: [&str; 8] = [
-    "C3562", "C3911", "C2710", "C3824", "I6510", "I6421", "M7320", "F5179",
-];
+const INDUSTRIES: [&str; 8] = ["C3562", "C3911", "C2710", "C3824", "I6510", "I6421", "M7320", "F5179"];
 
 fn firms(rng: &mut Rng, on: NaiveDate) -> Vec<FirmFacts> {
     (0..FIRMS)
@@ -53,25 +49,15 @@ fn firms(rng: &mut Rng, on: NaiveDate) -> Vec<FirmFacts> {
                 id: Uuid::from_u128(i as u128),
                 city: rng.pick(City::ALL),
                 industry_code: rng.pick(&INDUSTRIES).to_owned(),
-                tier: if rng.chance(5) {
-                    None
-                } else {
-                    Some(rng.pick(Tier::ALL))
-                },
+                tier: if rng.chance(5) { None } else { Some(rng.pick(Tier::ALL)) },
                 founded_on: (!rng.chance(20)).then_some(founded),
                 tax_credit_grade: (!rng.chance(10)).then(|| rng.pick(TaxCreditGrade::ALL)),
-                lead_bank_id: (!rng.chance(3))
-                    .then(|| Uuid::from_u128(u128::from(rng.below(BANKS)))),
+                lead_bank_id: (!rng.chance(3)).then(|| Uuid::from_u128(u128::from(rng.below(BANKS)))),
                 in_reserve_pool: rng.chance(4),
-                target_venues: if rng.chance(2) {
-                    vec![]
-                } else {
-                    vec![rng.pick(Venue::ALL)]
-                },
+                target_venues: if rng.chance(2) { vec![] } else { vec![rng.pick(Venue::ALL)] },
                 fiscal_year: Some(2024),
                 revenue: (!rng.chance(10)).then_some(revenue),
-                rd_expense: (!rng.chance(8))
-                    .then(|| Decimal::new(rng.below(3_000_000_000) as i64, 2)),
+                rd_expense: (!rng.chance(8)).then(|| Decimal::new(rng.below(3_000_000_000) as i64, 2)),
                 invention_patents: (!rng.chance(8)).then(|| rng.below(40) as i64),
             };
             FirmFacts::new(&firm, on)

@@ -114,7 +114,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some("json") => "application/json",
                 _ => "text/csv",
             };
-            let rows = crate::service::import::read_body(ctype, &bytes).map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail))?;
+            let rows = crate::service::import::read_body(ctype, &bytes)
+                .map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail))?;
             let report = crate::service::import::run(&db, rows, dry_run, chrono::Utc::now())
                 .await
                 .map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
@@ -147,7 +148,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
                 KeysAction::Revoke { key } => {
-                    let k = keys::revoke(&mut conn, &key, chrono::Utc::now()).await.map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
+                    let k = keys::revoke(&mut conn, &key, chrono::Utc::now())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
                     eprintln!("revoked key {} ({})", k.id, k.prefix);
                 }
             }
@@ -194,7 +197,8 @@ async fn demo(config: Config, firms: usize) -> anyhow::Result<()> {
     drop(conn);
     db.close().await;
     let app = Application::build(config.clone()).await?;
-    let base = config.public_base_url.clone().unwrap_or_else(|| format!("http://{}:{}", config.listen.ip(), app.port()));
+    let base =
+        config.public_base_url.clone().unwrap_or_else(|| format!("http://{}:{}", config.listen.ip(), app.port()));
     println!("srdi-capital demo is serving at {base}");
     println!("API docs: {base}/docs/");
     println!("API keys (send as `Authorization: Bearer <key>`):");

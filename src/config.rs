@@ -85,12 +85,7 @@ fn comma_separated<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
                 other => other.to_string(),
             })
             .collect(),
-        Form::Text(s) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect(),
+        Form::Text(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
         Form::Number(n) => vec![n.to_string()],
     })
 }
@@ -107,10 +102,7 @@ impl Default for Config {
             workers_enabled: true,
             webhooks_allow_networks: Vec::new(),
             webhooks_allow_http: false,
-            webhooks_retry_schedule: "0,5,300,1800,7200,18000,36000,36000"
-                .split(',')
-                .map(String::from)
-                .collect(),
+            webhooks_retry_schedule: "0,5,300,1800,7200,18000,36000,36000".split(',').map(String::from).collect(),
             webhooks_secret_key: Secret::default(),
             webhooks_rotation_overlap_hours: 24,
             smtp_url: None,
@@ -132,9 +124,7 @@ impl Config {
     /// Defaults, then the TOML file at `file` (if given, or `SRDI_CONFIG`), then `SRDI_*` variables.
     pub fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        let file = file
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("SRDI_CONFIG").map(PathBuf::from));
+        let file = file.map(PathBuf::from).or_else(|| std::env::var_os("SRDI_CONFIG").map(PathBuf::from));
         if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
         }

@@ -102,7 +102,7 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> &'a T {
 /// organisation code, so codes never collide and still look varied.
 pub fn synthetic_credit_code(city: City, i: usize, seed: u64) -> String {
     const SPACE: u64 = 27_512_614_111; // 31^7
-    let mixed = (i as u64 + seed.wrapping_mul(7_919)) .wrapping_mul(2_654_435_761) % SPACE;
+    let mixed = (i as u64 + seed.wrapping_mul(7_919)).wrapping_mul(2_654_435_761) % SPACE;
     let mut n = mixed;
     let mut org = [b'0'; 7];
     for slot in org.iter_mut().rev() {
@@ -146,9 +146,20 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
         };
         let brand = format!("{}{}", BRAND[rng.random_range(0..BRAND.len())], BRAND[rng.random_range(0..BRAND.len())]);
         let suffix = if rng.random_bool(0.3) { "股份有限公司" } else { "科技有限公司" };
-        let name = format!("{}{}{}{}{}", city.label_zh(), brand, word, suffix, if i % 7 == 0 { format!("（{}）", i) } else { String::new() });
-        let founded = NaiveDate::from_ymd_opt(rng.random_range(1995..=last_year - 2), rng.random_range(1..=12), rng.random_range(1..=28))
-            .unwrap_or(today);
+        let name = format!(
+            "{}{}{}{}{}",
+            city.label_zh(),
+            brand,
+            word,
+            suffix,
+            if i % 7 == 0 { format!("（{}）", i) } else { String::new() }
+        );
+        let founded = NaiveDate::from_ymd_opt(
+            rng.random_range(1995..=last_year - 2),
+            rng.random_range(1..=12),
+            rng.random_range(1..=28),
+        )
+        .unwrap_or(today);
         // Log-uniform revenue base between 2,000万 and 20亿 yuan, larger for higher tiers.
         let tier_boost = match tier {
             Some(Tier::LittleGiant) => 1.0,
@@ -183,10 +194,16 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
             tier_recognized_year: tier.map(|_| rng.random_range(2019..=last_year)),
             founded_on: Some(founded.to_string()),
             expected_market_value: Some(money(expected_mv)),
-            neeq_listed_on: neeq.then(|| NaiveDate::from_ymd_opt(rng.random_range(2015..=last_year), 6, 30).unwrap_or(today).to_string()),
+            neeq_listed_on: neeq.then(|| {
+                NaiveDate::from_ymd_opt(rng.random_range(2015..=last_year), 6, 30).unwrap_or(today).to_string()
+            }),
             neeq_layer: neeq.then(|| if rng.random_bool(0.4) { "innovation" } else { "basic" }.to_owned()),
             tax_credit_grade: Some(["A", "A", "A", "B", "B", "M"][rng.random_range(0..6)].to_owned()),
-            contact_name: Some(format!("{}{}", SURNAMES[rng.random_range(0..SURNAMES.len())], GIVEN[rng.random_range(0..GIVEN.len())])),
+            contact_name: Some(format!(
+                "{}{}",
+                SURNAMES[rng.random_range(0..SURNAMES.len())],
+                GIVEN[rng.random_range(0..GIVEN.len())]
+            )),
             contact_email: Some(format!("finance{i}@firm{i}.example.cn")),
             contact_phone: Some(format!("0{}-8{:07}", 531 + (i % 9), rng.random_range(0..10_000_000))),
         };
@@ -202,17 +219,26 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
             let non_recurring = (revenue * Decimal::from(rng.random_range(0..=8)) / Decimal::from(1000)).round_dp(2);
             let rd = (revenue * Decimal::from(rd_pct_x10 + rng.random_range(-5..=5)) / Decimal::from(1000)).round_dp(2);
             let total_assets = (revenue * Decimal::from(rng.random_range(90..=180)) / Decimal::ONE_HUNDRED).round_dp(2);
-            let liabilities = (total_assets * Decimal::from(rng.random_range(25..=65)) / Decimal::ONE_HUNDRED).round_dp(2);
+            let liabilities =
+                (total_assets * Decimal::from(rng.random_range(25..=65)) / Decimal::ONE_HUNDRED).round_dp(2);
             let net_assets = total_assets - liabilities;
-            let roe = if net_assets > Decimal::ZERO { (net_profit * Decimal::ONE_HUNDRED / net_assets).round_dp(2) } else { Decimal::ZERO };
+            let roe = if net_assets > Decimal::ZERO {
+                (net_profit * Decimal::ONE_HUNDRED / net_assets).round_dp(2)
+            } else {
+                Decimal::ZERO
+            };
             let employees = employees_base + k as i64 * rng.random_range(0..=40);
             let fin = FinancialsInput {
                 revenue: Some(money(revenue)),
-                main_business_revenue: Some(money(revenue * Decimal::from(rng.random_range(75..=100)) / Decimal::ONE_HUNDRED)),
+                main_business_revenue: Some(money(
+                    revenue * Decimal::from(rng.random_range(75..=100)) / Decimal::ONE_HUNDRED,
+                )),
                 net_profit: Some(money(net_profit)),
                 net_profit_deducted: Some(money(net_profit - non_recurring)),
                 rd_expense: Some(money(rd)),
-                operating_cash_flow: Some(money(net_profit * Decimal::from(rng.random_range(60..=140)) / Decimal::ONE_HUNDRED)),
+                operating_cash_flow: Some(money(
+                    net_profit * Decimal::from(rng.random_range(60..=140)) / Decimal::ONE_HUNDRED,
+                )),
                 total_assets: Some(money(total_assets)),
                 total_liabilities: Some(money(liabilities)),
                 net_assets: Some(money(net_assets)),
@@ -362,7 +388,10 @@ pub async fn demo_subjects(db: &Db, now: DateTime<Utc>) -> anyhow::Result<DemoSu
             id
         }
     };
-    let fund = sqlx::query("SELECT id FROM funds WHERE name = $1").bind("齐鲁示范创投基金（演示）").fetch_optional(&mut *conn).await?;
+    let fund = sqlx::query("SELECT id FROM funds WHERE name = $1")
+        .bind("齐鲁示范创投基金（演示）")
+        .fetch_optional(&mut *conn)
+        .await?;
     let fund_id = match fund {
         Some(r) => r.uuid("id")?,
         None => {
@@ -378,7 +407,10 @@ pub async fn demo_subjects(db: &Db, now: DateTime<Utc>) -> anyhow::Result<DemoSu
             id
         }
     };
-    let firm = sqlx::query("SELECT id FROM firms WHERE in_reserve_pool = $1 ORDER BY id LIMIT 1").bind(true).fetch_optional(&mut *conn).await?;
+    let firm = sqlx::query("SELECT id FROM firms WHERE in_reserve_pool = $1 ORDER BY id LIMIT 1")
+        .bind(true)
+        .fetch_optional(&mut *conn)
+        .await?;
     let firm_id = match firm {
         Some(r) => r.uuid("id")?,
         None => anyhow::bail!("the database has no firm in the reserve pool for the demo enterprise key"),

@@ -33,7 +33,12 @@ impl Application {
         Self::with_listener(config, clock, db, listener).await
     }
 
-    pub async fn with_listener(config: Config, clock: SharedClock, db: Db, listener: TcpListener) -> anyhow::Result<Application> {
+    pub async fn with_listener(
+        config: Config,
+        clock: SharedClock,
+        db: Db,
+        listener: TcpListener,
+    ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
         let _ = observe::metrics_handle();
         let config = Arc::new(config);
@@ -46,21 +51,22 @@ impl Application {
         });
         let state = web::Data::new(AppState { db: db.clone(), clock, config: config.clone() });
         let max_body = config.max_body_bytes;
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(from_fn(observe::observe))
-                .app_data(state.clone())
-                .app_data(web::PayloadConfig::default().limit(max_body))
-                .configure(api::routes)
-                .service(api::docs::swagger_ui())
-                .service(web::resource("/docs").route(web::get().to(|| async {
-                    actix_web::HttpResponse::Found().insert_header(("Location", "/docs/")).finish()
-                })))
-                .default_service(web::to(api::problem::not_found))
-        })
-        .listen(listener)?
-        .shutdown_timeout(20)
-        .run();
+        let server =
+            HttpServer::new(move || {
+                App::new()
+                    .wrap(from_fn(observe::observe))
+                    .app_data(state.clone())
+                    .app_data(web::PayloadConfig::default().limit(max_body))
+                    .configure(api::routes)
+                    .service(api::docs::swagger_ui())
+                    .service(web::resource("/docs").route(web::get().to(|| async {
+                        actix_web::HttpResponse::Found().insert_header(("Location", "/docs/")).finish()
+                    })))
+                    .default_service(web::to(api::problem::not_found))
+            })
+            .listen(listener)?
+            .shutdown_timeout(20)
+            .run();
         Ok(Application { port, server, db, shutdown, workers })
     }
 

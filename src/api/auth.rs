@@ -27,7 +27,8 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req.headers().get(actix_web::http::header::AUTHORIZATION).and_then(|h| h.to_str().ok()).map(str::to_owned);
+        let header =
+            req.headers().get(actix_web::http::header::AUTHORIZATION).and_then(|h| h.to_str().ok()).map(str::to_owned);
         let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))?;

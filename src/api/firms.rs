@@ -54,7 +54,11 @@ pub struct FinancialsList {
     responses((status = 200, body = FirmPage), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
-pub async fn list_firms(state: web::Data<AppState>, caller: Caller, q: web::Query<FirmQuery>) -> AppResult<web::Json<Page<Firm>>> {
+pub async fn list_firms(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<FirmQuery>,
+) -> AppResult<web::Json<Page<Firm>>> {
     let mut filter = firms::FirmFilter {
         city: query_vocab("city", q.city.as_deref())?,
         tier: query_vocab("tier", q.tier.as_deref())?,
@@ -66,7 +70,11 @@ pub async fn list_firms(state: web::Data<AppState>, caller: Caller, q: web::Quer
     if let Some(p) = q.industry.as_deref().map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()) {
         let valid_prefix = valid_industry_code(&p) || (p.len() == 2 && valid_industry_code(&format!("{p}0")));
         if !valid_prefix {
-            return Err(AppError::field("industry", "invalid", "must be a GB/T 4754 code prefix, e.g. C, C3, C35, C3562"));
+            return Err(AppError::field(
+                "industry",
+                "invalid",
+                "must be a GB/T 4754 code prefix, e.g. C, C3, C35, C3562",
+            ));
         }
         filter.industry_prefix = Some(p);
     }
@@ -95,7 +103,12 @@ pub async fn list_firms(state: web::Data<AppState>, caller: Caller, q: web::Quer
         (status = 403, body = Problem), (status = 409, body = Problem, description = "Credit code already registered"),
         (status = 422, body = Problem)),
     security(("api_key" = [])))]
-pub async fn create_firm(state: web::Data<AppState>, caller: Caller, req: HttpRequest, body: web::Bytes) -> AppResult<HttpResponse> {
+pub async fn create_firm(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
     caller.require_admin()?;
     idempotent(&state, &req, &caller, &body, || async {
         let input: FirmInput = parse_json(&req, &body)?;
@@ -126,7 +139,13 @@ pub async fn get_firm(state: web::Data<AppState>, caller: Caller, id: web::Path<
     responses((status = 200, body = Firm), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
-pub async fn patch_firm(state: web::Data<AppState>, caller: Caller, req: HttpRequest, id: web::Path<Uuid>, body: web::Bytes) -> AppResult<web::Json<Firm>> {
+pub async fn patch_firm(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<web::Json<Firm>> {
     let id = id.into_inner();
     caller.require_firm(id)?;
     let input: FirmInput = parse_json(&req, &body)?;
@@ -147,7 +166,11 @@ pub async fn patch_firm(state: web::Data<AppState>, caller: Caller, req: HttpReq
 #[utoipa::path(get, path = "/v1/firms/{id}/financials", tag = "firms", params(("id" = Uuid, Path)),
     responses((status = 200, body = FinancialsList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]
-pub async fn list_financials(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<web::Json<FinancialsList>> {
+pub async fn list_financials(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<FinancialsList>> {
     let id = id.into_inner();
     caller.require_firm(id)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -165,7 +188,13 @@ pub async fn list_financials(state: web::Data<AppState>, caller: Caller, id: web
     responses((status = 200, body = FinancialYear), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
-pub async fn put_financials(state: web::Data<AppState>, caller: Caller, req: HttpRequest, path: web::Path<(Uuid, i64)>, body: web::Bytes) -> AppResult<web::Json<FinancialYear>> {
+pub async fn put_financials(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(Uuid, i64)>,
+    body: web::Bytes,
+) -> AppResult<web::Json<FinancialYear>> {
     let (id, year) = path.into_inner();
     caller.require_firm(id)?;
     let input: FinancialsInput = parse_json(&req, &body)?;

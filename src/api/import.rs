@@ -34,12 +34,18 @@ pub async fn import_firms(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
-    let content_type = req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type =
+        req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let rows = import::read_body(content_type, &body)?;
     let report = import::run(&state.db, rows, q.dry_run, state.clock.now()).await?;
     tracing::info!(
-        rows = report.rows, created = report.created, updated = report.updated, unchanged = report.unchanged,
-        rejected = report.rejected, dry_run = report.dry_run, "import finished"
+        rows = report.rows,
+        created = report.created,
+        updated = report.updated,
+        unchanged = report.unchanged,
+        rejected = report.rejected,
+        dry_run = report.dry_run,
+        "import finished"
     );
     Ok(HttpResponse::Ok().json(report))
 }

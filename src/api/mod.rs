@@ -42,18 +42,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/readyz").route(web::get().to(health::readyz)))
         .service(resource("/metrics").route(web::get().to(health::metrics)))
         .service(resource("/openapi.json").route(web::get().to(docs::openapi_json)))
-        .service(resource("/v1/firms").route(web::get().to(firms::list_firms)).route(web::post().to(firms::create_firm)))
+        .service(
+            resource("/v1/firms").route(web::get().to(firms::list_firms)).route(web::post().to(firms::create_firm)),
+        )
         .service(resource("/v1/firms/import").route(web::post().to(import::import_firms)))
         .service(
-            resource("/v1/firms/{id}")
-                .route(web::get().to(firms::get_firm))
-                .route(web::patch().to(firms::patch_firm)),
+            resource("/v1/firms/{id}").route(web::get().to(firms::get_firm)).route(web::patch().to(firms::patch_firm)),
         )
         .service(resource("/v1/firms/{id}/financials").route(web::get().to(firms::list_financials)))
         .service(resource("/v1/firms/{id}/financials/{year}").route(web::put().to(firms::put_financials)))
-        .service(
-            resource("/v1/reserve-pool").route(web::get().to(pool::list_pool)).route(web::post().to(pool::admit)),
-        )
+        .service(resource("/v1/reserve-pool").route(web::get().to(pool::list_pool)).route(web::post().to(pool::admit)))
         .service(
             resource("/v1/reserve-pool/{firm_id}")
                 .route(web::get().to(pool::get_entry))
@@ -98,7 +96,12 @@ where
         None => None,
         Some(v) => match v.to_str() {
             Ok(k) if !k.trim().is_empty() && k.len() <= 255 => Some(k.trim().to_owned()),
-            _ => return Err(AppError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")),
+            _ => {
+                return Err(AppError::bad_request(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                ));
+            }
         },
     };
     let Some(key) = key else {
@@ -115,10 +118,15 @@ where
     let now = state.clock.now();
     {
         let mut conn = state.db.pool().acquire().await?;
-        if let Claim::Replay { status, body } = idempotency::claim(&mut conn, caller.key_id, &key, &fingerprint, now).await? {
+        if let Claim::Replay { status, body } =
+            idempotency::claim(&mut conn, caller.key_id, &key, &fingerprint, now).await?
+        {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let ctype = if status.is_success() { "application/json" } else { "application/problem+json" };
-            return Ok(HttpResponse::build(status).content_type(ctype).insert_header(("Idempotent-Replayed", "true")).body(body));
+            return Ok(HttpResponse::build(status)
+                .content_type(ctype)
+                .insert_header(("Idempotent-Replayed", "true"))
+                .body(body));
         }
     }
     let outcome = work().await;
@@ -131,7 +139,14 @@ where
         }
         Err(e) if actix_web::ResponseError::status_code(&e).is_client_error() => {
             let body = serde_json::to_string(&e.to_problem()).map_err(|e| AppError::Internal(e.into()))?;
-            idempotency::complete(&mut conn, caller.key_id, &key, actix_web::ResponseError::status_code(&e).as_u16(), &body).await?;
+            idempotency::complete(
+                &mut conn,
+                caller.key_id,
+                &key,
+                actix_web::ResponseError::status_code(&e).as_u16(),
+                &body,
+            )
+            .await?;
             Err(e)
         }
         Err(e) => {
@@ -150,9 +165,11 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]
         }
     }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => {
-            AppError::Validation(vec![crate::domain::validate::FieldError::new(problem::serde_field(&e), "invalid", e.to_string())])
-        }
+        serde_json::error::Category::Data => AppError::Validation(vec![crate::domain::validate::FieldError::new(
+            problem::serde_field(&e),
+            "invalid",
+            e.to_string(),
+        )]),
         _ => AppError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")),
     })
 }

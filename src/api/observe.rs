@@ -25,7 +25,8 @@ pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let request_id = req.headers().get(REQUEST_ID).and_then(acceptable_id).unwrap_or_else(|| Uuid::now_v7().to_string());
+    let request_id =
+        req.headers().get(REQUEST_ID).and_then(acceptable_id).unwrap_or_else(|| Uuid::now_v7().to_string());
     let method = req.method().to_string();
     let span = tracing::info_span!(
         "request",
@@ -44,7 +45,8 @@ pub async fn observe(
             span.record("route", route.as_str());
             let status = res.status().as_u16();
             metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
-            metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route).record(elapsed.as_secs_f64());
+            metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+                .record(elapsed.as_secs_f64());
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 res.headers_mut().insert(REQUEST_ID, v);
             }

@@ -24,7 +24,8 @@ pub fn encode_cursor(last_id: Uuid) -> String {
 
 pub fn decode_cursor(cursor: Option<&str>) -> AppResult<Option<Uuid>> {
     let Some(c) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
-    let bad = || AppError::bad_request("invalid_cursor", "the cursor is not one this service issued; start again without it");
+    let bad =
+        || AppError::bad_request("invalid_cursor", "the cursor is not one this service issued; start again without it");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let id = text.strip_prefix("v1:").ok_or_else(bad)?;

@@ -59,8 +59,17 @@ pub struct RemoveQuery {
 }
 
 const CSV_HEADER: &[&str] = &[
-    "firm_id", "credit_code", "name", "city", "tier", "industry_code", "target_venue", "sponsor_broker", "key_firm",
-    "admitted_on", "note",
+    "firm_id",
+    "credit_code",
+    "name",
+    "city",
+    "tier",
+    "industry_code",
+    "target_venue",
+    "sponsor_broker",
+    "key_firm",
+    "admitted_on",
+    "note",
 ];
 
 /// List the reserve pool; `Accept: text/csv` gives the same list as CSV (all pages).
@@ -69,7 +78,12 @@ const CSV_HEADER: &[&str] = &[
         (status = 200, description = "The same list as CSV", content_type = "text/csv", body = String),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
-pub async fn list_pool(state: web::Data<AppState>, caller: Caller, req: HttpRequest, q: web::Query<PoolQuery>) -> AppResult<HttpResponse> {
+pub async fn list_pool(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    q: web::Query<PoolQuery>,
+) -> AppResult<HttpResponse> {
     caller.require_admin()?;
     let filter = pool::PoolFilter {
         venue: query_vocab("venue", q.venue.as_deref())?,
@@ -121,7 +135,12 @@ pub async fn list_pool(state: web::Data<AppState>, caller: Caller, req: HttpRequ
     responses((status = 201, body = PoolEntry, description = "Admitted"), (status = 200, body = PoolEntry, description = "Entry updated"),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
-pub async fn admit(state: web::Data<AppState>, caller: Caller, req: HttpRequest, body: web::Bytes) -> AppResult<HttpResponse> {
+pub async fn admit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
     caller.require_admin()?;
     idempotent(&state, &req, &caller, &body, || async {
         let input: AdmitRequest = parse_json(&req, &body)?;
@@ -140,7 +159,11 @@ pub async fn admit(state: web::Data<AppState>, caller: Caller, req: HttpRequest,
 #[utoipa::path(get, path = "/v1/reserve-pool/{firm_id}", tag = "reserve-pool", params(("firm_id" = Uuid, Path)),
     responses((status = 200, body = PoolEntryDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]
-pub async fn get_entry(state: web::Data<AppState>, caller: Caller, firm_id: web::Path<Uuid>) -> AppResult<web::Json<PoolEntryDetail>> {
+pub async fn get_entry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    firm_id: web::Path<Uuid>,
+) -> AppResult<web::Json<PoolEntryDetail>> {
     caller.require_admin()?;
     let firm_id = firm_id.into_inner();
     let mut conn = state.db.pool().acquire().await?;

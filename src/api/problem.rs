@@ -37,7 +37,9 @@ impl AppError {
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed for this key"),
             AppError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             AppError::Conflict { code, .. } => (StatusCode::CONFLICT, code, "Conflict"),
-            AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body too large"),
+            AppError::PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body too large")
+            }
             AppError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type")
             }
@@ -55,7 +57,9 @@ impl AppError {
                 format!("{} field(s) failed validation: {}", errors.len(), fields.join(", "))
             }
             // The cause is logged by the middleware; the client learns only that it failed.
-            AppError::Internal(_) => "the request failed on our side; it has been logged with the request id".to_owned(),
+            AppError::Internal(_) => {
+                "the request failed on our side; it has been logged with the request id".to_owned()
+            }
             other => other.to_string(),
         };
         Problem {

@@ -31,7 +31,11 @@ impl Principal {
     }
 
     pub fn require_admin(&self) -> Result<(), Denied> {
-        if self.is_admin() { Ok(()) } else { Err(Denied(format!("this needs an admin key; this key's role is {}", self.role))) }
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(Denied(format!("this needs an admin key; this key's role is {}", self.role)))
+        }
     }
 
     /// Admin, or the enterprise key of this very firm.

@@ -42,12 +42,7 @@ vocabulary!(
 
 impl ApplicationStatus {
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            ApplicationStatus::Disbursed
-                | ApplicationStatus::Declined
-                | ApplicationStatus::Withdrawn
-        )
+        matches!(self, ApplicationStatus::Disbursed | ApplicationStatus::Declined | ApplicationStatus::Withdrawn)
     }
 }
 
@@ -104,29 +99,18 @@ pub struct IllegalTransition {
 
 /// The statuses `actor` may move an application to from `from`, in life-cycle order.
 pub fn allowed_next(from: ApplicationStatus, actor: Actor) -> Vec<ApplicationStatus> {
-    let mut v: Vec<_> = TRANSITIONS
-        .iter()
-        .filter(|(f, _, who)| *f == from && who.contains(&actor))
-        .map(|(_, t, _)| *t)
-        .collect();
+    let mut v: Vec<_> =
+        TRANSITIONS.iter().filter(|(f, _, who)| *f == from && who.contains(&actor)).map(|(_, t, _)| *t).collect();
     v.sort_unstable();
     v
 }
 
-pub fn check_transition(
-    from: ApplicationStatus,
-    to: ApplicationStatus,
-    actor: Actor,
-) -> Result<(), IllegalTransition> {
+pub fn check_transition(from: ApplicationStatus, to: ApplicationStatus, actor: Actor) -> Result<(), IllegalTransition> {
     match TRANSITIONS.iter().find(|(f, t, _)| *f == from && *t == to) {
         Some((_, _, who)) if who.contains(&actor) => Ok(()),
-        found => Err(IllegalTransition {
-            from,
-            to,
-            actor,
-            allowed: allowed_next(from, actor),
-            forbidden: found.is_some(),
-        }),
+        found => {
+            Err(IllegalTransition { from, to, actor, allowed: allowed_next(from, actor), forbidden: found.is_some() })
+        }
     }
 }
 
@@ -156,11 +140,7 @@ impl ApplicationDraft {
     /// not visible). Amount and term must fit the product's ranges, and the product must be
     /// active and within its validity window on `today`. Eligibility is not required: a firm may
     /// apply to any open product, and the bank sees the match outcome alongside.
-    pub fn validate(
-        &self,
-        product: Option<&LoanProduct>,
-        today: NaiveDate,
-    ) -> Result<NewApplication, Vec<FieldError>> {
+    pub fn validate(&self, product: Option<&LoanProduct>, today: NaiveDate) -> Result<NewApplication, Vec<FieldError>> {
         let mut e = Errors::default();
         let product_id = match (self.product_id, product) {
             (None, _) => {
@@ -172,11 +152,7 @@ impl ApplicationDraft {
                 None
             }
             (Some(id), Some(p)) if !p.active || !within(today, p.valid_from, p.valid_to) => {
-                e.add(
-                    "product_id",
-                    "unavailable",
-                    "the product is withdrawn or outside its validity window",
-                );
+                e.add("product_id", "unavailable", "the product is withdrawn or outside its validity window");
                 Some(id)
             }
             (Some(id), Some(_)) => Some(id),
@@ -202,12 +178,7 @@ impl ApplicationDraft {
         }
         match (product_id, amount, term, purpose) {
             (Some(product_id), Some(amount), Some(term_months), Some(purpose)) if e.is_empty() => {
-                Ok(NewApplication {
-                    product_id,
-                    amount,
-                    term_months,
-                    purpose,
-                })
+                Ok(NewApplication { product_id, amount, term_months, purpose })
             }
             _ => Err(e.list),
         }
@@ -218,11 +189,7 @@ fn check_amount(e: &mut Errors, field: &str, amount: Option<Decimal>, p: &LoanPr
     let Some(a) = amount else { return };
     let lo = p.amount_min.unwrap_or(Decimal::ZERO);
     if a < lo || a > p.amount_max {
-        e.add(
-            field,
-            "out_of_range",
-            format!("must be within the product's range {lo}..={}", p.amount_max),
-        );
+        e.add(field, "out_of_range", format!("must be within the product's range {lo}..={}", p.amount_max));
     }
 }
 
@@ -230,14 +197,7 @@ fn check_term(e: &mut Errors, field: &str, term: Option<i32>, p: &LoanProduct) {
     let Some(t) = term else { return };
     let lo = p.term_months_min.unwrap_or(1);
     if t < lo || t > p.term_months_max {
-        e.add(
-            field,
-            "out_of_range",
-            format!(
-                "must be within the product's range {lo}..={} months",
-                p.term_months_max
-            ),
-        );
+        e.add(field, "out_of_range", format!("must be within the product's range {lo}..={} months", p.term_months_max));
     }
 }
 
@@ -339,49 +299,25 @@ pub enum StatusChangeError {
 impl StatusChangeDraft {
     /// Checks the move for `actor` first (an illegal move is reported alone), then every field
     /// of the payload at once. The remark is returned separately by [`StatusChangeDraft::remark`].
-    pub fn validate(
-        &self,
-        ctx: &ApplicationContext<'_>,
-        actor: Actor,
-    ) -> Result<StatusChange, StatusChangeError> {
+    pub fn validate(&self, ctx: &ApplicationContext<'_>, actor: Actor) -> Result<StatusChange, StatusChangeError> {
         let Some(to) = self.status else {
-            return Err(StatusChangeError::Invalid(vec![FieldError::new(
-                "status",
-                "required",
-                "is required",
-            )]));
+            return Err(StatusChangeError::Invalid(vec![FieldError::new("status", "required", "is required")]));
         };
         check_transition(ctx.status, to, actor).map_err(StatusChangeError::Illegal)?;
 
         let mut e = Errors::default();
         let mut only_for = |present: bool, field: &str, status: ApplicationStatus| {
             if present && to != status {
-                e.add(
-                    field,
-                    "not_allowed",
-                    format!("only applies when status is {status}"),
-                );
+                e.add(field, "not_allowed", format!("only applies when status is {status}"));
             }
         };
         only_for(self.reason_code.is_some(), "reason_code", S::Declined);
         only_for(self.reason_text.is_some(), "reason_text", S::Declined);
-        only_for(
-            self.approved_amount.is_some(),
-            "approved_amount",
-            S::Approved,
-        );
-        only_for(
-            self.approved_term_months.is_some(),
-            "approved_term_months",
-            S::Approved,
-        );
+        only_for(self.approved_amount.is_some(), "approved_amount", S::Approved);
+        only_for(self.approved_term_months.is_some(), "approved_term_months", S::Approved);
         only_for(self.approved_rate.is_some(), "approved_rate", S::Approved);
         only_for(self.approved_on.is_some(), "approved_on", S::Approved);
-        only_for(
-            self.disbursed_amount.is_some(),
-            "disbursed_amount",
-            S::Disbursed,
-        );
+        only_for(self.disbursed_amount.is_some(), "disbursed_amount", S::Disbursed);
         only_for(self.disbursed_on.is_some(), "disbursed_on", S::Disbursed);
         if let Some(r) = self.remark.as_deref() {
             e.text("remark", Some(r), MAX_TEXT_CHARS);
@@ -403,31 +339,20 @@ impl StatusChangeDraft {
 
     /// The trimmed remark for the history entry, if any.
     pub fn remark(&self) -> Option<String> {
-        self.remark
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(str::to_owned)
+        self.remark.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned)
     }
 
     fn decline(&self, e: &mut Errors) -> Option<Decline> {
         let reason_code = e.required("reason_code", self.reason_code);
         let reason_text = match self.reason_text.as_deref() {
             None if reason_code == Some(DeclineReason::Other) => {
-                e.add(
-                    "reason_text",
-                    "required",
-                    "is required when reason_code is other",
-                );
+                e.add("reason_text", "required", "is required when reason_code is other");
                 None
             }
             None => None,
             t => e.text("reason_text", t, MAX_TEXT_CHARS),
         };
-        Some(Decline {
-            reason_code: reason_code?,
-            reason_text,
-        })
+        Some(Decline { reason_code: reason_code?, reason_text })
     }
 
     fn approval(&self, e: &mut Errors, ctx: &ApplicationContext<'_>) -> Option<Approval> {
@@ -449,20 +374,8 @@ impl StatusChangeDraft {
             Some(r) => rate_percent(e, "approved_rate", r),
         };
         let on = self.approved_on.unwrap_or(ctx.today);
-        check_date(
-            e,
-            "approved_on",
-            on,
-            ctx.submitted_on,
-            "the submission date",
-            ctx.today,
-        );
-        Some(Approval {
-            amount: amount?,
-            term_months: term?,
-            rate_percent: rate?,
-            approved_on: on,
-        })
+        check_date(e, "approved_on", on, ctx.submitted_on, "the submission date", ctx.today);
+        Some(Approval { amount: amount?, term_months: term?, rate_percent: rate?, approved_on: on })
     }
 
     fn disbursal(&self, e: &mut Errors, ctx: &ApplicationContext<'_>) -> Option<Disbursal> {
@@ -475,11 +388,7 @@ impl StatusChangeDraft {
         };
         let on = self.disbursed_on.unwrap_or(ctx.today);
         match ctx.approval {
-            None => e.add(
-                "status",
-                "conflict",
-                "no approval is recorded for this application",
-            ),
+            None => e.add("status", "conflict", "no approval is recorded for this application"),
             Some(approval) => {
                 if let Some(a) = amount
                     && a > approval.amount
@@ -490,20 +399,10 @@ impl StatusChangeDraft {
                         format!("must not exceed the approved amount {}", approval.amount),
                     );
                 }
-                check_date(
-                    e,
-                    "disbursed_on",
-                    on,
-                    approval.approved_on,
-                    "the approval date",
-                    ctx.today,
-                );
+                check_date(e, "disbursed_on", on, approval.approved_on, "the approval date", ctx.today);
             }
         }
-        Some(Disbursal {
-            amount: amount?,
-            disbursed_on: on,
-        })
+        Some(Disbursal { amount: amount?, disbursed_on: on })
     }
 }
 
@@ -516,17 +415,9 @@ fn check_date(
     today: NaiveDate,
 ) {
     if date < earliest {
-        e.add(
-            field,
-            "out_of_range",
-            format!("must not be before {earliest_name} ({earliest})"),
-        );
+        e.add(field, "out_of_range", format!("must not be before {earliest_name} ({earliest})"));
     } else if date > today {
-        e.add(
-            field,
-            "out_of_range",
-            format!("must not be in the future (today is {today})"),
-        );
+        e.add(field, "out_of_range", format!("must not be in the future (today is {today})"));
     }
 }
 
@@ -595,18 +486,10 @@ mod tests {
             (S::Withdrawn, Enterprise, &[]),
         ];
         for (from, actor, want) in cases {
-            assert_eq!(
-                allowed_next(*from, *actor),
-                want.to_vec(),
-                "{from} by {actor}"
-            );
+            assert_eq!(allowed_next(*from, *actor), want.to_vec(), "{from} by {actor}");
         }
         for s in S::ALL {
-            assert_eq!(
-                s.is_final(),
-                Actor::ALL.iter().all(|a| allowed_next(*s, *a).is_empty()),
-                "{s}"
-            );
+            assert_eq!(s.is_final(), Actor::ALL.iter().all(|a| allowed_next(*s, *a).is_empty()), "{s}");
         }
     }
 
@@ -638,17 +521,11 @@ mod tests {
     }
 
     fn codes(r: Result<NewApplication, Vec<FieldError>>) -> Vec<(String, String)> {
-        r.err()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|f| (f.field, f.code))
-            .collect()
+        r.err().unwrap_or_default().into_iter().map(|f| (f.field, f.code)).collect()
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(f, c)| (f.to_string(), c.to_string()))
-            .collect()
+        list.iter().map(|(f, c)| (f.to_string(), c.to_string())).collect()
     }
 
     #[test]
@@ -662,10 +539,7 @@ mod tests {
             purpose: Some(" 采购研发设备 ".into()),
         };
         let ok = good.validate(Some(&p), today).expect("valid");
-        assert_eq!(
-            (ok.amount.to_string().as_str(), ok.purpose.as_str()),
-            ("3000000.00", "采购研发设备")
-        );
+        assert_eq!((ok.amount.to_string().as_str(), ok.purpose.as_str()), ("3000000.00", "采购研发设备"));
 
         assert_eq!(
             codes(ApplicationDraft::default().validate(None, today)),
@@ -676,55 +550,25 @@ mod tests {
                 ("purpose", "required")
             ])
         );
-        assert_eq!(
-            codes(good.validate(None, today)),
-            pairs(&[("product_id", "not_found")])
-        );
-        assert_eq!(
-            codes(good.validate(Some(&p), date("2026-01-01"))),
-            pairs(&[("product_id", "unavailable")])
-        );
-        let withdrawn = LoanProduct {
-            active: false,
-            ..p.clone()
-        };
-        assert_eq!(
-            codes(good.validate(Some(&withdrawn), today)),
-            pairs(&[("product_id", "unavailable")])
-        );
+        assert_eq!(codes(good.validate(None, today)), pairs(&[("product_id", "not_found")]));
+        assert_eq!(codes(good.validate(Some(&p), date("2026-01-01"))), pairs(&[("product_id", "unavailable")]));
+        let withdrawn = LoanProduct { active: false, ..p.clone() };
+        assert_eq!(codes(good.validate(Some(&withdrawn), today)), pairs(&[("product_id", "unavailable")]));
 
         type Edit = fn(&mut ApplicationDraft);
         let cases: &[(Edit, &[(&str, &str)])] = &[
             (|a| a.amount = Some(d("100000")), &[]),
-            (
-                |a| a.amount = Some(d("99999.99")),
-                &[("amount", "out_of_range")],
-            ),
+            (|a| a.amount = Some(d("99999.99")), &[("amount", "out_of_range")]),
             (|a| a.amount = Some(d("5000000")), &[]),
-            (
-                |a| a.amount = Some(d("5000000.01")),
-                &[("amount", "out_of_range")],
-            ),
-            (
-                |a| a.amount = Some(d("300000.001")),
-                &[("amount", "invalid")],
-            ),
+            (|a| a.amount = Some(d("5000000.01")), &[("amount", "out_of_range")]),
+            (|a| a.amount = Some(d("300000.001")), &[("amount", "invalid")]),
             (|a| a.amount = Some(d("-1")), &[("amount", "out_of_range")]),
-            (
-                |a| a.term_months = Some(5),
-                &[("term_months", "out_of_range")],
-            ),
+            (|a| a.term_months = Some(5), &[("term_months", "out_of_range")]),
             (|a| a.term_months = Some(6), &[]),
             (|a| a.term_months = Some(36), &[]),
-            (
-                |a| a.term_months = Some(37),
-                &[("term_months", "out_of_range")],
-            ),
+            (|a| a.term_months = Some(37), &[("term_months", "out_of_range")]),
             (|a| a.purpose = Some("  ".into()), &[("purpose", "invalid")]),
-            (
-                |a| a.purpose = Some("x".repeat(501)),
-                &[("purpose", "too_long")],
-            ),
+            (|a| a.purpose = Some("x".repeat(501)), &[("purpose", "too_long")]),
         ];
         for (edit, want) in cases {
             let mut a = good.clone();
@@ -735,9 +579,7 @@ mod tests {
 
     fn invalid(r: Result<StatusChange, StatusChangeError>) -> Vec<(String, String)> {
         match r {
-            Err(StatusChangeError::Invalid(list)) => {
-                list.into_iter().map(|f| (f.field, f.code)).collect()
-            }
+            Err(StatusChangeError::Invalid(list)) => list.into_iter().map(|f| (f.field, f.code)).collect(),
             other => panic!("expected field errors, got {other:?}"),
         }
     }
@@ -768,54 +610,23 @@ mod tests {
         }
         type Edit = fn(&mut StatusChangeDraft);
         let cases: &[(Edit, &[(&str, &str)])] = &[
-            (
-                |s| s.approved_amount = Some(d("5000000.01")),
-                &[("approved_amount", "out_of_range")],
-            ),
-            (
-                |s| s.approved_amount = Some(d("99999.99")),
-                &[("approved_amount", "out_of_range")],
-            ),
-            (
-                |s| s.approved_term_months = Some(37),
-                &[("approved_term_months", "out_of_range")],
-            ),
-            (
-                |s| s.approved_rate = Some(Decimal::ZERO),
-                &[("approved_rate", "out_of_range")],
-            ),
-            (
-                |s| s.approved_rate = Some(d("24.01")),
-                &[("approved_rate", "out_of_range")],
-            ),
-            (
-                |s| s.approved_on = Some(date("2025-05-31")),
-                &[("approved_on", "out_of_range")],
-            ),
+            (|s| s.approved_amount = Some(d("5000000.01")), &[("approved_amount", "out_of_range")]),
+            (|s| s.approved_amount = Some(d("99999.99")), &[("approved_amount", "out_of_range")]),
+            (|s| s.approved_term_months = Some(37), &[("approved_term_months", "out_of_range")]),
+            (|s| s.approved_rate = Some(Decimal::ZERO), &[("approved_rate", "out_of_range")]),
+            (|s| s.approved_rate = Some(d("24.01")), &[("approved_rate", "out_of_range")]),
+            (|s| s.approved_on = Some(date("2025-05-31")), &[("approved_on", "out_of_range")]),
             (|s| s.approved_on = Some(date("2025-06-01")), &[]),
-            (
-                |s| s.approved_on = Some(date("2025-07-01")),
-                &[("approved_on", "out_of_range")],
-            ),
-            (
-                |s| s.disbursed_amount = Some(d("1")),
-                &[("disbursed_amount", "not_allowed")],
-            ),
-            (
-                |s| s.reason_code = Some(DeclineReason::Other),
-                &[("reason_code", "not_allowed")],
-            ),
+            (|s| s.approved_on = Some(date("2025-07-01")), &[("approved_on", "out_of_range")]),
+            (|s| s.disbursed_amount = Some(d("1")), &[("disbursed_amount", "not_allowed")]),
+            (|s| s.reason_code = Some(DeclineReason::Other), &[("reason_code", "not_allowed")]),
             (
                 |s| {
                     s.approved_amount = None;
                     s.approved_term_months = None;
                     s.approved_rate = None;
                 },
-                &[
-                    ("approved_amount", "required"),
-                    ("approved_term_months", "required"),
-                    ("approved_rate", "required"),
-                ],
+                &[("approved_amount", "required"), ("approved_term_months", "required"), ("approved_rate", "required")],
             ),
         ];
         for (edit, want) in cases {
@@ -829,31 +640,15 @@ mod tests {
         }
         // Illegal moves are reported alone, before any field check.
         assert!(matches!(
-            StatusChangeDraft {
-                approved_rate: None,
-                ..good.clone()
-            }
-            .validate(&ctx, Actor::Enterprise),
-            Err(StatusChangeError::Illegal(IllegalTransition {
-                forbidden: true,
-                ..
-            }))
+            StatusChangeDraft { approved_rate: None, ..good.clone() }.validate(&ctx, Actor::Enterprise),
+            Err(StatusChangeError::Illegal(IllegalTransition { forbidden: true, .. }))
         ));
-        let submitted = ApplicationContext {
-            status: S::Submitted,
-            ..ctx
-        };
+        let submitted = ApplicationContext { status: S::Submitted, ..ctx };
         assert!(matches!(
             good.validate(&submitted, Actor::Bank),
-            Err(StatusChangeError::Illegal(IllegalTransition {
-                forbidden: false,
-                ..
-            }))
+            Err(StatusChangeError::Illegal(IllegalTransition { forbidden: false, .. }))
         ));
-        assert_eq!(
-            invalid(StatusChangeDraft::default().validate(&ctx, Actor::Bank)),
-            pairs(&[("status", "required")])
-        );
+        assert_eq!(invalid(StatusChangeDraft::default().validate(&ctx, Actor::Bank)), pairs(&[("status", "required")]));
     }
 
     #[test]
@@ -884,16 +679,8 @@ mod tests {
             ("1500000", Some("2025-06-10"), &[]),
             ("2000000.01", None, &[("disbursed_amount", "out_of_range")]),
             ("0", None, &[("disbursed_amount", "out_of_range")]),
-            (
-                "1000000",
-                Some("2025-06-09"),
-                &[("disbursed_on", "out_of_range")],
-            ),
-            (
-                "1000000",
-                Some("2025-07-01"),
-                &[("disbursed_on", "out_of_range")],
-            ),
+            ("1000000", Some("2025-06-09"), &[("disbursed_on", "out_of_range")]),
+            ("1000000", Some("2025-07-01"), &[("disbursed_on", "out_of_range")]),
         ];
         for (amount, on, want) in cases {
             let got = match draft(amount, *on).validate(&ctx, Actor::Bank) {
@@ -905,14 +692,8 @@ mod tests {
             };
             assert_eq!(got, pairs(want), "{amount} {on:?}");
         }
-        let no_approval = ApplicationContext {
-            approval: None,
-            ..ctx
-        };
-        assert_eq!(
-            invalid(draft("1", None).validate(&no_approval, Actor::Admin)),
-            pairs(&[("status", "conflict")])
-        );
+        let no_approval = ApplicationContext { approval: None, ..ctx };
+        assert_eq!(invalid(draft("1", None).validate(&no_approval, Actor::Admin)), pairs(&[("status", "conflict")]));
     }
 
     #[test]
@@ -933,29 +714,16 @@ mod tests {
         };
         assert_eq!(
             decline(Some(DeclineReason::CreditRecord), None).validate(&ctx, Actor::Bank),
-            Ok(StatusChange::Declined(Decline {
-                reason_code: DeclineReason::CreditRecord,
-                reason_text: None
-            }))
+            Ok(StatusChange::Declined(Decline { reason_code: DeclineReason::CreditRecord, reason_text: None }))
         );
-        assert!(
-            decline(Some(DeclineReason::Other), Some("行业限额已满"))
-                .validate(&ctx, Actor::Admin)
-                .is_ok()
-        );
+        assert!(decline(Some(DeclineReason::Other), Some("行业限额已满")).validate(&ctx, Actor::Admin).is_ok());
         assert_eq!(
             invalid(decline(Some(DeclineReason::Other), None).validate(&ctx, Actor::Bank)),
             pairs(&[("reason_text", "required")])
         );
+        assert_eq!(invalid(decline(None, None).validate(&ctx, Actor::Bank)), pairs(&[("reason_code", "required")]));
         assert_eq!(
-            invalid(decline(None, None).validate(&ctx, Actor::Bank)),
-            pairs(&[("reason_code", "required")])
-        );
-        assert_eq!(
-            invalid(
-                decline(Some(DeclineReason::Other), Some(&"长".repeat(501)))
-                    .validate(&ctx, Actor::Bank)
-            ),
+            invalid(decline(Some(DeclineReason::Other), Some(&"长".repeat(501))).validate(&ctx, Actor::Bank)),
             pairs(&[("reason_text", "too_long")])
         );
 
@@ -964,45 +732,26 @@ mod tests {
             remark: Some(" 已获他行授信 ".into()),
             ..Default::default()
         };
-        assert_eq!(
-            withdraw.validate(&ctx, Actor::Enterprise),
-            Ok(StatusChange::Withdrawn)
-        );
+        assert_eq!(withdraw.validate(&ctx, Actor::Enterprise), Ok(StatusChange::Withdrawn));
         assert_eq!(withdraw.remark().as_deref(), Some("已获他行授信"));
         assert!(matches!(
             withdraw.validate(&ctx, Actor::Bank),
-            Err(StatusChangeError::Illegal(IllegalTransition {
-                forbidden: true,
-                ..
-            }))
+            Err(StatusChangeError::Illegal(IllegalTransition { forbidden: true, .. }))
         ));
-        let review = StatusChangeDraft {
-            status: Some(S::UnderReview),
-            ..Default::default()
-        };
-        assert_eq!(
-            review.validate(&ctx, Actor::Bank).map(|c| c.status()),
-            Ok(S::UnderReview)
-        );
+        let review = StatusChangeDraft { status: Some(S::UnderReview), ..Default::default() };
+        assert_eq!(review.validate(&ctx, Actor::Bank).map(|c| c.status()), Ok(S::UnderReview));
     }
 
     #[test]
     fn wire_spellings() {
-        assert_eq!(
-            serde_json::to_value(S::UnderReview).expect("json"),
-            "under_review"
-        );
+        assert_eq!(serde_json::to_value(S::UnderReview).expect("json"), "under_review");
         assert_eq!(
             serde_json::to_value(DeclineReason::InsufficientCollateral).expect("json"),
             "insufficient_collateral"
         );
-        let body =
-            r#"{"status":"declined","reason_code":"credit_record","reason_text":"近两年有逾期"}"#;
+        let body = r#"{"status":"declined","reason_code":"credit_record","reason_text":"近两年有逾期"}"#;
         let s: StatusChangeDraft = serde_json::from_str(body).expect("parses");
         assert_eq!(s.reason_code, Some(DeclineReason::CreditRecord));
-        assert!(
-            serde_json::from_str::<StatusChangeDraft>(r#"{"status":"approved","amount":"1"}"#)
-                .is_err()
-        );
+        assert!(serde_json::from_str::<StatusChangeDraft>(r#"{"status":"approved","amount":"1"}"#).is_err());
     }
 }

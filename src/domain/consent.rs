@@ -51,25 +51,14 @@ pub fn covers(consents: &[Consent], bank_id: Uuid, now: DateTime<Utc>) -> bool {
     covers_for(consents, bank_id, ConsentPurpose::FinancingMatching, now)
 }
 
-pub fn covers_for(
-    consents: &[Consent],
-    bank_id: Uuid,
-    purpose: ConsentPurpose,
-    now: DateTime<Utc>,
-) -> bool {
-    consents
-        .iter()
-        .any(|c| c.reaches(bank_id, purpose) && c.is_in_force(now))
+pub fn covers_for(consents: &[Consent], bank_id: Uuid, purpose: ConsentPurpose, now: DateTime<Utc>) -> bool {
+    consents.iter().any(|c| c.reaches(bank_id, purpose) && c.is_in_force(now))
 }
 
 /// When the coverage in force at `now` lapses if nobody acts (the latest expiry among the
 /// consents in force); `None` when not covered. The service schedules a re-evaluation of the
 /// firm's matches for that bank at this instant.
-pub fn coverage_ends_at(
-    consents: &[Consent],
-    bank_id: Uuid,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
+pub fn coverage_ends_at(consents: &[Consent], bank_id: Uuid, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     consents
         .iter()
         .filter(|c| c.reaches(bank_id, ConsentPurpose::FinancingMatching) && c.is_in_force(now))
@@ -101,22 +90,14 @@ impl ConsentDraft {
     pub fn validate(&self, now: DateTime<Utc>) -> Result<NewConsent, Vec<FieldError>> {
         let mut e = Errors::default();
         if self.bank_id.is_none() {
-            e.add(
-                "bank_id",
-                "required",
-                "give a bank id, or null to consent for all partner banks",
-            );
+            e.add("bank_id", "required", "give a bank id, or null to consent for all partner banks");
         }
         let expires_at = e.required("expires_at", self.expires_at);
         if let Some(x) = expires_at {
             if x <= now {
                 e.add("expires_at", "out_of_range", "must be in the future");
             } else if x > now + Duration::days(MAX_CONSENT_DAYS) {
-                e.add(
-                    "expires_at",
-                    "out_of_range",
-                    format!("must be at most {MAX_CONSENT_DAYS} days ahead"),
-                );
+                e.add("expires_at", "out_of_range", format!("must be at most {MAX_CONSENT_DAYS} days ahead"));
             }
         }
         match (self.bank_id, expires_at) {
@@ -160,63 +141,15 @@ mod tests {
         let now = t("2025-06-30T12:00:00Z");
         let cases: &[(&str, Vec<Consent>, Uuid, &str, bool)] = &[
             ("none", vec![], A, "2025-06-30T12:00:00Z", false),
-            (
-                "specific bank",
-                vec![consent(Some(A), g, x, None)],
-                A,
-                "2025-06-30T12:00:00Z",
-                true,
-            ),
-            (
-                "another bank's consent",
-                vec![consent(Some(B), g, x, None)],
-                A,
-                "2025-06-30T12:00:00Z",
-                false,
-            ),
-            (
-                "all banks",
-                vec![consent(None, g, x, None)],
-                A,
-                "2025-06-30T12:00:00Z",
-                true,
-            ),
-            (
-                "all banks, other bank",
-                vec![consent(None, g, x, None)],
-                B,
-                "2025-06-30T12:00:00Z",
-                true,
-            ),
-            (
-                "at the grant instant",
-                vec![consent(Some(A), g, x, None)],
-                A,
-                g,
-                true,
-            ),
-            (
-                "before the grant",
-                vec![consent(Some(A), g, x, None)],
-                A,
-                "2024-12-31T23:59:59Z",
-                false,
-            ),
-            (
-                "a second before expiry",
-                vec![consent(Some(A), g, x, None)],
-                A,
-                "2025-12-31T23:59:59Z",
-                true,
-            ),
+            ("specific bank", vec![consent(Some(A), g, x, None)], A, "2025-06-30T12:00:00Z", true),
+            ("another bank's consent", vec![consent(Some(B), g, x, None)], A, "2025-06-30T12:00:00Z", false),
+            ("all banks", vec![consent(None, g, x, None)], A, "2025-06-30T12:00:00Z", true),
+            ("all banks, other bank", vec![consent(None, g, x, None)], B, "2025-06-30T12:00:00Z", true),
+            ("at the grant instant", vec![consent(Some(A), g, x, None)], A, g, true),
+            ("before the grant", vec![consent(Some(A), g, x, None)], A, "2024-12-31T23:59:59Z", false),
+            ("a second before expiry", vec![consent(Some(A), g, x, None)], A, "2025-12-31T23:59:59Z", true),
             ("at expiry", vec![consent(Some(A), g, x, None)], A, x, false),
-            (
-                "revoked",
-                vec![consent(Some(A), g, x, Some("2025-06-01T00:00:00Z"))],
-                A,
-                "2025-06-30T12:00:00Z",
-                false,
-            ),
+            ("revoked", vec![consent(Some(A), g, x, Some("2025-06-01T00:00:00Z"))], A, "2025-06-30T12:00:00Z", false),
             (
                 "before revocation",
                 vec![consent(Some(A), g, x, Some("2025-07-01T00:00:00Z"))],
@@ -233,20 +166,14 @@ mod tests {
             ),
             (
                 "revoked all-banks, live specific",
-                vec![
-                    consent(None, g, x, Some("2025-02-01T00:00:00Z")),
-                    consent(Some(A), g, x, None),
-                ],
+                vec![consent(None, g, x, Some("2025-02-01T00:00:00Z")), consent(Some(A), g, x, None)],
                 A,
                 "2025-06-30T12:00:00Z",
                 true,
             ),
             (
                 "expired specific, live all-banks",
-                vec![
-                    consent(Some(A), g, "2025-03-01T00:00:00Z", None),
-                    consent(None, g, x, None),
-                ],
+                vec![consent(Some(A), g, "2025-03-01T00:00:00Z", None), consent(None, g, x, None)],
                 A,
                 "2025-06-30T12:00:00Z",
                 true,
@@ -255,45 +182,19 @@ mod tests {
         for (what, consents, bank, at, want) in cases {
             assert_eq!(covers(consents, *bank, t(at)), *want, "{what}");
         }
-        assert!(covers_for(
-            &[consent(Some(A), g, x, None)],
-            A,
-            ConsentPurpose::FinancingMatching,
-            now
-        ));
+        assert!(covers_for(&[consent(Some(A), g, x, None)], A, ConsentPurpose::FinancingMatching, now));
     }
 
     #[test]
     fn coverage_end() {
         let now = t("2025-06-30T00:00:00Z");
         let consents = [
-            consent(
-                Some(A),
-                "2025-01-01T00:00:00Z",
-                "2025-09-01T00:00:00Z",
-                None,
-            ),
-            consent(
-                None,
-                "2025-01-01T00:00:00Z",
-                "2026-01-01T00:00:00Z",
-                Some("2025-10-01T00:00:00Z"),
-            ),
-            consent(
-                Some(B),
-                "2025-01-01T00:00:00Z",
-                "2027-01-01T00:00:00Z",
-                None,
-            ),
+            consent(Some(A), "2025-01-01T00:00:00Z", "2025-09-01T00:00:00Z", None),
+            consent(None, "2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z", Some("2025-10-01T00:00:00Z")),
+            consent(Some(B), "2025-01-01T00:00:00Z", "2027-01-01T00:00:00Z", None),
         ];
-        assert_eq!(
-            coverage_ends_at(&consents, A, now),
-            Some(t("2025-10-01T00:00:00Z"))
-        );
-        assert_eq!(
-            coverage_ends_at(&consents, B, now),
-            Some(t("2027-01-01T00:00:00Z"))
-        );
+        assert_eq!(coverage_ends_at(&consents, A, now), Some(t("2025-10-01T00:00:00Z")));
+        assert_eq!(coverage_ends_at(&consents, B, now), Some(t("2027-01-01T00:00:00Z")));
         assert_eq!(coverage_ends_at(&consents[..1], B, now), None);
     }
 
@@ -302,52 +203,23 @@ mod tests {
         let now = t("2025-06-30T00:00:00Z");
         let parse = |body: &str| serde_json::from_str::<ConsentDraft>(body).expect("parses");
         let fields = |r: Result<NewConsent, Vec<FieldError>>| -> Vec<(String, String)> {
-            r.err()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|f| (f.field, f.code))
-                .collect()
+            r.err().unwrap_or_default().into_iter().map(|f| (f.field, f.code)).collect()
         };
-        let all = parse(r#"{"bank_id":null,"expires_at":"2026-06-30T00:00:00Z"}"#)
-            .validate(now)
-            .expect("valid");
-        assert_eq!(
-            (all.bank_id, all.purpose),
-            (None, ConsentPurpose::FinancingMatching)
-        );
-        let one = parse(
-            r#"{"bank_id":"00000000-0000-0000-0000-00000000000a","expires_at":"2026-06-30T00:00:00Z"}"#,
-        );
+        let all = parse(r#"{"bank_id":null,"expires_at":"2026-06-30T00:00:00Z"}"#).validate(now).expect("valid");
+        assert_eq!((all.bank_id, all.purpose), (None, ConsentPurpose::FinancingMatching));
+        let one = parse(r#"{"bank_id":"00000000-0000-0000-0000-00000000000a","expires_at":"2026-06-30T00:00:00Z"}"#);
         assert_eq!(one.validate(now).expect("valid").bank_id, Some(A));
         let cases: &[(&str, &[(&str, &str)])] = &[
-            (
-                r#"{"expires_at":"2026-06-30T00:00:00Z"}"#,
-                &[("bank_id", "required")],
-            ),
+            (r#"{"expires_at":"2026-06-30T00:00:00Z"}"#, &[("bank_id", "required")]),
             (r#"{"bank_id":null}"#, &[("expires_at", "required")]),
-            (
-                r#"{"bank_id":null,"expires_at":"2025-06-30T00:00:00Z"}"#,
-                &[("expires_at", "out_of_range")],
-            ),
-            (
-                r#"{"bank_id":null,"expires_at":"2028-08-01T00:00:00Z"}"#,
-                &[("expires_at", "out_of_range")],
-            ),
-            (
-                r#"{}"#,
-                &[("bank_id", "required"), ("expires_at", "required")],
-            ),
+            (r#"{"bank_id":null,"expires_at":"2025-06-30T00:00:00Z"}"#, &[("expires_at", "out_of_range")]),
+            (r#"{"bank_id":null,"expires_at":"2028-08-01T00:00:00Z"}"#, &[("expires_at", "out_of_range")]),
+            (r#"{}"#, &[("bank_id", "required"), ("expires_at", "required")]),
         ];
         for (body, want) in cases {
-            let want: Vec<(String, String)> = want
-                .iter()
-                .map(|(f, c)| (f.to_string(), c.to_string()))
-                .collect();
+            let want: Vec<(String, String)> = want.iter().map(|(f, c)| (f.to_string(), c.to_string())).collect();
             assert_eq!(fields(parse(body).validate(now)), want, "{body}");
         }
-        assert!(
-            serde_json::from_str::<ConsentDraft>(r#"{"bank_id":null,"purpose":"marketing"}"#)
-                .is_err()
-        );
+        assert!(serde_json::from_str::<ConsentDraft>(r#"{"bank_id":null,"purpose":"marketing"}"#).is_err());
     }
 }

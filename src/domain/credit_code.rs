@@ -28,10 +28,9 @@ impl fmt::Display for CreditCodeError {
                 f,
                 "character {found:?} at position {position} is not allowed (digits and A-Y except I, O, S, V, Z)"
             ),
-            CreditCodeError::CheckCharacter { expected, found } => write!(
-                f,
-                "check character is {found:?} but the GB 32100-2015 check gives {expected:?}"
-            ),
+            CreditCodeError::CheckCharacter { expected, found } => {
+                write!(f, "check character is {found:?} but the GB 32100-2015 check gives {expected:?}")
+            }
         }
     }
 }
@@ -55,11 +54,8 @@ fn check_character(body: &[u8]) -> Option<char> {
 impl CreditCode {
     /// Normalises (trims, upper-cases, drops spaces and hyphens) and validates.
     pub fn parse(input: &str) -> Result<CreditCode, CreditCodeError> {
-        let normalised: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
+        let normalised: String =
+            input.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect();
         let count = normalised.chars().count();
         if count != 18 {
             return Err(CreditCodeError::Length(count));
@@ -114,30 +110,22 @@ mod tests {
         let cases: &[(&str, Result<&str, CreditCodeError>)] = &[
             ("91110000600037341L", Ok("91110000600037341L")),
             (" 9111-0000-6000 37341l ", Ok("91110000600037341L")),
-            (
-                "91350100M000100Y4Z",
-                Err(CreditCodeError::CheckCharacter { expected: '3', found: 'Z' }),
-            ),
+            ("91350100M000100Y4Z", Err(CreditCodeError::CheckCharacter { expected: '3', found: 'Z' })),
             ("91350100M000100Y43", Ok("91350100M000100Y43")),
             ("9111000060003734", Err(CreditCodeError::Length(16))),
             ("91110000600037341LX", Err(CreditCodeError::Length(19))),
-            (
-                "91110000600O37341L",
-                Err(CreditCodeError::Character { position: 12, found: 'O' }),
-            ),
-            (
-                "9111000060003734IL",
-                Err(CreditCodeError::Character { position: 17, found: 'I' }),
-            ),
-            (
-                "91110000600037341中",
-                Err(CreditCodeError::CheckCharacter { expected: 'L', found: '中' }),
-            ),
+            ("91110000600O37341L", Err(CreditCodeError::Character { position: 12, found: 'O' })),
+            ("9111000060003734IL", Err(CreditCodeError::Character { position: 17, found: 'I' })),
+            ("91110000600037341中", Err(CreditCodeError::CheckCharacter { expected: 'L', found: '中' })),
             ("", Err(CreditCodeError::Length(0))),
         ];
         for (input, expected) in cases {
             let got = CreditCode::parse(input).map(|c| c.0);
-            assert_eq!(got.as_deref().map_err(|e| *e), expected.as_ref().map(|s| *s).map_err(|e| *e), "input {input:?}");
+            assert_eq!(
+                got.as_deref().map_err(|e| *e),
+                expected.as_ref().map(|s| *s).map_err(|e| *e),
+                "input {input:?}"
+            );
         }
     }
 

@@ -299,14 +299,16 @@ pub fn valid_industry_code(code: &str) -> bool {
     let mut chars = code.chars();
     let Some(section) = chars.next() else { return false };
     let digits: Vec<char> = chars.collect();
-    ('A'..='T').contains(&section)
-        && matches!(digits.len(), 0 | 2 | 3 | 4)
-        && digits.iter().all(|c| c.is_ascii_digit())
+    ('A'..='T').contains(&section) && matches!(digits.len(), 0 | 2 | 3 | 4) && digits.iter().all(|c| c.is_ascii_digit())
 }
 
 fn valid_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else { return false };
-    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !s.chars().any(char::is_whitespace)
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(char::is_whitespace)
 }
 
 impl FirmInput {
@@ -317,7 +319,11 @@ impl FirmInput {
 
     /// Validates the fields present over `base` (PATCH semantics: an absent field keeps its value;
     /// an empty string clears an optional field).
-    pub fn validate_onto(&self, base: Option<&FirmFields>, today: NaiveDate) -> Result<FirmFields, Vec<crate::domain::validate::FieldError>> {
+    pub fn validate_onto(
+        &self,
+        base: Option<&FirmFields>,
+        today: NaiveDate,
+    ) -> Result<FirmFields, Vec<crate::domain::validate::FieldError>> {
         use crate::domain::credit_code::CreditCode;
         use crate::domain::validate::Errors;
         let mut e = Errors::default();
@@ -347,7 +353,14 @@ impl FirmInput {
             (Some(c), _) if !c.trim().is_empty() => match parse_city(c) {
                 Some(city) => Some(city),
                 None => {
-                    e.add("city", "unknown_value", format!("{c:?} is not one of Shandong's 16 cities ({})", City::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")));
+                    e.add(
+                        "city",
+                        "unknown_value",
+                        format!(
+                            "{c:?} is not one of Shandong's 16 cities ({})",
+                            City::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    );
                     None
                 }
             },
@@ -370,7 +383,11 @@ impl FirmInput {
                 if valid_industry_code(&code) {
                     Some(code)
                 } else {
-                    e.add("industry_code", "invalid", format!("{code:?} is not a GB/T 4754 code (section letter A–T and 2–4 digits, e.g. C3562)"));
+                    e.add(
+                        "industry_code",
+                        "invalid",
+                        format!("{code:?} is not a GB/T 4754 code (section letter A–T and 2–4 digits, e.g. C3562)"),
+                    );
                     None
                 }
             }
@@ -378,7 +395,12 @@ impl FirmInput {
             (None, None) => e.required("industry_code", None::<String>),
         };
 
-        let opt_text = |e: &mut Errors, field: &str, v: &Option<String>, keep: Option<&Option<String>>, max: usize| -> Option<String> {
+        let opt_text = |e: &mut Errors,
+                        field: &str,
+                        v: &Option<String>,
+                        keep: Option<&Option<String>>,
+                        max: usize|
+         -> Option<String> {
             match v {
                 Some(s) if s.trim().is_empty() => None,
                 Some(s) => e.text(field, Some(s), max),
@@ -406,10 +428,11 @@ impl FirmInput {
         }
         let tier: Option<Tier> = optional!(tier, |e: &mut Errors, f, v| e.vocab(f, v));
         let neeq_layer: Option<NeeqLayer> = optional!(neeq_layer, |e: &mut Errors, f, v| e.vocab(f, v));
-        let tax_credit_grade: Option<TaxCreditGrade> = optional!(tax_credit_grade, |e: &mut Errors, f, v: Option<&str>| {
-            let upper = v.map(|s| s.trim().to_ascii_uppercase());
-            e.vocab(f, upper.as_deref())
-        });
+        let tax_credit_grade: Option<TaxCreditGrade> =
+            optional!(tax_credit_grade, |e: &mut Errors, f, v: Option<&str>| {
+                let upper = v.map(|s| s.trim().to_ascii_uppercase());
+                e.vocab(f, upper.as_deref())
+            });
         let founded_on: Option<NaiveDate> = optional!(founded_on, |e: &mut Errors, f, v| e.date(f, v));
         let neeq_listed_on: Option<NaiveDate> = optional!(neeq_listed_on, |e: &mut Errors, f, v| e.date(f, v));
         let expected_market_value: Option<Decimal> =
@@ -423,7 +446,9 @@ impl FirmInput {
             }
         }
         let tier_recognized_year = match self.tier_recognized_year {
-            Some(y) => e.int_range("tier_recognized_year", Some(y.into()), 2011, i64::from(today.year())).map(|y| y as i32),
+            Some(y) => {
+                e.int_range("tier_recognized_year", Some(y.into()), 2011, i64::from(today.year())).map(|y| y as i32)
+            }
             None => base.and_then(|b| b.tier_recognized_year),
         };
         if tier_recognized_year.is_some() && tier.is_none() && self.tier_recognized_year.is_some() {
@@ -500,7 +525,12 @@ impl FinancialsInput {
     }
 
     /// `prefix` names the field path (e.g. `financials.2024`); `today` bounds the fiscal year.
-    pub fn validate(&self, fiscal_year: i64, prefix: &str, today: NaiveDate) -> Result<FinancialYear, Vec<crate::domain::validate::FieldError>> {
+    pub fn validate(
+        &self,
+        fiscal_year: i64,
+        prefix: &str,
+        today: NaiveDate,
+    ) -> Result<FinancialYear, Vec<crate::domain::validate::FieldError>> {
         use crate::domain::validate::Errors;
         let mut e = Errors::with_prefix(prefix);
         let year = e.int_range("fiscal_year", Some(fiscal_year), 1990, i64::from(today.year()));
@@ -518,9 +548,11 @@ impl FinancialsInput {
             total_assets: money(&mut e, "total_assets", &self.total_assets, false),
             total_liabilities: money(&mut e, "total_liabilities", &self.total_liabilities, false),
             net_assets: money(&mut e, "net_assets", &self.net_assets, true),
-            weighted_roe: self.weighted_roe.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| {
-                e.decimal("weighted_roe", Some(s), Decimal::from(-1000), Decimal::from(1000), 4)
-            }),
+            weighted_roe: self
+                .weighted_roe
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .and_then(|s| e.decimal("weighted_roe", Some(s), Decimal::from(-1000), Decimal::from(1000), 4)),
             invention_patents: e.int_range("invention_patents", self.invention_patents, 0, 1_000_000),
             employees: e.int_range("employees", self.employees, 0, 10_000_000),
             rd_staff: e.int_range("rd_staff", self.rd_staff, 0, 10_000_000),

@@ -128,10 +128,7 @@ impl RuleSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = RuleKind> {
-        RuleKind::ALL
-            .iter()
-            .copied()
-            .filter(move |r| self.contains(*r))
+        RuleKind::ALL.iter().copied().filter(move |r| self.contains(*r))
     }
 }
 
@@ -158,11 +155,7 @@ pub struct MatchFirm {
 
 impl MatchFirm {
     /// The view of `firm` with its latest fiscal year from `financials` (any order).
-    pub fn from_firm(
-        firm: &Firm,
-        financials: &[FinancialYear],
-        target_venues: &[Venue],
-    ) -> MatchFirm {
+    pub fn from_firm(firm: &Firm, financials: &[FinancialYear], target_venues: &[Venue]) -> MatchFirm {
         let latest = latest_year(financials);
         MatchFirm {
             id: firm.id,
@@ -307,16 +300,10 @@ impl CompiledProduct {
             }
         };
         flag(!e.tiers.is_empty(), RuleKind::Tiers);
-        flag(
-            e.min_years_in_operation.is_some(),
-            RuleKind::MinYearsInOperation,
-        );
+        flag(e.min_years_in_operation.is_some(), RuleKind::MinYearsInOperation);
         flag(e.min_revenue.is_some(), RuleKind::MinRevenue);
         flag(e.min_rd_ratio.is_some(), RuleKind::MinRdRatio);
-        flag(
-            e.min_invention_patents.is_some(),
-            RuleKind::MinInventionPatents,
-        );
+        flag(e.min_invention_patents.is_some(), RuleKind::MinInventionPatents);
         flag(!e.tax_credit_grades.is_empty(), RuleKind::TaxCreditGrades);
         flag(!e.cities.is_empty(), RuleKind::Cities);
         flag(!e.industry_prefixes.is_empty(), RuleKind::IndustryPrefixes);
@@ -325,22 +312,15 @@ impl CompiledProduct {
         flag(!e.target_venues.is_empty(), RuleKind::TargetVenues);
 
         let lowest_tier = e.tiers.iter().map(|t| *t as u8).min();
-        let tiers = lowest_tier.map_or(0, |lo| {
-            Tier::ALL
-                .iter()
-                .filter(|t| **t as u8 >= lo)
-                .fold(0, |m, t| m | tier_bit(*t))
-        });
+        let tiers =
+            lowest_tier.map_or(0, |lo| Tier::ALL.iter().filter(|t| **t as u8 >= lo).fold(0, |m, t| m | tier_bit(*t)));
         let prefixes = e
             .industry_prefixes
             .iter()
             .filter_map(|raw| {
                 let code = raw.trim().to_ascii_uppercase();
                 let len = code.len();
-                pack(&code).map(|value| Prefix {
-                    value,
-                    mask: u64::MAX << (64 - 8 * len),
-                })
+                pack(&code).map(|value| Prefix { value, mask: u64::MAX << (64 - 8 * len) })
             })
             .collect();
 
@@ -405,11 +385,7 @@ enum Check {
 #[inline]
 fn check(rule: RuleKind, f: &FirmFacts, p: &CompiledProduct) -> Check {
     fn flag(hit: bool) -> Check {
-        if hit {
-            Check::Met { comfort: 100 }
-        } else {
-            Check::Unmet { progress: 0 }
-        }
+        if hit { Check::Met { comfort: 100 } } else { Check::Unmet { progress: 0 } }
     }
     match rule {
         RuleKind::Tiers => match f.tier {
@@ -447,12 +423,8 @@ fn check(rule: RuleKind, f: &FirmFacts, p: &CompiledProduct) -> Check {
 fn numeric(actual: Option<i64>, required: i64) -> Check {
     match actual {
         None => Check::Unknown,
-        Some(a) if a >= required => Check::Met {
-            comfort: comfort(a, required),
-        },
-        Some(a) => Check::Unmet {
-            progress: if a <= 0 { 0 } else { percent(a, required) },
-        },
+        Some(a) if a >= required => Check::Met { comfort: comfort(a, required) },
+        Some(a) => Check::Unmet { progress: if a <= 0 { 0 } else { percent(a, required) } },
     }
 }
 
@@ -544,13 +516,9 @@ pub fn evaluate(f: &FirmFacts, p: &CompiledProduct) -> Verdict {
 /// What it would take to meet a rule, for people.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub struct Advice {
-    #[schema(
-        example = "营业收入还需增加 2000000.00 元（当前 8000000.00 元，要求不低于 10000000.00 元）"
-    )]
+    #[schema(example = "营业收入还需增加 2000000.00 元（当前 8000000.00 元，要求不低于 10000000.00 元）")]
     pub zh: String,
-    #[schema(
-        example = "Revenue must grow by 2000000.00 yuan (now 8000000.00, at least 10000000.00 required)"
-    )]
+    #[schema(example = "Revenue must grow by 2000000.00 yuan (now 8000000.00, at least 10000000.00 required)")]
     pub en: String,
 }
 
@@ -600,11 +568,7 @@ impl OutcomeChange {
 impl MatchOutcome {
     /// The verdict this outcome carries, equal to what [`evaluate`] returned for the same inputs.
     pub fn verdict(&self) -> Verdict {
-        let mut v = Verdict {
-            eligible: self.eligible,
-            score: self.score,
-            ..Verdict::default_empty()
-        };
+        let mut v = Verdict { eligible: self.eligible, score: self.score, ..Verdict::default_empty() };
         for r in &self.met {
             v.met.insert(r.rule);
         }
@@ -657,13 +621,7 @@ impl MatchOutcome {
 
 impl Verdict {
     const fn default_empty() -> Verdict {
-        Verdict {
-            eligible: false,
-            score: 0,
-            met: RuleSet::EMPTY,
-            unmet: RuleSet::EMPTY,
-            unknown: RuleSet::EMPTY,
-        }
+        Verdict { eligible: false, score: 0, met: RuleSet::EMPTY, unmet: RuleSet::EMPTY, unknown: RuleSet::EMPTY }
     }
 }
 
@@ -697,25 +655,13 @@ impl Fnv {
 pub fn recheck_on(f: &FirmFacts, p: &CompiledProduct) -> Option<NaiveDate> {
     let years_rule = if p.rules.contains(RuleKind::MinYearsInOperation) {
         f.founded_on.zip(f.months).and_then(|(founded, m)| {
-            let step = if m < p.min_months.saturating_mul(2) {
-                m + 1
-            } else {
-                (m.div_euclid(12) + 1) * 12
-            };
+            let step = if m < p.min_months.saturating_mul(2) { m + 1 } else { (m.div_euclid(12) + 1) * 12 };
             founded.checked_add_months(Months::new(u32::try_from(step).ok()?))
         })
     } else {
         None
     };
-    [
-        p.valid_from,
-        p.valid_to.and_then(|t| t.succ_opt()),
-        years_rule,
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|d| *d > f.on)
-    .min()
+    [p.valid_from, p.valid_to.and_then(|t| t.succ_opt()), years_rule].into_iter().flatten().filter(|d| *d > f.on).min()
 }
 
 /// Fails one or two firm-side rules of an open product.
@@ -740,11 +686,7 @@ pub fn explain(f: &FirmFacts, p: &CompiledProduct) -> MatchOutcome {
             actual: actual(rule, f, p),
             required: required(rule, p),
             comfortable: matches!(c, Check::Met { comfort } if comfort >= 50),
-            advice: if matches!(c, Check::Met { .. }) {
-                None
-            } else {
-                Some(advice(rule, f, p))
-            },
+            advice: if matches!(c, Check::Met { .. }) { None } else { Some(advice(rule, f, p)) },
         };
         if matches!(c, Check::Met { .. }) {
             met.push(result);
@@ -761,12 +703,7 @@ pub fn explain(f: &FirmFacts, p: &CompiledProduct) -> MatchOutcome {
             advice: Some(advice(rule, f, p)),
         });
     }
-    MatchOutcome {
-        eligible: verdict.eligible,
-        score: verdict.score,
-        met,
-        unmet,
-    }
+    MatchOutcome { eligible: verdict.eligible, score: verdict.score, met, unmet }
 }
 
 fn actual(rule: RuleKind, f: &FirmFacts, p: &CompiledProduct) -> Option<String> {
@@ -783,9 +720,7 @@ fn actual(rule: RuleKind, f: &FirmFacts, p: &CompiledProduct) -> Option<String> 
         // Whether *this* bank is the lead bank, never the lead bank's id: bank A must not learn
         // that bank B is the firm's 主办行.
         RuleKind::LeadBankOnly => Some((f.lead_bank == Some(p.bank_id)).to_string()),
-        RuleKind::TargetVenues => {
-            (f.venues != 0).then(|| names(Venue::ALL, f.venues.into(), |v| venue_bit(v).into()))
-        }
+        RuleKind::TargetVenues => (f.venues != 0).then(|| names(Venue::ALL, f.venues.into(), |v| venue_bit(v).into())),
         RuleKind::ProductActive => Some(p.active.to_string()),
         // Not the date itself, which would change the stored explanation every day.
         RuleKind::ProductValidity => Some(
@@ -808,19 +743,10 @@ fn required(rule: RuleKind, p: &CompiledProduct) -> String {
         RuleKind::MinRevenue => yuan(p.min_revenue_fen),
         RuleKind::MinRdRatio => ratio(p.min_rd_ppm),
         RuleKind::MinInventionPatents => p.min_patents.to_string(),
-        RuleKind::TaxCreditGrades => names(TaxCreditGrade::ALL, p.grades.into(), |g| {
-            grade_bit(g).into()
-        }),
+        RuleKind::TaxCreditGrades => names(TaxCreditGrade::ALL, p.grades.into(), |g| grade_bit(g).into()),
         RuleKind::Cities => names(City::ALL, p.cities, city_bit),
-        RuleKind::IndustryPrefixes => p
-            .prefixes
-            .iter()
-            .map(|x| unpack(x.value))
-            .collect::<Vec<_>>()
-            .join(","),
-        RuleKind::ReservePoolOnly | RuleKind::LeadBankOnly | RuleKind::ProductActive => {
-            "true".to_owned()
-        }
+        RuleKind::IndustryPrefixes => p.prefixes.iter().map(|x| unpack(x.value)).collect::<Vec<_>>().join(","),
+        RuleKind::ReservePoolOnly | RuleKind::LeadBankOnly | RuleKind::ProductActive => "true".to_owned(),
         RuleKind::TargetVenues => names(Venue::ALL, p.venues.into(), |v| venue_bit(v).into()),
         RuleKind::ProductValidity => {
             let d = |x: Option<NaiveDate>| x.map(|d| d.to_string()).unwrap_or_default();
@@ -845,7 +771,8 @@ fn advice(rule: RuleKind, f: &FirmFacts, p: &CompiledProduct) -> Advice {
         }
         RuleKind::MinYearsInOperation => {
             let years = p.min_months / 12;
-            let when = f.founded_on.and_then(|d| d.checked_add_months(Months::new(u32::try_from(p.min_months).unwrap_or(0))));
+            let when =
+                f.founded_on.and_then(|d| d.checked_add_months(Months::new(u32::try_from(p.min_months).unwrap_or(0))));
             match when {
                 None => a(
                     format!("请补充企业成立日期（要求成立满 {years} 年）"),
@@ -883,13 +810,19 @@ fn advice(rule: RuleKind, f: &FirmFacts, p: &CompiledProduct) -> Advice {
                     let gap = i64::try_from(target - i128::from(rd)).unwrap_or(i64::MAX).max(0);
                     let (now, gap) = (percent_text(ppm), yuan(gap));
                     a(
-                        format!("研发投入占营业收入比例需达到 {need}（当前 {now}），按当前营收需再增加研发费用 {gap} 元"),
-                        format!("R&D must reach {need} of revenue (now {now}): {gap} yuan more R&D expense at current revenue"),
+                        format!(
+                            "研发投入占营业收入比例需达到 {need}（当前 {now}），按当前营收需再增加研发费用 {gap} 元"
+                        ),
+                        format!(
+                            "R&D must reach {need} of revenue (now {now}): {gap} yuan more R&D expense at current revenue"
+                        ),
                     )
                 }
                 _ => a(
                     format!("请补充最近一个财年的营业收入（需大于零）和研发费用（要求研发占比不低于 {need}）"),
-                    format!("Report latest fiscal-year revenue (above zero) and R&D expense (an R&D ratio of at least {need} is required)"),
+                    format!(
+                        "Report latest fiscal-year revenue (above zero) and R&D expense (an R&D ratio of at least {need} is required)"
+                    ),
                 ),
             }
         }
@@ -946,10 +879,9 @@ fn advice(rule: RuleKind, f: &FirmFacts, p: &CompiledProduct) -> Advice {
                 }
             }
         }
-        RuleKind::ReservePoolOnly => a(
-            "需先纳入上市后备资源库".to_owned(),
-            "Be admitted to the listing reserve pool first".to_owned(),
-        ),
+        RuleKind::ReservePoolOnly => {
+            a("需先纳入上市后备资源库".to_owned(), "Be admitted to the listing reserve pool first".to_owned())
+        }
         RuleKind::LeadBankOnly => a(
             "本产品仅面向以本行为主办行的企业，可申请将本行确定为主办行".to_owned(),
             "Only for firms whose lead bank (主办行) is this bank; the firm may designate it as lead bank".to_owned(),
@@ -962,10 +894,9 @@ fn advice(rule: RuleKind, f: &FirmFacts, p: &CompiledProduct) -> Advice {
                 format!("Target one of these venues and record the listing progress: {en}"),
             )
         }
-        RuleKind::ProductActive => a(
-            "该产品已下架，暂不受理".to_owned(),
-            "The product has been withdrawn by the bank".to_owned(),
-        ),
+        RuleKind::ProductActive => {
+            a("该产品已下架，暂不受理".to_owned(), "The product has been withdrawn by the bank".to_owned())
+        }
         RuleKind::ProductValidity => {
             let window = required(rule, p);
             a(
@@ -977,24 +908,11 @@ fn advice(rule: RuleKind, f: &FirmFacts, p: &CompiledProduct) -> Advice {
 }
 
 fn names<T: Copy + std::fmt::Display>(all: &[T], mask: u16, bit: impl Fn(T) -> u16) -> String {
-    all.iter()
-        .filter(|x| mask & bit(**x) != 0)
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+    all.iter().filter(|x| mask & bit(**x) != 0).map(|x| x.to_string()).collect::<Vec<_>>().join(",")
 }
 
-fn labels<T: Copy>(
-    all: &[T],
-    mask: u16,
-    bit: impl Fn(T) -> u16,
-    label: impl Fn(T) -> &'static str,
-) -> String {
-    all.iter()
-        .filter(|x| mask & bit(**x) != 0)
-        .map(|x| label(*x))
-        .collect::<Vec<_>>()
-        .join("、")
+fn labels<T: Copy>(all: &[T], mask: u16, bit: impl Fn(T) -> u16, label: impl Fn(T) -> &'static str) -> String {
+    all.iter().filter(|x| mask & bit(**x) != 0).map(|x| label(*x)).collect::<Vec<_>>().join("、")
 }
 
 fn tier_bit(t: Tier) -> u8 {
@@ -1027,31 +945,19 @@ fn percent_text(ppm: i64) -> String {
 
 /// Firm figures round down and thresholds up, so imprecise data can only make a rule harder.
 fn fen_floor(yuan: Decimal) -> i64 {
-    to_i64(
-        yuan.checked_mul(Decimal::ONE_HUNDRED).map(|d| d.floor()),
-        yuan.is_sign_negative(),
-    )
+    to_i64(yuan.checked_mul(Decimal::ONE_HUNDRED).map(|d| d.floor()), yuan.is_sign_negative())
 }
 
 fn fen_ceil(yuan: Decimal) -> i64 {
-    to_i64(
-        yuan.checked_mul(Decimal::ONE_HUNDRED).map(|d| d.ceil()),
-        yuan.is_sign_negative(),
-    )
+    to_i64(yuan.checked_mul(Decimal::ONE_HUNDRED).map(|d| d.ceil()), yuan.is_sign_negative())
 }
 
 fn ppm_ceil(fraction: Decimal) -> i64 {
-    to_i64(
-        fraction
-            .checked_mul(Decimal::from(1_000_000))
-            .map(|d| d.ceil()),
-        fraction.is_sign_negative(),
-    )
+    to_i64(fraction.checked_mul(Decimal::from(1_000_000)).map(|d| d.ceil()), fraction.is_sign_negative())
 }
 
 fn to_i64(d: Option<Decimal>, negative: bool) -> i64 {
-    d.and_then(|d| d.to_i64())
-        .unwrap_or(if negative { i64::MIN } else { i64::MAX })
+    d.and_then(|d| d.to_i64()).unwrap_or(if negative { i64::MIN } else { i64::MAX })
 }
 
 /// Whole months from `from` to `to`: the largest `m` with `from + m months ≤ to`, where chrono
@@ -1061,14 +967,9 @@ fn full_months(from: NaiveDate, to: NaiveDate) -> i64 {
     if from >= to {
         return 0;
     }
-    let guess =
-        i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month());
-    let reached = |m: i64| {
-        u32::try_from(m)
-            .ok()
-            .and_then(|m| from.checked_add_months(Months::new(m)))
-            .is_some_and(|d| d <= to)
-    };
+    let guess = i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month());
+    let reached =
+        |m: i64| u32::try_from(m).ok().and_then(|m| from.checked_add_months(Months::new(m))).is_some_and(|d| d <= to);
     if reached(guess) { guess } else { guess - 1 }
 }
 
@@ -1091,18 +992,11 @@ fn pack(code: &str) -> Option<u64> {
     if b.is_empty() || b.len() > 8 || !b.iter().all(u8::is_ascii_alphanumeric) {
         return None;
     }
-    Some(b.iter().enumerate().fold(0u64, |acc, (i, byte)| {
-        acc | u64::from(*byte) << (56 - 8 * i)
-    }))
+    Some(b.iter().enumerate().fold(0u64, |acc, (i, byte)| acc | u64::from(*byte) << (56 - 8 * i)))
 }
 
 fn unpack(value: u64) -> String {
-    value
-        .to_be_bytes()
-        .iter()
-        .take_while(|b| **b != 0)
-        .map(|b| char::from(*b))
-        .collect()
+    value.to_be_bytes().iter().take_while(|b| **b != 0).map(|b| char::from(*b)).collect()
 }
 
 #[cfg(test)]
@@ -1174,11 +1068,7 @@ mod tests {
         let compiled = CompiledProduct::new(p);
         let out = explain(&facts, &compiled);
         // Both paths must agree, always.
-        assert_eq!(
-            out.verdict(),
-            evaluate(&facts, &compiled),
-            "fast path and explanation disagree"
-        );
+        assert_eq!(out.verdict(), evaluate(&facts, &compiled), "fast path and explanation disagree");
         out
     }
 
@@ -1193,28 +1083,13 @@ mod tests {
         assert!(o.unmet.is_empty());
         assert_eq!(o.met.len(), 11);
         assert!(o.score >= 60);
-        let rev = o
-            .met
-            .iter()
-            .find(|r| r.rule == RuleKind::MinRevenue)
-            .expect("revenue rule");
+        let rev = o.met.iter().find(|r| r.rule == RuleKind::MinRevenue).expect("revenue rule");
         assert_eq!(rev.actual.as_deref(), Some("15000000.00"));
         assert_eq!(rev.required, "10000000.00");
         assert!(rev.comfortable);
-        let rd = o
-            .met
-            .iter()
-            .find(|r| r.rule == RuleKind::MinRdRatio)
-            .expect("rd rule");
-        assert_eq!(
-            (rd.actual.as_deref(), rd.required.as_str(), rd.comfortable),
-            (Some("0.04"), "0.03", false)
-        );
-        let tiers = o
-            .met
-            .iter()
-            .find(|r| r.rule == RuleKind::Tiers)
-            .expect("tier rule");
+        let rd = o.met.iter().find(|r| r.rule == RuleKind::MinRdRatio).expect("rd rule");
+        assert_eq!((rd.actual.as_deref(), rd.required.as_str(), rd.comfortable), (Some("0.04"), "0.03", false));
+        let tiers = o.met.iter().find(|r| r.rule == RuleKind::Tiers).expect("tier rule");
         assert_eq!(tiers.required, "provincial_srdi,little_giant");
     }
 
@@ -1223,28 +1098,10 @@ mod tests {
     fn numeric_boundaries() {
         type Edit = fn(&mut MatchFirm, &str);
         let cases: &[(RuleKind, Edit, &str, &str, &str)] = &[
-            (
-                RuleKind::MinRevenue,
-                |f, v| f.revenue = Some(d(v)),
-                "9999999.99",
-                "10000000.00",
-                "10000000.01",
-            ),
+            (RuleKind::MinRevenue, |f, v| f.revenue = Some(d(v)), "9999999.99", "10000000.00", "10000000.01"),
             // 3 % of 15,000,000 = 450,000.00
-            (
-                RuleKind::MinRdRatio,
-                |f, v| f.rd_expense = Some(d(v)),
-                "449999.99",
-                "450000.00",
-                "450000.01",
-            ),
-            (
-                RuleKind::MinInventionPatents,
-                |f, v| f.invention_patents = Some(v.parse().expect("int")),
-                "1",
-                "2",
-                "3",
-            ),
+            (RuleKind::MinRdRatio, |f, v| f.rd_expense = Some(d(v)), "449999.99", "450000.00", "450000.01"),
+            (RuleKind::MinInventionPatents, |f, v| f.invention_patents = Some(v.parse().expect("int")), "1", "2", "3"),
             // three full years before 2025-06-30
             (
                 RuleKind::MinYearsInOperation,
@@ -1260,11 +1117,7 @@ mod tests {
                 edit(&mut f, value);
                 let o = run(&f, &product(strict()));
                 assert_eq!(o.eligible, expect_met, "{rule} at {value}: {o:#?}");
-                assert_eq!(
-                    unmet_rules(&o),
-                    if expect_met { vec![] } else { vec![*rule] },
-                    "{rule} at {value}"
-                );
+                assert_eq!(unmet_rules(&o), if expect_met { vec![] } else { vec![*rule] }, "{rule} at {value}");
                 if !expect_met {
                     let r = &o.unmet[0];
                     assert!(r.actual.is_some() && r.advice.is_some(), "{rule}: {r:?}");
@@ -1276,21 +1129,11 @@ mod tests {
 
     #[test]
     fn anniversaries_clamp_like_chrono() {
-        let e = Eligibility {
-            min_years_in_operation: Some(1),
-            ..Eligibility::default()
-        };
+        let e = Eligibility { min_years_in_operation: Some(1), ..Eligibility::default() };
         let mut f = firm();
         f.founded_on = Some(date("2024-02-29"));
-        for (on, eligible) in [
-            ("2025-02-27", false),
-            ("2025-02-28", true),
-            ("2025-03-01", true),
-        ] {
-            let o = explain(
-                &FirmFacts::new(&f, date(on)),
-                &CompiledProduct::new(&product(e.clone())),
-            );
+        for (on, eligible) in [("2025-02-27", false), ("2025-02-28", true), ("2025-03-01", true)] {
+            let o = explain(&FirmFacts::new(&f, date(on)), &CompiledProduct::new(&product(e.clone())));
             assert_eq!(o.eligible, eligible, "{on}");
         }
         // Month ends clamp: a month after 01-31 is 02-28.
@@ -1304,92 +1147,32 @@ mod tests {
     fn list_rules_pass_and_fail() {
         type Edit = fn(&mut MatchFirm);
         let cases: &[(&str, Edit, Option<RuleKind>)] = &[
-            (
-                "little giant clears a provincial rule (ladder)",
-                |f| f.tier = Some(Tier::LittleGiant),
-                None,
-            ),
-            (
-                "innovative SME is below the ladder",
-                |f| f.tier = Some(Tier::InnovativeSme),
-                Some(RuleKind::Tiers),
-            ),
-            (
-                "grade B is listed",
-                |f| f.tax_credit_grade = Some(TaxCreditGrade::B),
-                None,
-            ),
+            ("little giant clears a provincial rule (ladder)", |f| f.tier = Some(Tier::LittleGiant), None),
+            ("innovative SME is below the ladder", |f| f.tier = Some(Tier::InnovativeSme), Some(RuleKind::Tiers)),
+            ("grade B is listed", |f| f.tax_credit_grade = Some(TaxCreditGrade::B), None),
             (
                 "grade M is not listed",
                 |f| f.tax_credit_grade = Some(TaxCreditGrade::M),
                 Some(RuleKind::TaxCreditGrades),
             ),
             ("Qingdao is listed", |f| f.city = City::Qingdao, None),
-            (
-                "Heze is not listed",
-                |f| f.city = City::Heze,
-                Some(RuleKind::Cities),
-            ),
-            (
-                "I6510 under I65",
-                |f| f.industry_code = "I6510".into(),
-                None,
-            ),
-            (
-                "bare division gets its section",
-                |f| f.industry_code = "3562".into(),
-                None,
-            ),
-            (
-                "lower case is fine",
-                |f| f.industry_code = " c3562 ".into(),
-                None,
-            ),
-            (
-                "C36 is not C35",
-                |f| f.industry_code = "C3611".into(),
-                Some(RuleKind::IndustryPrefixes),
-            ),
-            (
-                "C3 is shorter than the prefix",
-                |f| f.industry_code = "C3".into(),
-                Some(RuleKind::IndustryPrefixes),
-            ),
-            (
-                "not in pool",
-                |f| f.in_reserve_pool = false,
-                Some(RuleKind::ReservePoolOnly),
-            ),
-            (
-                "another lead bank",
-                |f| f.lead_bank_id = Some(Uuid::from_u128(0xb2)),
-                Some(RuleKind::LeadBankOnly),
-            ),
-            (
-                "no lead bank",
-                |f| f.lead_bank_id = None,
-                Some(RuleKind::LeadBankOnly),
-            ),
-            (
-                "targets STAR too",
-                |f| f.target_venues = vec![Venue::Neeq, Venue::Star],
-                None,
-            ),
-            (
-                "targets only NEEQ",
-                |f| f.target_venues = vec![Venue::Neeq],
-                Some(RuleKind::TargetVenues),
-            ),
+            ("Heze is not listed", |f| f.city = City::Heze, Some(RuleKind::Cities)),
+            ("I6510 under I65", |f| f.industry_code = "I6510".into(), None),
+            ("bare division gets its section", |f| f.industry_code = "3562".into(), None),
+            ("lower case is fine", |f| f.industry_code = " c3562 ".into(), None),
+            ("C36 is not C35", |f| f.industry_code = "C3611".into(), Some(RuleKind::IndustryPrefixes)),
+            ("C3 is shorter than the prefix", |f| f.industry_code = "C3".into(), Some(RuleKind::IndustryPrefixes)),
+            ("not in pool", |f| f.in_reserve_pool = false, Some(RuleKind::ReservePoolOnly)),
+            ("another lead bank", |f| f.lead_bank_id = Some(Uuid::from_u128(0xb2)), Some(RuleKind::LeadBankOnly)),
+            ("no lead bank", |f| f.lead_bank_id = None, Some(RuleKind::LeadBankOnly)),
+            ("targets STAR too", |f| f.target_venues = vec![Venue::Neeq, Venue::Star], None),
+            ("targets only NEEQ", |f| f.target_venues = vec![Venue::Neeq], Some(RuleKind::TargetVenues)),
         ];
         for (what, edit, fails) in cases {
             let mut f = firm();
             edit(&mut f);
             let o = run(&f, &product(strict()));
-            assert_eq!(
-                unmet_rules(&o),
-                fails.iter().copied().collect::<Vec<_>>(),
-                "{what}"
-            );
+            assert_eq!(unmet_rules(&o), fails.iter().copied().collect::<Vec<_>>(), "{what}");
             assert_eq!(o.eligible, fails.is_none(), "{what}");
             if fails.is_some() {
                 assert!(o.unmet[0].advice.is_some(), "{what}");
@@ -1403,24 +1186,12 @@ mod tests {
         let cases: &[(Edit, &[RuleKind])] = &[
             (|f| f.tier = None, &[RuleKind::Tiers]),
             (|f| f.founded_on = None, &[RuleKind::MinYearsInOperation]),
-            (
-                |f| f.revenue = None,
-                &[RuleKind::MinRevenue, RuleKind::MinRdRatio],
-            ),
-            (
-                |f| f.revenue = Some(Decimal::ZERO),
-                &[RuleKind::MinRevenue, RuleKind::MinRdRatio],
-            ),
+            (|f| f.revenue = None, &[RuleKind::MinRevenue, RuleKind::MinRdRatio]),
+            (|f| f.revenue = Some(Decimal::ZERO), &[RuleKind::MinRevenue, RuleKind::MinRdRatio]),
             (|f| f.rd_expense = None, &[RuleKind::MinRdRatio]),
-            (
-                |f| f.invention_patents = None,
-                &[RuleKind::MinInventionPatents],
-            ),
+            (|f| f.invention_patents = None, &[RuleKind::MinInventionPatents]),
             (|f| f.tax_credit_grade = None, &[RuleKind::TaxCreditGrades]),
-            (
-                |f| f.industry_code = "  ".into(),
-                &[RuleKind::IndustryPrefixes],
-            ),
+            (|f| f.industry_code = "  ".into(), &[RuleKind::IndustryPrefixes]),
             (|f| f.target_venues.clear(), &[RuleKind::TargetVenues]),
         ];
         for (edit, rules) in cases {
@@ -1432,12 +1203,7 @@ mod tests {
             let v = o.verdict();
             // Zero revenue is known: the revenue rule fails with an actual, only the ratio is unknown.
             let unknown: Vec<RuleKind> = v.unknown.iter().collect();
-            let expect_unknown: Vec<RuleKind> = o
-                .unmet
-                .iter()
-                .filter(|r| r.actual.is_none())
-                .map(|r| r.rule)
-                .collect();
+            let expect_unknown: Vec<RuleKind> = o.unmet.iter().filter(|r| r.actual.is_none()).map(|r| r.rule).collect();
             assert_eq!(unknown, expect_unknown);
             assert!(o.unmet.iter().all(|r| r.advice.is_some()));
         }
@@ -1446,10 +1212,7 @@ mod tests {
         let o = run(&f, &product(strict()));
         assert!(o.unmet.iter().all(|r| r.actual.is_none()));
         let adv = o.unmet[0].advice.as_ref().expect("advice");
-        assert!(
-            adv.zh.contains("请补充") && adv.en.starts_with("Report revenue"),
-            "{adv:?}"
-        );
+        assert!(adv.zh.contains("请补充") && adv.en.starts_with("Report revenue"), "{adv:?}");
     }
 
     #[test]
@@ -1505,12 +1268,7 @@ mod tests {
     #[test]
     fn recheck_dates() {
         // (founded_on, valid_from, valid_to, expected recheck date)
-        type Case = (
-            &'static str,
-            Option<&'static str>,
-            Option<&'static str>,
-            Option<&'static str>,
-        );
+        type Case = (&'static str, Option<&'static str>, Option<&'static str>, Option<&'static str>);
         let cases: &[Case] = &[
             // founded 2020-03-15: 63 months on 2025-06-30, below 2 × 36, so monthly
             ("2020-03-15", None, None, Some("2025-07-15")),
@@ -1535,33 +1293,14 @@ mod tests {
             let mut day = date(ON);
             while let Some(d) = day.succ_opt().filter(|d| Some(*d) < next) {
                 day = d;
-                assert_eq!(
-                    explain(&FirmFacts::new(&f, day), &compiled),
-                    before,
-                    "changed on {day}"
-                );
+                assert_eq!(explain(&FirmFacts::new(&f, day), &compiled), before, "changed on {day}");
             }
         }
         let mut f = firm();
         f.founded_on = None;
-        assert_eq!(
-            recheck_on(
-                &FirmFacts::new(&f, date(ON)),
-                &CompiledProduct::new(&product(strict()))
-            ),
-            None
-        );
-        let never = product(Eligibility {
-            min_revenue: Some(d("1")),
-            ..Eligibility::default()
-        });
-        assert_eq!(
-            recheck_on(
-                &FirmFacts::new(&firm(), date(ON)),
-                &CompiledProduct::new(&never)
-            ),
-            None
-        );
+        assert_eq!(recheck_on(&FirmFacts::new(&f, date(ON)), &CompiledProduct::new(&product(strict()))), None);
+        let never = product(Eligibility { min_revenue: Some(d("1")), ..Eligibility::default() });
+        assert_eq!(recheck_on(&FirmFacts::new(&firm(), date(ON)), &CompiledProduct::new(&never)), None);
     }
 
     #[test]
@@ -1573,43 +1312,24 @@ mod tests {
         assert!(near_miss(&run(&f, &product(strict()))));
         f.tier = None;
         assert!(!near_miss(&run(&f, &product(strict()))));
-        assert!(
-            !near_miss(&run(&firm(), &product(strict()))),
-            "eligible is no miss"
-        );
+        assert!(!near_miss(&run(&firm(), &product(strict()))), "eligible is no miss");
     }
 
     #[test]
     fn score_rises_with_headroom() {
-        let e = Eligibility {
-            min_revenue: Some(d("10000000")),
-            min_invention_patents: Some(2),
-            ..Eligibility::default()
-        };
+        let e =
+            Eligibility { min_revenue: Some(d("10000000")), min_invention_patents: Some(2), ..Eligibility::default() };
         let mut last = 0u8;
         let mut seen = vec![];
-        for revenue in [
-            0, 1_000_000, 5_000_000, 9_999_999, 10_000_000, 12_000_000, 15_000_000, 19_999_999,
-            20_000_000, 50_000_000,
-        ] {
+        for revenue in
+            [0, 1_000_000, 5_000_000, 9_999_999, 10_000_000, 12_000_000, 15_000_000, 19_999_999, 20_000_000, 50_000_000]
+        {
             let mut f = firm();
             f.revenue = Some(Decimal::from(revenue));
             let o = run(&f, &product(e.clone()));
-            assert!(
-                o.score >= last,
-                "score fell at revenue {revenue}: {} < {last}",
-                o.score
-            );
+            assert!(o.score >= last, "score fell at revenue {revenue}: {} < {last}", o.score);
             assert_eq!(o.eligible, revenue >= 10_000_000);
-            assert!(
-                if o.eligible {
-                    o.score >= 60
-                } else {
-                    o.score <= 58
-                },
-                "{revenue}: {}",
-                o.score
-            );
+            assert!(if o.eligible { o.score >= 60 } else { o.score <= 58 }, "{revenue}: {}", o.score);
             last = o.score;
             seen.push(o.score);
         }
@@ -1663,33 +1383,19 @@ mod tests {
         f.invention_patents = Some(0);
         f.tax_credit_grade = Some(TaxCreditGrade::C);
         let o = run(&f, &product(strict()));
-        let adv = |rule: RuleKind| {
-            o.unmet
-                .iter()
-                .find(|r| r.rule == rule)
-                .and_then(|r| r.advice.clone())
-                .expect("advice")
-        };
+        let adv =
+            |rule: RuleKind| o.unmet.iter().find(|r| r.rule == rule).and_then(|r| r.advice.clone()).expect("advice");
         assert_eq!(
             adv(RuleKind::MinRevenue).en,
             "Revenue must grow by 2000000.00 yuan (now 8000000.00, at least 10000000.00 required)"
         );
-        assert_eq!(
-            adv(RuleKind::MinYearsInOperation).zh,
-            "成立满 3 年后可申请，即 2026-01-10 起"
-        );
+        assert_eq!(adv(RuleKind::MinYearsInOperation).zh, "成立满 3 年后可申请，即 2026-01-10 起");
         assert_eq!(
             adv(RuleKind::MinRdRatio).en,
             "R&D must reach 3% of revenue (now 2.5%): 40000.00 yuan more R&D expense at current revenue"
         );
-        assert_eq!(
-            adv(RuleKind::MinInventionPatents).zh,
-            "还需 2 件已授权发明专利（当前 0 件，要求不少于 2 件）"
-        );
-        assert_eq!(
-            adv(RuleKind::TaxCreditGrades).en,
-            "Tax credit grade must be one of A, B (now C)"
-        );
+        assert_eq!(adv(RuleKind::MinInventionPatents).zh, "还需 2 件已授权发明专利（当前 0 件，要求不少于 2 件）");
+        assert_eq!(adv(RuleKind::TaxCreditGrades).en, "Tax credit grade must be one of A, B (now C)");
         let mut f = firm();
         f.tier = None;
         let o = run(&f, &product(strict()));
@@ -1711,11 +1417,7 @@ mod tests {
         f.revenue = Some(d("15000001.00"));
         let b = run(&f, &p);
         let c = b.change_from(&a);
-        assert_eq!(
-            (c.eligibility, c.score, c.reasons),
-            (false, false, true),
-            "same score, new actual value"
-        );
+        assert_eq!((c.eligibility, c.score, c.reasons), (false, false, true), "same score, new actual value");
         assert_ne!(a.fingerprint(), b.fingerprint());
         assert_eq!(a.verdict(), b.verdict(), "verdicts ignore displayed values");
 
@@ -1728,13 +1430,7 @@ mod tests {
     fn serialised_outcome_shape() {
         let mut f = firm();
         f.revenue = None;
-        let o = run(
-            &f,
-            &product(Eligibility {
-                min_revenue: Some(d("1")),
-                ..Eligibility::default()
-            }),
-        );
+        let o = run(&f, &product(Eligibility { min_revenue: Some(d("1")), ..Eligibility::default() }));
         let json = serde_json::to_value(&o).expect("serialises");
         assert_eq!(json["unmet"][0]["rule"], "min_revenue");
         assert_eq!(json["unmet"][0]["actual"], serde_json::Value::Null);
@@ -1755,22 +1451,9 @@ mod tests {
     #[test]
     fn the_latest_fiscal_year_counts() {
         let years = [
-            FinancialYear {
-                fiscal_year: 2024,
-                revenue: None,
-                invention_patents: Some(5),
-                ..FinancialYear::default()
-            },
-            FinancialYear {
-                fiscal_year: 2025,
-                revenue: Some(d("1")),
-                ..FinancialYear::default()
-            },
-            FinancialYear {
-                fiscal_year: 2023,
-                revenue: Some(d("2")),
-                ..FinancialYear::default()
-            },
+            FinancialYear { fiscal_year: 2024, revenue: None, invention_patents: Some(5), ..FinancialYear::default() },
+            FinancialYear { fiscal_year: 2025, revenue: Some(d("1")), ..FinancialYear::default() },
+            FinancialYear { fiscal_year: 2023, revenue: Some(d("2")), ..FinancialYear::default() },
         ];
         assert_eq!(latest_year(&years).map(|y| y.fiscal_year), Some(2025));
         assert_eq!(latest_year(&[]), None);
@@ -1835,14 +1518,7 @@ mod tests {
                 let v = evaluate(&facts, p);
                 let o = explain(&facts, p);
                 assert_eq!(o.verdict(), v);
-                assert!(
-                    if v.eligible {
-                        v.score >= 60
-                    } else {
-                        v.score <= 58
-                    },
-                    "{v:?}"
-                );
+                assert!(if v.eligible { v.score >= 60 } else { v.score <= 58 }, "{v:?}");
             }
         }
     }

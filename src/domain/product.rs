@@ -101,10 +101,7 @@ pub struct LprFixing {
 /// The fixing in force on `date`: the latest one effective on or before it. The table may be in
 /// any order; `None` when `date` precedes every fixing.
 pub fn lpr_on(table: &[LprFixing], date: NaiveDate) -> Option<&LprFixing> {
-    table
-        .iter()
-        .filter(|f| f.effective_on <= date)
-        .max_by_key(|f| f.effective_on)
+    table.iter().filter(|f| f.effective_on <= date).max_by_key(|f| f.effective_on)
 }
 
 /// Annual rate in percent that `pricing` yields under `lpr`. Not clamped at zero: validated
@@ -350,11 +347,7 @@ impl ProductDraft {
                 None
             }
             Some(n) if n.chars().count() > MAX_NAME_CHARS => {
-                e.add(
-                    "name",
-                    "too_long",
-                    format!("must be at most {MAX_NAME_CHARS} characters"),
-                );
+                e.add("name", "too_long", format!("must be at most {MAX_NAME_CHARS} characters"));
                 None
             }
             Some(n) => Some(n.to_owned()),
@@ -363,9 +356,7 @@ impl ProductDraft {
             e.add("kind", "required", "is required");
         }
 
-        let amount_min = self
-            .amount_min
-            .and_then(|a| positive_money(&mut e, "amount_min", a));
+        let amount_min = self.amount_min.and_then(|a| positive_money(&mut e, "amount_min", a));
         let amount_max = match self.amount_max {
             None => {
                 e.add("amount_max", "required", "is required");
@@ -376,16 +367,10 @@ impl ProductDraft {
         if let (Some(lo), Some(hi)) = (amount_min, amount_max)
             && lo > hi
         {
-            e.add(
-                "amount_min",
-                "out_of_range",
-                format!("must not exceed amount_max ({hi})"),
-            );
+            e.add("amount_min", "out_of_range", format!("must not exceed amount_max ({hi})"));
         }
 
-        let term_min = self
-            .term_months_min
-            .and_then(|t| term(&mut e, "term_months_min", t));
+        let term_min = self.term_months_min.and_then(|t| term(&mut e, "term_months_min", t));
         let term_max = match self.term_months_max {
             None => {
                 e.add("term_months_max", "required", "is required");
@@ -396,21 +381,13 @@ impl ProductDraft {
         if let (Some(lo), Some(hi)) = (term_min, term_max)
             && lo > hi
         {
-            e.add(
-                "term_months_min",
-                "out_of_range",
-                format!("must not exceed term_months_max ({hi})"),
-            );
+            e.add("term_months_min", "out_of_range", format!("must not exceed term_months_max ({hi})"));
         }
 
         let pricing = self.pricing(&mut e);
 
         if self.collateral.is_empty() {
-            e.add(
-                "collateral",
-                "required",
-                "list at least one accepted form, e.g. [\"credit\"]",
-            );
+            e.add("collateral", "required", "list at least one accepted form, e.g. [\"credit\"]");
         }
         let collateral = sorted_unique(&self.collateral);
 
@@ -419,17 +396,11 @@ impl ProductDraft {
         if let (Some(from), Some(to)) = (self.valid_from, self.valid_to)
             && from > to
         {
-            e.add(
-                "valid_to",
-                "out_of_range",
-                format!("must not be before valid_from ({from})"),
-            );
+            e.add("valid_to", "out_of_range", format!("must not be before valid_from ({from})"));
         }
 
         match (name, self.kind, amount_max, term_max, pricing) {
-            (Some(name), Some(kind), Some(amount_max), Some(term_months_max), Some(pricing))
-                if e.is_empty() =>
-            {
+            (Some(name), Some(kind), Some(amount_max), Some(term_months_max), Some(pricing)) if e.is_empty() => {
                 Ok(ProductTerms {
                     name,
                     kind,
@@ -451,26 +422,14 @@ impl ProductDraft {
     fn pricing(&self, e: &mut Errors) -> Option<RatePricing> {
         match (self.rate_spread_bp, self.fixed_rate) {
             (None, None) => {
-                e.add(
-                    "rate_spread_bp",
-                    "required",
-                    "give rate_spread_bp (over the LPR) or fixed_rate",
-                );
+                e.add("rate_spread_bp", "required", "give rate_spread_bp (over the LPR) or fixed_rate");
                 if self.lpr_tenor.is_some() {
-                    e.add(
-                        "lpr_tenor",
-                        "not_allowed",
-                        "only applies with rate_spread_bp",
-                    );
+                    e.add("lpr_tenor", "not_allowed", "only applies with rate_spread_bp");
                 }
                 None
             }
             (Some(_), Some(_)) => {
-                e.add(
-                    "fixed_rate",
-                    "conflict",
-                    "give either rate_spread_bp or fixed_rate, not both",
-                );
+                e.add("fixed_rate", "conflict", "give either rate_spread_bp or fixed_rate, not both");
                 None
             }
             (Some(bp), None) => {
@@ -478,28 +437,18 @@ impl ProductDraft {
                     e.add(
                         "rate_spread_bp",
                         "out_of_range",
-                        format!(
-                            "must be between {MIN_SPREAD_BP} and {MAX_SPREAD_BP} basis points (1 bp = 0.01 %)"
-                        ),
+                        format!("must be between {MIN_SPREAD_BP} and {MAX_SPREAD_BP} basis points (1 bp = 0.01 %)"),
                     );
                     return None;
                 }
                 let tenor = self.lpr_tenor.unwrap_or(LprTenor::OneYear);
-                Some(RatePricing::LprSpread {
-                    tenor,
-                    spread_bp: bp,
-                })
+                Some(RatePricing::LprSpread { tenor, spread_bp: bp })
             }
             (None, Some(rate)) => {
                 if self.lpr_tenor.is_some() {
-                    e.add(
-                        "lpr_tenor",
-                        "not_allowed",
-                        "only applies with rate_spread_bp",
-                    );
+                    e.add("lpr_tenor", "not_allowed", "only applies with rate_spread_bp");
                 }
-                rate_percent(e, "fixed_rate", rate)
-                    .map(|rate_percent| RatePricing::Fixed { rate_percent })
+                rate_percent(e, "fixed_rate", rate).map(|rate_percent| RatePricing::Fixed { rate_percent })
             }
         }
     }
@@ -523,11 +472,7 @@ impl Eligibility {
         let min_revenue = self.min_revenue.and_then(|r| {
             let r = money(e, &field("min_revenue"), r)?;
             if r.is_sign_negative() && !r.is_zero() {
-                e.add(
-                    &field("min_revenue"),
-                    "out_of_range",
-                    "must not be negative",
-                );
+                e.add(&field("min_revenue"), "out_of_range", "must not be negative");
                 return None;
             }
             Some(r)
@@ -535,11 +480,7 @@ impl Eligibility {
         if let Some(r) = self.min_rd_ratio {
             let r = r.normalize();
             if r.scale() > 6 {
-                e.add(
-                    &field("min_rd_ratio"),
-                    "invalid",
-                    "must have at most 6 decimal places",
-                );
+                e.add(&field("min_rd_ratio"), "invalid", "must have at most 6 decimal places");
             } else if r > Decimal::ONE && r <= Decimal::ONE_HUNDRED {
                 e.add(
                     &field("min_rd_ratio"),
@@ -550,11 +491,7 @@ impl Eligibility {
                     ),
                 );
             } else if r.is_sign_negative() || r > Decimal::ONE {
-                e.add(
-                    &field("min_rd_ratio"),
-                    "out_of_range",
-                    "must be between 0 and 1 (e.g. \"0.03\" for 3 %)",
-                );
+                e.add(&field("min_rd_ratio"), "out_of_range", "must be between 0 and 1 (e.g. \"0.03\" for 3 %)");
             }
         }
         if let Some(p) = self.min_invention_patents
@@ -571,11 +508,7 @@ impl Eligibility {
         for (i, raw) in self.industry_prefixes.iter().enumerate() {
             let p = raw.trim().to_ascii_uppercase();
             match industry_prefix_problem(&p) {
-                Some(msg) => e.add(
-                    &format!("{prefix}.industry_prefixes.{i}"),
-                    "invalid",
-                    format!("{raw:?} {msg}"),
-                ),
+                Some(msg) => e.add(&format!("{prefix}.industry_prefixes.{i}"), "invalid", format!("{raw:?} {msg}")),
                 None => prefixes.push(p),
             }
         }
@@ -629,10 +562,7 @@ const SECTIONS: [(u8, u8, u8); 20] = [
 
 /// The section letter of a GB/T 4754-2017 division (`35` → `C`).
 pub fn industry_section(division: u8) -> Option<char> {
-    SECTIONS
-        .iter()
-        .find(|(_, lo, hi)| (*lo..=*hi).contains(&division))
-        .map(|(s, _, _)| char::from(*s))
+    SECTIONS.iter().find(|(_, lo, hi)| (*lo..=*hi).contains(&division)).map(|(s, _, _)| char::from(*s))
 }
 
 /// `None` when `p` (already trimmed and upper-cased) is a usable prefix, else why not.
@@ -646,7 +576,10 @@ fn industry_prefix_problem(p: &str) -> Option<String> {
         return Some("must start with a GB/T 4754 section letter A–T, e.g. \"C35\"".to_owned());
     }
     if !digits.iter().all(u8::is_ascii_digit) || !matches!(digits.len(), 0 | 2 | 3 | 4) {
-        return Some("must be a section letter followed by 2, 3 or 4 digits (or none), e.g. \"C\", \"C35\", \"C3562\"".to_owned());
+        return Some(
+            "must be a section letter followed by 2, 3 or 4 digits (or none), e.g. \"C\", \"C35\", \"C3562\""
+                .to_owned(),
+        );
     }
     if let [d1, d2, ..] = digits {
         let division = (d1 - b'0') * 10 + (d2 - b'0');
@@ -659,9 +592,7 @@ fn industry_prefix_problem(p: &str) -> Option<String> {
                 ));
             }
             None => {
-                return Some(format!(
-                    "names division {division:02}, which does not exist"
-                ));
+                return Some(format!("names division {division:02}, which does not exist"));
             }
         }
     }
@@ -679,11 +610,7 @@ fn sorted_unique<T: Ord + Copy>(items: &[T]) -> Vec<T> {
 /// always serialises as `"12500000.00"`.
 fn money(e: &mut Errors, field: &str, amount: Decimal) -> Option<Decimal> {
     if amount.normalize().scale() > 2 {
-        e.add(
-            field,
-            "invalid",
-            "must have at most two decimal places (fen)",
-        );
+        e.add(field, "invalid", "must have at most two decimal places (fen)");
         return None;
     }
     if amount.abs() > MONEY_LIMIT {
@@ -708,11 +635,7 @@ fn term(e: &mut Errors, field: &str, months: i32) -> Option<i32> {
     if (1..=MAX_TERM_MONTHS).contains(&months) {
         Some(months)
     } else {
-        e.add(
-            field,
-            "out_of_range",
-            format!("must be between 1 and {MAX_TERM_MONTHS} months"),
-        );
+        e.add(field, "out_of_range", format!("must be between 1 and {MAX_TERM_MONTHS} months"));
         None
     }
 }
@@ -786,33 +709,15 @@ mod tests {
     fn a_good_draft_validates_and_normalises() {
         let t = good().validate().expect("valid");
         assert_eq!(t.amount_max.to_string(), "10000000.00");
-        assert_eq!(
-            t.amount_min.map(|a| a.to_string()).as_deref(),
-            Some("500000.00")
-        );
-        assert_eq!(
-            t.pricing,
-            RatePricing::LprSpread {
-                tenor: LprTenor::OneYear,
-                spread_bp: -20
-            }
-        );
+        assert_eq!(t.amount_min.map(|a| a.to_string()).as_deref(), Some("500000.00"));
+        assert_eq!(t.pricing, RatePricing::LprSpread { tenor: LprTenor::OneYear, spread_bp: -20 });
         assert_eq!(t.eligibility.industry_prefixes, ["C35", "I65"]);
-        assert_eq!(
-            t.eligibility.tax_credit_grades,
-            [TaxCreditGrade::A, TaxCreditGrade::B]
-        );
+        assert_eq!(t.eligibility.tax_credit_grades, [TaxCreditGrade::A, TaxCreditGrade::B]);
         assert_eq!(t.amount_range(), (d("500000"), d("10000000")));
         assert_eq!(t.term_range(), (6, 36));
         // A round trip through the API shape gives the same terms back.
-        let product = LoanProduct::new(
-            Uuid::nil(),
-            Uuid::nil(),
-            t.clone(),
-            true,
-            DateTime::UNIX_EPOCH,
-            DateTime::UNIX_EPOCH,
-        );
+        let product =
+            LoanProduct::new(Uuid::nil(), Uuid::nil(), t.clone(), true, DateTime::UNIX_EPOCH, DateTime::UNIX_EPOCH);
         assert_eq!(product.terms().expect("still valid"), t);
         assert_eq!(ProductDraft::from(&t).validate().expect("valid"), t);
     }
@@ -880,88 +785,30 @@ mod tests {
     fn an_empty_draft_names_every_required_field() {
         let got = fields(ProductDraft::default().validate());
         let names: Vec<&str> = got.iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "name",
-                "kind",
-                "amount_max",
-                "term_months_max",
-                "rate_spread_bp",
-                "collateral"
-            ]
-        );
+        assert_eq!(names, ["name", "kind", "amount_max", "term_months_max", "rate_spread_bp", "collateral"]);
         assert!(got.iter().all(|(_, c)| c == "required"));
     }
 
     #[test]
     fn single_field_rules() {
-        type Case = (
-            &'static str,
-            fn(&mut ProductDraft),
-            &'static [(&'static str, &'static str)],
-        );
+        type Case = (&'static str, fn(&mut ProductDraft), &'static [(&'static str, &'static str)]);
         let cases: &[Case] = &[
-            (
-                "min above max",
-                |p| p.amount_min = Some(d("10000000.01")),
-                &[("amount_min", "out_of_range")],
-            ),
-            (
-                "min equals max",
-                |p| p.amount_min = Some(d("10000000")),
-                &[],
-            ),
-            (
-                "zero amount",
-                |p| p.amount_max = Some(Decimal::ZERO),
-                &[("amount_max", "out_of_range")],
-            ),
-            (
-                "negative min",
-                |p| p.amount_min = Some(d("-1")),
-                &[("amount_min", "out_of_range")],
-            ),
+            ("min above max", |p| p.amount_min = Some(d("10000000.01")), &[("amount_min", "out_of_range")]),
+            ("min equals max", |p| p.amount_min = Some(d("10000000")), &[]),
+            ("zero amount", |p| p.amount_max = Some(Decimal::ZERO), &[("amount_max", "out_of_range")]),
+            ("negative min", |p| p.amount_min = Some(d("-1")), &[("amount_min", "out_of_range")]),
             ("fen ok", |p| p.amount_max = Some(d("10000000.01")), &[]),
-            (
-                "trailing zeros ok",
-                |p| p.amount_max = Some(d("10000000.0000")),
-                &[],
-            ),
-            (
-                "sub-fen",
-                |p| p.amount_min = Some(d("0.001")),
-                &[("amount_min", "invalid")],
-            ),
-            (
-                "huge",
-                |p| p.amount_max = Some(d("1000000000000000.01")),
-                &[("amount_max", "out_of_range")],
-            ),
+            ("trailing zeros ok", |p| p.amount_max = Some(d("10000000.0000")), &[]),
+            ("sub-fen", |p| p.amount_min = Some(d("0.001")), &[("amount_min", "invalid")]),
+            ("huge", |p| p.amount_max = Some(d("1000000000000000.01")), &[("amount_max", "out_of_range")]),
             ("term 1", |p| p.term_months_min = Some(1), &[]),
             ("term 360", |p| p.term_months_max = Some(360), &[]),
-            (
-                "term min > max",
-                |p| p.term_months_min = Some(37),
-                &[("term_months_min", "out_of_range")],
-            ),
-            (
-                "no price",
-                |p| p.rate_spread_bp = None,
-                &[("rate_spread_bp", "required")],
-            ),
+            ("term min > max", |p| p.term_months_min = Some(37), &[("term_months_min", "out_of_range")]),
+            ("no price", |p| p.rate_spread_bp = None, &[("rate_spread_bp", "required")]),
             ("spread floor", |p| p.rate_spread_bp = Some(-300), &[]),
-            (
-                "spread below floor",
-                |p| p.rate_spread_bp = Some(-301),
-                &[("rate_spread_bp", "out_of_range")],
-            ),
+            ("spread below floor", |p| p.rate_spread_bp = Some(-301), &[("rate_spread_bp", "out_of_range")]),
             ("spread ceiling", |p| p.rate_spread_bp = Some(1000), &[]),
-            (
-                "spread above ceiling",
-                |p| p.rate_spread_bp = Some(1001),
-                &[("rate_spread_bp", "out_of_range")],
-            ),
+            ("spread above ceiling", |p| p.rate_spread_bp = Some(1001), &[("rate_spread_bp", "out_of_range")]),
             (
                 "fixed",
                 |p| {
@@ -1011,21 +858,9 @@ mod tests {
                 },
                 &[("lpr_tenor", "not_allowed")],
             ),
-            (
-                "rd 0",
-                |p| p.eligibility.min_rd_ratio = Some(Decimal::ZERO),
-                &[],
-            ),
-            (
-                "rd 1",
-                |p| p.eligibility.min_rd_ratio = Some(Decimal::ONE),
-                &[],
-            ),
-            (
-                "rd 6 dp",
-                |p| p.eligibility.min_rd_ratio = Some(d("0.034567")),
-                &[],
-            ),
+            ("rd 0", |p| p.eligibility.min_rd_ratio = Some(Decimal::ZERO), &[]),
+            ("rd 1", |p| p.eligibility.min_rd_ratio = Some(Decimal::ONE), &[]),
+            ("rd 6 dp", |p| p.eligibility.min_rd_ratio = Some(d("0.034567")), &[]),
             (
                 "rd 7 dp",
                 |p| p.eligibility.min_rd_ratio = Some(d("0.0345671")),
@@ -1051,31 +886,15 @@ mod tests {
                 |p| p.eligibility.min_revenue = Some(d("1.001")),
                 &[("eligibility.min_revenue", "invalid")],
             ),
-            (
-                "min revenue zero",
-                |p| p.eligibility.min_revenue = Some(Decimal::ZERO),
-                &[],
-            ),
-            (
-                "years 50",
-                |p| p.eligibility.min_years_in_operation = Some(50),
-                &[],
-            ),
+            ("min revenue zero", |p| p.eligibility.min_revenue = Some(Decimal::ZERO), &[]),
+            ("years 50", |p| p.eligibility.min_years_in_operation = Some(50), &[]),
             (
                 "years 51",
                 |p| p.eligibility.min_years_in_operation = Some(51),
                 &[("eligibility.min_years_in_operation", "out_of_range")],
             ),
-            (
-                "section only",
-                |p| p.eligibility.industry_prefixes = vec!["T".into()],
-                &[],
-            ),
-            (
-                "last division",
-                |p| p.eligibility.industry_prefixes = vec!["T97".into()],
-                &[],
-            ),
+            ("section only", |p| p.eligibility.industry_prefixes = vec!["T".into()], &[]),
+            ("last division", |p| p.eligibility.industry_prefixes = vec!["T97".into()], &[]),
             (
                 "division 98",
                 |p| p.eligibility.industry_prefixes = vec!["T98".into()],
@@ -1087,26 +906,15 @@ mod tests {
                 &[("eligibility.industry_prefixes.0", "invalid")],
             ),
             ("same day window", |p| p.valid_to = p.valid_from, &[]),
-            (
-                "no collateral",
-                |p| p.collateral.clear(),
-                &[("collateral", "required")],
-            ),
-            (
-                "long name",
-                |p| p.name = Some("贷".repeat(101)),
-                &[("name", "too_long")],
-            ),
+            ("no collateral", |p| p.collateral.clear(), &[("collateral", "required")]),
+            ("long name", |p| p.name = Some("贷".repeat(101)), &[("name", "too_long")]),
             ("name at limit", |p| p.name = Some("贷".repeat(100)), &[]),
         ];
         for (what, edit, expected) in cases {
             let mut p = good();
             edit(&mut p);
             let got = fields(p.validate());
-            let want: Vec<(String, String)> = expected
-                .iter()
-                .map(|(f, c)| (f.to_string(), c.to_string()))
-                .collect();
+            let want: Vec<(String, String)> = expected.iter().map(|(f, c)| (f.to_string(), c.to_string())).collect();
             assert_eq!(got, want, "{what}");
         }
     }
@@ -1146,46 +954,13 @@ mod tests {
 
     #[test]
     fn effective_rates() {
-        let fixing = LprFixing {
-            effective_on: date("2025-05-20"),
-            one_year: d("3.00"),
-            five_year: d("3.50"),
-        };
+        let fixing = LprFixing { effective_on: date("2025-05-20"), one_year: d("3.00"), five_year: d("3.50") };
         let cases = [
-            (
-                RatePricing::LprSpread {
-                    tenor: LprTenor::OneYear,
-                    spread_bp: -20,
-                },
-                "2.80",
-            ),
-            (
-                RatePricing::LprSpread {
-                    tenor: LprTenor::OneYear,
-                    spread_bp: 0,
-                },
-                "3.00",
-            ),
-            (
-                RatePricing::LprSpread {
-                    tenor: LprTenor::FiveYear,
-                    spread_bp: 35,
-                },
-                "3.85",
-            ),
-            (
-                RatePricing::LprSpread {
-                    tenor: LprTenor::OneYear,
-                    spread_bp: -300,
-                },
-                "0.00",
-            ),
-            (
-                RatePricing::Fixed {
-                    rate_percent: d("3.45"),
-                },
-                "3.45",
-            ),
+            (RatePricing::LprSpread { tenor: LprTenor::OneYear, spread_bp: -20 }, "2.80"),
+            (RatePricing::LprSpread { tenor: LprTenor::OneYear, spread_bp: 0 }, "3.00"),
+            (RatePricing::LprSpread { tenor: LprTenor::FiveYear, spread_bp: 35 }, "3.85"),
+            (RatePricing::LprSpread { tenor: LprTenor::OneYear, spread_bp: -300 }, "0.00"),
+            (RatePricing::Fixed { rate_percent: d("3.45") }, "3.45"),
         ];
         for (pricing, want) in cases {
             assert_eq!(effective_rate(&pricing, &fixing), d(want), "{pricing:?}");
@@ -1194,33 +969,13 @@ mod tests {
 
     #[test]
     fn lpr_lookup_takes_the_fixing_in_force() {
-        let f = |on: &str, one: &str| LprFixing {
-            effective_on: date(on),
-            one_year: d(one),
-            five_year: d("3.5"),
-        };
-        let table = [
-            f("2025-05-20", "3.00"),
-            f("2024-10-21", "3.10"),
-            f("2025-01-20", "3.10"),
-        ];
+        let f = |on: &str, one: &str| LprFixing { effective_on: date(on), one_year: d(one), five_year: d("3.5") };
+        let table = [f("2025-05-20", "3.00"), f("2024-10-21", "3.10"), f("2025-01-20", "3.10")];
         assert_eq!(lpr_on(&table, date("2024-10-20")), None);
-        assert_eq!(
-            lpr_on(&table, date("2024-10-21")).map(|x| x.effective_on),
-            Some(date("2024-10-21"))
-        );
-        assert_eq!(
-            lpr_on(&table, date("2025-05-19")).map(|x| x.effective_on),
-            Some(date("2025-01-20"))
-        );
-        assert_eq!(
-            lpr_on(&table, date("2025-05-20")).map(|x| x.effective_on),
-            Some(date("2025-05-20"))
-        );
-        assert_eq!(
-            lpr_on(&table, date("2030-01-01")).map(|x| x.effective_on),
-            Some(date("2025-05-20"))
-        );
+        assert_eq!(lpr_on(&table, date("2024-10-21")).map(|x| x.effective_on), Some(date("2024-10-21")));
+        assert_eq!(lpr_on(&table, date("2025-05-19")).map(|x| x.effective_on), Some(date("2025-01-20")));
+        assert_eq!(lpr_on(&table, date("2025-05-20")).map(|x| x.effective_on), Some(date("2025-05-20")));
+        assert_eq!(lpr_on(&table, date("2030-01-01")).map(|x| x.effective_on), Some(date("2025-05-20")));
     }
 
     #[test]

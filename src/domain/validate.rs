@@ -114,7 +114,14 @@ impl Errors {
     }
 
     /// A decimal (ratios, percentages) with bounds and at most `max_scale` decimal places.
-    pub fn decimal(&mut self, field: &str, value: Option<&str>, min: Decimal, max: Decimal, max_scale: u32) -> Option<Decimal> {
+    pub fn decimal(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        min: Decimal,
+        max: Decimal,
+        max_scale: u32,
+    ) -> Option<Decimal> {
         let v = value?.trim();
         let parsed = match Decimal::from_str_exact(v) {
             Ok(d) => d.normalize(),

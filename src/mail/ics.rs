@@ -225,11 +225,7 @@ impl Writer {
             ));
         }
         self.line(&format!("STATUS:{}", status.as_str()));
-        let transp = if status == EventStatus::Cancelled {
-            "TRANSPARENT"
-        } else {
-            "OPAQUE"
-        };
+        let transp = if status == EventStatus::Cancelled { "TRANSPARENT" } else { "OPAQUE" };
         self.line(&format!("TRANSP:{transp}"));
         self.line("END:VEVENT");
     }
@@ -286,11 +282,7 @@ pub fn unescape_text(s: &str) -> String {
 /// value cannot contain `"`: quote when needed and replace the quote character.
 fn param_value(s: &str) -> String {
     let clean: String = strip_controls(s).replace('"', "'");
-    if clean.contains([':', ';', ',']) {
-        format!("\"{clean}\"")
-    } else {
-        clean
-    }
+    if clean.contains([':', ';', ',']) { format!("\"{clean}\"") } else { clean }
 }
 
 fn strip_controls(s: &str) -> String {
@@ -345,10 +337,7 @@ pub struct Property {
 
 impl Property {
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The value read as TEXT (escapes undone).
@@ -381,11 +370,7 @@ pub fn parse_property(line: &str) -> Option<Property> {
             None => (seg.to_ascii_uppercase(), String::new()),
         })
         .collect();
-    Some(Property {
-        name,
-        params,
-        value: value.to_owned(),
-    })
+    Some(Property { name, params, value: value.to_owned() })
 }
 
 fn split_unquoted(s: &str, sep: char) -> Vec<&str> {
@@ -418,9 +403,7 @@ pub struct ParsedEvent {
 
 impl ParsedEvent {
     pub fn get(&self, name: &str) -> Option<&Property> {
-        self.properties
-            .iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
+        self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     pub fn text(&self, name: &str) -> Option<String> {
@@ -475,22 +458,17 @@ mod tests {
         CalendarEvent {
             uid: registration_uid(uuid::Uuid::nil()),
             sequence: 2,
-            summary: "齐鲁企舞·济南站：专精特新企业股权融资路演（第三期），高端装备与新材料专场"
-                .into(),
+            summary: "齐鲁企舞·济南站：专精特新企业股权融资路演（第三期），高端装备与新材料专场".into(),
             description: "地点：济南; 报名编号 42\n请提前 15 分钟签到\\谢谢".into(),
             location: "济南市历下区经十路 1 号, 3 楼路演厅".into(),
             url: Some("https://srdi.example/roadshows/1".into()),
             starts_at: Utc.with_ymd_and_hms(2025, 3, 1, 1, 30, 0).unwrap(),
             ends_at: Utc.with_ymd_and_hms(2025, 3, 1, 4, 0, 0).unwrap(),
             organizer: Party {
-                name: "山东省中小企业服务中心".into(),
-                email: "roadshow@srdi.example".into(),
+                name: "山东省中小企业服务中心".into(), email: "roadshow@srdi.example".into()
             },
             attendee: Some(Attendee {
-                party: Party {
-                    name: "张三, 齐鲁资本".into(),
-                    email: "zhang@fund.example".into(),
-                },
+                party: Party { name: "张三, 齐鲁资本".into(), email: "zhang@fund.example".into() },
                 partstat: PartStat::Accepted,
             }),
             status: EventStatus::Confirmed,
@@ -556,10 +534,7 @@ mod tests {
         assert_eq!(cal.method.as_deref(), Some("REQUEST"));
         assert_eq!(cal.events.len(), 1);
         let ev = &cal.events[0];
-        assert_eq!(
-            ev.uid().as_deref(),
-            Some("registration-00000000-0000-0000-0000-000000000000@srdi-capital")
-        );
+        assert_eq!(ev.uid().as_deref(), Some("registration-00000000-0000-0000-0000-000000000000@srdi-capital"));
         assert_eq!(ev.sequence(), Some(2));
         assert_eq!(ev.status().as_deref(), Some("CONFIRMED"));
         assert_eq!(ev.text("SUMMARY"), Some(event().summary));
@@ -572,10 +547,7 @@ mod tests {
         assert_eq!(att.param("CN"), Some("张三, 齐鲁资本"));
         assert_eq!(att.param("PARTSTAT"), Some("ACCEPTED"));
         assert_eq!(att.value, "mailto:zhang@fund.example");
-        assert_eq!(
-            ev.get("ORGANIZER").unwrap().value,
-            "mailto:roadshow@srdi.example"
-        );
+        assert_eq!(ev.get("ORGANIZER").unwrap().value, "mailto:roadshow@srdi.example");
         assert!(ics.contains("ATTENDEE;CN=\"张三, 齐鲁资本\";"));
         assert!(ics.contains("\\, 3 楼路演厅"));
     }

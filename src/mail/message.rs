@@ -41,10 +41,7 @@ pub enum MessageError {
 /// carries the same Message-ID and a receiver that deduplicates on it (Gmail does) shows one
 /// mail even when a retry follows a send whose acknowledgement was lost.
 pub fn message_id(outbox_id: Uuid, domain: &str) -> Result<String, MessageError> {
-    let valid = !domain.is_empty()
-        && domain
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+    let valid = !domain.is_empty() && domain.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
     if !valid {
         return Err(MessageError::InvalidMessageIdDomain(domain.to_owned()));
     }
@@ -66,10 +63,7 @@ pub fn build_message(
         .message_id(Some(message_id(outbox_id, message_id_domain)?))
         // RFC 3834: tells auto-responders (out-of-office) not to answer, so a fund manager's
         // vacation reply does not land in the office's no-reply mailbox for every mail.
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("Auto-Submitted"),
-            "auto-generated".to_owned(),
-        ));
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".to_owned()));
 
     let text = SinglePart::plain(rendered.text_body.clone());
     let Some(cal) = &rendered.ics else {
@@ -78,14 +72,10 @@ pub fn build_message(
 
     let method = cal.method.as_str();
     let inline = SinglePart::builder()
-        .header(ContentType::parse(&format!(
-            "text/calendar; method={method}; charset=UTF-8"
-        ))?)
+        .header(ContentType::parse(&format!("text/calendar; method={method}; charset=UTF-8"))?)
         .body(cal.ics.clone());
-    let attachment = Attachment::new(INVITE_FILENAME.to_owned()).body(
-        cal.ics.clone(),
-        ContentType::parse(&format!("application/ics; name=\"{INVITE_FILENAME}\""))?,
-    );
+    let attachment = Attachment::new(INVITE_FILENAME.to_owned())
+        .body(cal.ics.clone(), ContentType::parse(&format!("application/ics; name=\"{INVITE_FILENAME}\""))?);
     let body = MultiPart::mixed()
         .multipart(MultiPart::alternative().singlepart(text).singlepart(inline))
         .singlepart(attachment);
@@ -113,10 +103,7 @@ mod tests {
     #[test]
     fn message_id_is_stable_and_validated() {
         let id = Uuid::from_u128(1);
-        assert_eq!(
-            message_id(id, "srdi.example").unwrap(),
-            "<00000000-0000-0000-0000-000000000001@srdi.example>"
-        );
+        assert_eq!(message_id(id, "srdi.example").unwrap(), "<00000000-0000-0000-0000-000000000001@srdi.example>");
         assert!(message_id(id, "").is_err());
         assert!(message_id(id, "a b>").is_err());
     }
@@ -158,9 +145,7 @@ mod tests {
             // The mime crate lower-cases the charset value; charset names are case-insensitive.
             .find("Content-Type: text/calendar; method=CANCEL; charset=utf-8")
             .unwrap();
-        let att = raw
-            .find("Content-Type: application/ics; name=\"invite.ics\"")
-            .unwrap();
+        let att = raw.find("Content-Type: application/ics; name=\"invite.ics\"").unwrap();
         assert!(mixed < alt && alt < cal && cal < att, "{raw}");
         assert!(raw.contains("Content-Disposition: attachment; filename=\"invite.ics\""));
     }

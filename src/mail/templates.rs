@@ -113,9 +113,7 @@ impl MailKind {
             | MailKind::RegistrationPromoted
             | MailKind::RoadshowChanged { .. }
             | MailKind::PresenterSlot { .. } => Some(Method::Request),
-            MailKind::RegistrationCancelled | MailKind::RoadshowCancelled { .. } => {
-                Some(Method::Cancel)
-            }
+            MailKind::RegistrationCancelled | MailKind::RoadshowCancelled { .. } => Some(Method::Cancel),
             MailKind::RegistrationWaitlisted { .. }
             | MailKind::ApplicationStatusChanged { .. }
             | MailKind::WebhookEndpointDisabled { .. } => None,
@@ -204,10 +202,7 @@ pub enum RenderError {
     /// The stored context lacks a part this kind needs. Render once when enqueueing, so this
     /// surfaces as a bug at the call site instead of as a mail that can never be sent.
     #[error("mail kind `{kind}` needs `{missing}` in its context")]
-    MissingContext {
-        kind: &'static str,
-        missing: &'static str,
-    },
+    MissingContext { kind: &'static str, missing: &'static str },
 }
 
 /// Renders one mail. Pure: same input, same output.
@@ -228,15 +223,8 @@ pub fn render(kind: &MailKind, ctx: &MailContext) -> Result<RenderedMail, Render
     text.push('\n');
 
     let subject = one_line(&format!("{} | {}", doc.subject_zh, doc.subject_en));
-    let ics = doc.calendar.map(|(method, ev)| CalendarPart {
-        method,
-        ics: ics::invitation(&ev, method),
-    });
-    Ok(RenderedMail {
-        subject,
-        text_body: text,
-        ics,
-    })
+    let ics = doc.calendar.map(|(method, ev)| CalendarPart { method, ics: ics::invitation(&ev, method) });
+    Ok(RenderedMail { subject, text_body: text, ics })
 }
 
 /// Everything one kind contributes, before layout.
@@ -282,72 +270,28 @@ const ROADSHOW_TAG: &str = "【齐鲁企舞】";
 const SERVICE_TAG: &str = "【专精特新融资服务】";
 
 fn compose(kind: &MailKind, ctx: &MailContext) -> Result<Doc, RenderError> {
-    let missing = |missing| RenderError::MissingContext {
-        kind: kind_name(kind),
-        missing,
-    };
+    let missing = |missing| RenderError::MissingContext { kind: kind_name(kind), missing };
     let with_registration = |event: RegistrationEvent<'_>| {
         let rs = ctx.roadshow.as_ref().ok_or_else(|| missing("roadshow"))?;
-        let reg = ctx
-            .registration
-            .as_ref()
-            .ok_or_else(|| missing("registration"))?;
+        let reg = ctx.registration.as_ref().ok_or_else(|| missing("registration"))?;
         Ok(registration_mail(event, kind.ics_method(), ctx, rs, reg))
     };
     match kind {
-        MailKind::ApplicationStatusChanged {
-            application_id,
-            product_name,
-            bank_name,
-            from,
-            to,
-            remark,
-        } => Ok(application_status_changed(
-            *application_id,
-            product_name,
-            bank_name,
-            from,
-            to,
-            remark.as_deref(),
-        )),
-        MailKind::WebhookEndpointDisabled {
-            endpoint_id,
-            endpoint_url,
-            reason,
-            since,
-        } => Ok(webhook_endpoint_disabled(
-            *endpoint_id,
-            endpoint_url,
-            reason,
-            *since,
-        )),
-        MailKind::PresenterSlot {
-            slot_id,
-            sequence,
-            firm_name,
-            slot_starts_at,
-            slot_ends_at,
-        } => {
+        MailKind::ApplicationStatusChanged { application_id, product_name, bank_name, from, to, remark } => {
+            Ok(application_status_changed(*application_id, product_name, bank_name, from, to, remark.as_deref()))
+        }
+        MailKind::WebhookEndpointDisabled { endpoint_id, endpoint_url, reason, since } => {
+            Ok(webhook_endpoint_disabled(*endpoint_id, endpoint_url, reason, *since))
+        }
+        MailKind::PresenterSlot { slot_id, sequence, firm_name, slot_starts_at, slot_ends_at } => {
             let rs = ctx.roadshow.as_ref().ok_or_else(|| missing("roadshow"))?;
-            Ok(presenter_slot(
-                ctx,
-                rs,
-                *slot_id,
-                *sequence,
-                firm_name,
-                *slot_starts_at,
-                *slot_ends_at,
-            ))
+            Ok(presenter_slot(ctx, rs, *slot_id, *sequence, firm_name, *slot_starts_at, *slot_ends_at))
         }
         MailKind::RegistrationConfirmed => with_registration(RegistrationEvent::Confirmed),
-        MailKind::RegistrationWaitlisted { position } => {
-            with_registration(RegistrationEvent::Waitlisted(*position))
-        }
+        MailKind::RegistrationWaitlisted { position } => with_registration(RegistrationEvent::Waitlisted(*position)),
         MailKind::RegistrationPromoted => with_registration(RegistrationEvent::Promoted),
         MailKind::RegistrationCancelled => with_registration(RegistrationEvent::Cancelled),
-        MailKind::RoadshowChanged { note } => {
-            with_registration(RegistrationEvent::RoadshowChanged(note.as_deref()))
-        }
+        MailKind::RoadshowChanged { note } => with_registration(RegistrationEvent::RoadshowChanged(note.as_deref())),
         MailKind::RoadshowCancelled { reason } => {
             with_registration(RegistrationEvent::RoadshowCancelled(reason.as_deref()))
         }
@@ -478,10 +422,7 @@ fn registration_mail(
             starts_at: rs.starts_at,
             ends_at: rs.ends_at,
             organizer: ctx.organizer.clone(),
-            attendee: Some(Attendee {
-                party: ctx.recipient.clone(),
-                partstat,
-            }),
+            attendee: Some(Attendee { party: ctx.recipient.clone(), partstat }),
             status: EventStatus::Confirmed,
             dtstamp: ctx.created_at,
         };
@@ -536,10 +477,7 @@ fn presenter_slot(
         starts_at,
         ends_at,
         organizer: ctx.organizer.clone(),
-        attendee: Some(Attendee {
-            party: ctx.recipient.clone(),
-            partstat: PartStat::Accepted,
-        }),
+        attendee: Some(Attendee { party: ctx.recipient.clone(), partstat: PartStat::Accepted }),
         status: EventStatus::Confirmed,
         dtstamp: ctx.created_at,
     };
@@ -584,9 +522,7 @@ fn application_status_changed(
         subject_zh: format!("{SERVICE_TAG}融资申请状态更新：{product_name}（{to_zh}）"),
         subject_en: format!("Financing application {to_en}: {product_name}"),
         zh: vec![
-            format!(
-                "贵企业向{bank_name}申请的“{product_name}”融资申请状态已由“{from_zh}”变更为“{to_zh}”。"
-            ),
+            format!("贵企业向{bank_name}申请的“{product_name}”融资申请状态已由“{from_zh}”变更为“{to_zh}”。"),
             "您可登录平台查看融资进度及全部申请记录。".to_owned(),
         ],
         en: vec![
@@ -601,12 +537,7 @@ fn application_status_changed(
     }
 }
 
-fn webhook_endpoint_disabled(
-    endpoint_id: Uuid,
-    endpoint_url: &str,
-    reason: &str,
-    since: DateTime<Utc>,
-) -> Doc {
+fn webhook_endpoint_disabled(endpoint_id: Uuid, endpoint_url: &str, reason: &str, since: DateTime<Utc>) -> Doc {
     Doc {
         subject_zh: format!("{SERVICE_TAG}Webhook 接收地址已停用"),
         subject_en: "Webhook endpoint disabled".to_owned(),
@@ -645,19 +576,9 @@ fn application_status_labels(status: &str) -> (String, String) {
     (zh.to_owned(), en.to_owned())
 }
 
-fn roadshow_details(
-    rs: &RoadshowInfo,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-) -> (Vec<String>, Vec<String>) {
-    let mut zh = vec![
-        format!("活动：{}", rs.title),
-        format!("路演中心：{}", rs.centre.label_zh()),
-    ];
-    let mut en = vec![
-        format!("Roadshow: {}", rs.title),
-        format!("Centre: {}", rs.centre.label_en()),
-    ];
+fn roadshow_details(rs: &RoadshowInfo, starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> (Vec<String>, Vec<String>) {
+    let mut zh = vec![format!("活动：{}", rs.title), format!("路演中心：{}", rs.centre.label_zh())];
+    let mut en = vec![format!("Roadshow: {}", rs.title), format!("Centre: {}", rs.centre.label_en())];
     if let Some(venue) = rs.venue.as_deref().filter(|v| !v.trim().is_empty()) {
         zh.push(format!("地点：{venue}"));
         en.push(format!("Venue: {venue}"));
@@ -703,57 +624,26 @@ fn weekday_zh(d: Weekday) -> &'static str {
 }
 
 fn date_zh(t: DateTime<FixedOffset>) -> String {
-    format!(
-        "{}年{}月{}日（{}）",
-        t.year(),
-        t.month(),
-        t.day(),
-        weekday_zh(t.weekday())
-    )
+    format!("{}年{}月{}日（{}）", t.year(), t.month(), t.day(), weekday_zh(t.weekday()))
 }
 
 /// "2025年3月1日（周六）09:30–12:00（北京时间）"; the end date is repeated only when it differs.
 pub fn span_zh(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> String {
-    let (s, e) = (
-        starts_at.with_timezone(&cst()),
-        ends_at.with_timezone(&cst()),
-    );
+    let (s, e) = (starts_at.with_timezone(&cst()), ends_at.with_timezone(&cst()));
     if s.date_naive() == e.date_naive() {
-        format!(
-            "{}{}–{}（北京时间）",
-            date_zh(s),
-            s.format("%H:%M"),
-            e.format("%H:%M")
-        )
+        format!("{}{}–{}（北京时间）", date_zh(s), s.format("%H:%M"), e.format("%H:%M"))
     } else {
-        format!(
-            "{}{} 至 {}{}（北京时间）",
-            date_zh(s),
-            s.format("%H:%M"),
-            date_zh(e),
-            e.format("%H:%M")
-        )
+        format!("{}{} 至 {}{}（北京时间）", date_zh(s), s.format("%H:%M"), date_zh(e), e.format("%H:%M"))
     }
 }
 
 /// "Sat 1 Mar 2025, 09:30–12:00 China Standard Time (UTC+8)".
 pub fn span_en(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> String {
-    let (s, e) = (
-        starts_at.with_timezone(&cst()),
-        ends_at.with_timezone(&cst()),
-    );
+    let (s, e) = (starts_at.with_timezone(&cst()), ends_at.with_timezone(&cst()));
     if s.date_naive() == e.date_naive() {
-        format!(
-            "{}–{} China Standard Time (UTC+8)",
-            s.format("%a %-d %b %Y, %H:%M"),
-            e.format("%H:%M")
-        )
+        format!("{}–{} China Standard Time (UTC+8)", s.format("%a %-d %b %Y, %H:%M"), e.format("%H:%M"))
     } else {
-        format!(
-            "{} – {} China Standard Time (UTC+8)",
-            s.format("%a %-d %b %Y, %H:%M"),
-            e.format("%a %-d %b %Y, %H:%M")
-        )
+        format!("{} – {} China Standard Time (UTC+8)", s.format("%a %-d %b %Y, %H:%M"), e.format("%a %-d %b %Y, %H:%M"))
     }
 }
 
@@ -764,19 +654,13 @@ fn instant_zh(t: DateTime<Utc>) -> String {
 
 fn instant_en(t: DateTime<Utc>) -> String {
     let t = t.with_timezone(&cst());
-    format!(
-        "{} China Standard Time (UTC+8)",
-        t.format("%a %-d %b %Y, %H:%M")
-    )
+    format!("{} China Standard Time (UTC+8)", t.format("%a %-d %b %Y, %H:%M"))
 }
 
 /// Subjects come partly from user input (titles, product names); a line break in a header would
 /// end it early, so fold all whitespace runs into single spaces.
 fn one_line(s: &str) -> String {
-    s.split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    s.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -786,13 +670,9 @@ mod tests {
 
     fn ctx() -> MailContext {
         MailContext {
-            recipient: Party {
-                name: "王经理".into(),
-                email: "wang@fund.example".into(),
-            },
+            recipient: Party { name: "王经理".into(), email: "wang@fund.example".into() },
             organizer: Party {
-                name: "山东省中小企业发展促进中心".into(),
-                email: "roadshow@srdi.example".into(),
+                name: "山东省中小企业发展促进中心".into(), email: "roadshow@srdi.example".into()
             },
             created_at: Utc.with_ymd_and_hms(2025, 2, 20, 8, 0, 0).unwrap(),
             roadshow: Some(RoadshowInfo {
@@ -804,11 +684,7 @@ mod tests {
                 ends_at: Utc.with_ymd_and_hms(2025, 3, 1, 4, 0, 0).unwrap(),
                 url: Some("https://srdi.example/roadshows/7".into()),
             }),
-            registration: Some(RegistrationInfo {
-                id: Uuid::from_u128(42),
-                sequence: 3,
-                party_size: 2,
-            }),
+            registration: Some(RegistrationInfo { id: Uuid::from_u128(42), sequence: 3, party_size: 2 }),
         }
     }
 
@@ -818,12 +694,8 @@ mod tests {
             MailKind::RegistrationWaitlisted { position: 4 },
             MailKind::RegistrationPromoted,
             MailKind::RegistrationCancelled,
-            MailKind::RoadshowChanged {
-                note: Some("开始时间提前半小时".into()),
-            },
-            MailKind::RoadshowCancelled {
-                reason: Some("场地原因".into()),
-            },
+            MailKind::RoadshowChanged { note: Some("开始时间提前半小时".into()) },
+            MailKind::RoadshowCancelled { reason: Some("场地原因".into()) },
             MailKind::PresenterSlot {
                 slot_id: Uuid::from_u128(9),
                 sequence: 1,
@@ -874,27 +746,12 @@ mod tests {
     fn calendar_kinds_carry_the_right_method_uid_and_sequence() {
         let reg_uid = "registration-00000000-0000-0000-0000-00000000002a@srdi-capital";
         let cases = [
-            (
-                MailKind::RegistrationConfirmed,
-                Some(("REQUEST", reg_uid, 3)),
-            ),
+            (MailKind::RegistrationConfirmed, Some(("REQUEST", reg_uid, 3))),
             (MailKind::RegistrationWaitlisted { position: 1 }, None),
-            (
-                MailKind::RegistrationPromoted,
-                Some(("REQUEST", reg_uid, 3)),
-            ),
-            (
-                MailKind::RegistrationCancelled,
-                Some(("CANCEL", reg_uid, 3)),
-            ),
-            (
-                MailKind::RoadshowChanged { note: None },
-                Some(("REQUEST", reg_uid, 3)),
-            ),
-            (
-                MailKind::RoadshowCancelled { reason: None },
-                Some(("CANCEL", reg_uid, 3)),
-            ),
+            (MailKind::RegistrationPromoted, Some(("REQUEST", reg_uid, 3))),
+            (MailKind::RegistrationCancelled, Some(("CANCEL", reg_uid, 3))),
+            (MailKind::RoadshowChanged { note: None }, Some(("REQUEST", reg_uid, 3))),
+            (MailKind::RoadshowCancelled { reason: None }, Some(("CANCEL", reg_uid, 3))),
         ];
         for (kind, expected) in cases {
             let mail = render(&kind, &ctx()).unwrap();
@@ -904,17 +761,9 @@ mod tests {
                 let ev = &cal.events[0];
                 let status = ev.status().unwrap();
                 assert_eq!(status == "CANCELLED", c.method == Method::Cancel);
-                (
-                    cal.method.unwrap(),
-                    ev.uid().unwrap(),
-                    ev.sequence().unwrap(),
-                )
+                (cal.method.unwrap(), ev.uid().unwrap(), ev.sequence().unwrap())
             });
-            assert_eq!(
-                got,
-                expected.map(|(m, u, s)| (m.to_owned(), u.to_owned(), s)),
-                "{kind:?}"
-            );
+            assert_eq!(got, expected.map(|(m, u, s)| (m.to_owned(), u.to_owned(), s)), "{kind:?}");
         }
     }
 
@@ -924,10 +773,7 @@ mod tests {
         let mail = render(kind, &ctx()).unwrap();
         let cal = ics::parse(&mail.ics.unwrap().ics);
         let ev = &cal.events[0];
-        assert_eq!(
-            ev.uid().unwrap(),
-            "presenter-slot-00000000-0000-0000-0000-000000000009@srdi-capital"
-        );
+        assert_eq!(ev.uid().unwrap(), "presenter-slot-00000000-0000-0000-0000-000000000009@srdi-capital");
         assert_eq!(ev.get("DTSTART").unwrap().value, "20250301T020000Z");
         assert_eq!(ev.get("DTEND").unwrap().value, "20250301T022000Z");
         assert!(mail.text_body.contains("10:00–10:20（北京时间）"));
@@ -936,16 +782,8 @@ mod tests {
     #[test]
     fn body_shows_china_standard_time() {
         let mail = render(&MailKind::RegistrationConfirmed, &ctx()).unwrap();
-        assert!(
-            mail.text_body
-                .contains("时间：2025年3月1日（周六）09:30–12:00（北京时间）"),
-            "{}",
-            mail.text_body
-        );
-        assert!(
-            mail.text_body
-                .contains("Time: Sat 1 Mar 2025, 09:30–12:00 China Standard Time (UTC+8)")
-        );
+        assert!(mail.text_body.contains("时间：2025年3月1日（周六）09:30–12:00（北京时间）"), "{}", mail.text_body);
+        assert!(mail.text_body.contains("Time: Sat 1 Mar 2025, 09:30–12:00 China Standard Time (UTC+8)"));
         assert!(mail.text_body.contains("路演中心：北京"));
         assert!(mail.text_body.contains("登记人数：2"));
         assert!(mail.text_body.contains("https://srdi.example/roadshows/7"));
@@ -955,48 +793,30 @@ mod tests {
     fn spans_crossing_midnight_in_beijing_repeat_the_date() {
         let s = Utc.with_ymd_and_hms(2025, 3, 1, 14, 0, 0).unwrap(); // 22:00 CST
         let e = Utc.with_ymd_and_hms(2025, 3, 1, 17, 0, 0).unwrap(); // 01:00 CST next day
-        assert_eq!(
-            span_zh(s, e),
-            "2025年3月1日（周六）22:00 至 2025年3月2日（周日）01:00（北京时间）"
-        );
-        assert_eq!(
-            span_en(s, e),
-            "Sat 1 Mar 2025, 22:00 – Sun 2 Mar 2025, 01:00 China Standard Time (UTC+8)"
-        );
+        assert_eq!(span_zh(s, e), "2025年3月1日（周六）22:00 至 2025年3月2日（周日）01:00（北京时间）");
+        assert_eq!(span_en(s, e), "Sat 1 Mar 2025, 22:00 – Sun 2 Mar 2025, 01:00 China Standard Time (UTC+8)");
     }
 
     #[test]
     fn every_centre_has_its_chinese_name() {
-        let names: Vec<_> = [
-            Centre::Jinan,
-            Centre::Beijing,
-            Centre::Shanghai,
-            Centre::Shenzhen,
-            Centre::Online,
-        ]
-        .iter()
-        .map(|c| c.label_zh())
-        .collect();
+        let names: Vec<_> = [Centre::Jinan, Centre::Beijing, Centre::Shanghai, Centre::Shenzhen, Centre::Online]
+            .iter()
+            .map(|c| c.label_zh())
+            .collect();
         assert_eq!(names, ["济南", "北京", "上海", "深圳", "线上"]);
     }
 
     #[test]
     fn stored_json_shape_and_round_trip() {
         let json = serde_json::to_value(MailKind::RegistrationWaitlisted { position: 3 }).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"type": "registration_waitlisted", "position": 3})
-        );
+        assert_eq!(json, serde_json::json!({"type": "registration_waitlisted", "position": 3}));
         let json = serde_json::to_value(MailKind::RegistrationConfirmed).unwrap();
         assert_eq!(json, serde_json::json!({"type": "registration_confirmed"}));
         let parsed: MailKind = serde_json::from_str(r#"{"type":"roadshow_cancelled"}"#).unwrap();
         assert_eq!(parsed, MailKind::RoadshowCancelled { reason: None });
 
         for kind in all_kinds() {
-            let req = MailRequest {
-                kind,
-                context: ctx(),
-            };
+            let req = MailRequest { kind, context: ctx() };
             let text = serde_json::to_string(&req).unwrap();
             let back: MailRequest = serde_json::from_str(&text).unwrap();
             assert_eq!(back, req);
@@ -1026,17 +846,11 @@ mod tests {
         c.registration = None;
         assert_eq!(
             render(&MailKind::RegistrationConfirmed, &c),
-            Err(RenderError::MissingContext {
-                kind: "registration_confirmed",
-                missing: "registration"
-            })
+            Err(RenderError::MissingContext { kind: "registration_confirmed", missing: "registration" })
         );
         c.roadshow = None;
         let err = render(&all_kinds()[6], &c).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "mail kind `presenter_slot` needs `roadshow` in its context"
-        );
+        assert_eq!(err.to_string(), "mail kind `presenter_slot` needs `roadshow` in its context");
     }
 
     #[test]

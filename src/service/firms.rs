@@ -16,8 +16,20 @@ pub fn changed_fields(before: &FirmFields, after: &FirmFields) -> Vec<&'static s
         ($($f:ident),+) => { $( if before.$f != after.$f { changed.push(stringify!($f)); } )+ };
     }
     cmp!(
-        credit_code, name, city, district, industry_code, tier, tier_recognized_year, founded_on,
-        expected_market_value, neeq_listed_on, neeq_layer, tax_credit_grade, contact_name, contact_email,
+        credit_code,
+        name,
+        city,
+        district,
+        industry_code,
+        tier,
+        tier_recognized_year,
+        founded_on,
+        expected_market_value,
+        neeq_listed_on,
+        neeq_layer,
+        tax_credit_grade,
+        contact_name,
+        contact_email,
         contact_phone
     );
     changed
@@ -41,7 +53,12 @@ pub async fn create(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) ->
 }
 
 /// Applies new field values; records an event only when something changed.
-pub async fn update(conn: &mut Conn, current: &Firm, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<(Firm, Vec<&'static str>)> {
+pub async fn update(
+    conn: &mut Conn,
+    current: &Firm,
+    fields: &FirmFields,
+    now: DateTime<Utc>,
+) -> AppResult<(Firm, Vec<&'static str>)> {
     let changed = changed_fields(&FirmFields::of(current), fields);
     if changed.is_empty() {
         return Ok((current.clone(), changed));

@@ -29,14 +29,37 @@ use crate::service::firms::changed_fields;
 use crate::store::{events, financials, firms};
 
 pub const FIRM_CSV_COLUMNS: &[&str] = &[
-    "credit_code", "name", "city", "district", "industry_code", "tier", "tier_recognized_year", "founded_on",
-    "expected_market_value", "neeq_listed_on", "neeq_layer", "tax_credit_grade", "contact_name", "contact_email",
+    "credit_code",
+    "name",
+    "city",
+    "district",
+    "industry_code",
+    "tier",
+    "tier_recognized_year",
+    "founded_on",
+    "expected_market_value",
+    "neeq_listed_on",
+    "neeq_layer",
+    "tax_credit_grade",
+    "contact_name",
+    "contact_email",
     "contact_phone",
 ];
 pub const FINANCIAL_CSV_COLUMNS: &[&str] = &[
-    "fiscal_year", "revenue", "main_business_revenue", "net_profit", "net_profit_deducted", "rd_expense",
-    "operating_cash_flow", "total_assets", "total_liabilities", "net_assets", "weighted_roe", "invention_patents",
-    "employees", "rd_staff",
+    "fiscal_year",
+    "revenue",
+    "main_business_revenue",
+    "net_profit",
+    "net_profit_deducted",
+    "rd_expense",
+    "operating_cash_flow",
+    "total_assets",
+    "total_liabilities",
+    "net_assets",
+    "weighted_roe",
+    "invention_patents",
+    "employees",
+    "rd_staff",
 ];
 
 /// One input row before validation.
@@ -94,7 +117,11 @@ pub fn read_csv(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
         if FIRM_CSV_COLUMNS.contains(&name.as_str()) || FINANCIAL_CSV_COLUMNS.contains(&name.as_str()) {
             index.insert(name, i);
         } else if !name.is_empty() {
-            unknown.push(FieldError::new(format!("columns.{h}"), "unknown_column", "is not a known column; see the import documentation"));
+            unknown.push(FieldError::new(
+                format!("columns.{h}"),
+                "unknown_column",
+                "is not a known column; see the import documentation",
+            ));
         }
     }
     for required in ["credit_code", "name", "industry_code"] {
@@ -175,7 +202,11 @@ pub fn read_csv(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
         let year = match fiscal_year {
             Some(y) => Some((y, fin)),
             None if !fin.is_empty() => {
-                read_errors.push(FieldError::new("fiscal_year", "required", "is required when the row carries financial figures"));
+                read_errors.push(FieldError::new(
+                    "fiscal_year",
+                    "required",
+                    "is required when the row carries financial figures",
+                ));
                 None
             }
             None => None,
@@ -210,7 +241,11 @@ pub fn read_json(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
                     for (j, y) in ys.into_iter().enumerate() {
                         match serde_json::from_value::<FinancialsInput>(serde_json::Value::Object(y.figures)) {
                             Ok(f) => raw.financial_years.push((y.fiscal_year, f)),
-                            Err(e) => raw.read_errors.push(FieldError::new(format!("financials[{j}]"), "invalid", e.to_string())),
+                            Err(e) => raw.read_errors.push(FieldError::new(
+                                format!("financials[{j}]"),
+                                "invalid",
+                                e.to_string(),
+                            )),
                         }
                     }
                 }
@@ -250,7 +285,11 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
     let mut by_code: HashMap<String, usize> = HashMap::new();
 
     for raw in rows {
-        let code_hint = raw.firm.credit_code.as_deref().map(|c| CreditCode::parse(c).map(|c| c.to_string()).unwrap_or_else(|_| c.to_owned()));
+        let code_hint = raw
+            .firm
+            .credit_code
+            .as_deref()
+            .map(|c| CreditCode::parse(c).map(|c| c.to_string()).unwrap_or_else(|_| c.to_owned()));
         let mut errors = raw.read_errors.clone();
         let fields = match raw.firm.validate(today) {
             Ok(f) => Some(f),
@@ -278,13 +317,23 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
                 if !differs.is_empty() {
                     let errs = differs
                         .iter()
-                        .map(|f| FieldError::new(*f, "conflict", format!("differs from row {} of the same firm", group.first_row)))
+                        .map(|f| {
+                            FieldError::new(
+                                *f,
+                                "conflict",
+                                format!("differs from row {} of the same firm", group.first_row),
+                            )
+                        })
                         .collect();
                     reject(&mut report, raw.row, Some(&fields.credit_code), errs);
                     continue;
                 }
                 if let Some(dup) = years.iter().find(|y| group.years.contains_key(&y.fiscal_year)) {
-                    let errs = vec![FieldError::new("fiscal_year", "duplicate", format!("{} appears twice for this firm", dup.fiscal_year))];
+                    let errs = vec![FieldError::new(
+                        "fiscal_year",
+                        "duplicate",
+                        format!("{} appears twice for this firm", dup.fiscal_year),
+                    )];
                     reject(&mut report, raw.row, Some(&fields.credit_code), errs);
                     continue;
                 }
@@ -292,7 +341,11 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
             }
             None => {
                 by_code.insert(fields.credit_code.clone(), groups.len());
-                groups.push(Group { first_row: raw.row, fields, years: years.into_iter().map(|y| (y.fiscal_year, y)).collect() });
+                groups.push(Group {
+                    first_row: raw.row,
+                    fields,
+                    years: years.into_iter().map(|y| (y.fiscal_year, y)).collect(),
+                });
             }
         }
     }
@@ -364,11 +417,8 @@ async fn write_groups(tx: &mut Tx, groups: &[Group], report: &mut ImportReport, 
                 if !changed.is_empty() {
                     firms::update(tx, firm.id, &g.fields, now).await?;
                 }
-                let changed_years: Vec<&FinancialYear> = g
-                    .years
-                    .values()
-                    .filter(|y| existing_years.get(&(firm.id, y.fiscal_year)) != Some(*y))
-                    .collect();
+                let changed_years: Vec<&FinancialYear> =
+                    g.years.values().filter(|y| existing_years.get(&(firm.id, y.fiscal_year)) != Some(*y)).collect();
                 year_writes.extend(changed_years.iter().map(|y| (firm.id, *y)));
                 if changed.is_empty() && changed_years.is_empty() {
                     report.unchanged += 1;

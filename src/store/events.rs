@@ -95,7 +95,8 @@ pub async fn record(conn: &mut Conn, ev: NewEvent, now: DateTime<Utc>) -> AppRes
 }
 
 async fn exists(conn: &mut Conn, id: Uuid) -> AppResult<bool> {
-    let row = sqlx::query("SELECT id FROM events WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *conn).await?;
+    let row =
+        sqlx::query("SELECT id FROM events WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *conn).await?;
     Ok(row.is_some())
 }
 

@@ -67,7 +67,10 @@ pub async fn insert(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) ->
     .bind(fields.tier.map(|t| t.as_str()))
     .bind(fields.tier_recognized_year.map(i64::from))
     .bind(fields.founded_on.map(day))
-    .bind(opt_fen(fields.expected_market_value).map_err(|e| AppError::field("expected_market_value", "out_of_range", e.to_string()))?)
+    .bind(
+        opt_fen(fields.expected_market_value)
+            .map_err(|e| AppError::field("expected_market_value", "out_of_range", e.to_string()))?,
+    )
     .bind(fields.neeq_listed_on.map(day))
     .bind(fields.neeq_layer.map(|l| l.as_str()))
     .bind(fields.tax_credit_grade.map(|g| g.as_str()))
@@ -110,7 +113,10 @@ pub async fn update(conn: &mut Conn, id: Uuid, fields: &FirmFields, now: DateTim
     .bind(fields.tier.map(|t| t.as_str()))
     .bind(fields.tier_recognized_year.map(i64::from))
     .bind(fields.founded_on.map(day))
-    .bind(opt_fen(fields.expected_market_value).map_err(|e| AppError::field("expected_market_value", "out_of_range", e.to_string()))?)
+    .bind(
+        opt_fen(fields.expected_market_value)
+            .map_err(|e| AppError::field("expected_market_value", "out_of_range", e.to_string()))?,
+    )
     .bind(fields.neeq_listed_on.map(day))
     .bind(fields.neeq_layer.map(|l| l.as_str()))
     .bind(fields.tax_credit_grade.map(|g| g.as_str()))
@@ -125,7 +131,10 @@ pub async fn update(conn: &mut Conn, id: Uuid, fields: &FirmFields, now: DateTim
         Ok(_) => {}
         // A concurrent writer took the code between the check above and this update.
         Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::conflict("duplicate_credit_code", "a firm with this credit code is already registered"));
+            return Err(AppError::conflict(
+                "duplicate_credit_code",
+                "a firm with this credit code is already registered",
+            ));
         }
         Err(e) => return Err(e.into()),
     }

@@ -16,26 +16,33 @@ pub enum Claim {
     Replay { status: u16, body: String },
 }
 
-pub async fn claim(conn: &mut Conn, key_id: Uuid, idem_key: &str, fingerprint: &str, now: DateTime<Utc>) -> AppResult<Claim> {
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (key_id, idem_key, fingerprint, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(key_id.to_string())
-    .bind(idem_key)
-    .bind(fingerprint)
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await;
+pub async fn claim(
+    conn: &mut Conn,
+    key_id: Uuid,
+    idem_key: &str,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Claim> {
+    let inserted =
+        sqlx::query("INSERT INTO idempotency_keys (key_id, idem_key, fingerprint, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(key_id.to_string())
+            .bind(idem_key)
+            .bind(fingerprint)
+            .bind(ts(now))
+            .execute(&mut *conn)
+            .await;
     match inserted {
         Ok(_) => return Ok(Claim::Claimed),
         Err(e) if is_unique_violation(&e) => {}
         Err(e) => return Err(e.into()),
     }
-    let row = sqlx::query("SELECT fingerprint, status, response_body FROM idempotency_keys WHERE key_id = $1 AND idem_key = $2")
-        .bind(key_id.to_string())
-        .bind(idem_key)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT fingerprint, status, response_body FROM idempotency_keys WHERE key_id = $1 AND idem_key = $2",
+    )
+    .bind(key_id.to_string())
+    .bind(idem_key)
+    .fetch_one(&mut *conn)
+    .await?;
     if row.text("fingerprint")? != fingerprint {
         return Err(AppError::Conflict {
             code: "idempotency_key_reused",

@@ -66,7 +66,11 @@ pub async fn create(
             return Err(AppError::field("subject_id", "invalid", "an admin key has no subject"));
         }
         (_, None) => {
-            return Err(AppError::field("subject_id", "required", format!("a {role} key needs the id of its {}", subject_noun(role))));
+            return Err(AppError::field(
+                "subject_id",
+                "required",
+                format!("a {role} key needs the id of its {}", subject_noun(role)),
+            ));
         }
         (Role::Bank, Some(_)) => Some("banks"),
         (Role::Fund, Some(_)) => Some("funds"),
@@ -122,7 +126,9 @@ pub async fn authenticate(conn: &mut Conn, plaintext: &str) -> AppResult<Option<
         .fetch_optional(&mut *conn)
         .await?;
     Ok(match row {
-        Some(r) => Some(Principal { key_id: r.uuid("id")?, role: r.vocab("role")?, subject: r.opt_uuid("subject_id")? }),
+        Some(r) => {
+            Some(Principal { key_id: r.uuid("id")?, role: r.vocab("role")?, subject: r.opt_uuid("subject_id")? })
+        }
         None => None,
     })
 }

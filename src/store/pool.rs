@@ -33,15 +33,22 @@ fn from_row(r: &AnyRow) -> Result<PoolEntry, sqlx::Error> {
 }
 
 pub async fn get(conn: &mut Conn, firm_id: Uuid) -> AppResult<Option<PoolEntry>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM reserve_pool rp JOIN firms f ON f.id = rp.firm_id WHERE rp.firm_id = $1"))
-        .bind(firm_id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM reserve_pool rp JOIN firms f ON f.id = rp.firm_id WHERE rp.firm_id = $1"
+    ))
+    .bind(firm_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(row.as_ref().map(from_row).transpose()?)
 }
 
 /// Admits a firm, or updates its entry when it is already in the pool (the answer says which).
-pub async fn admit(conn: &mut Conn, a: &Admission, actor: &Principal, now: DateTime<Utc>) -> AppResult<(PoolEntry, bool)> {
+pub async fn admit(
+    conn: &mut Conn,
+    a: &Admission,
+    actor: &Principal,
+    now: DateTime<Utc>,
+) -> AppResult<(PoolEntry, bool)> {
     if firms::get(conn, a.firm_id).await?.is_none() {
         return Err(AppError::field("firm_id", "not_found", format!("no firm with id {}", a.firm_id)));
     }
@@ -97,13 +104,20 @@ pub async fn admit(conn: &mut Conn, a: &Admission, actor: &Principal, now: DateT
     Ok((entry, created))
 }
 
-pub async fn remove(conn: &mut Conn, firm_id: Uuid, reason: &str, actor: &Principal, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn remove(
+    conn: &mut Conn,
+    firm_id: Uuid,
+    reason: &str,
+    actor: &Principal,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let Some(entry) = get(conn, firm_id).await? else {
         return Err(AppError::not_found("reserve pool entry"));
     };
     sqlx::query("DELETE FROM reserve_pool WHERE firm_id = $1").bind(firm_id.to_string()).execute(&mut *conn).await?;
     firms::set_in_pool(conn, firm_id, false, now).await?;
-    add_history(conn, firm_id, "removed", Some(entry.target_venue), Some(entry.key_firm), Some(reason), actor, now).await?;
+    add_history(conn, firm_id, "removed", Some(entry.target_venue), Some(entry.key_firm), Some(reason), actor, now)
+        .await?;
     events::record(
         conn,
         events::NewEvent {

@@ -19,9 +19,7 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
 /// Dotted names after Standard Webhooks' hierarchical convention, so receivers can route on the
 /// prefix.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 pub enum EventType {
     #[serde(rename = "match.created")]
     MatchCreated,
@@ -92,10 +90,7 @@ pub struct UnknownEventType(pub String);
 impl FromStr for EventType {
     type Err = UnknownEventType;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| UnknownEventType(s.to_owned()))
+        EventType::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| UnknownEventType(s.to_owned()))
     }
 }
 
@@ -227,16 +222,8 @@ impl EventEnvelope {
         data: serde_json::Value,
     ) -> Self {
         let micros = occurred_at.timestamp_subsec_micros();
-        let occurred_at = occurred_at
-            .with_nanosecond(micros * 1000)
-            .unwrap_or(occurred_at);
-        EventEnvelope {
-            id,
-            event_type,
-            occurred_at,
-            firm_seq,
-            data,
-        }
+        let occurred_at = occurred_at.with_nanosecond(micros * 1000).unwrap_or(occurred_at);
+        EventEnvelope { id, event_type, occurred_at, firm_seq, data }
     }
 
     pub fn ping(now: DateTime<Utc>) -> Self {
@@ -283,25 +270,20 @@ mod tests {
             assert_eq!(serde_json::from_str::<EventType>(&json).expect("back"), t);
             // Standard Webhooks: dot-separated segments of [a-zA-Z0-9_].
             assert!(
-                t.as_str().split('.').all(|seg| !seg.is_empty()
-                    && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')),
+                t.as_str()
+                    .split('.')
+                    .all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')),
                 "{t}"
             );
         }
-        assert_eq!(
-            "match.deleted".parse::<EventType>(),
-            Err(UnknownEventType("match.deleted".into()))
-        );
+        assert_eq!("match.deleted".parse::<EventType>(), Err(UnknownEventType("match.deleted".into())));
         assert!("MATCH.CREATED".parse::<EventType>().is_err());
     }
 
     #[test]
     fn fact_ids_are_deterministic_and_separate_facts() {
         let a = EventId::for_fact(EventType::MatchCreated, &["firm-1", "product-9"]);
-        assert_eq!(
-            a,
-            EventId::for_fact(EventType::MatchCreated, &["firm-1", "product-9"])
-        );
+        assert_eq!(a, EventId::for_fact(EventType::MatchCreated, &["firm-1", "product-9"]));
         let others = [
             EventId::for_fact(EventType::MatchWithdrawn, &["firm-1", "product-9"]),
             EventId::for_fact(EventType::MatchCreated, &["firm-1", "product-8"]),
@@ -338,10 +320,7 @@ mod tests {
         let id = EventId::for_fact(EventType::ConsentGranted, &["f", "b"]);
         let text = id.to_string();
         assert!(text.starts_with("evt_") && text.len() == 36, "{text}");
-        assert!(
-            !text.contains('.'),
-            "Standard Webhooks ids must not contain '.'"
-        );
+        assert!(!text.contains('.'), "Standard Webhooks ids must not contain '.'");
         assert_eq!(EventId::parse(&text), Ok(id.clone()));
         let upper = format!("evt_{}", text[4..].to_uppercase());
         let cases = [
@@ -365,9 +344,7 @@ mod tests {
     }
 
     fn sample() -> EventEnvelope {
-        let at = DateTime::parse_from_rfc3339("2026-03-01T08:30:15.123456789+08:00")
-            .expect("date")
-            .with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-03-01T08:30:15.123456789+08:00").expect("date").with_timezone(&Utc);
         EventEnvelope::new(
             EventId::for_fact(EventType::MatchCreated, &["firm-1", "product-9"]),
             EventType::MatchCreated,
@@ -414,18 +391,13 @@ mod tests {
         assert_eq!(p.event_type, EventType::WebhookPing);
         assert_eq!(p.firm_seq, 0);
         let bytes = p.to_bytes().expect("serialises");
-        assert!(
-            std::str::from_utf8(&bytes)
-                .expect("utf-8")
-                .contains("\"type\":\"webhook.ping\"")
-        );
+        assert!(std::str::from_utf8(&bytes).expect("utf-8").contains("\"type\":\"webhook.ping\""));
         assert_ne!(EventEnvelope::ping(now).id, p.id);
     }
 
     #[test]
     fn schema_is_derivable() {
-        let schema = serde_json::to_value(<EventEnvelope as utoipa::PartialSchema>::schema())
-            .expect("schema json");
+        let schema = serde_json::to_value(<EventEnvelope as utoipa::PartialSchema>::schema()).expect("schema json");
         let props = &schema["properties"];
         for field in ["id", "type", "occurred_at", "firm_seq", "data"] {
             assert!(props.get(field).is_some(), "missing {field} in {schema}");

@@ -74,9 +74,9 @@ impl Outcome {
     /// The least the next attempt must wait, whatever the schedule says.
     fn floor(&self) -> Duration {
         match self {
-            Outcome::RateLimited { retry_after } => retry_after
-                .unwrap_or(THROTTLE_FLOOR)
-                .clamp(RETRY_AFTER_MIN, RETRY_AFTER_MAX),
+            Outcome::RateLimited { retry_after } => {
+                retry_after.unwrap_or(THROTTLE_FLOOR).clamp(RETRY_AFTER_MIN, RETRY_AFTER_MAX)
+            }
             Outcome::Timeout => THROTTLE_FLOOR,
             // Bad gateway / gateway timeout: the receiver's front is up but what is behind it
             // is not; the same courtesy as for a timeout.
@@ -92,13 +92,9 @@ pub fn classify_response(status: u16, retry_after: Option<&str>, now: DateTime<U
     match status {
         200..=299 => Outcome::Success,
         410 => Outcome::Gone,
-        429 => Outcome::RateLimited {
-            retry_after: retry_after(),
-        },
+        429 => Outcome::RateLimited { retry_after: retry_after() },
         503 => match retry_after() {
-            Some(d) => Outcome::RateLimited {
-                retry_after: Some(d),
-            },
+            Some(d) => Outcome::RateLimited { retry_after: Some(d) },
             None => Outcome::HttpError { status },
         },
         300..=399 => Outcome::Redirect { status },
@@ -112,19 +108,14 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // An absurdly long number is still a request to wait long; the ceiling handles it.
-        return Some(Duration::from_secs(
-            value.parse::<u64>().unwrap_or(u64::MAX),
-        ));
+        return Some(Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX)));
     }
-    let at = DateTime::parse_from_rfc2822(value)
-        .map(|d| d.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
-                .iter()
-                .find_map(|f| NaiveDateTime::parse_from_str(value, f).ok())
-                .map(|naive| naive.and_utc())
-        })?;
+    let at = DateTime::parse_from_rfc2822(value).map(|d| d.with_timezone(&Utc)).ok().or_else(|| {
+        ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(value, f).ok())
+            .map(|naive| naive.and_utc())
+    })?;
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
@@ -173,12 +164,7 @@ pub struct RetrySchedule {
 
 impl Default for RetrySchedule {
     fn default() -> Self {
-        RetrySchedule {
-            delays: DEFAULT_DELAYS_SECS
-                .iter()
-                .map(|&s| Duration::from_secs(s))
-                .collect(),
-        }
+        RetrySchedule { delays: DEFAULT_DELAYS_SECS.iter().map(|&s| Duration::from_secs(s)).collect() }
     }
 }
 
@@ -198,8 +184,7 @@ impl RetrySchedule {
             .split(',')
             .map(|part| {
                 let part = part.trim();
-                part.parse::<u64>()
-                    .map_err(|_| ScheduleError::NotANumber(part.to_owned()))
+                part.parse::<u64>().map_err(|_| ScheduleError::NotANumber(part.to_owned()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Self::from_secs(&secs)
@@ -215,9 +200,7 @@ impl RetrySchedule {
         if let Some(&too_long) = secs.iter().find(|&&s| s > MAX_SCHEDULE_DELAY.as_secs()) {
             return Err(ScheduleError::TooLong(too_long));
         }
-        Ok(RetrySchedule {
-            delays: secs.iter().map(|&s| Duration::from_secs(s)).collect(),
-        })
+        Ok(RetrySchedule { delays: secs.iter().map(|&s| Duration::from_secs(s)).collect() })
     }
 
     /// How many attempts a delivery gets in all.
@@ -248,11 +231,7 @@ impl RetrySchedule {
         let base = *self.delays.get(usize::try_from(attempt_number).ok()?)?;
         let unit = jitter.next_unit();
         // A broken source must not panic `mul_f64` nor stretch the delay past ±20 %.
-        let unit = if unit.is_finite() {
-            unit.clamp(-1.0, 1.0)
-        } else {
-            0.0
-        };
+        let unit = if unit.is_finite() { unit.clamp(-1.0, 1.0) } else { 0.0 };
         let jittered = base.mul_f64(1.0 + JITTER_FRACTION * unit);
         Some(jittered.max(outcome.floor()))
     }
@@ -289,22 +268,12 @@ pub struct FailureStreak {
 
 impl DisablePolicy {
     /// The streak after a failed attempt at `at`.
-    pub fn record_failure(
-        &self,
-        streak: Option<FailureStreak>,
-        at: DateTime<Utc>,
-    ) -> FailureStreak {
+    pub fn record_failure(&self, streak: Option<FailureStreak>, at: DateTime<Utc>) -> FailureStreak {
         match streak {
             Some(s) if !elapsed_at_least(s.last_failure_at, at, self.forget_after) => {
-                FailureStreak {
-                    first_failure_at: s.first_failure_at,
-                    last_failure_at: s.last_failure_at.max(at),
-                }
+                FailureStreak { first_failure_at: s.first_failure_at, last_failure_at: s.last_failure_at.max(at) }
             }
-            _ => FailureStreak {
-                first_failure_at: at,
-                last_failure_at: at,
-            },
+            _ => FailureStreak { first_failure_at: at, last_failure_at: at },
         }
     }
 
@@ -341,21 +310,14 @@ mod tests {
     }
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|d| d.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("{s}: {e}"))
+        DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_else(|e| panic!("{s}: {e}"))
     }
 
     #[test]
     fn schedule_parsing() {
         let d = RetrySchedule::default();
         assert_eq!(d.attempts(), 8);
-        assert_eq!(
-            d.delays(),
-            [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
-                .map(secs)
-                .as_slice()
-        );
+        assert_eq!(d.delays(), [0, 5, 300, 1800, 7200, 18000, 36000, 36000].map(secs).as_slice());
         assert_eq!(d.first_delay(), Duration::ZERO);
         assert_eq!(RetrySchedule::parse(DEFAULT_SCHEDULE), Ok(d.clone()));
         let cases: &[(&str, Result<Vec<u64>, ScheduleError>)] = &[
@@ -372,15 +334,11 @@ mod tests {
             ("604801", Err(ScheduleError::TooLong(604_801))),
         ];
         for (spec, want) in cases {
-            let got = RetrySchedule::parse(spec)
-                .map(|s| s.delays().iter().map(Duration::as_secs).collect::<Vec<_>>());
+            let got = RetrySchedule::parse(spec).map(|s| s.delays().iter().map(Duration::as_secs).collect::<Vec<_>>());
             assert_eq!(&got, want, "{spec:?}");
         }
         let long = vec!["1"; 51].join(",");
-        assert_eq!(
-            RetrySchedule::parse(&long),
-            Err(ScheduleError::TooManyEntries(51))
-        );
+        assert_eq!(RetrySchedule::parse(&long), Err(ScheduleError::TooManyEntries(51)));
     }
 
     #[test]
@@ -388,25 +346,11 @@ mod tests {
         let s = RetrySchedule::default();
         let fail = Outcome::HttpError { status: 500 };
         let mut none = FixedJitter(0.0);
-        let got: Vec<Option<u64>> = (1..=9)
-            .map(|n| {
-                s.next_attempt_delay(n, &fail, &mut none)
-                    .map(|d| d.as_secs())
-            })
-            .collect();
+        let got: Vec<Option<u64>> =
+            (1..=9).map(|n| s.next_attempt_delay(n, &fail, &mut none).map(|d| d.as_secs())).collect();
         assert_eq!(
             got,
-            vec![
-                Some(5),
-                Some(300),
-                Some(1800),
-                Some(7200),
-                Some(18000),
-                Some(36000),
-                Some(36000),
-                None,
-                None
-            ]
+            vec![Some(5), Some(300), Some(1800), Some(7200), Some(18000), Some(36000), Some(36000), None, None]
         );
         assert_eq!(s.next_attempt_delay(u32::MAX, &fail, &mut none), None);
     }
@@ -452,48 +396,23 @@ mod tests {
             (Outcome::HttpError { status: 502 }, Some(60)),
             (Outcome::HttpError { status: 504 }, Some(60)),
             (Outcome::RateLimited { retry_after: None }, Some(60)),
-            (
-                Outcome::RateLimited {
-                    retry_after: Some(secs(1)),
-                },
-                Some(60),
-            ),
-            (
-                Outcome::RateLimited {
-                    retry_after: Some(secs(120)),
-                },
-                Some(120),
-            ),
-            (
-                Outcome::RateLimited {
-                    retry_after: Some(secs(7 * 86_400)),
-                },
-                Some(86_400),
-            ),
+            (Outcome::RateLimited { retry_after: Some(secs(1)) }, Some(60)),
+            (Outcome::RateLimited { retry_after: Some(secs(120)) }, Some(120)),
+            (Outcome::RateLimited { retry_after: Some(secs(7 * 86_400)) }, Some(86_400)),
             (Outcome::Success, None),
             (Outcome::Gone, None),
         ];
         for (outcome, want) in cases {
-            let got = s
-                .next_attempt_delay(1, outcome, &mut low)
-                .map(|d| d.as_secs());
+            let got = s.next_attempt_delay(1, outcome, &mut low).map(|d| d.as_secs());
             assert_eq!(got, *want, "{outcome:?}");
         }
         // A longer scheduled delay wins over a shorter Retry-After: the receiver may slow us
         // down, not hurry us up.
-        let got = s.next_attempt_delay(
-            4,
-            &Outcome::RateLimited {
-                retry_after: Some(secs(120)),
-            },
-            &mut FixedJitter(0.0),
-        );
+        let got =
+            s.next_attempt_delay(4, &Outcome::RateLimited { retry_after: Some(secs(120)) }, &mut FixedJitter(0.0));
         assert_eq!(got, Some(secs(7200)));
         // Throttling does not add attempts beyond the schedule.
-        assert_eq!(
-            s.next_attempt_delay(8, &Outcome::Timeout, &mut FixedJitter(0.0)),
-            None
-        );
+        assert_eq!(s.next_attempt_delay(8, &Outcome::Timeout, &mut FixedJitter(0.0)), None);
     }
 
     #[test]
@@ -517,59 +436,21 @@ mod tests {
             (410, None, Outcome::Gone),
             (410, Some("60"), Outcome::Gone),
             (429, None, Outcome::RateLimited { retry_after: None }),
-            (
-                429,
-                Some("120"),
-                Outcome::RateLimited {
-                    retry_after: Some(secs(120)),
-                },
-            ),
-            (
-                429,
-                Some(" 0 "),
-                Outcome::RateLimited {
-                    retry_after: Some(secs(0)),
-                },
-            ),
-            (
-                429,
-                Some("soon"),
-                Outcome::RateLimited { retry_after: None },
-            ),
-            (
-                429,
-                Some("Sun, 01 Mar 2026 12:10:00 GMT"),
-                Outcome::RateLimited {
-                    retry_after: Some(secs(600)),
-                },
-            ),
-            (
-                429,
-                Some("Sun, 01 Mar 2026 11:00:00 GMT"),
-                Outcome::RateLimited {
-                    retry_after: Some(secs(0)),
-                },
-            ),
+            (429, Some("120"), Outcome::RateLimited { retry_after: Some(secs(120)) }),
+            (429, Some(" 0 "), Outcome::RateLimited { retry_after: Some(secs(0)) }),
+            (429, Some("soon"), Outcome::RateLimited { retry_after: None }),
+            (429, Some("Sun, 01 Mar 2026 12:10:00 GMT"), Outcome::RateLimited { retry_after: Some(secs(600)) }),
+            (429, Some("Sun, 01 Mar 2026 11:00:00 GMT"), Outcome::RateLimited { retry_after: Some(secs(0)) }),
             (500, None, Outcome::HttpError { status: 500 }),
             (502, None, Outcome::HttpError { status: 502 }),
             (503, None, Outcome::HttpError { status: 503 }),
-            (
-                503,
-                Some("300"),
-                Outcome::RateLimited {
-                    retry_after: Some(secs(300)),
-                },
-            ),
+            (503, Some("300"), Outcome::RateLimited { retry_after: Some(secs(300)) }),
             (503, Some("garbage"), Outcome::HttpError { status: 503 }),
             (504, None, Outcome::HttpError { status: 504 }),
             (599, None, Outcome::HttpError { status: 599 }),
         ];
         for (status, ra, want) in cases {
-            assert_eq!(
-                classify_response(*status, *ra, now),
-                *want,
-                "{status} {ra:?}"
-            );
+            assert_eq!(classify_response(*status, *ra, now), *want, "{status} {ra:?}");
         }
     }
 
@@ -590,30 +471,18 @@ mod tests {
             ("tomorrow", None),
         ];
         for (value, want) in cases {
-            assert_eq!(
-                parse_retry_after(value, now).map(|d| d.as_secs()),
-                *want,
-                "{value:?}"
-            );
+            assert_eq!(parse_retry_after(value, now).map(|d| d.as_secs()), *want, "{value:?}");
         }
         // And the bounds are applied by the schedule, not here.
         let s = RetrySchedule::default();
-        let huge = Outcome::RateLimited {
-            retry_after: parse_retry_after("99999999999999999999999", now),
-        };
-        assert_eq!(
-            s.next_attempt_delay(1, &huge, &mut FixedJitter(0.0)),
-            Some(RETRY_AFTER_MAX)
-        );
+        let huge = Outcome::RateLimited { retry_after: parse_retry_after("99999999999999999999999", now) };
+        assert_eq!(s.next_attempt_delay(1, &huge, &mut FixedJitter(0.0)), Some(RETRY_AFTER_MAX));
     }
 
     #[test]
     fn outcome_codes() {
         assert_eq!(Outcome::Refused.as_str(), "refused");
-        assert_eq!(
-            Outcome::RateLimited { retry_after: None }.as_str(),
-            "rate_limited"
-        );
+        assert_eq!(Outcome::RateLimited { retry_after: None }.as_str(), "rate_limited");
         assert!(Outcome::Gone.disables_endpoint());
         assert!(!Outcome::HttpError { status: 404 }.disables_endpoint());
     }
@@ -638,11 +507,7 @@ mod tests {
             (0, 12, 12 + 239, true),
         ];
         for &(first, last, now, want) in cases {
-            assert_eq!(
-                p.should_disable(h(first), h(last), h(now)),
-                want,
-                "{first} {last} {now}"
-            );
+            assert_eq!(p.should_disable(h(first), h(last), h(now)), want, "{first} {last} {now}");
         }
         // Shorter windows are configurable (staging, tests); the span guard still holds.
         let quick = DisablePolicy {
@@ -665,27 +530,12 @@ mod tests {
     #[test]
     fn failure_streaks_grow_and_are_forgotten() {
         let p = DisablePolicy::default();
-        let start = Utc
-            .with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
-            .single()
-            .expect("valid date");
+        let start = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().expect("valid date");
         let h = |hours: i64| start + chrono::Duration::hours(hours);
         let s1 = p.record_failure(None, h(0));
-        assert_eq!(
-            s1,
-            FailureStreak {
-                first_failure_at: h(0),
-                last_failure_at: h(0)
-            }
-        );
+        assert_eq!(s1, FailureStreak { first_failure_at: h(0), last_failure_at: h(0) });
         let s2 = p.record_failure(Some(s1), h(30));
-        assert_eq!(
-            s2,
-            FailureStreak {
-                first_failure_at: h(0),
-                last_failure_at: h(30)
-            }
-        );
+        assert_eq!(s2, FailureStreak { first_failure_at: h(0), last_failure_at: h(30) });
         // Out-of-order recording (two workers) never moves the last failure backwards.
         let s3 = p.record_failure(Some(s2), h(20));
         assert_eq!(s3.last_failure_at, h(30));

@@ -73,12 +73,8 @@ impl WebhookSecret {
     /// apart from a signature (`v1,…`) or an asymmetric key (`whsk_…`), a confusion the
     /// reference libraries' users report often.
     pub fn parse(text: &str) -> Result<Self, SecretError> {
-        let encoded = text
-            .strip_prefix(SECRET_PREFIX)
-            .ok_or(SecretError::MissingPrefix)?;
-        let key = LENIENT_BASE64
-            .decode(encoded)
-            .map_err(|_| SecretError::NotBase64)?;
+        let encoded = text.strip_prefix(SECRET_PREFIX).ok_or(SecretError::MissingPrefix)?;
+        let key = LENIENT_BASE64.decode(encoded).map_err(|_| SecretError::NotBase64)?;
         Self::from_bytes(&key)
     }
 
@@ -119,26 +115,14 @@ impl fmt::Debug for WebhookSecret {
 /// One signature entry, `v1,<base64>`. `msg_id` must not contain `.` (the specification's
 /// delimiter); our event ids never do.
 pub fn sign(secret: &WebhookSecret, msg_id: &str, timestamp_secs: i64, body: &[u8]) -> String {
-    let tag = secret
-        .mac(msg_id, timestamp_secs, body)
-        .finalize()
-        .into_bytes();
+    let tag = secret.mac(msg_id, timestamp_secs, body).finalize().into_bytes();
     format!("v1,{}", STANDARD.encode(tag))
 }
 
 /// The `webhook-signature` value: one entry per secret, space-separated, so that during a
 /// rotation the receiver accepts the delivery whichever of the secrets it currently holds.
-pub fn signature_header(
-    secrets: &[&WebhookSecret],
-    msg_id: &str,
-    timestamp_secs: i64,
-    body: &[u8],
-) -> String {
-    secrets
-        .iter()
-        .map(|s| sign(s, msg_id, timestamp_secs, body))
-        .collect::<Vec<_>>()
-        .join(" ")
+pub fn signature_header(secrets: &[&WebhookSecret], msg_id: &str, timestamp_secs: i64, body: &[u8]) -> String {
+    secrets.iter().map(|s| sign(s, msg_id, timestamp_secs, body)).collect::<Vec<_>>().join(" ")
 }
 
 /// The three Standard Webhooks headers for one attempt. The timestamp is the attempt's own
@@ -152,10 +136,7 @@ pub fn webhook_headers(
     [
         (HEADER_ID, msg_id.to_owned()),
         (HEADER_TIMESTAMP, timestamp_secs.to_string()),
-        (
-            HEADER_SIGNATURE,
-            signature_header(secrets, msg_id, timestamp_secs, body),
-        ),
+        (HEADER_SIGNATURE, signature_header(secrets, msg_id, timestamp_secs, body)),
     ]
 }
 
@@ -186,9 +167,7 @@ pub fn verify(
     if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
         return Err(VerifyError::InvalidTimestamp(timestamp_header.to_owned()));
     }
-    let timestamp: i64 = trimmed
-        .parse()
-        .map_err(|_| VerifyError::InvalidTimestamp(timestamp_header.to_owned()))?;
+    let timestamp: i64 = trimmed.parse().map_err(|_| VerifyError::InvalidTimestamp(timestamp_header.to_owned()))?;
     let skew = now_secs.abs_diff(timestamp);
     if skew > tolerance.as_secs() {
         return Err(if timestamp < now_secs {
@@ -204,11 +183,7 @@ pub fn verify(
         .filter(|(version, _)| *version == "v1")
         .filter_map(|(_, sig)| STANDARD.decode(sig).ok())
         .any(|sig| expected.clone().verify_slice(&sig).is_ok());
-    if matched {
-        Ok(())
-    } else {
-        Err(VerifyError::NoMatchingSignature)
-    }
+    if matched { Ok(()) } else { Err(VerifyError::NoMatchingSignature) }
 }
 
 /// The 32-byte key from `SRDI_WEBHOOKS_SECRET_KEY` that seals signing secrets in the database.
@@ -254,13 +229,8 @@ pub enum SecretBoxError {
 /// Parses the configuration key. Surrounding whitespace is ignored because keys arrive from
 /// environment variables and files that often end in a newline.
 pub fn parse_key(base64_key: &str) -> Result<SecretBoxKey, SecretBoxError> {
-    let bytes = LENIENT_BASE64
-        .decode(base64_key.trim())
-        .map_err(|_| SecretBoxError::KeyNotBase64)?;
-    let key: [u8; 32] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| SecretBoxError::KeyLength(bytes.len()))?;
+    let bytes = LENIENT_BASE64.decode(base64_key.trim()).map_err(|_| SecretBoxError::KeyNotBase64)?;
+    let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| SecretBoxError::KeyLength(bytes.len()))?;
     Ok(SecretBoxKey(key))
 }
 
@@ -284,18 +254,14 @@ impl fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn new(key: &SecretBoxKey) -> Self {
-        SecretBox {
-            cipher: XChaCha20Poly1305::new((&key.0).into()),
-        }
+        SecretBox { cipher: XChaCha20Poly1305::new((&key.0).into()) }
     }
 
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<String, SecretBoxError> {
         let mut nonce = [0u8; XNONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        let ciphertext = self
-            .cipher
-            .encrypt(XNonce::from_slice(&nonce), plaintext)
-            .map_err(|_| SecretBoxError::TooLarge)?;
+        let ciphertext =
+            self.cipher.encrypt(XNonce::from_slice(&nonce), plaintext).map_err(|_| SecretBoxError::TooLarge)?;
         let mut blob = Vec::with_capacity(XNONCE_LEN + ciphertext.len());
         blob.extend_from_slice(&nonce);
         blob.extend_from_slice(&ciphertext);
@@ -303,19 +269,13 @@ impl SecretBox {
     }
 
     pub fn decrypt(&self, sealed: &str) -> Result<Vec<u8>, SecretBoxError> {
-        let encoded = sealed
-            .strip_prefix(SEALED_V1_PREFIX)
-            .ok_or(SecretBoxError::UnknownVersion)?;
-        let blob = STANDARD
-            .decode(encoded)
-            .map_err(|_| SecretBoxError::Malformed)?;
+        let encoded = sealed.strip_prefix(SEALED_V1_PREFIX).ok_or(SecretBoxError::UnknownVersion)?;
+        let blob = STANDARD.decode(encoded).map_err(|_| SecretBoxError::Malformed)?;
         if blob.len() < XNONCE_LEN + POLY1305_TAG_LEN {
             return Err(SecretBoxError::Malformed);
         }
         let (nonce, ciphertext) = blob.split_at(XNONCE_LEN);
-        self.cipher
-            .decrypt(XNonce::from_slice(nonce), ciphertext)
-            .map_err(|_| SecretBoxError::WrongKeyOrAltered)
+        self.cipher.decrypt(XNonce::from_slice(nonce), ciphertext).map_err(|_| SecretBoxError::WrongKeyOrAltered)
     }
 
     /// Seals the `whsec_…` text rather than the raw key so that a later asymmetric key type
@@ -348,54 +308,23 @@ mod tests {
 
     #[test]
     fn reproduces_the_standard_webhooks_vector() {
-        assert_eq!(
-            sign(&vector_secret(), VECTOR_ID, VECTOR_TS, VECTOR_BODY),
-            VECTOR_SIG
-        );
-        verify(
-            &vector_secret(),
-            VECTOR_ID,
-            "1614265330",
-            VECTOR_SIG,
-            VECTOR_BODY,
-            VECTOR_TS + 10,
-            DEFAULT_TOLERANCE,
-        )
-        .expect("vector verifies");
+        assert_eq!(sign(&vector_secret(), VECTOR_ID, VECTOR_TS, VECTOR_BODY), VECTOR_SIG);
+        verify(&vector_secret(), VECTOR_ID, "1614265330", VECTOR_SIG, VECTOR_BODY, VECTOR_TS + 10, DEFAULT_TOLERANCE)
+            .expect("vector verifies");
     }
 
     #[test]
     fn verify_rejects_every_altered_part() {
         let s = vector_secret();
         let now = VECTOR_TS;
-        let ok = |id: &str, ts: &str, sig: &str, body: &[u8]| {
-            verify(&s, id, ts, sig, body, now, DEFAULT_TOLERANCE)
-        };
+        let ok = |id: &str, ts: &str, sig: &str, body: &[u8]| verify(&s, id, ts, sig, body, now, DEFAULT_TOLERANCE);
         // (webhook-id, webhook-timestamp, webhook-signature, body, expected)
         type Case<'a> = (&'a str, &'a str, &'a str, &'a [u8], Result<(), VerifyError>);
         let cases: &[Case] = &[
             (VECTOR_ID, "1614265330", VECTOR_SIG, VECTOR_BODY, Ok(())),
-            (
-                VECTOR_ID,
-                "1614265330",
-                VECTOR_SIG,
-                br#"{"test": 2432232315}"#,
-                Err(VerifyError::NoMatchingSignature),
-            ),
-            (
-                "msg_other",
-                "1614265330",
-                VECTOR_SIG,
-                VECTOR_BODY,
-                Err(VerifyError::NoMatchingSignature),
-            ),
-            (
-                VECTOR_ID,
-                "1614265331",
-                VECTOR_SIG,
-                VECTOR_BODY,
-                Err(VerifyError::NoMatchingSignature),
-            ),
+            (VECTOR_ID, "1614265330", VECTOR_SIG, br#"{"test": 2432232315}"#, Err(VerifyError::NoMatchingSignature)),
+            ("msg_other", "1614265330", VECTOR_SIG, VECTOR_BODY, Err(VerifyError::NoMatchingSignature)),
+            (VECTOR_ID, "1614265331", VECTOR_SIG, VECTOR_BODY, Err(VerifyError::NoMatchingSignature)),
             (
                 VECTOR_ID,
                 "1614265330",
@@ -403,20 +332,8 @@ mod tests {
                 VECTOR_BODY,
                 Err(VerifyError::NoMatchingSignature),
             ),
-            (
-                VECTOR_ID,
-                "1614265330",
-                "v1,not-base64!",
-                VECTOR_BODY,
-                Err(VerifyError::NoMatchingSignature),
-            ),
-            (
-                VECTOR_ID,
-                "1614265330",
-                "",
-                VECTOR_BODY,
-                Err(VerifyError::NoMatchingSignature),
-            ),
+            (VECTOR_ID, "1614265330", "v1,not-base64!", VECTOR_BODY, Err(VerifyError::NoMatchingSignature)),
+            (VECTOR_ID, "1614265330", "", VECTOR_BODY, Err(VerifyError::NoMatchingSignature)),
             (
                 VECTOR_ID,
                 "1614265330",
@@ -424,27 +341,9 @@ mod tests {
                 VECTOR_BODY,
                 Ok(()),
             ),
-            (
-                VECTOR_ID,
-                "abc",
-                VECTOR_SIG,
-                VECTOR_BODY,
-                Err(VerifyError::InvalidTimestamp("abc".into())),
-            ),
-            (
-                VECTOR_ID,
-                "-1",
-                VECTOR_SIG,
-                VECTOR_BODY,
-                Err(VerifyError::InvalidTimestamp("-1".into())),
-            ),
-            (
-                VECTOR_ID,
-                "",
-                VECTOR_SIG,
-                VECTOR_BODY,
-                Err(VerifyError::InvalidTimestamp(String::new())),
-            ),
+            (VECTOR_ID, "abc", VECTOR_SIG, VECTOR_BODY, Err(VerifyError::InvalidTimestamp("abc".into()))),
+            (VECTOR_ID, "-1", VECTOR_SIG, VECTOR_BODY, Err(VerifyError::InvalidTimestamp("-1".into()))),
+            (VECTOR_ID, "", VECTOR_SIG, VECTOR_BODY, Err(VerifyError::InvalidTimestamp(String::new()))),
             (
                 VECTOR_ID,
                 "99999999999999999999",
@@ -461,17 +360,7 @@ mod tests {
     #[test]
     fn tolerance_applies_in_both_directions() {
         let s = vector_secret();
-        let at = |now: i64| {
-            verify(
-                &s,
-                VECTOR_ID,
-                "1614265330",
-                VECTOR_SIG,
-                VECTOR_BODY,
-                now,
-                DEFAULT_TOLERANCE,
-            )
-        };
+        let at = |now: i64| verify(&s, VECTOR_ID, "1614265330", VECTOR_SIG, VECTOR_BODY, now, DEFAULT_TOLERANCE);
         assert_eq!(at(VECTOR_TS + 300), Ok(()));
         assert_eq!(at(VECTOR_TS - 300), Ok(()));
         assert_eq!(at(VECTOR_TS + 301), Err(VerifyError::TooOld(1)));
@@ -491,28 +380,12 @@ mod tests {
         assert_eq!(entries[0], sign(&old, "evt_1", 1_700_000_000, body));
         assert_eq!(entries[1], sign(&new, "evt_1", 1_700_000_000, body));
         for secret in [&old, &new] {
-            verify(
-                secret,
-                "evt_1",
-                "1700000000",
-                &header,
-                body,
-                1_700_000_000,
-                DEFAULT_TOLERANCE,
-            )
-            .expect("each secret of the rotation verifies the combined header");
+            verify(secret, "evt_1", "1700000000", &header, body, 1_700_000_000, DEFAULT_TOLERANCE)
+                .expect("each secret of the rotation verifies the combined header");
         }
         let stranger = WebhookSecret::generate();
         assert_eq!(
-            verify(
-                &stranger,
-                "evt_1",
-                "1700000000",
-                &header,
-                body,
-                1_700_000_000,
-                DEFAULT_TOLERANCE
-            ),
+            verify(&stranger, "evt_1", "1700000000", &header, body, 1_700_000_000, DEFAULT_TOLERANCE),
             Err(VerifyError::NoMatchingSignature)
         );
     }
@@ -531,18 +404,9 @@ mod tests {
         let cases: &[(&str, Result<usize, SecretError>)] = &[
             (VECTOR_SECRET, Ok(24)),
             ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Ok(24)),
-            (
-                "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                Err(SecretError::MissingPrefix),
-            ),
-            (
-                "whsk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                Err(SecretError::MissingPrefix),
-            ),
-            (
-                "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-                Err(SecretError::MissingPrefix),
-            ),
+            ("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Err(SecretError::MissingPrefix)),
+            ("whsk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Err(SecretError::MissingPrefix)),
+            ("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", Err(SecretError::MissingPrefix)),
             ("whsec_not base64!", Err(SecretError::NotBase64)),
             ("whsec_", Err(SecretError::BadLength(0))),
             ("whsec_c2hvcnQ=", Err(SecretError::BadLength(5))),
@@ -555,14 +419,8 @@ mod tests {
             assert_eq!(&got, want, "{text}");
         }
         let too_long = format!("whsec_{}", STANDARD.encode([7u8; 65]));
-        assert_eq!(
-            WebhookSecret::parse(&too_long).map(|_| ()),
-            Err(SecretError::BadLength(65))
-        );
-        let msg = WebhookSecret::parse("nope")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        assert_eq!(WebhookSecret::parse(&too_long).map(|_| ()), Err(SecretError::BadLength(65)));
+        let msg = WebhookSecret::parse("nope").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(msg.contains("whsec_"), "{msg}");
     }
 
@@ -574,10 +432,7 @@ mod tests {
         assert_ne!(a.key_bytes(), b.key_bytes());
         let text = a.expose();
         assert!(text.starts_with("whsec_"));
-        assert_eq!(
-            WebhookSecret::parse(&text).map(|s| s.key_bytes().to_vec()),
-            Ok(a.key_bytes().to_vec())
-        );
+        assert_eq!(WebhookSecret::parse(&text).map(|s| s.key_bytes().to_vec()), Ok(a.key_bytes().to_vec()));
         let shown = format!("{a:?} {:?}", Some(&a));
         assert!(!shown.contains(&text["whsec_".len()..]), "{shown}");
         assert!(!shown.contains(&text[..12]), "{shown}");
@@ -597,23 +452,15 @@ mod tests {
             let opened = sb.open_secret(sealed).expect("opens");
             assert_eq!(opened.key_bytes(), secret.key_bytes());
         }
-        assert_eq!(
-            sb.decrypt(&sb.encrypt(b"").expect("seal empty")),
-            Ok(Vec::new())
-        );
+        assert_eq!(sb.decrypt(&sb.encrypt(b"").expect("seal empty")), Ok(Vec::new()));
     }
 
     #[test]
     fn secret_box_refuses_wrong_key_and_damaged_values() {
         let sb = SecretBox::new(&SecretBoxKey::generate());
         let other = SecretBox::new(&SecretBoxKey::generate());
-        let sealed = sb
-            .encrypt(b"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-            .expect("seal");
-        assert_eq!(
-            other.decrypt(&sealed),
-            Err(SecretBoxError::WrongKeyOrAltered)
-        );
+        let sealed = sb.encrypt(b"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").expect("seal");
+        assert_eq!(other.decrypt(&sealed), Err(SecretBoxError::WrongKeyOrAltered));
 
         let blob = STANDARD.decode(&sealed[3..]).expect("own output is base64");
         let mut flipped = blob.clone();
@@ -634,10 +481,7 @@ mod tests {
             assert_eq!(&sb.decrypt(input).expect_err(input), want, "{input}");
         }
         let not_a_secret = sb.encrypt(b"hello").expect("seal");
-        assert!(matches!(
-            sb.open_secret(&not_a_secret),
-            Err(SecretBoxError::NotASecret(_))
-        ));
+        assert!(matches!(sb.open_secret(&not_a_secret), Err(SecretBoxError::NotASecret(_))));
     }
 
     #[test]
@@ -647,27 +491,15 @@ mod tests {
             (k32.clone(), Ok(())),
             (format!("  {k32}\n"), Ok(())),
             (k32.trim_end_matches('=').to_owned(), Ok(())),
-            (
-                STANDARD.encode([1u8; 31]),
-                Err(SecretBoxError::KeyLength(31)),
-            ),
-            (
-                STANDARD.encode([1u8; 33]),
-                Err(SecretBoxError::KeyLength(33)),
-            ),
+            (STANDARD.encode([1u8; 31]), Err(SecretBoxError::KeyLength(31))),
+            (STANDARD.encode([1u8; 33]), Err(SecretBoxError::KeyLength(33))),
             (String::new(), Err(SecretBoxError::KeyLength(0))),
-            (
-                "not base64 at all!".to_owned(),
-                Err(SecretBoxError::KeyNotBase64),
-            ),
+            ("not base64 at all!".to_owned(), Err(SecretBoxError::KeyNotBase64)),
         ];
         for (input, want) in cases {
             assert_eq!(parse_key(&input).map(|_| ()), want, "{input:?}");
         }
-        assert_eq!(
-            format!("{:?}", parse_key(&k32).expect("parses")),
-            "SecretBoxKey(***)"
-        );
+        assert_eq!(format!("{:?}", parse_key(&k32).expect("parses")), "SecretBoxKey(***)");
     }
 
     /// Cross-check against the Standard Webhooks reference library (Python), so our signer is
@@ -678,18 +510,14 @@ mod tests {
         use std::process::{Command, Stdio};
 
         let python = std::env::var("SRDI_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/support/verify_standard_webhook.py"
-        );
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/verify_standard_webhook.py");
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or_default();
         let old = WebhookSecret::generate();
         let new = WebhookSecret::generate();
-        let body =
-            r#"{"id":"evt_1","type":"webhook.ping","data":{"note":"专精特新 ✓"}}"#.as_bytes();
+        let body = r#"{"id":"evt_1","type":"webhook.ping","data":{"note":"专精特新 ✓"}}"#.as_bytes();
         let header = signature_header(&[&old, &new], "evt_1", now, body);
 
         let run = |secret: &str, body: &[u8]| -> (bool, String) {
@@ -723,9 +551,6 @@ mod tests {
         let (ok, _) = run(&old.expose(), br#"{"id":"evt_1","type":"webhook.ping"}"#);
         assert!(!ok, "reference library accepted an altered body");
         let (ok, _) = run(&WebhookSecret::generate().expose(), body);
-        assert!(
-            !ok,
-            "reference library accepted a signature from another secret"
-        );
+        assert!(!ok, "reference library accepted a signature from another secret");
     }
 }

@@ -150,47 +150,19 @@ const V4_BLOCKS: &[(Ipv4Addr, u8, AddressClass)] = &[
 const V6_BLOCKS: &[(Ipv6Addr, u8, AddressClass)] = &[
     (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0), 128, C::Unspecified),
     (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1), 128, C::Loopback),
-    (
-        Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0),
-        48,
-        C::LocalTranslation,
-    ),
+    (Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0), 48, C::LocalTranslation),
     (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0), 64, C::Discard),
     // RFC 9780 dummy prefix: never routed.
     (Ipv6Addr::new(0x100, 0, 0, 1, 0, 0, 0, 0), 64, C::Reserved),
     (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 32, C::Teredo),
-    (
-        Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0),
-        48,
-        C::Benchmarking,
-    ),
-    (
-        Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0),
-        23,
-        C::IetfProtocol,
-    ),
-    (
-        Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0),
-        32,
-        C::Documentation,
-    ),
-    (
-        Ipv6Addr::new(0x2620, 0x4f, 0x8000, 0, 0, 0, 0, 0),
-        48,
-        C::SpecialAnycast,
-    ),
-    (
-        Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0),
-        20,
-        C::Documentation,
-    ),
+    (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0), 48, C::Benchmarking),
+    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 23, C::IetfProtocol),
+    (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32, C::Documentation),
+    (Ipv6Addr::new(0x2620, 0x4f, 0x8000, 0, 0, 0, 0, 0), 48, C::SpecialAnycast),
+    (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20, C::Documentation),
     // RFC 9602 SRv6 SIDs: outside 2000::/3 anyway, listed so the registry is visibly covered.
     (Ipv6Addr::new(0x5f00, 0, 0, 0, 0, 0, 0, 0), 16, C::Reserved),
-    (
-        Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0),
-        7,
-        C::UniqueLocal,
-    ),
+    (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7, C::UniqueLocal),
     (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10, C::LinkLocal),
     (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10, C::SiteLocal),
     (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8, C::Multicast),
@@ -218,10 +190,7 @@ pub fn classify(ip: IpAddr) -> AddressClass {
 }
 
 fn classify_v4(ip: Ipv4Addr) -> AddressClass {
-    V4_BLOCKS
-        .iter()
-        .find(|(net, len, _)| v4_in(ip, *net, *len))
-        .map_or(C::Public, |(_, _, class)| *class)
+    V4_BLOCKS.iter().find(|(net, len, _)| v4_in(ip, *net, *len)).map_or(C::Public, |(_, _, class)| *class)
 }
 
 fn classify_v6(ip: Ipv6Addr) -> AddressClass {
@@ -235,20 +204,12 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
     if v6_in(ip, SIX_TO_FOUR, 16) {
         let embedded = Ipv4Addr::from_bits((ip.to_bits() >> 80) as u32);
         let class = classify_v4(embedded);
-        return if class.is_public() {
-            C::SixToFour
-        } else {
-            class
-        };
+        return if class.is_public() { C::SixToFour } else { class };
     }
     if let Some((_, _, class)) = V6_BLOCKS.iter().find(|(net, len, _)| v6_in(ip, *net, *len)) {
         return *class;
     }
-    if v6_in(ip, GLOBAL_UNICAST, 3) {
-        C::Public
-    } else {
-        C::Reserved
-    }
+    if v6_in(ip, GLOBAL_UNICAST, 3) { C::Public } else { C::Reserved }
 }
 
 /// Which destinations delivery may reach beyond the public Internet, and whether plain HTTP is
@@ -265,12 +226,7 @@ impl SsrfPolicy {
         // ::ffff:a.b.c.d must match an IPv4 allow entry exactly as a.b.c.d would.
         let canonical = ip.to_canonical();
         let class = classify(canonical);
-        if class.is_public()
-            || self
-                .allow_networks
-                .iter()
-                .any(|n| n.contains(&ip) || n.contains(&canonical))
-        {
+        if class.is_public() || self.allow_networks.iter().any(|n| n.contains(&ip) || n.contains(&canonical)) {
             Ok(())
         } else {
             Err(class)
@@ -301,41 +257,19 @@ impl fmt::Display for SsrfRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SsrfRefusal::InvalidUrl(reason) => write!(f, "refused: not a valid URL ({reason})"),
-            SsrfRefusal::Scheme {
-                scheme,
-                allow_http: true,
-            } => {
-                write!(
-                    f,
-                    "refused: scheme {scheme:?} is not allowed (only https or http)"
-                )
+            SsrfRefusal::Scheme { scheme, allow_http: true } => {
+                write!(f, "refused: scheme {scheme:?} is not allowed (only https or http)")
             }
-            SsrfRefusal::Scheme {
-                scheme,
-                allow_http: false,
-            } => {
+            SsrfRefusal::Scheme { scheme, allow_http: false } => {
                 write!(f, "refused: scheme {scheme:?} is not allowed (only https)")
             }
-            SsrfRefusal::UserInfo => {
-                f.write_str("refused: URLs carrying a user name or password are not allowed")
-            }
+            SsrfRefusal::UserInfo => f.write_str("refused: URLs carrying a user name or password are not allowed"),
             SsrfRefusal::MissingHost => f.write_str("refused: the URL has no host"),
-            SsrfRefusal::Address {
-                host: None,
-                ip,
-                class,
-            } => {
+            SsrfRefusal::Address { host: None, ip, class } => {
                 write!(f, "refused: address {ip} is {class}")
             }
-            SsrfRefusal::Address {
-                host: Some(host),
-                ip,
-                class,
-            } => {
-                write!(
-                    f,
-                    "refused: {host} resolves to address {ip}, which is {class}"
-                )
+            SsrfRefusal::Address { host: Some(host), ip, class } => {
+                write!(f, "refused: {host} resolves to address {ip}, which is {class}")
             }
         }
     }
@@ -370,10 +304,7 @@ pub fn check_url(url: &Url, policy: &SsrfPolicy) -> Result<(), SsrfRefusal> {
         "https" => {}
         "http" if policy.allow_http => {}
         other => {
-            return Err(SsrfRefusal::Scheme {
-                scheme: other.to_owned(),
-                allow_http: policy.allow_http,
-            });
+            return Err(SsrfRefusal::Scheme { scheme: other.to_owned(), allow_http: policy.allow_http });
         }
     }
     if !url.username().is_empty() || url.password().is_some() {
@@ -387,11 +318,7 @@ pub fn check_url(url: &Url, policy: &SsrfPolicy) -> Result<(), SsrfRefusal> {
         Some(Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
     };
     if let Some(ip) = literal {
-        policy.check_ip(ip).map_err(|class| SsrfRefusal::Address {
-            host: None,
-            ip,
-            class,
-        })?;
+        policy.check_ip(ip).map_err(|class| SsrfRefusal::Address { host: None, ip, class })?;
     }
     Ok(())
 }
@@ -399,10 +326,7 @@ pub fn check_url(url: &Url, policy: &SsrfPolicy) -> Result<(), SsrfRefusal> {
 /// Checks the URL, resolves its host and returns the vetted socket addresses. Refuses when ANY
 /// address is undeliverable: a name with one public and one private address would otherwise
 /// reach the private one whenever the connector happens to try it.
-pub async fn resolve_checked(
-    url: &Url,
-    policy: &SsrfPolicy,
-) -> Result<Vec<SocketAddr>, ResolveError> {
+pub async fn resolve_checked(url: &Url, policy: &SsrfPolicy) -> Result<Vec<SocketAddr>, ResolveError> {
     check_url(url, policy)?;
     let port = url.port_or_known_default().unwrap_or(443);
     match url.host() {
@@ -413,31 +337,20 @@ pub async fn resolve_checked(
     }
 }
 
-async fn resolve_host(
-    host: &str,
-    port: u16,
-    policy: &SsrfPolicy,
-) -> Result<Vec<SocketAddr>, ResolveError> {
+async fn resolve_host(host: &str, port: u16, policy: &SsrfPolicy) -> Result<Vec<SocketAddr>, ResolveError> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
-        .map_err(|source| ResolveError::Lookup {
-            host: host.to_owned(),
-            source,
-        })?
+        .map_err(|source| ResolveError::Lookup { host: host.to_owned(), source })?
         .collect();
     if addrs.is_empty() {
-        return Err(ResolveError::NoAddresses {
-            host: host.to_owned(),
-        });
+        return Err(ResolveError::NoAddresses { host: host.to_owned() });
     }
     for addr in &addrs {
-        policy
-            .check_ip(addr.ip())
-            .map_err(|class| SsrfRefusal::Address {
-                host: Some(host.to_owned()),
-                ip: addr.ip(),
-                class,
-            })?;
+        policy.check_ip(addr.ip()).map_err(|class| SsrfRefusal::Address {
+            host: Some(host.to_owned()),
+            ip: addr.ip(),
+            class,
+        })?;
     }
     Ok(addrs)
 }
@@ -512,11 +425,7 @@ impl GuardedClient {
         &self.policy
     }
 
-    pub fn request(
-        &self,
-        method: reqwest::Method,
-        url: &Url,
-    ) -> Result<reqwest::RequestBuilder, SsrfRefusal> {
+    pub fn request(&self, method: reqwest::Method, url: &Url) -> Result<reqwest::RequestBuilder, SsrfRefusal> {
         check_url(url, &self.policy)?;
         Ok(self.client.request(method, url.clone()))
     }
@@ -687,10 +596,7 @@ mod tests {
     }
 
     fn policy(nets: &[&str], allow_http: bool) -> SsrfPolicy {
-        SsrfPolicy {
-            allow_networks: nets.iter().map(|n| n.parse().expect("test CIDR")).collect(),
-            allow_http,
-        }
+        SsrfPolicy { allow_networks: nets.iter().map(|n| n.parse().expect("test CIDR")).collect(), allow_http }
     }
 
     fn url(s: &str) -> Url {
@@ -701,13 +607,7 @@ mod tests {
     fn check_url_cases() {
         let strict = policy(&[], false);
         let local = policy(&["127.0.0.1/32"], true);
-        let refused_addr = |ip_s: &str, class| {
-            Err(SsrfRefusal::Address {
-                host: None,
-                ip: ip(ip_s),
-                class,
-            })
-        };
+        let refused_addr = |ip_s: &str, class| Err(SsrfRefusal::Address { host: None, ip: ip(ip_s), class });
         let cases: Vec<(&str, &SsrfPolicy, Result<(), SsrfRefusal>)> = vec![
             ("https://bank.example/hooks", &strict, Ok(())),
             ("https://bank.example:8443/hooks?x=1", &strict, Ok(())),
@@ -715,119 +615,38 @@ mod tests {
             (
                 "http://bank.example/hooks",
                 &strict,
-                Err(SsrfRefusal::Scheme {
-                    scheme: "http".into(),
-                    allow_http: false,
-                }),
+                Err(SsrfRefusal::Scheme { scheme: "http".into(), allow_http: false }),
             ),
             ("http://bank.example/hooks", &local, Ok(())),
-            (
-                "ftp://bank.example/",
-                &local,
-                Err(SsrfRefusal::Scheme {
-                    scheme: "ftp".into(),
-                    allow_http: true,
-                }),
-            ),
-            (
-                "file:///etc/passwd",
-                &local,
-                Err(SsrfRefusal::Scheme {
-                    scheme: "file".into(),
-                    allow_http: true,
-                }),
-            ),
-            (
-                "https://user:pw@bank.example/",
-                &strict,
-                Err(SsrfRefusal::UserInfo),
-            ),
-            (
-                "https://user@bank.example/",
-                &strict,
-                Err(SsrfRefusal::UserInfo),
-            ),
-            (
-                "https://:pw@bank.example/",
-                &strict,
-                Err(SsrfRefusal::UserInfo),
-            ),
-            (
-                "https://10.0.0.1/",
-                &strict,
-                refused_addr("10.0.0.1", C::Private),
-            ),
-            (
-                "https://169.254.169.254/latest/meta-data",
-                &strict,
-                refused_addr("169.254.169.254", C::LinkLocal),
-            ),
+            ("ftp://bank.example/", &local, Err(SsrfRefusal::Scheme { scheme: "ftp".into(), allow_http: true })),
+            ("file:///etc/passwd", &local, Err(SsrfRefusal::Scheme { scheme: "file".into(), allow_http: true })),
+            ("https://user:pw@bank.example/", &strict, Err(SsrfRefusal::UserInfo)),
+            ("https://user@bank.example/", &strict, Err(SsrfRefusal::UserInfo)),
+            ("https://:pw@bank.example/", &strict, Err(SsrfRefusal::UserInfo)),
+            ("https://10.0.0.1/", &strict, refused_addr("10.0.0.1", C::Private)),
+            ("https://169.254.169.254/latest/meta-data", &strict, refused_addr("169.254.169.254", C::LinkLocal)),
             ("https://[::1]/", &strict, refused_addr("::1", C::Loopback)),
-            (
-                "https://[::ffff:10.0.0.1]/",
-                &strict,
-                refused_addr("::ffff:10.0.0.1", C::Private),
-            ),
-            (
-                "https://[fd00::1]/",
-                &strict,
-                refused_addr("fd00::1", C::UniqueLocal),
-            ),
-            (
-                "https://0.0.0.0/",
-                &strict,
-                refused_addr("0.0.0.0", C::Unspecified),
-            ),
-            (
-                "https://127.0.0.1/",
-                &strict,
-                refused_addr("127.0.0.1", C::Loopback),
-            ),
+            ("https://[::ffff:10.0.0.1]/", &strict, refused_addr("::ffff:10.0.0.1", C::Private)),
+            ("https://[fd00::1]/", &strict, refused_addr("fd00::1", C::UniqueLocal)),
+            ("https://0.0.0.0/", &strict, refused_addr("0.0.0.0", C::Unspecified)),
+            ("https://127.0.0.1/", &strict, refused_addr("127.0.0.1", C::Loopback)),
             // The allow list opens exactly what it names.
             ("http://127.0.0.1:8080/hook", &local, Ok(())),
-            (
-                "http://127.0.0.2/",
-                &local,
-                refused_addr("127.0.0.2", C::Loopback),
-            ),
+            ("http://127.0.0.2/", &local, refused_addr("127.0.0.2", C::Loopback)),
             ("http://[::1]/", &local, refused_addr("::1", C::Loopback)),
             ("http://[::ffff:127.0.0.1]/", &local, Ok(())),
-            (
-                "http://10.0.0.1/",
-                &local,
-                refused_addr("10.0.0.1", C::Private),
-            ),
+            ("http://10.0.0.1/", &local, refused_addr("10.0.0.1", C::Private)),
             // Alternative spellings the URL parser normalises to 127.0.0.1 / 127.0.0.2.
             ("http://2130706433/", &local, Ok(())),
             ("http://0x7f000001/", &local, Ok(())),
             ("http://0177.0.0.1/", &local, Ok(())),
             ("http://127.1/", &local, Ok(())),
             ("http://127.0.0.1./", &local, Ok(())),
-            (
-                "http://2130706434/",
-                &local,
-                refused_addr("127.0.0.2", C::Loopback),
-            ),
-            (
-                "http://0x7f.0.0.2/",
-                &local,
-                refused_addr("127.0.0.2", C::Loopback),
-            ),
-            (
-                "https://2130706433/",
-                &strict,
-                refused_addr("127.0.0.1", C::Loopback),
-            ),
-            (
-                "https://0xa.0.0.1/",
-                &strict,
-                refused_addr("10.0.0.1", C::Private),
-            ),
-            (
-                "https://012.0.0.1/",
-                &strict,
-                refused_addr("10.0.0.1", C::Private),
-            ),
+            ("http://2130706434/", &local, refused_addr("127.0.0.2", C::Loopback)),
+            ("http://0x7f.0.0.2/", &local, refused_addr("127.0.0.2", C::Loopback)),
+            ("https://2130706433/", &strict, refused_addr("127.0.0.1", C::Loopback)),
+            ("https://0xa.0.0.1/", &strict, refused_addr("10.0.0.1", C::Private)),
+            ("https://012.0.0.1/", &strict, refused_addr("10.0.0.1", C::Private)),
         ];
         for (u, p, want) in cases {
             assert_eq!(check_url(&url(u), p), want, "{u}");
@@ -837,21 +656,14 @@ mod tests {
     #[test]
     fn parse_and_check_reports_unparseable_urls() {
         let p = policy(&[], false);
-        assert!(matches!(
-            parse_and_check("not a url", &p),
-            Err(SsrfRefusal::InvalidUrl(_))
-        ));
-        assert!(matches!(
-            parse_and_check("https://", &p),
-            Err(SsrfRefusal::InvalidUrl(_))
-        ));
+        assert!(matches!(parse_and_check("not a url", &p), Err(SsrfRefusal::InvalidUrl(_))));
+        assert!(matches!(parse_and_check("https://", &p), Err(SsrfRefusal::InvalidUrl(_))));
         assert!(parse_and_check("https://bank.example/h", &p).is_ok());
     }
 
     #[test]
     fn refusal_messages_name_the_address_and_its_class() {
-        let literal =
-            check_url(&url("https://10.0.0.1/"), &policy(&[], false)).expect_err("private");
+        let literal = check_url(&url("https://10.0.0.1/"), &policy(&[], false)).expect_err("private");
         assert_eq!(literal.to_string(), "refused: address 10.0.0.1 is private");
         let named = SsrfRefusal::Address {
             host: Some("hooks.bank.example".into()),
@@ -867,13 +679,9 @@ mod tests {
     #[tokio::test]
     async fn resolve_checked_with_only_127_0_0_1_allowed() {
         let p = policy(&["127.0.0.1/32"], true);
-        let ok = resolve_checked(&url("http://127.0.0.1:9/"), &p)
-            .await
-            .expect("allowed");
+        let ok = resolve_checked(&url("http://127.0.0.1:9/"), &p).await.expect("allowed");
         assert_eq!(ok, vec!["127.0.0.1:9".parse::<SocketAddr>().expect("addr")]);
-        let ok = resolve_checked(&url("https://127.0.0.1/"), &p)
-            .await
-            .expect("allowed");
+        let ok = resolve_checked(&url("https://127.0.0.1/"), &p).await.expect("allowed");
         assert_eq!(ok[0].port(), 443);
 
         for refused in ["http://127.0.0.2/", "http://[::1]/", "http://0.0.0.0/"] {
@@ -885,33 +693,16 @@ mod tests {
 
         // `localhost` is judged by what it resolves to: every address must be allowed, so it
         // passes only where it resolves to 127.0.0.1 alone (no ::1, no 127.0.1.1).
-        let resolved: Vec<IpAddr> = tokio::net::lookup_host(("localhost", 0))
-            .await
-            .expect("localhost resolves")
-            .map(|a| a.ip())
-            .collect();
+        let resolved: Vec<IpAddr> =
+            tokio::net::lookup_host(("localhost", 0)).await.expect("localhost resolves").map(|a| a.ip()).collect();
         let only_v4_loopback = resolved.iter().all(|a| *a == ip("127.0.0.1"));
         match resolve_checked(&url("http://localhost:9/"), &p).await {
             Ok(addrs) => {
-                assert!(
-                    only_v4_loopback,
-                    "allowed although it resolves to {resolved:?}"
-                );
-                assert!(
-                    addrs
-                        .iter()
-                        .all(|a| a.port() == 9 && a.ip() == ip("127.0.0.1"))
-                );
+                assert!(only_v4_loopback, "allowed although it resolves to {resolved:?}");
+                assert!(addrs.iter().all(|a| a.port() == 9 && a.ip() == ip("127.0.0.1")));
             }
-            Err(ResolveError::Refused(SsrfRefusal::Address {
-                host: Some(h),
-                class,
-                ..
-            })) => {
-                assert!(
-                    !only_v4_loopback,
-                    "refused although it resolves to {resolved:?}"
-                );
+            Err(ResolveError::Refused(SsrfRefusal::Address { host: Some(h), class, .. })) => {
+                assert!(!only_v4_loopback, "refused although it resolves to {resolved:?}");
                 assert_eq!((h.as_str(), class), ("localhost", C::Loopback));
             }
             Err(other) => panic!("unexpected {other:?}"),
@@ -921,11 +712,7 @@ mod tests {
     #[tokio::test]
     async fn resolve_checked_refuses_localhost_by_default() {
         match resolve_checked(&url("https://localhost/"), &SsrfPolicy::default()).await {
-            Err(ResolveError::Refused(SsrfRefusal::Address {
-                host: Some(h),
-                class,
-                ..
-            })) => {
+            Err(ResolveError::Refused(SsrfRefusal::Address { host: Some(h), class, .. })) => {
                 assert_eq!(h, "localhost");
                 assert_eq!(class, C::Loopback);
             }
@@ -938,32 +725,22 @@ mod tests {
     }
 
     async fn listener() -> (tokio::net::TcpListener, u16) {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let port = l.local_addr().expect("local addr").port();
         (l, port)
     }
 
     async fn serve_one(l: tokio::net::TcpListener) {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        if let Ok(Ok((mut sock, _))) =
-            tokio::time::timeout(Duration::from_secs(5), l.accept()).await
-        {
+        if let Ok(Ok((mut sock, _))) = tokio::time::timeout(Duration::from_secs(5), l.accept()).await {
             let mut buf = [0u8; 4096];
             let _ = sock.read(&mut buf).await;
-            let _ = sock
-                .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
-                .await;
+            let _ = sock.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n").await;
         }
     }
 
     fn client(p: SsrfPolicy) -> GuardedClient {
-        GuardedClient::new(
-            reqwest::Client::builder().timeout(Duration::from_secs(5)),
-            p,
-        )
-        .expect("client builds")
+        GuardedClient::new(reqwest::Client::builder().timeout(Duration::from_secs(5)), p).expect("client builds")
     }
 
     #[tokio::test]
@@ -971,24 +748,15 @@ mod tests {
         let (l, port) = listener().await;
         let c = client(policy(&[], true));
         let u = url(&format!("http://localhost:{port}/hook"));
-        let err = c
-            .post(&u)
-            .expect("URL itself passes")
-            .send()
-            .await
-            .expect_err("must be refused");
-        let refusal =
-            find_refusal(&err).unwrap_or_else(|| panic!("not marked as refusal: {err:?}"));
+        let err = c.post(&u).expect("URL itself passes").send().await.expect_err("must be refused");
+        let refusal = find_refusal(&err).unwrap_or_else(|| panic!("not marked as refusal: {err:?}"));
         assert!(
             matches!(refusal, SsrfRefusal::Address { class: C::Loopback, host: Some(h), .. } if h == "localhost"),
             "{refusal}"
         );
         // Nothing reached the listener: the refusal happened before any connect.
         let accepted = tokio::time::timeout(Duration::from_millis(200), l.accept()).await;
-        assert!(
-            accepted.is_err(),
-            "a connection was made despite the refusal"
-        );
+        assert!(accepted.is_err(), "a connection was made despite the refusal");
     }
 
     #[tokio::test]
@@ -997,21 +765,9 @@ mod tests {
         let server = tokio::spawn(serve_one(l));
         let c = client(policy(&["127.0.0.1/32"], true));
 
-        for refused in [
-            format!("http://127.0.0.2:{port}/"),
-            format!("http://[::1]:{port}/"),
-        ] {
+        for refused in [format!("http://127.0.0.2:{port}/"), format!("http://[::1]:{port}/")] {
             let r = c.post(&url(&refused)).map(|_| ()).expect_err(&refused);
-            assert!(
-                matches!(
-                    r,
-                    SsrfRefusal::Address {
-                        class: C::Loopback,
-                        ..
-                    }
-                ),
-                "{r}"
-            );
+            assert!(matches!(r, SsrfRefusal::Address { class: C::Loopback, .. }), "{r}");
         }
 
         let resp = c
@@ -1027,19 +783,12 @@ mod tests {
 
     #[tokio::test]
     async fn guarded_client_connects_to_a_vetted_name_on_the_urls_port() {
-        let resolved: Vec<IpAddr> = tokio::net::lookup_host(("localhost", 0))
-            .await
-            .expect("localhost resolves")
-            .map(|a| a.ip())
-            .collect();
+        let resolved: Vec<IpAddr> =
+            tokio::net::lookup_host(("localhost", 0)).await.expect("localhost resolves").map(|a| a.ip()).collect();
         let (l, port) = listener().await;
         let server = tokio::spawn(serve_one(l));
         let c = client(policy(&["127.0.0.1/32"], true));
-        let sent = c
-            .post(&url(&format!("http://localhost:{port}/hook")))
-            .expect("URL itself passes")
-            .send()
-            .await;
+        let sent = c.post(&url(&format!("http://localhost:{port}/hook"))).expect("URL itself passes").send().await;
         if resolved.iter().all(|a| *a == ip("127.0.0.1")) {
             // The resolver hands back port 0; the connector must still dial the URL's port.
             let resp = sent.expect("delivered through the guarded resolver");
@@ -1058,9 +807,7 @@ mod tests {
         // this machine.
         let (l, port) = listener().await;
         let server = tokio::spawn(async move {
-            if let Ok(Ok((mut sock, _))) =
-                tokio::time::timeout(Duration::from_secs(5), l.accept()).await
-            {
+            if let Ok(Ok((mut sock, _))) = tokio::time::timeout(Duration::from_secs(5), l.accept()).await {
                 let mut buf = [0u8; 4096];
                 let _ = sock.read(&mut buf).await;
                 let _ = sock
@@ -1069,12 +816,7 @@ mod tests {
             }
         });
         let c = client(policy(&["127.0.0.1/32"], true));
-        let resp = c
-            .post(&url(&format!("http://127.0.0.1:{port}/")))
-            .expect("allowed")
-            .send()
-            .await
-            .expect("response");
+        let resp = c.post(&url(&format!("http://127.0.0.1:{port}/"))).expect("allowed").send().await.expect("response");
         assert_eq!(resp.status().as_u16(), 307);
         server.await.expect("server task");
     }

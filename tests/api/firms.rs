@@ -8,18 +8,19 @@ use crate::helpers::*;
 #[tokio::test]
 async fn create_get_patch_round_trip() {
     let app = spawn_app().await;
-    let created = app.create_firm(json!({
-        "credit_code": " 9111-0000-6000 37341l ",
-        "name": "北京示例科技有限公司",
-        "city": "济南市",
-        "industry_code": "c3562",
-        "tier": "little_giant",
-        "tier_recognized_year": 2023,
-        "expected_market_value": "1500000000.5",
-        "tax_credit_grade": "a",
-        "contact_email": "ir@example.cn"
-    }))
-    .await;
+    let created = app
+        .create_firm(json!({
+            "credit_code": " 9111-0000-6000 37341l ",
+            "name": "北京示例科技有限公司",
+            "city": "济南市",
+            "industry_code": "c3562",
+            "tier": "little_giant",
+            "tier_recognized_year": 2023,
+            "expected_market_value": "1500000000.5",
+            "tax_credit_grade": "a",
+            "contact_email": "ir@example.cn"
+        }))
+        .await;
     assert_eq!(created["credit_code"], "91110000600037341L");
     assert_eq!(created["city"], "jinan");
     assert_eq!(created["industry_code"], "C3562");
@@ -32,7 +33,9 @@ async fn create_get_patch_round_trip() {
     let got: Value = app.get(&format!("/v1/firms/{id}"), &app.admin_key).await.json().await.expect("json");
     assert_eq!(got, created);
 
-    let resp = app.patch_json(&format!("/v1/firms/{id}"), &app.admin_key, &json!({"name": "新名称有限公司", "contact_email": ""})).await;
+    let resp = app
+        .patch_json(&format!("/v1/firms/{id}"), &app.admin_key, &json!({"name": "新名称有限公司", "contact_email": ""}))
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let patched: Value = resp.json().await.expect("json");
     assert_eq!(patched["name"], "新名称有限公司");
@@ -43,12 +46,23 @@ async fn create_get_patch_round_trip() {
 #[tokio::test]
 async fn city_comes_from_the_credit_code_and_laiwu_is_jinan() {
     let app = spawn_app().await;
-    let laiwu_code = srdi_capital::domain::credit_code::CreditCode::complete("91371200MA3C00001").expect("body").to_string();
-    let f = app.create_firm(json!({"credit_code": laiwu_code, "name": "莱芜钢铁配件有限公司", "industry_code": "C3130"})).await;
+    let laiwu_code =
+        srdi_capital::domain::credit_code::CreditCode::complete("91371200MA3C00001").expect("body").to_string();
+    let f = app
+        .create_firm(json!({"credit_code": laiwu_code, "name": "莱芜钢铁配件有限公司", "industry_code": "C3130"}))
+        .await;
     assert_eq!(f["city"], "jinan");
-    let f = app.create_firm(json!({"credit_code": code(2), "name": "X有限公司", "industry_code": "C35", "city": "371202"})).await;
+    let f = app
+        .create_firm(json!({"credit_code": code(2), "name": "X有限公司", "industry_code": "C35", "city": "371202"}))
+        .await;
     assert_eq!(f["city"], "jinan");
-    let resp = app.post_json("/v1/firms", &app.admin_key, &json!({"credit_code": "91110000600037341L", "name": "Y", "industry_code": "C35"})).await;
+    let resp = app
+        .post_json(
+            "/v1/firms",
+            &app.admin_key,
+            &json!({"credit_code": "91110000600037341L", "name": "Y", "industry_code": "C35"}),
+        )
+        .await;
     let p = problem(resp).await;
     assert_eq!(p["errors"][0]["field"], "city", "a Beijing code names no Shandong city: {p}");
 }
@@ -56,9 +70,21 @@ async fn city_comes_from_the_credit_code_and_laiwu_is_jinan() {
 #[tokio::test]
 async fn invalid_and_duplicate_credit_codes() {
     let app = spawn_app().await;
-    let resp = app.post_json("/v1/firms", &app.admin_key, &json!({"credit_code": "91350100M000100Y43", "name": "A", "industry_code": "C35", "city": "qingdao"})).await;
+    let resp = app
+        .post_json(
+            "/v1/firms",
+            &app.admin_key,
+            &json!({"credit_code": "91350100M000100Y43", "name": "A", "industry_code": "C35", "city": "qingdao"}),
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED, "91350100M000100Y43 carries the right check character");
-    let resp = app.post_json("/v1/firms", &app.admin_key, &json!({"credit_code": "91350100M000100Y44", "name": "A", "industry_code": "C35", "city": "qingdao"})).await;
+    let resp = app
+        .post_json(
+            "/v1/firms",
+            &app.admin_key,
+            &json!({"credit_code": "91350100M000100Y44", "name": "A", "industry_code": "C35", "city": "qingdao"}),
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let p = problem(resp).await;
     assert_eq!(p["errors"][0]["field"], "credit_code");
@@ -73,7 +99,11 @@ async fn invalid_and_duplicate_credit_codes() {
     // Changing another firm's code onto an existing one is the same conflict.
     let second = app.create_firm(firm_body(2)).await;
     let resp = app
-        .patch_json(&format!("/v1/firms/{}", second["id"].as_str().expect("id")), &app.admin_key, &json!({"credit_code": code(1)}))
+        .patch_json(
+            &format!("/v1/firms/{}", second["id"].as_str().expect("id")),
+            &app.admin_key,
+            &json!({"credit_code": code(1)}),
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
 }
@@ -91,8 +121,19 @@ async fn validation_names_every_bad_field() {
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let p = problem(resp).await;
-    let fields: Vec<&str> = p["errors"].as_array().expect("errors").iter().map(|e| e["field"].as_str().expect("field")).collect();
-    for f in ["credit_code", "name", "city", "industry_code", "tier", "founded_on", "expected_market_value", "neeq_layer", "contact_email"] {
+    let fields: Vec<&str> =
+        p["errors"].as_array().expect("errors").iter().map(|e| e["field"].as_str().expect("field")).collect();
+    for f in [
+        "credit_code",
+        "name",
+        "city",
+        "industry_code",
+        "tier",
+        "founded_on",
+        "expected_market_value",
+        "neeq_layer",
+        "contact_email",
+    ] {
         assert!(fields.contains(&f), "{f} missing from {fields:?}");
     }
     let resp = app.post_json("/v1/firms", &app.admin_key, &json!({"credit_code": code(1), "surprise": 1})).await;
@@ -113,16 +154,23 @@ async fn enterprise_reads_and_edits_only_its_own_firm() {
 
     assert_eq!(app.get(&format!("/v1/firms/{a_id}"), &key_a).await.status(), StatusCode::OK);
     assert_eq!(app.get(&format!("/v1/firms/{b_id}"), &key_a).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.patch_json(&format!("/v1/firms/{b_id}"), &key_a, &json!({"name": "hijack"})).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.patch_json(&format!("/v1/firms/{b_id}"), &key_a, &json!({"name": "hijack"})).await.status(),
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(app.get(&format!("/v1/firms/{b_id}/financials"), &key_a).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.put_json(&format!("/v1/firms/{b_id}/financials/2024"), &key_a, &json!({"revenue": "1.00"})).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.put_json(&format!("/v1/firms/{b_id}/financials/2024"), &key_a, &json!({"revenue": "1.00"})).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let resp = app.patch_json(&format!("/v1/firms/{a_id}"), &key_a, &json!({"contact_phone": "0531-88888888"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let resp = app.patch_json(&format!("/v1/firms/{a_id}"), &key_a, &json!({"credit_code": code(3)})).await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN, "an enterprise cannot change its credit code");
 
     let list: Value = app.get("/v1/firms", &key_a).await.json().await.expect("json");
-    let ids: Vec<&str> = list["items"].as_array().expect("items").iter().map(|f| f["id"].as_str().expect("id")).collect();
+    let ids: Vec<&str> =
+        list["items"].as_array().expect("items").iter().map(|f| f["id"].as_str().expect("id")).collect();
     assert_eq!(ids, [a_id.to_string()]);
     assert_eq!(app.post_json("/v1/firms", &key_a, &firm_body(9)).await.status(), StatusCode::FORBIDDEN);
 
@@ -143,7 +191,8 @@ async fn financials_put_and_list_exactly() {
     });
     let resp = app.put_json(&format!("/v1/firms/{id}/financials/2024"), &app.admin_key, &body).await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let resp = app.put_json(&format!("/v1/firms/{id}/financials/2023"), &app.admin_key, &json!({"revenue": "100.00"})).await;
+    let resp =
+        app.put_json(&format!("/v1/firms/{id}/financials/2023"), &app.admin_key, &json!({"revenue": "100.00"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let list: Value = app.get(&format!("/v1/firms/{id}/financials"), &app.admin_key).await.json().await.expect("json");
     let items = list["items"].as_array().expect("items");
@@ -156,11 +205,16 @@ async fn financials_put_and_list_exactly() {
     assert_eq!(items[1]["main_business_revenue"], Value::Null);
 
     let resp = app
-        .put_json(&format!("/v1/firms/{id}/financials/2024"), &app.admin_key, &json!({"revenue": "1.001", "employees": 5, "rd_staff": 6}))
+        .put_json(
+            &format!("/v1/firms/{id}/financials/2024"),
+            &app.admin_key,
+            &json!({"revenue": "1.001", "employees": 5, "rd_staff": 6}),
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let p = problem(resp).await;
-    let fields: Vec<&str> = p["errors"].as_array().expect("errors").iter().map(|e| e["field"].as_str().expect("f")).collect();
+    let fields: Vec<&str> =
+        p["errors"].as_array().expect("errors").iter().map(|e| e["field"].as_str().expect("f")).collect();
     assert_eq!(fields, ["revenue", "rd_staff"]);
     let resp = app.put_json(&format!("/v1/firms/{id}/financials/2999"), &app.admin_key, &json!({})).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "a future fiscal year");
@@ -171,9 +225,7 @@ async fn financials_put_and_list_exactly() {
 #[tokio::test]
 async fn list_filters() {
     let app = spawn_app().await;
-    let mk = |n: usize, city: &str, tier: &str, industry: &str, name: &str| {
-        json!({"credit_code": code(n), "name": name, "city": city, "tier": tier, "industry_code": industry})
-    };
+    let mk = |n: usize, city: &str, tier: &str, industry: &str, name: &str| json!({"credit_code": code(n), "name": name, "city": city, "tier": tier, "industry_code": industry});
     app.create_firm(mk(1, "jinan", "little_giant", "C3562", "甲半导体有限公司")).await;
     app.create_firm(mk(2, "jinan", "innovative_sme", "C3562", "乙半导体有限公司")).await;
     app.create_firm(mk(3, "qingdao", "little_giant", "C2710", "丙生物医药有限公司")).await;
@@ -214,7 +266,13 @@ async fn pagination_neither_skips_nor_repeats_while_rows_are_inserted() {
         tokio::spawn(async move {
             let client = reqwest::Client::new();
             for n in 100..140 {
-                let resp = client.post(format!("{base}/v1/firms")).bearer_auth(&key).json(&firm_body(n)).send().await.expect("post");
+                let resp = client
+                    .post(format!("{base}/v1/firms"))
+                    .bearer_auth(&key)
+                    .json(&firm_body(n))
+                    .send()
+                    .await
+                    .expect("post");
                 assert_eq!(resp.status(), StatusCode::CREATED);
             }
         })

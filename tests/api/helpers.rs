@@ -31,7 +31,9 @@ impl Drop for DbGuard {
                     rt.block_on(async {
                         sqlx::any::install_default_drivers();
                         if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn).await;
+                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
                         }
                     });
                 }
@@ -51,11 +53,14 @@ pub fn backend() -> &'static str {
 /// A fresh, empty database URL and the guard that removes it.
 pub async fn fresh_database() -> (String, DbGuard) {
     if backend() == "postgres" {
-        let base = std::env::var("SRDI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let base =
+            std::env::var("SRDI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
         let admin_url = format!("{base}/postgres");
         let name = format!("srdi_test_{}", Uuid::new_v4().simple());
         sqlx::any::install_default_drivers();
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await.expect("PostgreSQL reachable for tests");
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .expect("PostgreSQL reachable for tests");
         sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("create test database");
         (format!("{base}/{name}"), DbGuard::Postgres { admin_url, name })
     } else {
@@ -111,7 +116,8 @@ pub async fn start_on(config: Config, clock: SharedClock, guard: Arc<DbGuard>) -
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let mut conn = db.pool().acquire().await.expect("conn");
-    let (_, admin_key) = keys::create(&mut conn, Role::Admin, None, "test admin", clock.now()).await.expect("admin key");
+    let (_, admin_key) =
+        keys::create(&mut conn, Role::Admin, None, "test admin", clock.now()).await.expect("admin key");
     drop(conn);
     TestApp {
         base,

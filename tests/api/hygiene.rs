@@ -35,7 +35,10 @@ async fn malformed_bodies_and_unknown_routes_are_4xx_problems() {
     assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let resp = send(Method::POST, "/v1/firms", "application/json", "[1,2]").await.expect("req");
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let resp = send(Method::POST, "/v1/reserve-pool", "application/json", r#"{"firm_id": "nope", "target_venue": "bse"}"#).await.expect("req");
+    let resp =
+        send(Method::POST, "/v1/reserve-pool", "application/json", r#"{"firm_id": "nope", "target_venue": "bse"}"#)
+            .await
+            .expect("req");
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let resp = app.get("/v1/nothing-here", &app.admin_key).await;
@@ -52,7 +55,8 @@ async fn malformed_bodies_and_unknown_routes_are_4xx_problems() {
 
 #[tokio::test]
 async fn oversize_bodies_are_413() {
-    let app = spawn_app_with(|c| c.max_body_bytes = 64 * 1024, std::sync::Arc::new(srdi_capital::clock::SystemClock)).await;
+    let app =
+        spawn_app_with(|c| c.max_body_bytes = 64 * 1024, std::sync::Arc::new(srdi_capital::clock::SystemClock)).await;
     let big = "x".repeat(200 * 1024);
     let resp = app
         .req(Method::POST, "/v1/firms/import", Some(&app.admin_key))
@@ -89,17 +93,20 @@ async fn idempotency_key_replays_the_first_answer() {
 #[tokio::test]
 async fn request_ids_health_readiness_and_metrics() {
     let app = spawn_app().await;
-    let resp = app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "abc-123").send().await.expect("req");
+    let resp =
+        app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "abc-123").send().await.expect("req");
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("abc-123"));
     let resp = app.client.get(format!("{}/readyz", app.base)).send().await.expect("req");
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers().get("x-request-id").is_some());
     app.get("/v1/firms", &app.admin_key).await;
-    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.expect("req").text().await.expect("text");
+    let metrics =
+        app.client.get(format!("{}/metrics", app.base)).send().await.expect("req").text().await.expect("text");
     assert!(metrics.contains(r#"http_requests_total{method="GET",route="/v1/firms",status="200"}"#), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds_bucket"), "{metrics}");
-    let spec: Value = app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("req").json().await.expect("json");
+    let spec: Value =
+        app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("req").json().await.expect("json");
     assert!(spec["paths"]["/v1/firms"].is_object());
     let docs = app.client.get(format!("{}/docs/", app.base)).send().await.expect("req");
     assert_eq!(docs.status(), StatusCode::OK);
@@ -109,7 +116,8 @@ async fn request_ids_health_readiness_and_metrics() {
 
 #[tokio::test]
 async fn committed_openapi_matches_the_code() {
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).expect("openapi/openapi.json");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+        .expect("openapi/openapi.json");
     let generated = srdi_capital::api::docs::openapi_pretty();
     assert!(committed == generated, "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`");
     let _ = json!({});

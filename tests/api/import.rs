@@ -18,7 +18,13 @@ fn csv_of(rows: &[String]) -> String {
 
 async fn import(app: &TestApp, body: String, dry_run: bool) -> (StatusCode, Value) {
     let path = if dry_run { "/v1/firms/import?dry_run=true" } else { "/v1/firms/import" };
-    let resp = app.req(Method::POST, path, Some(&app.admin_key)).header("content-type", "text/csv").body(body).send().await.expect("req");
+    let resp = app
+        .req(Method::POST, path, Some(&app.admin_key))
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .expect("req");
     let status = resp.status();
     (status, resp.json().await.expect("json"))
 }
@@ -61,11 +67,17 @@ async fn mixed_good_and_bad_rows_report_each_rejection() {
 
     // The same file again: nothing changes; a changed figure updates that firm only.
     let (_, report) = import(&app, csv_of(&good_rows()), false).await;
-    assert_eq!((report["created"].as_u64(), report["updated"].as_u64(), report["unchanged"].as_u64()), (Some(0), Some(0), Some(3)));
+    assert_eq!(
+        (report["created"].as_u64(), report["updated"].as_u64(), report["unchanged"].as_u64()),
+        (Some(0), Some(0), Some(3))
+    );
     let mut changed = good_rows();
     changed[2] = changed[2].replace("50000000,", "51000000,");
     let (_, report) = import(&app, csv_of(&changed), false).await;
-    assert_eq!((report["created"].as_u64(), report["updated"].as_u64(), report["unchanged"].as_u64()), (Some(0), Some(1), Some(2)));
+    assert_eq!(
+        (report["created"].as_u64(), report["updated"].as_u64(), report["unchanged"].as_u64()),
+        (Some(0), Some(1), Some(2))
+    );
     let firms: Value = app.get("/v1/firms?city=qingdao", &app.admin_key).await.json().await.expect("json");
     let id = firms["items"][0]["id"].as_str().expect("id");
     let fin: Value = app.get(&format!("/v1/firms/{id}/financials"), &app.admin_key).await.json().await.expect("json");
@@ -107,9 +119,16 @@ async fn json_import_and_header_problems() {
         .expect("req");
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let p = problem(resp).await;
-    let fields: Vec<&str> = p["errors"].as_array().expect("e").iter().map(|e| e["field"].as_str().expect("f")).collect();
+    let fields: Vec<&str> =
+        p["errors"].as_array().expect("e").iter().map(|e| e["field"].as_str().expect("f")).collect();
     assert_eq!(fields, ["columns.colour", "columns.industry_code"]);
-    let resp = app.req(Method::POST, "/v1/firms/import", Some(&app.admin_key)).header("content-type", "application/xml").body("<a/>").send().await.expect("req");
+    let resp = app
+        .req(Method::POST, "/v1/firms/import", Some(&app.admin_key))
+        .header("content-type", "application/xml")
+        .body("<a/>")
+        .send()
+        .await
+        .expect("req");
     assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
@@ -123,7 +142,9 @@ async fn a_database_failure_leaves_nothing_half_written() {
             "CREATE TRIGGER refuse BEFORE INSERT ON financials FOR EACH ROW WHEN (NEW.fiscal_year = 2001) EXECUTE FUNCTION refuse_2001()",
         ]
     } else {
-        vec!["CREATE TRIGGER refuse BEFORE INSERT ON financials WHEN NEW.fiscal_year = 2001 BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"]
+        vec![
+            "CREATE TRIGGER refuse BEFORE INSERT ON financials WHEN NEW.fiscal_year = 2001 BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END",
+        ]
     };
     for sql in trigger {
         sqlx::query(sql).execute(app.db.pool()).await.expect("install trigger");
