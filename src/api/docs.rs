@@ -21,7 +21,7 @@ use super::{firms, health, import, pool, problem};
         pool::list_pool, pool::admit, pool::get_entry, pool::remove,
     ),
     components(schemas(problem::Problem, crate::domain::validate::FieldError)),
-    modifiers(&SecurityAddon),
+    modifiers(&ApiConventions),
     tags(
         (name = "firms", description = "Firm registry (企业库) and yearly financials"),
         (name = "reserve-pool", description = "Listing reserve pool (上市后备资源库)"),
@@ -30,15 +30,69 @@ use super::{firms, health, import, pool, problem};
 )]
 pub struct ApiDoc;
 
-struct SecurityAddon;
+/// What every operation shares: bearer keys, and errors as `application/problem+json`. Handlers
+/// declare their specific outcomes; the statuses any request can meet (a bad query, a missing key,
+/// a body of the wrong type, a busy database) are added here once, with the problem media type.
+struct ApiConventions;
 
-impl Modify for SecurityAddon {
+impl Modify for ApiConventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("API key").build()),
         );
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                (&mut item.get, false),
+                (&mut item.post, true),
+                (&mut item.put, true),
+                (&mut item.patch, true),
+                (&mut item.delete, true),
+            ];
+            for (op, writes) in ops {
+                let Some(op) = op.as_mut() else { continue };
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let responses = &mut op.responses.responses;
+                // Errors declared by handlers come back as problem documents.
+                for (status, resp) in responses.iter_mut() {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        *resp = problem(&match resp {
+                            utoipa::openapi::RefOr::T(r) => r.description.clone(),
+                            utoipa::openapi::RefOr::Ref(_) => "Error".to_owned(),
+                        })
+                        .into();
+                    }
+                }
+                let mut generic =
+                    vec![("400", "The request could not be read"), ("503", "The database is busy or unreachable")];
+                if secured {
+                    generic
+                        .extend([("401", "Missing, unknown or revoked API key"), ("403", "Not allowed for this key")]);
+                    generic.push(("422", "A parameter or field is invalid; every bad field is listed"));
+                }
+                if writes {
+                    generic.extend([
+                        ("409", "Conflicts with the current state (or an Idempotency-Key reused)"),
+                        ("413", "Request body too large"),
+                        ("415", "Unsupported media type"),
+                    ]);
+                }
+                for (status, description) in generic {
+                    responses.entry(status.to_owned()).or_insert_with(|| problem(description).into());
+                }
+            }
+        }
     }
 }
 

@@ -74,8 +74,8 @@ const CSV_HEADER: &[&str] = &[
 
 /// List the reserve pool; `Accept: text/csv` gives the same list as CSV (all pages).
 #[utoipa::path(get, path = "/v1/reserve-pool", tag = "reserve-pool", params(PoolQuery),
-    responses((status = 200, body = PoolPage, content_type = "application/json"),
-        (status = 200, description = "The same list as CSV", content_type = "text/csv", body = String),
+    responses((status = 200, description = "A page of the pool, or with `Accept: text/csv` the whole filtered list as CSV",
+            content((PoolPage = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list_pool(
