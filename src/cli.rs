@@ -43,6 +43,9 @@ pub enum Command {
         /// Random seed; the same seed gives the same firms.
         #[arg(long, default_value_t = 2022)]
         seed: u64,
+        /// Write the firms as an import CSV to this file instead of the database.
+        #[arg(long)]
+        csv: Option<PathBuf>,
     },
     /// Import firms from a CSV or JSON file (by extension).
     Import {
@@ -100,7 +103,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied");
             Ok(())
         }
-        Command::Seed { firms, pool, seed } => {
+        Command::Seed { firms, csv: Some(path), seed, .. } => {
+            let rows = crate::seed::synthetic_rows(firms, seed, chrono::Utc::now().date_naive());
+            let file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            crate::seed::write_csv(&rows, std::io::BufWriter::new(file))?;
+            eprintln!("wrote {} rows for {firms} firms to {}", rows.len(), path.display());
+            Ok(())
+        }
+        Command::Seed { firms, pool, seed, csv: None } => {
             let db = open_db(&config).await?;
             let pool = pool.unwrap_or(firms * 7 / 8);
             let report = crate::seed::seed(&db, firms, pool, seed, chrono::Utc::now()).await?;

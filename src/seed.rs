@@ -259,6 +259,58 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
     rows
 }
 
+/// Writes rows in the import CSV layout (see `service::import`).
+pub fn write_csv(rows: &[RawRow], out: impl std::io::Write) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header: Vec<&str> = import::FIRM_CSV_COLUMNS.to_vec();
+    header.extend(import::FINANCIAL_CSV_COLUMNS);
+    w.write_record(&header)?;
+    for r in rows {
+        let f = &r.firm;
+        let t = |v: &Option<String>| v.clone().unwrap_or_default();
+        let n = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let mut rec = vec![
+            t(&f.credit_code),
+            t(&f.name),
+            t(&f.city),
+            t(&f.district),
+            t(&f.industry_code),
+            t(&f.tier),
+            n(f.tier_recognized_year.map(i64::from)),
+            t(&f.founded_on),
+            t(&f.expected_market_value),
+            t(&f.neeq_listed_on),
+            t(&f.neeq_layer),
+            t(&f.tax_credit_grade),
+            t(&f.contact_name),
+            t(&f.contact_email),
+            t(&f.contact_phone),
+        ];
+        match &r.year {
+            Some((year, y)) => rec.extend([
+                year.to_string(),
+                t(&y.revenue),
+                t(&y.main_business_revenue),
+                t(&y.net_profit),
+                t(&y.net_profit_deducted),
+                t(&y.rd_expense),
+                t(&y.operating_cash_flow),
+                t(&y.total_assets),
+                t(&y.total_liabilities),
+                t(&y.net_assets),
+                t(&y.weighted_roe),
+                n(y.invention_patents),
+                n(y.employees),
+                n(y.rd_staff),
+            ]),
+            None => rec.extend(std::iter::repeat_n(String::new(), import::FINANCIAL_CSV_COLUMNS.len())),
+        }
+        w.write_record(&rec)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 /// Seeds `n` firms and admits the first `pool` of them
 /// to the reserve pool. Idempotent: re-running upserts the same firms and skips admitted ones.
 pub async fn seed(db: &Db, n: usize, pool: usize, seed_value: u64, now: DateTime<Utc>) -> anyhow::Result<SeedReport> {
