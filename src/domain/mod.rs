@@ -6,9 +6,12 @@ pub mod application;
 pub mod consent;
 pub mod credit_code;
 pub mod firm;
+pub mod listing_stage;
 pub mod matching;
 pub mod pool;
 pub mod product;
+pub mod readiness;
+pub mod tier_check;
 pub mod validate;
 
 /// A string that is not one of a closed vocabulary's values.

@@ -1,0 +1,725 @@
+//! Listing stages per venue as a state machine, and the pure fold of a firm's dated stage events
+//! into its current stage and history.
+//!
+//! Rules (reference §5 for the exchanges, §4.3 for NEEQ, §7.4 for the regional board):
+//! * **First record.** A venue's first event may be any non-exit stage: firms are imported
+//!   mid-way, and their history starts where the registry first knew them.
+//! * **Then no skipping,** with one exception: `shareholding_reform` may be skipped, because a
+//!   firm founded as a 股份有限公司 never converts.
+//! * **Exits** (`terminated` 终止, `withdrawn` 撤回) exist only once there is a proceeding to end:
+//!   for the exchanges from `application_accepted` up to `registered` (review terminated, committee
+//!   rejection, registration refused or lapsed after its one-year validity, or the applicant
+//!   withdraws); for NEEQ from `neeq_applied` and `neeq_accepted`; for the regional board,
+//!   `withdrawn` records removal from the board (layers are reassessed yearly with removals).
+//!   An exit is not final: a new attempt restarts at `tutoring_filed` (tutoring redone) or
+//!   `application_accepted` (re-filed while the tutoring completion letter is still valid), and
+//!   at `neeq_applied` / `regional_listed` for the other venues.
+//! * `listed` is final. On NEEQ a firm may move between the innovation layer and the basic layer
+//!   (`neeq_listed`) at the yearly adjustment. On the regional board `regional_listed` carries a
+//!   layer and can be recorded again with a different layer.
+//! * Dates never go backwards: an event is dated on or after the current stage's date, and not
+//!   after "today".
+//! * **Corrections.** An event with `corrects: Some(id)` replaces the event `id` (its stage, date,
+//!   layer, notes) in that event's place in the history; with `retracts: true` it voids it
+//!   instead. Corrections can be corrected in turn; the last recorded one wins. Nothing is
+//!   deleted, so the record of what was believed when stays in the store.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::firm::{Venue, vocabulary};
+
+vocabulary!(
+    /// A listing milestone. Which stages a venue uses: see `stages_of`.
+    ListingStage {
+        Reserve = "reserve" / "入库",
+        ShareholdingReform = "shareholding_reform" / "股改",
+        TutoringFiled = "tutoring_filed" / "辅导备案",
+        TutoringAccepted = "tutoring_accepted" / "辅导验收",
+        ApplicationAccepted = "application_accepted" / "申报受理",
+        Inquiry = "inquiry" / "审核问询",
+        CommitteeApproved = "committee_approved" / "上市委审议通过",
+        Registered = "registered" / "注册生效",
+        Listed = "listed" / "发行上市",
+        Terminated = "terminated" / "终止",
+        Withdrawn = "withdrawn" / "撤回",
+        NeeqApplied = "neeq_applied" / "挂牌申请",
+        NeeqAccepted = "neeq_accepted" / "挂牌申请受理",
+        NeeqListed = "neeq_listed" / "新三板挂牌",
+        NeeqInnovationLayer = "neeq_innovation_layer" / "进入创新层",
+        RegionalListed = "regional_listed" / "专精特新专板挂牌",
+    }
+);
+
+vocabulary!(
+    /// Layer of the regional equity market's 专精特新专板.
+    RegionalLayer {
+        Incubation = "incubation" / "孵化层",
+        Standardization = "standardization" / "规范层",
+        Cultivation = "cultivation" / "培育层",
+    }
+);
+
+use ListingStage::*;
+
+const EXCHANGE_STAGES: &[ListingStage] = &[
+    Reserve,
+    ShareholdingReform,
+    TutoringFiled,
+    TutoringAccepted,
+    ApplicationAccepted,
+    Inquiry,
+    CommitteeApproved,
+    Registered,
+    Listed,
+    Terminated,
+    Withdrawn,
+];
+const NEEQ_STAGES: &[ListingStage] =
+    &[Reserve, ShareholdingReform, NeeqApplied, NeeqAccepted, NeeqListed, NeeqInnovationLayer, Terminated, Withdrawn];
+const REGIONAL_STAGES: &[ListingStage] = &[RegionalListed, Withdrawn];
+
+/// The stages a venue uses, in their normal order (exits last).
+pub fn stages_of(venue: Venue) -> &'static [ListingStage] {
+    match venue {
+        Venue::Bse | Venue::Star | Venue::Chinext => EXCHANGE_STAGES,
+        Venue::Neeq => NEEQ_STAGES,
+        Venue::RegionalSrdiBoard => REGIONAL_STAGES,
+    }
+}
+
+impl ListingStage {
+    /// Exit stages end an attempt; they are not milestones a firm is imported at.
+    pub fn is_exit(self) -> bool {
+        matches!(self, Terminated | Withdrawn)
+    }
+}
+
+/// The stages that may follow `current` (None: no event recorded yet for this venue).
+pub fn allowed_next(venue: Venue, current: Option<ListingStage>) -> Vec<ListingStage> {
+    let Some(current) = current else {
+        return stages_of(venue).iter().copied().filter(|s| !s.is_exit()).collect();
+    };
+    let next: &[ListingStage] = match venue {
+        Venue::Bse | Venue::Star | Venue::Chinext => match current {
+            Reserve => &[ShareholdingReform, TutoringFiled],
+            ShareholdingReform => &[TutoringFiled],
+            TutoringFiled => &[TutoringAccepted],
+            TutoringAccepted => &[ApplicationAccepted],
+            ApplicationAccepted => &[Inquiry, Terminated, Withdrawn],
+            Inquiry => &[CommitteeApproved, Terminated, Withdrawn],
+            CommitteeApproved => &[Registered, Terminated, Withdrawn],
+            Registered => &[Listed, Terminated, Withdrawn],
+            Terminated | Withdrawn => &[TutoringFiled, ApplicationAccepted],
+            _ => &[],
+        },
+        Venue::Neeq => match current {
+            Reserve => &[ShareholdingReform, NeeqApplied],
+            ShareholdingReform => &[NeeqApplied],
+            NeeqApplied => &[NeeqAccepted, Terminated, Withdrawn],
+            NeeqAccepted => &[NeeqListed, Terminated, Withdrawn],
+            NeeqListed => &[NeeqInnovationLayer],
+            NeeqInnovationLayer => &[NeeqListed],
+            Terminated | Withdrawn => &[NeeqApplied],
+            _ => &[],
+        },
+        Venue::RegionalSrdiBoard => match current {
+            RegionalListed => &[RegionalListed, Withdrawn],
+            Withdrawn => &[RegionalListed],
+            _ => &[],
+        },
+    };
+    next.to_vec()
+}
+
+/// A stage change the state machine does not allow. The API answers 409 with `allowed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, thiserror::Error)]
+#[error("{venue}: cannot go from {} to {to}; allowed next: {}", from.map_or("(no stage)", ListingStage::as_str), join(allowed))]
+pub struct IllegalTransition {
+    pub venue: Venue,
+    pub from: Option<ListingStage>,
+    pub to: ListingStage,
+    pub allowed: Vec<ListingStage>,
+}
+
+fn join(stages: &[ListingStage]) -> String {
+    if stages.is_empty() {
+        return "none".to_owned();
+    }
+    stages.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+pub fn check_transition(
+    venue: Venue,
+    current: Option<ListingStage>,
+    next: ListingStage,
+) -> Result<(), IllegalTransition> {
+    let allowed = allowed_next(venue, current);
+    if allowed.contains(&next) { Ok(()) } else { Err(IllegalTransition { venue, from: current, to: next, allowed }) }
+}
+
+/// One recorded milestone (or a correction of one). Stored append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ListingEvent {
+    pub id: Uuid,
+    pub venue: Venue,
+    pub stage: ListingStage,
+    /// Required for `regional_listed`, absent otherwise.
+    #[serde(default)]
+    pub layer: Option<RegionalLayer>,
+    pub reached_on: NaiveDate,
+    #[serde(default)]
+    pub document_ref: Option<String>,
+    #[serde(default)]
+    pub remark: Option<String>,
+    /// The event this one replaces.
+    #[serde(default)]
+    pub corrects: Option<Uuid>,
+    /// With `corrects`: void the corrected event instead of replacing it.
+    #[serde(default)]
+    pub retracts: bool,
+}
+
+/// One stage in a firm's history for a venue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StageSpan {
+    /// The event in force for this stage (a correction's id when corrected).
+    pub event_id: Uuid,
+    pub stage: ListingStage,
+    pub layer: Option<RegionalLayer>,
+    pub reached_on: NaiveDate,
+    /// When the next stage was reached; `None` for the current stage.
+    pub left_on: Option<NaiveDate>,
+    /// Days spent in the stage: to `left_on`, or to the `as_of` date for the current stage.
+    pub days: i64,
+    pub corrected: bool,
+    pub document_ref: Option<String>,
+    pub remark: Option<String>,
+}
+
+/// An event the fold could not apply (only possible through corrections or bad imports, since
+/// new events are checked before they are stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProgressIssue {
+    pub event_id: Uuid,
+    pub problem: String,
+}
+
+/// A firm's listing progress on one venue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Progress {
+    pub venue: Venue,
+    pub current: Option<ListingStage>,
+    pub current_layer: Option<RegionalLayer>,
+    pub since: Option<NaiveDate>,
+    pub history: Vec<StageSpan>,
+    pub allowed_next: Vec<ListingStage>,
+    pub issues: Vec<ProgressIssue>,
+}
+
+/// Why a new event cannot be recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error("event is for {got}, not {expected}")]
+    WrongVenue { expected: Venue, got: Venue },
+    #[error("reached_on {reached_on} is before the current stage's date {since}")]
+    BeforeCurrentStage { reached_on: NaiveDate, since: NaiveDate },
+    #[error("reached_on {reached_on} is after today ({today})")]
+    InFuture { reached_on: NaiveDate, today: NaiveDate },
+    #[error("regional_listed needs a layer (incubation, standardization, cultivation)")]
+    LayerRequired,
+    #[error("only regional_listed takes a layer")]
+    LayerNotAllowed,
+    #[error("already on the {0} layer")]
+    SameLayer(RegionalLayer),
+    #[error("retracts is only meaningful with corrects")]
+    RetractWithoutTarget,
+    #[error("corrects {0}, which is not an event of this firm and venue")]
+    UnknownCorrectionTarget(Uuid),
+    #[error("the correction would leave the history inconsistent: {}", .0.iter().map(|i| i.problem.as_str()).collect::<Vec<_>>().join("; "))]
+    CorrectionBreaksHistory(Vec<ProgressIssue>),
+}
+
+/// The layer rule of a single step, on top of `check_transition`.
+fn check_layer(
+    stage: ListingStage,
+    layer: Option<RegionalLayer>,
+    current_layer: Option<RegionalLayer>,
+    current: Option<ListingStage>,
+) -> Result<(), StageError> {
+    match (stage, layer) {
+        (RegionalListed, None) => Err(StageError::LayerRequired),
+        (RegionalListed, Some(l)) if current == Some(RegionalListed) && current_layer == Some(l) => {
+            Err(StageError::SameLayer(l))
+        }
+        (RegionalListed, Some(_)) | (_, None) => Ok(()),
+        (_, Some(_)) => Err(StageError::LayerNotAllowed),
+    }
+}
+
+/// Folds a venue's events (in recorded order; other venues' events are ignored) into the
+/// current stage and the dated history, `as_of` being "today" for the open stage's days.
+pub fn progress(venue: Venue, events: &[ListingEvent], as_of: NaiveDate) -> Progress {
+    let mut issues = Vec::new();
+    // Slots in recorded order; a correction takes over its target's slot.
+    let mut slots: Vec<Option<(&ListingEvent, bool)>> = Vec::new();
+    let mut slot_of: HashMap<Uuid, usize> = HashMap::new();
+    for e in events.iter().filter(|e| e.venue == venue) {
+        match e.corrects {
+            None => {
+                if e.retracts {
+                    issues.push(ProgressIssue {
+                        event_id: e.id,
+                        problem: "retracts without corrects; ignored".to_owned(),
+                    });
+                    continue;
+                }
+                slot_of.insert(e.id, slots.len());
+                slots.push(Some((e, false)));
+            }
+            Some(target) => match slot_of.get(&target).copied() {
+                Some(slot) => {
+                    slots[slot] = if e.retracts { None } else { Some((e, true)) };
+                    slot_of.insert(e.id, slot);
+                }
+                None => issues.push(ProgressIssue {
+                    event_id: e.id,
+                    problem: format!("corrects unknown event {target}; ignored"),
+                }),
+            },
+        }
+    }
+    let mut effective: Vec<(&ListingEvent, bool)> = slots.into_iter().flatten().collect();
+    // Stable: same-day events keep their recorded order.
+    effective.sort_by_key(|(e, _)| e.reached_on);
+
+    let mut history: Vec<StageSpan> = Vec::with_capacity(effective.len());
+    let mut current: Option<ListingStage> = None;
+    let mut current_layer: Option<RegionalLayer> = None;
+    for (e, corrected) in effective {
+        let step = check_transition(venue, current, e.stage)
+            .map_err(StageError::from)
+            .and_then(|()| check_layer(e.stage, e.layer, current_layer, current));
+        if let Err(why) = step {
+            issues.push(ProgressIssue {
+                event_id: e.id,
+                problem: format!("{} on {}: {why}; ignored", e.stage, e.reached_on),
+            });
+            continue;
+        }
+        if let Some(prev) = history.last_mut() {
+            prev.left_on = Some(e.reached_on);
+            prev.days = (e.reached_on - prev.reached_on).num_days();
+        }
+        history.push(StageSpan {
+            event_id: e.id,
+            stage: e.stage,
+            layer: e.layer,
+            reached_on: e.reached_on,
+            left_on: None,
+            days: 0,
+            corrected,
+            document_ref: e.document_ref.clone(),
+            remark: e.remark.clone(),
+        });
+        current = Some(e.stage);
+        current_layer = e.layer;
+    }
+    if let Some(open) = history.last_mut() {
+        open.days = (as_of - open.reached_on).num_days().max(0);
+    }
+    Progress {
+        venue,
+        current,
+        current_layer,
+        since: history.last().map(|s| s.reached_on),
+        allowed_next: allowed_next(venue, current),
+        history,
+        issues,
+    }
+}
+
+/// Checks that `new` may be appended to a venue's stored `events` on `today`, and returns the
+/// progress with it. A correction is accepted when the corrected history folds without new
+/// issues.
+pub fn check_append(
+    venue: Venue,
+    events: &[ListingEvent],
+    new: &ListingEvent,
+    today: NaiveDate,
+) -> Result<Progress, StageError> {
+    if new.venue != venue {
+        return Err(StageError::WrongVenue { expected: venue, got: new.venue });
+    }
+    if new.reached_on > today && !new.retracts {
+        return Err(StageError::InFuture { reached_on: new.reached_on, today });
+    }
+    let before = progress(venue, events, today);
+    let mut all = events.to_vec();
+    all.push(new.clone());
+    match new.corrects {
+        None => {
+            if new.retracts {
+                return Err(StageError::RetractWithoutTarget);
+            }
+            check_transition(venue, before.current, new.stage)?;
+            check_layer(new.stage, new.layer, before.current_layer, before.current)?;
+            if let Some(since) = before.since
+                && new.reached_on < since
+            {
+                return Err(StageError::BeforeCurrentStage { reached_on: new.reached_on, since });
+            }
+        }
+        Some(target) => {
+            if !events.iter().any(|e| e.id == target && e.venue == venue) {
+                return Err(StageError::UnknownCorrectionTarget(target));
+            }
+            if !new.retracts {
+                check_layer(new.stage, new.layer, None, None)?;
+            }
+        }
+    }
+    let after = progress(venue, &all, today);
+    let fresh: Vec<ProgressIssue> = after.issues.iter().filter(|i| !before.issues.contains(i)).cloned().collect();
+    if !fresh.is_empty() {
+        return Err(StageError::CorrectionBreaksHistory(fresh));
+    }
+    Ok(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn ev(n: u128, venue: Venue, stage: ListingStage, on: &str) -> ListingEvent {
+        ListingEvent {
+            id: id(n),
+            venue,
+            stage,
+            layer: None,
+            reached_on: date(on),
+            document_ref: None,
+            remark: None,
+            corrects: None,
+            retracts: false,
+        }
+    }
+
+    fn correction(n: u128, of: u128, venue: Venue, stage: ListingStage, on: &str) -> ListingEvent {
+        ListingEvent { corrects: Some(id(of)), ..ev(n, venue, stage, on) }
+    }
+
+    /// The whole machine, as the reference describes it: (venue, from, allowed next).
+    fn expected_table() -> Vec<(Venue, Option<ListingStage>, Vec<ListingStage>)> {
+        let mut t = Vec::new();
+        for v in [Venue::Bse, Venue::Star, Venue::Chinext] {
+            t.extend([
+                (
+                    v,
+                    None,
+                    vec![
+                        Reserve,
+                        ShareholdingReform,
+                        TutoringFiled,
+                        TutoringAccepted,
+                        ApplicationAccepted,
+                        Inquiry,
+                        CommitteeApproved,
+                        Registered,
+                        Listed,
+                    ],
+                ),
+                (v, Some(Reserve), vec![ShareholdingReform, TutoringFiled]),
+                (v, Some(ShareholdingReform), vec![TutoringFiled]),
+                (v, Some(TutoringFiled), vec![TutoringAccepted]),
+                (v, Some(TutoringAccepted), vec![ApplicationAccepted]),
+                (v, Some(ApplicationAccepted), vec![Inquiry, Terminated, Withdrawn]),
+                (v, Some(Inquiry), vec![CommitteeApproved, Terminated, Withdrawn]),
+                (v, Some(CommitteeApproved), vec![Registered, Terminated, Withdrawn]),
+                (v, Some(Registered), vec![Listed, Terminated, Withdrawn]),
+                (v, Some(Listed), vec![]),
+                (v, Some(Terminated), vec![TutoringFiled, ApplicationAccepted]),
+                (v, Some(Withdrawn), vec![TutoringFiled, ApplicationAccepted]),
+            ]);
+        }
+        t.extend([
+            (
+                Venue::Neeq,
+                None,
+                vec![Reserve, ShareholdingReform, NeeqApplied, NeeqAccepted, NeeqListed, NeeqInnovationLayer],
+            ),
+            (Venue::Neeq, Some(Reserve), vec![ShareholdingReform, NeeqApplied]),
+            (Venue::Neeq, Some(ShareholdingReform), vec![NeeqApplied]),
+            (Venue::Neeq, Some(NeeqApplied), vec![NeeqAccepted, Terminated, Withdrawn]),
+            (Venue::Neeq, Some(NeeqAccepted), vec![NeeqListed, Terminated, Withdrawn]),
+            (Venue::Neeq, Some(NeeqListed), vec![NeeqInnovationLayer]),
+            (Venue::Neeq, Some(NeeqInnovationLayer), vec![NeeqListed]),
+            (Venue::Neeq, Some(Terminated), vec![NeeqApplied]),
+            (Venue::Neeq, Some(Withdrawn), vec![NeeqApplied]),
+            (Venue::RegionalSrdiBoard, None, vec![RegionalListed]),
+            (Venue::RegionalSrdiBoard, Some(RegionalListed), vec![RegionalListed, Withdrawn]),
+            (Venue::RegionalSrdiBoard, Some(Withdrawn), vec![RegionalListed]),
+        ]);
+        t
+    }
+
+    #[test]
+    fn every_legal_transition_is_allowed_and_every_other_is_refused() {
+        let table = expected_table();
+        for venue in Venue::ALL {
+            let froms = std::iter::once(None).chain(stages_of(*venue).iter().map(|s| Some(*s)));
+            for from in froms {
+                let expected = table
+                    .iter()
+                    .find(|(v, f, _)| v == venue && *f == from)
+                    .map(|(_, _, n)| n.clone())
+                    .unwrap_or_else(|| panic!("table lacks {venue} {from:?}"));
+                assert_eq!(allowed_next(*venue, from), expected, "{venue} from {from:?}");
+                for to in ListingStage::ALL {
+                    let r = check_transition(*venue, from, *to);
+                    if expected.contains(to) {
+                        assert_eq!(r, Ok(()), "{venue}: {from:?} → {to}");
+                    } else {
+                        let e = r.expect_err("must be refused");
+                        assert_eq!(e.allowed, expected, "{venue}: {from:?} → {to}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn some_illegal_jumps() {
+        let cases = [
+            (Venue::Star, Some(Reserve), Listed),
+            (Venue::Star, Some(TutoringFiled), ApplicationAccepted),
+            (Venue::Chinext, Some(Inquiry), TutoringFiled),
+            (Venue::Bse, Some(Listed), Withdrawn),
+            (Venue::Bse, Some(TutoringAccepted), Terminated),
+            (Venue::Bse, None, Terminated),
+            (Venue::Bse, Some(Reserve), NeeqApplied),
+            (Venue::Neeq, Some(NeeqApplied), NeeqListed),
+            (Venue::Neeq, Some(NeeqListed), Listed),
+            (Venue::RegionalSrdiBoard, None, Reserve),
+        ];
+        for (venue, from, to) in cases {
+            let e = check_transition(venue, from, to).unwrap_err();
+            assert_eq!(e.allowed, allowed_next(venue, from));
+            assert!(e.to_string().contains("allowed next"), "{e}");
+        }
+        let e = check_transition(Venue::Star, Some(Reserve), Listed).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "star: cannot go from reserve to listed; allowed next: shareholding_reform, tutoring_filed"
+        );
+    }
+
+    #[test]
+    fn fold_gives_current_stage_and_days_per_stage() {
+        let events = vec![
+            ev(1, Venue::Star, Reserve, "2023-01-01"),
+            ev(2, Venue::Star, ShareholdingReform, "2023-03-01"),
+            ev(9, Venue::Neeq, Reserve, "2023-02-01"), // another venue: ignored
+            ev(3, Venue::Star, TutoringFiled, "2023-06-01"),
+            ev(4, Venue::Star, TutoringAccepted, "2023-09-15"),
+        ];
+        let p = progress(Venue::Star, &events, date("2024-01-01"));
+        assert_eq!(p.current, Some(TutoringAccepted));
+        assert_eq!(p.since, Some(date("2023-09-15")));
+        assert!(p.issues.is_empty());
+        let days: Vec<(ListingStage, i64)> = p.history.iter().map(|s| (s.stage, s.days)).collect();
+        assert_eq!(days, vec![(Reserve, 59), (ShareholdingReform, 92), (TutoringFiled, 106), (TutoringAccepted, 108)]);
+        assert_eq!(p.history[3].left_on, None);
+        assert_eq!(p.allowed_next, vec![ApplicationAccepted]);
+        let empty = progress(Venue::Bse, &events, date("2024-01-01"));
+        assert_eq!(empty.current, None);
+        assert_eq!(empty.allowed_next, allowed_next(Venue::Bse, None));
+    }
+
+    #[test]
+    fn full_paths_through_each_venue() {
+        let star = [
+            Reserve,
+            ShareholdingReform,
+            TutoringFiled,
+            TutoringAccepted,
+            ApplicationAccepted,
+            Inquiry,
+            CommitteeApproved,
+            Registered,
+            Listed,
+        ];
+        let neeq =
+            [Reserve, ShareholdingReform, NeeqApplied, NeeqAccepted, NeeqListed, NeeqInnovationLayer, NeeqListed];
+        for (venue, path) in
+            [(Venue::Star, &star[..]), (Venue::Bse, &star[..]), (Venue::Chinext, &star[..]), (Venue::Neeq, &neeq[..])]
+        {
+            let mut events = Vec::new();
+            let mut on = date("2020-01-01");
+            for (i, stage) in path.iter().enumerate() {
+                let e = ListingEvent { reached_on: on, ..ev(i as u128 + 1, venue, *stage, "2020-01-01") };
+                check_append(venue, &events, &e, date("2030-01-01")).unwrap();
+                events.push(e);
+                on += chrono::TimeDelta::days(30);
+            }
+            let p = progress(venue, &events, date("2030-01-01"));
+            assert_eq!(p.current, path.last().copied());
+            assert_eq!(p.history.len(), path.len());
+        }
+    }
+
+    #[test]
+    fn exits_and_restart() {
+        let v = Venue::Chinext;
+        let mut events = vec![
+            ev(1, v, TutoringAccepted, "2022-01-01"), // imported mid-way
+            ev(2, v, ApplicationAccepted, "2022-03-01"),
+            ev(3, v, Inquiry, "2022-04-01"),
+            ev(4, v, Withdrawn, "2023-01-10"),
+        ];
+        let p = progress(v, &events, date("2023-06-01"));
+        assert_eq!(p.current, Some(Withdrawn));
+        assert_eq!(p.allowed_next, vec![TutoringFiled, ApplicationAccepted]);
+        let refile = ev(5, v, ApplicationAccepted, "2023-05-01");
+        check_append(v, &events, &refile, date("2023-06-01")).unwrap();
+        events.push(refile);
+        assert_eq!(progress(v, &events, date("2023-06-01")).current, Some(ApplicationAccepted));
+    }
+
+    #[test]
+    fn append_checks_transition_date_and_layer() {
+        let v = Venue::Star;
+        let events = vec![ev(1, v, Reserve, "2023-01-01")];
+        let today = date("2024-01-01");
+        let e = check_append(v, &events, &ev(2, v, Inquiry, "2023-02-01"), today).unwrap_err();
+        assert!(matches!(&e, StageError::Illegal(t) if t.allowed == vec![ShareholdingReform, TutoringFiled]), "{e:?}");
+        // Skipping the reform is allowed (a firm founded as a 股份有限公司).
+        check_append(v, &events, &ev(2, v, TutoringFiled, "2023-02-01"), today).unwrap();
+        let e = check_append(v, &events, &ev(2, v, ShareholdingReform, "2022-12-31"), today).unwrap_err();
+        assert!(matches!(e, StageError::BeforeCurrentStage { .. }), "{e:?}");
+        // Same day is fine.
+        check_append(v, &events, &ev(2, v, ShareholdingReform, "2023-01-01"), today).unwrap();
+        let e = check_append(v, &events, &ev(2, v, ShareholdingReform, "2024-01-02"), today).unwrap_err();
+        assert!(matches!(e, StageError::InFuture { .. }), "{e:?}");
+        let e = check_append(Venue::Bse, &events, &ev(2, v, ShareholdingReform, "2023-02-01"), today).unwrap_err();
+        assert!(matches!(e, StageError::WrongVenue { .. }), "{e:?}");
+        let mut with_layer = ev(2, v, ShareholdingReform, "2023-02-01");
+        with_layer.layer = Some(RegionalLayer::Incubation);
+        assert_eq!(check_append(v, &events, &with_layer, today).unwrap_err(), StageError::LayerNotAllowed);
+    }
+
+    #[test]
+    fn regional_board_layers() {
+        let v = Venue::RegionalSrdiBoard;
+        let today = date("2025-01-01");
+        let no_layer = ev(1, v, RegionalListed, "2023-09-13");
+        assert_eq!(check_append(v, &[], &no_layer, today).unwrap_err(), StageError::LayerRequired);
+        let first = ListingEvent { layer: Some(RegionalLayer::Incubation), ..no_layer };
+        check_append(v, &[], &first, today).unwrap();
+        let events = vec![first];
+        let same = ListingEvent { id: id(2), reached_on: date("2024-09-13"), ..events[0].clone() };
+        assert_eq!(
+            check_append(v, &events, &same, today).unwrap_err(),
+            StageError::SameLayer(RegionalLayer::Incubation)
+        );
+        let promoted = ListingEvent { layer: Some(RegionalLayer::Standardization), ..same };
+        let p = check_append(v, &events, &promoted, today).unwrap();
+        assert_eq!((p.current, p.current_layer), (Some(RegionalListed), Some(RegionalLayer::Standardization)));
+        assert_eq!(p.history[0].days, 366);
+    }
+
+    #[test]
+    fn correction_replaces_an_event_in_place() {
+        let v = Venue::Bse;
+        let mut events = vec![
+            ev(1, v, Reserve, "2023-01-01"),
+            ev(2, v, ShareholdingReform, "2023-05-01"),
+            ev(3, v, TutoringFiled, "2023-08-01"),
+        ];
+        // The reform was in fact on 2023-04-01.
+        let fix = correction(4, 2, v, ShareholdingReform, "2023-04-01");
+        let p = check_append(v, &events, &fix, date("2024-01-01")).unwrap();
+        events.push(fix);
+        assert_eq!(p.history.len(), 3);
+        assert_eq!(p.history[1].event_id, id(4));
+        assert!(p.history[1].corrected);
+        assert_eq!(p.history[0].days, 90);
+        assert_eq!(p.history[1].days, 122);
+        // Correcting the correction: the last one wins.
+        let again = correction(5, 4, v, ShareholdingReform, "2023-04-15");
+        let p = check_append(v, &events, &again, date("2024-01-01")).unwrap();
+        events.push(again);
+        assert_eq!(p.history[1].reached_on, date("2023-04-15"));
+        assert_eq!(p.history[1].event_id, id(5));
+        // Retracting the tutoring filing.
+        let retract = ListingEvent { retracts: true, ..correction(6, 3, v, TutoringFiled, "2023-08-01") };
+        let p = check_append(v, &events, &retract, date("2024-01-01")).unwrap();
+        assert_eq!(p.current, Some(ShareholdingReform));
+        assert_eq!(p.history.len(), 2);
+        assert!(p.issues.is_empty());
+    }
+
+    #[test]
+    fn correction_that_breaks_the_history_is_refused() {
+        let v = Venue::Star;
+        let events = vec![
+            ev(1, v, Reserve, "2023-01-01"),
+            ev(2, v, TutoringFiled, "2023-05-01"),
+            ev(3, v, TutoringAccepted, "2023-09-01"),
+        ];
+        // Moving the filing after the acceptance would put acceptance before filing.
+        let bad = correction(4, 2, v, TutoringFiled, "2023-10-01");
+        let e = check_append(v, &events, &bad, date("2024-01-01")).unwrap_err();
+        assert!(matches!(e, StageError::CorrectionBreaksHistory(ref i) if i.len() == 1), "{e:?}");
+        // Retracting the filing leaves reserve → tutoring_accepted: refused too.
+        let retract = ListingEvent { retracts: true, ..correction(5, 2, v, TutoringFiled, "2023-05-01") };
+        assert!(matches!(
+            check_append(v, &events, &retract, date("2024-01-01")),
+            Err(StageError::CorrectionBreaksHistory(_))
+        ));
+        let e = check_append(v, &events, &correction(6, 99, v, Reserve, "2023-01-01"), date("2024-01-01")).unwrap_err();
+        assert_eq!(e, StageError::UnknownCorrectionTarget(id(99)));
+        // The fold itself is total: a stored bad correction is reported, not fatal.
+        let mut stored = events.clone();
+        stored.push(bad);
+        let p = progress(v, &stored, date("2024-01-01"));
+        assert_eq!(p.current, Some(TutoringFiled));
+        assert_eq!(p.issues.len(), 1);
+        assert_eq!(p.issues[0].event_id, id(3));
+    }
+
+    #[test]
+    fn openapi_schemas_generate() {
+        use utoipa::OpenApi;
+        #[derive(OpenApi)]
+        #[openapi(components(schemas(Progress, ListingEvent, IllegalTransition)))]
+        struct Doc;
+        let json = Doc::openapi().to_json().unwrap();
+        assert!(json.contains("\"StageSpan\"") && json.contains("\"ListingStage\""));
+    }
+
+    #[test]
+    fn vocabulary_wire_names() {
+        for s in ListingStage::ALL {
+            assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(s.as_str().parse::<ListingStage>().unwrap(), *s);
+        }
+        for l in RegionalLayer::ALL {
+            assert_eq!(serde_json::to_string(l).unwrap(), format!("\"{}\"", l.as_str()));
+        }
+    }
+}
