@@ -49,7 +49,13 @@ impl Application {
             config: config.clone(),
             shutdown: shutdown.clone(),
         });
-        let state = web::Data::new(AppState { db: db.clone(), clock, config: config.clone() });
+        crate::service::listing::ensure_builtin_rules(&db, clock.now()).await?;
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            clock,
+            config: config.clone(),
+            rules: crate::service::listing::RulesCache::default(),
+        });
         let max_body = config.max_body_bytes;
         let server =
             HttpServer::new(move || {

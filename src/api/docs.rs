@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{firms, health, import, pool, problem};
+use super::{firms, health, import, listing, pool, problem};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,12 +19,16 @@ use super::{firms, health, import, pool, problem};
         firms::list_firms, firms::create_firm, firms::get_firm, firms::patch_firm, firms::list_financials, firms::put_financials,
         import::import_firms,
         pool::list_pool, pool::admit, pool::get_entry, pool::remove,
+        listing::readiness, listing::tier_check, listing::record_event, listing::progress,
+        listing::list_rules, listing::put_rules, listing::programme_stats,
     ),
     components(schemas(problem::Problem, crate::domain::validate::FieldError)),
     modifiers(&ApiConventions),
     tags(
         (name = "firms", description = "Firm registry (企业库) and yearly financials"),
         (name = "reserve-pool", description = "Listing reserve pool (上市后备资源库)"),
+        (name = "listing", description = "Listing readiness, SME tier check, listing milestones and rule data"),
+        (name = "statistics", description = "Programme statistics against the plan's targets"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

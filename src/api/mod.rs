@@ -5,6 +5,7 @@ pub mod docs;
 pub mod firms;
 pub mod health;
 pub mod import;
+pub mod listing;
 pub mod observe;
 pub mod pagination;
 pub mod pool;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub db: Db,
     pub clock: SharedClock,
     pub config: Arc<Config>,
+    pub rules: crate::service::listing::RulesCache,
 }
 
 /// Registers every route. Each path is a resource with explicit methods, so a wrong method on a
@@ -51,6 +53,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/v1/firms/{id}/financials").route(web::get().to(firms::list_financials)))
         .service(resource("/v1/firms/{id}/financials/{year}").route(web::put().to(firms::put_financials)))
+        .service(resource("/v1/firms/{id}/readiness").route(web::get().to(listing::readiness)))
+        .service(resource("/v1/firms/{id}/tier-check").route(web::get().to(listing::tier_check)))
+        .service(resource("/v1/firms/{id}/listing-events").route(web::post().to(listing::record_event)))
+        .service(resource("/v1/firms/{id}/listing-progress").route(web::get().to(listing::progress)))
+        .service(
+            resource("/v1/listing-rules")
+                .route(web::get().to(listing::list_rules))
+                .route(web::put().to(listing::put_rules)),
+        )
+        .service(resource("/v1/stats/programme").route(web::get().to(listing::programme_stats)))
         .service(resource("/v1/reserve-pool").route(web::get().to(pool::list_pool)).route(web::post().to(pool::admit)))
         .service(
             resource("/v1/reserve-pool/{firm_id}")

@@ -7,6 +7,7 @@ pub mod financials;
 pub mod firms;
 pub mod idempotency;
 pub mod keys;
+pub mod listing;
 pub mod pool;
 
 pub type Conn = sqlx::AnyConnection;

@@ -6,4 +6,5 @@ mod helpers;
 mod firms;
 mod hygiene;
 mod import;
+mod listing;
 mod pool;

@@ -1,0 +1,288 @@
+//! Readiness, tier checks and listing progress: the pure evaluators fed from the registry, with the
+//! rule books loaded from the database (so operators' corrections apply without a code change).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::RwLock;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::domain::firm::Venue;
+use crate::domain::listing_stage::{self, ListingEvent, ListingStage, Progress, RegionalLayer, StageError};
+use crate::domain::readiness::input::ReadinessInput;
+use crate::domain::readiness::rules::RuleSet;
+use crate::domain::readiness::{RuleBook, VenueReadiness, builtin_rule_sets};
+use crate::domain::tier_check::{TierBook, TierCheck, TierScheme, builtin_tier_schemes};
+use crate::domain::validate::{Errors, FieldError};
+use crate::error::{AppError, AppResult};
+use crate::store::{Conn, events, financials, firms, listing};
+
+/// The rule books of this process, reloaded when the stored rules change.
+#[derive(Default)]
+pub struct RulesCache {
+    inner: RwLock<Option<(String, Arc<RuleBook>, Arc<TierBook>)>>,
+}
+
+impl RulesCache {
+    pub async fn books(&self, conn: &mut Conn) -> AppResult<(Arc<RuleBook>, Arc<TierBook>)> {
+        let stamp = listing::rules_stamp(conn).await?;
+        if let Some((s, book, tiers)) = self.inner.read().await.as_ref()
+            && *s == stamp
+        {
+            return Ok((book.clone(), tiers.clone()));
+        }
+        let sets = listing::rule_bodies(conn, "listing")
+            .await?
+            .iter()
+            .map(|b| serde_json::from_str::<RuleSet>(b))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("a stored listing rule set does not parse: {e}"))?;
+        let schemes = listing::rule_bodies(conn, "tier")
+            .await?
+            .iter()
+            .map(|b| serde_json::from_str::<TierScheme>(b))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("a stored tier scheme does not parse: {e}"))?;
+        let book = Arc::new(RuleBook::new(sets).map_err(|e| anyhow::anyhow!("stored listing rules: {e}"))?);
+        let tiers = Arc::new(TierBook::new(schemes).map_err(|e| anyhow::anyhow!("stored tier schemes: {e}"))?);
+        *self.inner.write().await = Some((stamp, book.clone(), tiers.clone()));
+        Ok((book, tiers))
+    }
+}
+
+/// Stores the built-in rule versions the database does not have yet (at start-up).
+pub async fn ensure_builtin_rules(db: &Db, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let sets = builtin_rule_sets().map_err(|e| anyhow::anyhow!("built-in listing rules: {e}"))?;
+    let schemes = builtin_tier_schemes().map_err(|e| anyhow::anyhow!("built-in tier schemes: {e}"))?;
+    let mut tx = db.begin().await?;
+    let added = listing::seed_builtin(&mut tx, &sets, &schemes, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// The registry's view of a firm for the evaluators, on `as_of`.
+pub async fn readiness_input(conn: &mut Conn, firm_id: Uuid, as_of: NaiveDate) -> AppResult<ReadinessInput> {
+    let firm = firms::get(conn, firm_id).await?.ok_or(AppError::not_found("firm"))?;
+    let years = financials::list(conn, firm_id).await?;
+    let mut input = ReadinessInput::from_firm(&firm, years, as_of);
+    // The NEEQ innovation-layer entry date comes from the recorded milestones, when there are any.
+    let neeq = listing::events(conn, firm_id, Some(Venue::Neeq)).await?;
+    let p = listing_stage::progress(Venue::Neeq, &neeq, as_of);
+    input.neeq_innovation_layer_since = p
+        .history
+        .iter()
+        .rev()
+        .find(|s| s.stage == ListingStage::NeeqInnovationLayer && s.left_on.is_none())
+        .map(|s| s.reached_on);
+    Ok(input)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadinessReport {
+    pub firm_id: Uuid,
+    pub as_of: NaiveDate,
+    /// One entry per venue and scope whose rules are in force on `as_of` (NEEQ has two scopes:
+    /// listing, and entry to the innovation layer).
+    pub venues: Vec<VenueReadiness>,
+}
+
+pub async fn readiness(
+    book: &RuleBook,
+    input: &ReadinessInput,
+    firm_id: Uuid,
+    venue: Option<Venue>,
+) -> AppResult<ReadinessReport> {
+    let venues = match venue {
+        None => book.evaluate_all(input),
+        Some(v) => book.evaluate_venue(v, input).map_err(|e| AppError::Conflict {
+            code: "no_rules_in_force",
+            detail: e.to_string(),
+            extra: Some(serde_json::json!({ "venue": v, "as_of": input.evaluation_date })),
+        })?,
+    };
+    Ok(ReadinessReport { firm_id, as_of: input.evaluation_date, venues })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierCheckReport {
+    pub firm_id: Uuid,
+    pub as_of: NaiveDate,
+    /// `in_force`: the scheme in force on `as_of` was applied. `superseded`: no scheme loaded for
+    /// that date (e.g. the 2026-04-01 revision has not been entered as data yet), so the latest
+    /// earlier scheme was applied and `note` says which.
+    pub scheme_status: String,
+    pub note: Option<String>,
+    pub check: TierCheck,
+}
+
+pub fn tier_check(tiers: &TierBook, input: &ReadinessInput, firm_id: Uuid) -> AppResult<TierCheckReport> {
+    if let Ok(check) = tiers.check(input) {
+        return Ok(TierCheckReport {
+            firm_id,
+            as_of: input.evaluation_date,
+            scheme_status: "in_force".into(),
+            note: None,
+            check,
+        });
+    }
+    let date = input.evaluation_date;
+    let latest = tiers.schemes().filter(|s| s.effective_from <= date).max_by_key(|s| s.effective_from).cloned();
+    let Some(mut scheme) = latest else {
+        return Err(AppError::Conflict {
+            code: "no_rules_in_force",
+            detail: format!("no SME tier scheme applies on {date}"),
+            extra: None,
+        });
+    };
+    let ended = scheme.effective_to;
+    scheme.effective_to = None;
+    let book = TierBook::new(vec![scheme]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let check = book.check(input).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(TierCheckReport {
+        firm_id,
+        as_of: date,
+        scheme_status: "superseded".into(),
+        note: Some(format!(
+            "no tier scheme is loaded for {date}; evaluated under {} (in force until {}). Load the newer scheme as data to evaluate under it.",
+            check.scheme_version,
+            ended.map(|d| d.to_string()).unwrap_or_default()
+        )),
+        check,
+    })
+}
+
+/// A milestone as it arrives.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListingEventInput {
+    #[schema(value_type = Venue)]
+    pub venue: String,
+    #[schema(value_type = ListingStage)]
+    pub stage: String,
+    /// Date the stage was reached (not in the future).
+    #[schema(example = "2025-06-30")]
+    pub reached_on: String,
+    /// For `regional_listed` only: `incubation`, `standardization` or `cultivation`.
+    #[schema(value_type = Option<RegionalLayer>)]
+    pub layer: Option<String>,
+    /// Reference of the supporting document (e.g. a CSRC filing number).
+    pub document_ref: Option<String>,
+    pub remark: Option<String>,
+    /// The id of an earlier event this one corrects (history is never edited).
+    pub corrects: Option<Uuid>,
+    /// With `corrects`: void the corrected event instead of replacing it.
+    #[serde(default)]
+    pub retracts: bool,
+}
+
+impl ListingEventInput {
+    pub fn validate(&self) -> Result<ListingEvent, Vec<FieldError>> {
+        let mut e = Errors::default();
+        let venue = e.vocab::<Venue>("venue", Some(&self.venue));
+        let stage = e.vocab::<ListingStage>("stage", Some(&self.stage));
+        let reached_on = e.date("reached_on", Some(&self.reached_on));
+        let layer = self.layer.as_deref().and_then(|l| e.vocab::<RegionalLayer>("layer", Some(l)));
+        let document_ref = self.document_ref.as_deref().and_then(|s| e.text("document_ref", Some(s), 200));
+        let remark = self.remark.as_deref().and_then(|s| e.text("remark", Some(s), 2000));
+        match (venue, stage, reached_on, e.is_empty()) {
+            (Some(venue), Some(stage), Some(reached_on), true) => Ok(ListingEvent {
+                id: Uuid::now_v7(),
+                venue,
+                stage,
+                layer,
+                reached_on,
+                document_ref,
+                remark,
+                corrects: self.corrects,
+                retracts: self.retracts,
+            }),
+            _ => Err(e.list),
+        }
+    }
+}
+
+fn stage_error(err: StageError) -> AppError {
+    match err {
+        StageError::Illegal(illegal) => AppError::Conflict {
+            code: "illegal_stage_transition",
+            detail: format!(
+                "{} cannot follow {} on {}; allowed next: {}",
+                illegal.to,
+                illegal.from.map(|s| s.to_string()).unwrap_or_else(|| "nothing".into()),
+                illegal.venue,
+                if illegal.allowed.is_empty() {
+                    "none (final stage)".to_owned()
+                } else {
+                    illegal.allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                }
+            ),
+            extra: Some(serde_json::json!({ "allowed_next": illegal.allowed })),
+        },
+        StageError::InFuture { .. } | StageError::BeforeCurrentStage { .. } => {
+            AppError::field("reached_on", "out_of_range", err.to_string())
+        }
+        StageError::LayerRequired | StageError::LayerNotAllowed | StageError::SameLayer(_) => {
+            AppError::field("layer", "invalid", err.to_string())
+        }
+        StageError::RetractWithoutTarget | StageError::UnknownCorrectionTarget(_) => {
+            AppError::field("corrects", "invalid", err.to_string())
+        }
+        StageError::CorrectionBreaksHistory(_) => {
+            AppError::Conflict { code: "correction_breaks_history", detail: err.to_string(), extra: None }
+        }
+        StageError::WrongVenue { .. } => AppError::field("venue", "invalid", err.to_string()),
+    }
+}
+
+/// Records a milestone (checked against the venue's stage machine), refreshes the venue's stored
+/// status and writes `listing.stage_reached`, all in the caller's transaction.
+pub async fn record_event(
+    conn: &mut Conn,
+    firm_id: Uuid,
+    event: &ListingEvent,
+    actor: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Progress> {
+    if firms::get(conn, firm_id).await?.is_none() {
+        return Err(AppError::not_found("firm"));
+    }
+    let stored = listing::events(conn, firm_id, Some(event.venue)).await?;
+    let today = now.date_naive();
+    let progress = listing_stage::check_append(event.venue, &stored, event, today).map_err(stage_error)?;
+    listing::insert_event(conn, firm_id, event, actor, now).await?;
+    listing::put_status(conn, firm_id, &progress, now).await?;
+    events::record(
+        conn,
+        events::NewEvent {
+            event_type: "listing.stage_reached",
+            firm_id: Some(firm_id),
+            bank_id: None,
+            fact_key: Some(format!("listing_event:{}", event.id)),
+            data: serde_json::json!({
+                "firm_id": firm_id,
+                "venue": event.venue,
+                "stage": event.stage,
+                "layer": event.layer,
+                "reached_on": event.reached_on,
+                "listing_event_id": event.id,
+                "corrects": event.corrects,
+                "current_stage": progress.current,
+            }),
+        },
+        now,
+    )
+    .await?;
+    Ok(progress)
+}
+
+/// Progress on every venue, as of `today`.
+pub async fn progress_all(conn: &mut Conn, firm_id: Uuid, today: NaiveDate) -> AppResult<Vec<Progress>> {
+    if firms::get(conn, firm_id).await?.is_none() {
+        return Err(AppError::not_found("firm"));
+    }
+    let all = listing::events(conn, firm_id, None).await?;
+    Ok(Venue::ALL.iter().map(|v| listing_stage::progress(*v, &all, today)).collect())
+}
