@@ -20,10 +20,13 @@ use crate::domain::validate::{Errors, FieldError};
 use crate::error::{AppError, AppResult};
 use crate::store::{Conn, events, financials, firms, listing};
 
+/// The books built from the stored rules, with the stamp of the rules they were built from.
+type CachedBooks = (String, Arc<RuleBook>, Arc<TierBook>);
+
 /// The rule books of this process, reloaded when the stored rules change.
 #[derive(Default)]
 pub struct RulesCache {
-    inner: RwLock<Option<(String, Arc<RuleBook>, Arc<TierBook>)>>,
+    inner: RwLock<Option<CachedBooks>>,
 }
 
 impl RulesCache {

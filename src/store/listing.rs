@@ -31,6 +31,7 @@ pub async fn rules_stamp(conn: &mut Conn) -> AppResult<String> {
     Ok(format!("{}:{}", row.int("n")?, row.opt_text("at")?.unwrap_or_default()))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn upsert(
     conn: &mut Conn,
     kind: &str,
