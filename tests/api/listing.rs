@@ -325,7 +325,7 @@ async fn programme_statistics_match_independent_counts() {
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("parses");
     assert!(
         rows.iter()
-            .any(|r| &r[2] == "reserve_pool_size" && r[3] == a["reserve_pool_size"].to_string() && &r[4] == "1000")
+            .any(|r| &r[2] == "reserve_pool_size" && r[3] == *a["reserve_pool_size"].to_string() && &r[4] == "1000")
     );
     let ent = app.key_for(Role::Enterprise, Some(ids[0].parse().expect("uuid"))).await;
     assert_eq!(app.get("/v1/stats/programme", &ent).await.status(), StatusCode::FORBIDDEN);
