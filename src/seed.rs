@@ -324,7 +324,7 @@ pub async fn seed(db: &Db, n: usize, pool: usize, seed_value: u64, now: DateTime
     let mut rng = StdRng::seed_from_u64(seed_value ^ 0x9e37_79b9);
     let mut admitted = 0;
     let mut tx = db.begin().await?;
-    for chunk in codes.chunks(400) {
+    for chunk in codes.chunks(db.dialect().batch_rows(8)) {
         let sql = format!(
             "SELECT id, credit_code, event_seq FROM firms WHERE in_reserve_pool = $1 AND credit_code IN ({})",
             list_placeholders(chunk.len(), 2)

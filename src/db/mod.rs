@@ -25,6 +25,21 @@ impl Dialect {
         if url.starts_with("sqlite:") { Dialect::Sqlite } else { Dialect::Postgres }
     }
 
+    /// How many bind parameters one batched statement should carry. SQLite looks parameter names up
+    /// by a linear scan, so binding costs grow with the square of the count: keep its statements
+    /// small. PostgreSQL takes up to 65,535 and gains from large batches.
+    pub fn batch_params(self) -> usize {
+        match self {
+            Dialect::Postgres => 8_000,
+            Dialect::Sqlite => 400,
+        }
+    }
+
+    /// Rows per batched statement of `columns` parameters each.
+    pub fn batch_rows(self, columns: usize) -> usize {
+        (self.batch_params() / columns.max(1)).max(1)
+    }
+
     /// Row locking for work queues. SQLite serialises writers (one instance per file), so it needs none.
     pub fn skip_locked(self) -> &'static str {
         match self {

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::{day, opt_fen, ts};
-use crate::db::{Db, Tx};
+use crate::db::{Db, Dialect, Tx};
 use crate::domain::credit_code::CreditCode;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmFields, FirmInput};
 use crate::domain::validate::FieldError;
@@ -351,7 +351,7 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
     }
 
     let mut tx = db.begin().await?;
-    write_groups(&mut tx, &groups, &mut report, now).await?;
+    write_groups(&mut tx, db.dialect(), &groups, &mut report, now).await?;
     if dry_run {
         tx.rollback().await?;
     } else {
@@ -360,12 +360,11 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
     Ok(report)
 }
 
-const CHUNK: usize = 400;
 
-async fn write_groups(tx: &mut Tx, groups: &[Group], report: &mut ImportReport, now: DateTime<Utc>) -> AppResult<()> {
+async fn write_groups(tx: &mut Tx, dialect: Dialect, groups: &[Group], report: &mut ImportReport, now: DateTime<Utc>) -> AppResult<()> {
     // What exists already, in a few batched reads.
     let mut existing: HashMap<String, Firm> = HashMap::new();
-    for chunk in groups.chunks(CHUNK) {
+    for chunk in groups.chunks(dialect.batch_rows(1)) {
         let sql = format!(
             "SELECT {} FROM firms f WHERE f.credit_code IN ({})",
             firms::FIRM_COLUMNS,
@@ -382,7 +381,7 @@ async fn write_groups(tx: &mut Tx, groups: &[Group], report: &mut ImportReport, 
     }
     let mut existing_years: HashMap<(Uuid, i32), FinancialYear> = HashMap::new();
     let existing_ids: Vec<Uuid> = existing.values().map(|f| f.id).collect();
-    for chunk in existing_ids.chunks(CHUNK) {
+    for chunk in existing_ids.chunks(dialect.batch_rows(1)) {
         let sql = format!(
             "SELECT firm_id, {} FROM financials WHERE firm_id IN ({})",
             financials::COLUMNS,
@@ -445,8 +444,9 @@ async fn write_groups(tx: &mut Tx, groups: &[Group], report: &mut ImportReport, 
     fn money_err(field: &'static str) -> impl Fn(crate::db::types::MoneyOutOfRange) -> AppError {
         move |e| AppError::field(field, "out_of_range", e.to_string())
     }
-    for chunk in new_firms.chunks(CHUNK) {
-        const COLS: usize = 19;
+    const FIRM_COLS: usize = 19;
+    for chunk in new_firms.chunks(dialect.batch_rows(FIRM_COLS)) {
+        const COLS: usize = FIRM_COLS;
         let sql = format!(
             "INSERT INTO firms (id, credit_code, name, city, district, industry_code, tier, tier_recognized_year, \
              founded_on, expected_market_value, neeq_listed_on, neeq_layer, tax_credit_grade, contact_name, \
@@ -479,8 +479,9 @@ async fn write_groups(tx: &mut Tx, groups: &[Group], report: &mut ImportReport, 
         q.execute(&mut **tx).await?;
     }
 
-    for chunk in year_writes.chunks(CHUNK) {
-        const COLS: usize = 16;
+    const YEAR_COLS: usize = 16;
+    for chunk in year_writes.chunks(dialect.batch_rows(YEAR_COLS)) {
+        const COLS: usize = YEAR_COLS;
         let sql = format!(
             "INSERT INTO financials (firm_id, fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, \
              rd_expense, operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, \
@@ -518,8 +519,9 @@ async fn write_groups(tx: &mut Tx, groups: &[Group], report: &mut ImportReport, 
     }
     report.financial_years_written = year_writes.len();
 
-    for chunk in new_events.chunks(CHUNK) {
-        const COLS: usize = 7;
+    const EVENT_COLS: usize = 7;
+    for chunk in new_events.chunks(dialect.batch_rows(EVENT_COLS)) {
+        const COLS: usize = EVENT_COLS;
         let sql = format!(
             "INSERT INTO events (id, event_type, firm_id, bank_id, firm_seq, occurred_at, payload) VALUES {}",
             values_placeholders(chunk.len(), COLS, 1)
