@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{firms, health, import, pool, problem};
+use super::{firms, health, import, pool, problem, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,12 +19,17 @@ use super::{firms, health, import, pool, problem};
         firms::list_firms, firms::create_firm, firms::get_firm, firms::patch_firm, firms::list_financials, firms::put_financials,
         import::import_firms,
         pool::list_pool, pool::admit, pool::get_entry, pool::remove,
+        webhooks::create_endpoint, webhooks::list_endpoints, webhooks::get_endpoint, webhooks::patch_endpoint,
+        webhooks::delete_endpoint, webhooks::enable_endpoint, webhooks::disable_endpoint, webhooks::rotate_secret,
+        webhooks::test_endpoint, webhooks::recover, webhooks::list_attempts, webhooks::resend_event,
     ),
-    components(schemas(problem::Problem, crate::domain::validate::FieldError)),
+    components(schemas(problem::Problem, crate::domain::validate::FieldError, crate::webhooks::payload::EventEnvelope)),
     modifiers(&SecurityAddon),
     tags(
         (name = "firms", description = "Firm registry (企业库) and yearly financials"),
         (name = "reserve-pool", description = "Listing reserve pool (上市后备资源库)"),
+        (name = "webhooks", description = "Webhooks to partner banks: Standard Webhooks signatures (`webhook-id`, \
+            `webhook-timestamp`, `webhook-signature`), at-least-once delivery with retries; see EventEnvelope"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

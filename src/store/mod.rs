@@ -8,5 +8,6 @@ pub mod firms;
 pub mod idempotency;
 pub mod keys;
 pub mod pool;
+pub mod webhooks;
 
 pub type Conn = sqlx::AnyConnection;
