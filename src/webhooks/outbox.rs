@@ -72,7 +72,8 @@ pub async fn fan_out(conn: &mut Conn, ev: &Event, now: DateTime<Utc>) -> AppResu
     if targets.is_empty() {
         return Ok(0);
     }
-    let envelope = EventEnvelope::new(webhook_id(ev.id), kind, ev.occurred_at, ev.firm_seq.unwrap_or(0), ev.data.clone());
+    let envelope =
+        EventEnvelope::new(webhook_id(ev.id), kind, ev.occurred_at, ev.firm_seq.unwrap_or(0), ev.data.clone());
     let bytes = envelope
         .to_bytes()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("event {} cannot be sent as a webhook: {e}", ev.id)))?;
@@ -88,9 +89,8 @@ mod tests {
 
     #[test]
     fn scope_rules() {
-        let f = Some(Uuid::now_v7());
-        let b = Some(Uuid::now_v7());
-        let (fid, bid) = (f.unwrap_or_default(), b.unwrap_or_default());
+        let (fid, bid) = (Uuid::now_v7(), Uuid::now_v7());
+        let (f, b) = (Some(fid), Some(bid));
         use EventType as T;
         let cases: &[(T, Option<Uuid>, Option<Uuid>, Scope)] = &[
             (T::MatchCreated, f, b, Scope::Bank { bank_id: bid, consent_of: f }),

@@ -7,3 +7,4 @@ mod firms;
 mod hygiene;
 mod import;
 mod pool;
+mod webhooks;
