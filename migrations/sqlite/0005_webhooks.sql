@@ -87,9 +87,11 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHER
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, status, created_at);
 CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);
 
+-- The attempt log. No foreign keys: an attempt that finishes after its endpoint was deleted is
+-- still written (and purged with the rest after the retention period).
 CREATE TABLE webhook_attempts (
     id              TEXT PRIMARY KEY,
-    delivery_id     TEXT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+    delivery_id     TEXT NOT NULL,
     endpoint_id     TEXT NOT NULL,
     event_id        TEXT NOT NULL,
     attempt_number  INTEGER NOT NULL,

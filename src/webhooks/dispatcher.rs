@@ -101,11 +101,24 @@ fn gcra(tat: &mut Instant, rate_per_sec: u32, now: Instant, horizon: Duration) -
 /// What a send task reports to the recorder.
 #[derive(Debug)]
 enum Finish {
-    Attempt { token: Uuid, record: AttemptRecord, outcome: Outcome, bank_id: Uuid },
+    Attempt {
+        token: Uuid,
+        record: AttemptRecord,
+        outcome: Outcome,
+        bank_id: Uuid,
+    },
     /// Back to the queue without an attempt, due at `next`.
-    Release { id: Uuid, token: Uuid, next: DateTime<Utc> },
+    Release {
+        id: Uuid,
+        token: Uuid,
+        next: DateTime<Utc>,
+    },
     /// Ended without an attempt.
-    Abandon { id: Uuid, token: Uuid, reason: &'static str },
+    Abandon {
+        id: Uuid,
+        token: Uuid,
+        reason: &'static str,
+    },
 }
 
 pub struct Dispatcher {
@@ -170,12 +183,13 @@ impl Dispatcher {
         self.limits.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Claims one batch and starts sending it; returns how many were claimed.
-    async fn round(self: &Arc<Self>, results: &mpsc::Sender<Finish>) -> AppResult<u32> {
+    /// Claims one batch and starts sending it; returns whether the batch was full (more may be
+    /// due right now).
+    async fn round(self: &Arc<Self>, results: &mpsc::Sender<Finish>) -> AppResult<bool> {
         let free = u32::try_from(self.in_flight.available_permits()).unwrap_or(u32::MAX);
         let want = self.batch.min(free);
         if want == 0 {
-            return Ok(0);
+            return Ok(false);
         }
         let now = self.clock.now();
         let token = Uuid::now_v7();
@@ -184,7 +198,7 @@ impl Dispatcher {
         let mut conn = self.db.pool().acquire().await?;
         let ids = store::claim(&mut conn, self.db.dialect(), token, lease_until, now, want).await?;
         if ids.is_empty() {
-            return Ok(0);
+            return Ok(false);
         }
         let claimed = store::load_claimed(&mut conn, &ids).await?;
         let firms: Vec<Uuid> = {
@@ -214,7 +228,7 @@ impl Dispatcher {
                 (endpoint, Arc::new(opened))
             })
             .collect();
-        let count = ids.len() as u32;
+        let full = ids.len() as u32 >= want;
         for c in claimed {
             let covered = !c.consent_required
                 || c.firm_id.is_some_and(|f| {
@@ -263,7 +277,7 @@ impl Dispatcher {
                 me.capacity.notify_one();
             });
         }
-        Ok(count)
+        Ok(full)
     }
 
     /// One attempt (or the reason there is none).
@@ -451,11 +465,13 @@ impl Dispatcher {
             } else if healthy.contains(&endpoint_id) {
                 None
             } else {
-                let previous = health
-                    .failing_since
-                    .map(|first| FailureStreak { first_failure_at: first, last_failure_at: health.last_failure_at.unwrap_or(first) });
+                let previous = health.failing_since.map(|first| FailureStreak {
+                    first_failure_at: first,
+                    last_failure_at: health.last_failure_at.unwrap_or(first),
+                });
                 let streak = self.disable.record_failure(previous, last_failure);
-                store::set_failure_streak(&mut tx, endpoint_id, streak.first_failure_at, streak.last_failure_at).await?;
+                store::set_failure_streak(&mut tx, endpoint_id, streak.first_failure_at, streak.last_failure_at)
+                    .await?;
                 self.disable
                     .should_disable(streak.first_failure_at, streak.last_failure_at, now)
                     .then_some(DisabledReason::Failing)
@@ -470,8 +486,7 @@ impl Dispatcher {
         for f in batch {
             if let Finish::Attempt { outcome, record, .. } = f {
                 metrics::counter!("webhook_delivery_attempts_total", "outcome" => outcome.as_str()).increment(1);
-                metrics::histogram!("webhook_attempt_duration_seconds")
-                    .record(record.duration_ms as f64 / 1000.0);
+                metrics::histogram!("webhook_attempt_duration_seconds").record(record.duration_ms as f64 / 1000.0);
             }
         }
         for (endpoint_id, reason) in disabled {
@@ -615,7 +630,12 @@ async fn maintenance(d: Arc<Dispatcher>, shutdown: tokio_util::sync::Cancellatio
             last_purge = Some(Instant::now());
             match d.purge().await {
                 Ok(p) if p != store::Purged::default() => {
-                    tracing::info!(messages = p.messages, attempts = p.attempts, secrets = p.secrets, "webhook data purged")
+                    tracing::info!(
+                        messages = p.messages,
+                        attempts = p.attempts,
+                        secrets = p.secrets,
+                        "webhook data purged"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook purge failed"),
@@ -651,7 +671,7 @@ pub async fn run(ctx: WorkerContext) {
         tokio::pin!(wake);
         wake.as_mut().enable();
         let full = match d.round(&tx).await {
-            Ok(n) => n > 0 && n >= d.batch.min(d.max_in_flight),
+            Ok(full) => full,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming webhook deliveries failed");
                 tokio::select! {

@@ -46,9 +46,9 @@ struct Inner {
     received: Mutex<Vec<Received>>,
     scripts: Mutex<HashMap<String, VecDeque<Reply>>>,
     defaults: Mutex<HashMap<String, Reply>>,
-    /// Benchmarks: keep only `(webhook-id, arrival)` pairs.
+    /// Benchmarks: keep only `(path, webhook-id, arrival)`.
     lean: bool,
-    arrivals: Mutex<Vec<(String, Instant)>>,
+    arrivals: Mutex<Vec<(String, String, Instant)>>,
 }
 
 pub struct Receiver {
@@ -62,7 +62,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -> 
     let path = req.path().to_owned();
     if inner.lean {
         let id = req.headers().get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        inner.arrivals.lock().unwrap_or_else(PoisonError::into_inner).push((id, at));
+        inner.arrivals.lock().unwrap_or_else(PoisonError::into_inner).push((path, id, at));
         return HttpResponse::NoContent().finish();
     }
     let headers = req
@@ -101,7 +101,7 @@ impl Receiver {
         Self::start_with(false).await
     }
 
-    /// Records only `(webhook-id, arrival)` and always answers 204 at once (benchmarks).
+    /// Records only `(path, webhook-id, arrival)` and always answers 204 at once (benchmarks).
     pub async fn start_lean() -> Receiver {
         Self::start_with(true).await
     }
@@ -183,8 +183,8 @@ impl Receiver {
         }
     }
 
-    /// Lean mode: the `(webhook-id, arrival)` pairs so far.
-    pub fn arrivals(&self) -> Vec<(String, Instant)> {
+    /// Lean mode: the `(path, webhook-id, arrival)` records so far.
+    pub fn arrivals(&self) -> Vec<(String, String, Instant)> {
         self.inner.arrivals.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
