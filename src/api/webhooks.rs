@@ -144,10 +144,9 @@ pub struct ResendQueued {
 fn managed_bank(caller: &Principal) -> AppResult<Option<Uuid>> {
     match caller.role {
         Role::Admin => Ok(None),
-        Role::Bank => caller
-            .bank_id()
-            .map(Some)
-            .ok_or_else(|| AppError::Forbidden("this bank key names no bank".into())),
+        Role::Bank => {
+            caller.bank_id().map(Some).ok_or_else(|| AppError::Forbidden("this bank key names no bank".into()))
+        }
         role => Err(AppError::Forbidden(format!("a {role} key cannot manage webhook endpoints"))),
     }
 }
@@ -429,11 +428,7 @@ pub async fn rotate_secret(
     responses((status = 202, body = TestQueued), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem, description = "The endpoint is disabled")),
     security(("api_key" = [])))]
-pub async fn test_endpoint(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<Uuid>,
-) -> AppResult<HttpResponse> {
+pub async fn test_endpoint(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let e = owned(&mut tx, &caller, id.into_inner()).await?;

@@ -336,11 +336,16 @@ pub async fn signing_secrets(
 pub enum Scope {
     /// Only this bank's endpoints; when `consent_of` names a firm, only while that firm's consent
     /// covers the bank.
-    Bank { bank_id: Uuid, consent_of: Option<Uuid> },
+    Bank {
+        bank_id: Uuid,
+        consent_of: Option<Uuid>,
+    },
     /// Every bank's endpoints (a consent granted to or revoked from all partner banks).
     AllBanks,
     /// Banks whose consent from this firm is in force.
-    CoveringBanks { firm_id: Uuid },
+    CoveringBanks {
+        firm_id: Uuid,
+    },
     Nobody,
 }
 
@@ -706,10 +711,11 @@ pub struct EndpointHealth {
 }
 
 pub async fn endpoint_health(conn: &mut Conn, id: Uuid) -> AppResult<Option<EndpointHealth>> {
-    let row = sqlx::query("SELECT bank_id, enabled, failing_since, last_failure_at FROM webhook_endpoints WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT bank_id, enabled, failing_since, last_failure_at FROM webhook_endpoints WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
     row.map(|r| {
         Ok(EndpointHealth {
             bank_id: r.uuid("bank_id")?,
@@ -722,12 +728,7 @@ pub async fn endpoint_health(conn: &mut Conn, id: Uuid) -> AppResult<Option<Endp
     .map_err(|e: sqlx::Error| e.into())
 }
 
-pub async fn set_failure_streak(
-    conn: &mut Conn,
-    id: Uuid,
-    since: DateTime<Utc>,
-    last: DateTime<Utc>,
-) -> AppResult<()> {
+pub async fn set_failure_streak(conn: &mut Conn, id: Uuid, since: DateTime<Utc>, last: DateTime<Utc>) -> AppResult<()> {
     sqlx::query("UPDATE webhook_endpoints SET failing_since = $2, last_failure_at = $3 WHERE id = $1")
         .bind(id.to_string())
         .bind(ts(since))
