@@ -999,3 +999,44 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_the_bank_is_told() {
     assert_eq!(data["reason"], "failing");
     assert_eq!(data["failing_since"].as_str().map(|s| s.parse::<chrono::DateTime<Utc>>().expect("ts")), Some(t0));
 }
+
+#[tokio::test]
+async fn an_endpoint_never_gets_more_concurrent_requests_than_its_cap() {
+    let rx = Receiver::start().await;
+    rx.set_default("/capped", Reply::Slow(Duration::from_millis(150), 200));
+    rx.set_default("/wide", Reply::Slow(Duration::from_millis(150), 200));
+    let app = hook_app().await;
+    let (a, key) = bank(&app, "A").await;
+    for (path, cap) in [("/capped", 1), ("/wide", 4)] {
+        let resp = app
+            .post_json(
+                "/v1/webhook-endpoints",
+                &key,
+                &json!({"url": rx.url(path), "event_types": ["consent.granted"], "max_concurrency": cap}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+    }
+    let mut tx = app.db.begin().await.expect("begin");
+    for n in 0..8 {
+        events::record(
+            &mut tx,
+            NewEvent {
+                event_type: "consent.granted",
+                firm_id: None,
+                bank_id: Some(a),
+                fact_key: Some(format!("cap:{n}")),
+                data: json!({"n": n}),
+            },
+            app.clock.now(),
+        )
+        .await
+        .expect("record");
+    }
+    tx.commit().await.expect("commit");
+    rx.wait_for("/capped", 8, WAIT).await;
+    rx.wait_for("/wide", 8, WAIT).await;
+    assert_eq!(rx.max_concurrent("/capped"), 1);
+    let wide = rx.max_concurrent("/wide");
+    assert!((2..=4).contains(&wide), "the wide endpoint had {wide} at once");
+}

@@ -46,6 +46,8 @@ struct Inner {
     received: Mutex<Vec<Received>>,
     scripts: Mutex<HashMap<String, VecDeque<Reply>>>,
     defaults: Mutex<HashMap<String, Reply>>,
+    /// Per path: requests being answered now, and the most at once so far.
+    concurrency: Mutex<HashMap<String, (usize, usize)>>,
     /// Benchmarks: keep only `(path, webhook-id, arrival)`.
     lean: bool,
     arrivals: Mutex<Vec<(String, String, Instant)>>,
@@ -76,10 +78,24 @@ async fn handle(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -> 
         body: body.to_vec(),
         at,
     });
+    {
+        let mut c = inner.concurrency.lock().unwrap_or_else(PoisonError::into_inner);
+        let e = c.entry(path.clone()).or_default();
+        e.0 += 1;
+        e.1 = e.1.max(e.0);
+    }
+    let reply = answer(&req, &path, &inner).await;
+    if let Some(e) = inner.concurrency.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&path) {
+        e.0 -= 1;
+    }
+    reply
+}
+
+async fn answer(req: &HttpRequest, path: &str, inner: &Inner) -> HttpResponse {
     let scripted =
-        inner.scripts.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&path).and_then(VecDeque::pop_front);
+        inner.scripts.lock().unwrap_or_else(PoisonError::into_inner).get_mut(path).and_then(VecDeque::pop_front);
     let reply = scripted
-        .or_else(|| inner.defaults.lock().unwrap_or_else(PoisonError::into_inner).get(&path).cloned())
+        .or_else(|| inner.defaults.lock().unwrap_or_else(PoisonError::into_inner).get(path).cloned())
         .unwrap_or(Reply::Status(204));
     let status = |s: u16| actix_web::http::StatusCode::from_u16(s).unwrap_or(actix_web::http::StatusCode::OK);
     match reply {
@@ -162,6 +178,11 @@ impl Receiver {
             .filter(|r| r.path == path)
             .cloned()
             .collect()
+    }
+
+    /// The most requests to `path` that were being answered at the same time.
+    pub fn max_concurrent(&self, path: &str) -> usize {
+        self.inner.concurrency.lock().unwrap_or_else(PoisonError::into_inner).get(path).map_or(0, |e| e.1)
     }
 
     pub fn all_received(&self) -> Vec<Received> {
