@@ -58,11 +58,22 @@ pub struct Config {
     /// Seconds between delivery attempts, comma-separated.
     #[serde(deserialize_with = "comma_separated")]
     pub webhooks_retry_schedule: Vec<String>,
-    /// 32 bytes, base64: encrypts webhook signing secrets at rest. Empty: derived per database
-    /// at `migrate` time is NOT done; the service refuses to create endpoints without it.
+    /// 32 bytes, base64: encrypts webhook signing secrets at rest. Empty: the service refuses to
+    /// create endpoints or rotate secrets (503 naming this setting); `demo` generates one and keeps
+    /// it in `./data/webhooks-secret.key`.
     pub webhooks_secret_key: Secret,
     /// How long a rotated-out signing secret keeps signing alongside the new one.
     pub webhooks_rotation_overlap_hours: u32,
+    /// Time allowed for one delivery attempt (connect, send, response), in milliseconds.
+    pub webhooks_request_timeout_ms: u64,
+    /// How often an idle dispatcher looks for due deliveries, in milliseconds.
+    pub webhooks_poll_interval_ms: u64,
+    /// Deliveries claimed per round; the dispatcher claims again at once when a round was full.
+    pub webhooks_batch_size: u32,
+    /// Requests in flight at once in this instance (each endpoint also has its own cap).
+    pub webhooks_max_in_flight: u32,
+    /// Days signed payloads and the attempt log are kept (at least 30).
+    pub webhooks_retention_days: u32,
     /// `smtp://user:pass@host:port` / `smtps://…`; unset: mails are written under `mail_dir`.
     pub smtp_url: Option<Secret>,
     pub mail_dir: PathBuf,
@@ -105,6 +116,11 @@ impl Default for Config {
             webhooks_retry_schedule: "0,5,300,1800,7200,18000,36000,36000".split(',').map(String::from).collect(),
             webhooks_secret_key: Secret::default(),
             webhooks_rotation_overlap_hours: 24,
+            webhooks_request_timeout_ms: 15_000,
+            webhooks_poll_interval_ms: 100,
+            webhooks_batch_size: 100,
+            webhooks_max_in_flight: 256,
+            webhooks_retention_days: 30,
             smtp_url: None,
             mail_dir: PathBuf::from("./data/mail"),
             mail_from: "srdi-capital <noreply@srdi-capital.local>".to_owned(),
@@ -155,6 +171,7 @@ impl Config {
             })?;
         }
         self.retry_schedule_secs()?;
+        self.validate_webhooks()?;
         if let Some(base) = &self.public_base_url
             && !(base.starts_with("http://") || base.starts_with("https://"))
         {
@@ -176,6 +193,37 @@ impl Config {
                 reason: "must be a non-empty comma-separated list of whole seconds".into(),
             }),
         }
+    }
+
+    fn validate_webhooks(&self) -> Result<(), ConfigError> {
+        let invalid = |setting: &'static str, reason: String| Err(ConfigError::Invalid { setting, reason });
+        if !self.webhooks_secret_key.is_empty()
+            && let Err(e) = crate::webhooks::signing::parse_key(self.webhooks_secret_key.expose())
+        {
+            return invalid("SRDI_WEBHOOKS_SECRET_KEY", format!("{e}; generate one with `openssl rand -base64 32`"));
+        }
+        if let Err(e) = crate::webhooks::retry::RetrySchedule::parse(&self.webhooks_retry_schedule.join(",")) {
+            return invalid("SRDI_WEBHOOKS_RETRY_SCHEDULE", e.to_string());
+        }
+        if !(100..=30_000).contains(&self.webhooks_request_timeout_ms) {
+            return invalid("SRDI_WEBHOOKS_REQUEST_TIMEOUT_MS", "must be between 100 and 30000".into());
+        }
+        if !(5..=60_000).contains(&self.webhooks_poll_interval_ms) {
+            return invalid("SRDI_WEBHOOKS_POLL_INTERVAL_MS", "must be between 5 and 60000".into());
+        }
+        if !(1..=1000).contains(&self.webhooks_batch_size) {
+            return invalid("SRDI_WEBHOOKS_BATCH_SIZE", "must be between 1 and 1000".into());
+        }
+        if !(1..=10_000).contains(&self.webhooks_max_in_flight) {
+            return invalid("SRDI_WEBHOOKS_MAX_IN_FLIGHT", "must be between 1 and 10000".into());
+        }
+        if !(30..=3650).contains(&self.webhooks_retention_days) {
+            return invalid("SRDI_WEBHOOKS_RETENTION_DAYS", "must be between 30 and 3650 days".into());
+        }
+        if self.webhooks_rotation_overlap_hours > 24 * 30 {
+            return invalid("SRDI_WEBHOOKS_ROTATION_OVERLAP_HOURS", "must be at most 720 (30 days)".into());
+        }
+        Ok(())
     }
 
     pub fn base_url(&self) -> String {
@@ -212,5 +260,11 @@ mod tests {
         assert!(c.validate().expect_err("bad cidr").to_string().contains("ALLOW_NETWORKS"));
         let c = Config { webhooks_retry_schedule: vec!["5".into(), "x".into()], ..Config::default() };
         assert!(c.validate().is_err());
+        let c = Config { webhooks_secret_key: Secret::new("c2hvcnQ="), ..Config::default() };
+        assert!(c.validate().expect_err("short key").to_string().contains("SRDI_WEBHOOKS_SECRET_KEY"));
+        let c = Config { webhooks_retention_days: 7, ..Config::default() };
+        assert!(c.validate().expect_err("short retention").to_string().contains("RETENTION_DAYS"));
+        let c = Config { webhooks_request_timeout_ms: 60_000, ..Config::default() };
+        assert!(c.validate().expect_err("long timeout").to_string().contains("REQUEST_TIMEOUT_MS"));
     }
 }

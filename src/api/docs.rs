@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{firms, health, import, listing, pool, problem};
+use super::{firms, health, import, listing, pool, problem, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,14 +21,19 @@ use super::{firms, health, import, listing, pool, problem};
         pool::list_pool, pool::admit, pool::get_entry, pool::remove,
         listing::readiness, listing::tier_check, listing::record_event, listing::progress,
         listing::list_rules, listing::put_rules, listing::programme_stats,
+        webhooks::create_endpoint, webhooks::list_endpoints, webhooks::get_endpoint, webhooks::patch_endpoint,
+        webhooks::delete_endpoint, webhooks::enable_endpoint, webhooks::disable_endpoint, webhooks::rotate_secret,
+        webhooks::test_endpoint, webhooks::recover, webhooks::list_attempts, webhooks::resend_event,
     ),
-    components(schemas(problem::Problem, crate::domain::validate::FieldError)),
+    components(schemas(problem::Problem, crate::domain::validate::FieldError, crate::webhooks::payload::EventEnvelope)),
     modifiers(&ApiConventions),
     tags(
         (name = "firms", description = "Firm registry (企业库) and yearly financials"),
         (name = "reserve-pool", description = "Listing reserve pool (上市后备资源库)"),
         (name = "listing", description = "Listing readiness, SME tier check, listing milestones and rule data"),
         (name = "statistics", description = "Programme statistics against the plan's targets"),
+        (name = "webhooks", description = "Webhooks to partner banks: Standard Webhooks signatures (`webhook-id`, \
+            `webhook-timestamp`, `webhook-signature`), at-least-once delivery with retries; see EventEnvelope"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

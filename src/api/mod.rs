@@ -10,6 +10,7 @@ pub mod observe;
 pub mod pagination;
 pub mod pool;
 pub mod problem;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -68,7 +69,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             resource("/v1/reserve-pool/{firm_id}")
                 .route(web::get().to(pool::get_entry))
                 .route(web::delete().to(pool::remove)),
-        );
+        )
+        .configure(webhook_routes);
+}
+
+fn webhook_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/v1/webhook-endpoints")
+            .route(web::get().to(webhooks::list_endpoints))
+            .route(web::post().to(webhooks::create_endpoint)),
+    )
+    .service(
+        resource("/v1/webhook-endpoints/{id}")
+            .route(web::get().to(webhooks::get_endpoint))
+            .route(web::patch().to(webhooks::patch_endpoint))
+            .route(web::delete().to(webhooks::delete_endpoint)),
+    )
+    .service(resource("/v1/webhook-endpoints/{id}/enable").route(web::post().to(webhooks::enable_endpoint)))
+    .service(resource("/v1/webhook-endpoints/{id}/disable").route(web::post().to(webhooks::disable_endpoint)))
+    .service(resource("/v1/webhook-endpoints/{id}/rotate-secret").route(web::post().to(webhooks::rotate_secret)))
+    .service(resource("/v1/webhook-endpoints/{id}/test").route(web::post().to(webhooks::test_endpoint)))
+    .service(resource("/v1/webhook-endpoints/{id}/recover").route(web::post().to(webhooks::recover)))
+    .service(resource("/v1/webhook-endpoints/{id}/attempts").route(web::get().to(webhooks::list_attempts)))
+    .service(resource("/v1/webhook-events/{id}/resend").route(web::post().to(webhooks::resend_event)));
 }
 
 fn resource(path: &str) -> actix_web::Resource {

@@ -83,7 +83,7 @@ pub async fn record(conn: &mut Conn, ev: NewEvent, now: DateTime<Utc>) -> AppRes
     .bind(ev.data.to_string())
     .execute(&mut *conn)
     .await?;
-    Ok(Some(Event {
+    let event = Event {
         id,
         event_type: ev.event_type.to_owned(),
         firm_id: ev.firm_id,
@@ -91,7 +91,10 @@ pub async fn record(conn: &mut Conn, ev: NewEvent, now: DateTime<Utc>) -> AppRes
         firm_seq,
         occurred_at: now,
         data: ev.data,
-    }))
+    };
+    // Webhook deliveries for the banks in scope, in this same transaction (issue 5).
+    crate::webhooks::outbox::fan_out(conn, &event, now).await?;
+    Ok(Some(event))
 }
 
 async fn exists(conn: &mut Conn, id: Uuid) -> AppResult<bool> {

@@ -9,5 +9,6 @@ pub mod idempotency;
 pub mod keys;
 pub mod listing;
 pub mod pool;
+pub mod webhooks;
 
 pub type Conn = sqlx::AnyConnection;

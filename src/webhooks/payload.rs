@@ -41,7 +41,7 @@ pub enum EventType {
     ListingStageReached,
     #[serde(rename = "webhook.ping")]
     WebhookPing,
-    #[serde(rename = "endpoint.disabled")]
+    #[serde(rename = "webhook.endpoint_disabled")]
     EndpointDisabled,
 }
 
@@ -72,7 +72,7 @@ impl EventType {
             EventType::ConsentRevoked => "consent.revoked",
             EventType::ListingStageReached => "listing.stage_reached",
             EventType::WebhookPing => "webhook.ping",
-            EventType::EndpointDisabled => "endpoint.disabled",
+            EventType::EndpointDisabled => "webhook.endpoint_disabled",
         }
     }
 }
@@ -190,7 +190,7 @@ pub struct EventEnvelope {
     pub occurred_at: DateTime<Utc>,
     /// Increases with every event about the same firm, so a receiver can discard an update
     /// that arrives after a newer one (delivery order is not guaranteed). 0 for events that are
-    /// not about a firm (`webhook.ping`, `endpoint.disabled`).
+    /// not about a firm (`webhook.ping`, `webhook.endpoint_disabled`).
     pub firm_seq: i64,
     /// Event-specific object.
     #[schema(value_type = Object)]

@@ -8,3 +8,4 @@ mod hygiene;
 mod import;
 mod listing;
 mod pool;
+mod webhooks;

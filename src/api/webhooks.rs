@@ -1,0 +1,564 @@
+//! Webhook endpoints of partner banks, the attempt log, and resend / recover / test.
+//!
+//! A bank key manages its own bank's endpoints (another bank's are 404); an admin key manages
+//! every bank's. Signing secrets are shown once, at creation and on rotation.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::Caller;
+use super::pagination::{Page, decode_cursor, limit, page};
+use super::problem::Problem;
+use super::{AppState, parse_json};
+use crate::domain::access::{Principal, Role};
+use crate::domain::validate::Errors;
+use crate::error::{AppError, AppResult};
+use crate::store::Conn;
+use crate::store::idempotency::{self, Claim};
+use crate::store::webhooks as store;
+use crate::webhooks::endpoint::{DisabledReason, Endpoint, EndpointFields, EndpointInput};
+use crate::webhooks::outbox::webhook_id;
+use crate::webhooks::payload::{EventEnvelope, EventId};
+use crate::webhooks::signing::WebhookSecret;
+use crate::webhooks::{dispatcher, settings};
+
+/// Most deliveries one `recover` call queues.
+pub const RECOVER_CAP: u32 = 10_000;
+
+/// A new endpoint, with its signing secret (shown this once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedEndpoint {
+    #[serde(flatten)]
+    pub endpoint: Endpoint,
+    /// `whsec_…`: verify deliveries with it (any Standard Webhooks library). Shown only in this
+    /// answer; `null` when the answer is replayed for a repeated `Idempotency-Key` (rotate the
+    /// secret if it was lost).
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedSecret {
+    /// The new `whsec_…` secret, shown only in this answer.
+    pub secret: String,
+    /// Until then every delivery carries signatures by both the previous and the new secret.
+    pub previous_secret_expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointPage {
+    pub items: Vec<Endpoint>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EndpointQuery {
+    /// Admin keys: only this bank's endpoints.
+    pub bank_id: Option<Uuid>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Attempt {
+    pub id: Uuid,
+    pub delivery_id: Uuid,
+    /// The `webhook-id` (`evt_…`), the same on every attempt of the event.
+    pub event_id: String,
+    pub event_type: Option<String>,
+    /// 1 for the first attempt of this delivery.
+    pub attempt_number: u32,
+    /// What queued it: `event`, `test`, `resend` or `recover`.
+    pub origin: String,
+    pub attempted_at: DateTime<Utc>,
+    /// `success`, `http_error`, `redirect`, `gone`, `rate_limited`, `timeout`, `connection_error`
+    /// or `refused` (the SSRF guard would not connect).
+    pub outcome: String,
+    pub status_code: Option<u16>,
+    /// The start of the response body (at most 4096 bytes).
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    /// When the delivery is tried next after this attempt; `null`: no further automatic attempt.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The delivery's state now: `pending`, `succeeded` or `failed`.
+    pub delivery_status: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptPage {
+    pub items: Vec<Attempt>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestQueued {
+    /// The ping's `webhook-id`.
+    pub event_id: String,
+    pub delivery_id: Uuid,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoverRequest {
+    /// Queue again every failed delivery created at or after this time…
+    pub since: Option<DateTime<Utc>>,
+    /// …and before this one (default: now).
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoverQueued {
+    pub queued: u64,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResendRequest {
+    /// Only to this endpoint; absent: to every endpoint of the caller's bank that had the event.
+    pub endpoint_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResendQueued {
+    pub event_id: String,
+    pub delivery_ids: Vec<Uuid>,
+}
+
+/// The bank whose endpoints the caller manages: `None` for admin (all banks).
+fn managed_bank(caller: &Principal) -> AppResult<Option<Uuid>> {
+    match caller.role {
+        Role::Admin => Ok(None),
+        Role::Bank => {
+            caller.bank_id().map(Some).ok_or_else(|| AppError::Forbidden("this bank key names no bank".into()))
+        }
+        role => Err(AppError::Forbidden(format!("a {role} key cannot manage webhook endpoints"))),
+    }
+}
+
+/// The endpoint, if the caller may manage it (another bank's is reported as not found).
+async fn owned(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<Endpoint> {
+    let bank = managed_bank(caller)?;
+    match store::get_endpoint(conn, id).await? {
+        Some(e) if bank.is_none_or(|b| b == e.bank_id) => Ok(e),
+        _ => Err(AppError::not_found("webhook endpoint")),
+    }
+}
+
+fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
+    match req.headers().get("Idempotency-Key") {
+        None => Ok(None),
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.trim().is_empty() && k.len() <= 255 => Ok(Some(k.trim().to_owned())),
+            _ => Err(AppError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )),
+        },
+    }
+}
+
+/// Register a webhook endpoint. The answer carries the signing secret, shown this once.
+///
+/// `Idempotency-Key` is honoured, but the stored answer never holds the secret (that would keep
+/// it unencrypted): a replay answers the same endpoint with `"secret": null`.
+#[utoipa::path(post, path = "/v1/webhook-endpoints", tag = "webhooks", request_body = EndpointInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create safe")),
+    responses((status = 201, body = CreatedEndpoint), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 503, body = Problem, description = "SRDI_WEBHOOKS_SECRET_KEY is not configured")),
+    security(("api_key" = [])))]
+pub async fn create_endpoint(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let own_bank = managed_bank(&caller)?;
+    let sealer = settings::secret_box(&state.config)?;
+    let key = idempotency_key(&req)?;
+    let now = state.clock.now();
+    if let Some(key) = &key {
+        let mut hasher = Sha256::new();
+        hasher.update(req.method().as_str());
+        hasher.update(b"\n");
+        hasher.update(req.uri().to_string());
+        hasher.update(b"\n");
+        hasher.update(&body);
+        let fingerprint = hex::encode(hasher.finalize());
+        let mut conn = state.db.pool().acquire().await?;
+        if let Claim::Replay { status, body } =
+            idempotency::claim(&mut conn, caller.key_id, key, &fingerprint, now).await?
+        {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let ctype = if status.is_success() { "application/json" } else { "application/problem+json" };
+            return Ok(HttpResponse::build(status)
+                .content_type(ctype)
+                .insert_header(("Idempotent-Replayed", "true"))
+                .body(body));
+        }
+    }
+    let outcome = async {
+        let input: EndpointInput = parse_json(&req, &body)?;
+        let bank_id = match (own_bank, input.bank_id) {
+            (Some(own), None) => own,
+            (Some(own), Some(b)) if b == own => own,
+            (Some(_), Some(_)) => {
+                return Err(AppError::Forbidden("a bank key registers endpoints for its own bank only".into()));
+            }
+            (None, Some(b)) => b,
+            (None, None) => {
+                return Err(AppError::field("bank_id", "required", "an admin key names the bank the endpoint is for"));
+            }
+        };
+        let (fields, mut errors) = match input.validate(None, &settings::ssrf_policy(&state.config)) {
+            Ok(f) => (Some(f), Vec::new()),
+            Err(e) => (None, e),
+        };
+        let mut tx = state.db.begin().await?;
+        let bank_exists = sqlx::query("SELECT id FROM banks WHERE id = $1")
+            .bind(bank_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !bank_exists {
+            errors.push(crate::domain::validate::FieldError::new("bank_id", "not_found", "no bank with this id"));
+        }
+        let Some(fields) = fields.filter(|_| errors.is_empty()) else {
+            return Err(AppError::Validation(errors));
+        };
+        let secret = WebhookSecret::generate();
+        let sealed = sealer.seal_secret(&secret).map_err(|e| AppError::Internal(e.into()))?;
+        let endpoint = store::insert_endpoint(&mut tx, bank_id, &fields, &sealed, now).await?;
+        tx.commit().await?;
+        tracing::info!(endpoint_id = %endpoint.id, bank_id = %bank_id, "webhook endpoint registered");
+        Ok((endpoint, secret))
+    }
+    .await;
+    match outcome {
+        Ok((endpoint, secret)) => {
+            let replay = CreatedEndpoint { endpoint, secret: None };
+            let stored = serde_json::to_string(&replay).map_err(|e| AppError::Internal(e.into()))?;
+            if let Some(key) = &key {
+                let mut conn = state.db.pool().acquire().await?;
+                idempotency::complete(&mut conn, caller.key_id, key, 201, &stored).await?;
+            }
+            let shown = CreatedEndpoint { endpoint: replay.endpoint, secret: Some(secret.expose()) };
+            Ok(HttpResponse::Created().json(shown))
+        }
+        Err(e) => {
+            if let Some(key) = &key {
+                let mut conn = state.db.pool().acquire().await?;
+                let status = actix_web::ResponseError::status_code(&e);
+                if status.is_client_error() {
+                    let body = serde_json::to_string(&e.to_problem()).map_err(|e| AppError::Internal(e.into()))?;
+                    idempotency::complete(&mut conn, caller.key_id, key, status.as_u16(), &body).await?;
+                } else {
+                    idempotency::release(&mut conn, caller.key_id, key).await?;
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+/// List webhook endpoints (bank: its own; admin: all, or one bank's with `bank_id`).
+#[utoipa::path(get, path = "/v1/webhook-endpoints", tag = "webhooks", params(EndpointQuery),
+    responses((status = 200, body = EndpointPage), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn list_endpoints(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<EndpointQuery>,
+) -> AppResult<web::Json<Page<Endpoint>>> {
+    let bank = match managed_bank(&caller)? {
+        Some(own) => Some(own),
+        None => q.bank_id,
+    };
+    let limit = limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rows = store::list_endpoints(&mut conn, bank, after, limit + 1).await?;
+    Ok(web::Json(page(rows, limit, |e| e.id)))
+}
+
+/// One webhook endpoint.
+#[utoipa::path(get, path = "/v1/webhook-endpoints/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Endpoint), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn get_endpoint(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<Endpoint>> {
+    let mut conn = state.db.pool().acquire().await?;
+    owned(&mut conn, &caller, id.into_inner()).await.map(web::Json)
+}
+
+/// Change an endpoint. Absent fields keep their value; `product_ids: null` removes the filter.
+#[utoipa::path(patch, path = "/v1/webhook-endpoints/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
+    request_body = EndpointInput,
+    responses((status = 200, body = Endpoint), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn patch_endpoint(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<web::Json<Endpoint>> {
+    let input: EndpointInput = parse_json(&req, &body)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let current = owned(&mut tx, &caller, id.into_inner()).await?;
+    if input.bank_id.is_some_and(|b| b != current.bank_id) {
+        return Err(AppError::field("bank_id", "immutable", "an endpoint stays with its bank"));
+    }
+    let fields = input.validate(Some(&EndpointFields::of(&current)), &settings::ssrf_policy(&state.config))?;
+    store::update_endpoint(&mut tx, current.id, &fields, now).await?;
+    let updated = store::get_endpoint(&mut tx, current.id).await?.ok_or(AppError::not_found("webhook endpoint"))?;
+    tx.commit().await?;
+    Ok(web::Json(updated))
+}
+
+/// Delete an endpoint with its secrets, queued deliveries and attempt log.
+#[utoipa::path(delete, path = "/v1/webhook-endpoints/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
+    responses((status = 204, description = "Deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn delete_endpoint(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let mut tx = state.db.begin().await?;
+    let e = owned(&mut tx, &caller, id.into_inner()).await?;
+    store::delete_endpoint(&mut tx, e.id).await?;
+    tx.commit().await?;
+    tracing::info!(endpoint_id = %e.id, "webhook endpoint deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Enable an endpoint (also after an automatic disable); its failure record starts afresh.
+/// Deliveries failed meanwhile are not re-sent by this: use `recover`.
+#[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/enable", tag = "webhooks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Endpoint), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn enable_endpoint(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<Endpoint>> {
+    set_enabled(&state, &caller, id.into_inner(), true).await
+}
+
+/// Disable an endpoint: nothing is sent to it; queued deliveries fail and can be recovered later.
+#[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/disable", tag = "webhooks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Endpoint), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn disable_endpoint(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<Endpoint>> {
+    set_enabled(&state, &caller, id.into_inner(), false).await
+}
+
+async fn set_enabled(state: &AppState, caller: &Principal, id: Uuid, enabled: bool) -> AppResult<web::Json<Endpoint>> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let e = owned(&mut tx, caller, id).await?;
+    let reason = (!enabled).then_some(DisabledReason::Manual);
+    let changed = store::set_enabled(&mut tx, e.id, enabled, reason, now).await?;
+    let updated = store::get_endpoint(&mut tx, e.id).await?.ok_or(AppError::not_found("webhook endpoint"))?;
+    tx.commit().await?;
+    if changed {
+        tracing::info!(endpoint_id = %e.id, enabled, "webhook endpoint switched");
+        if enabled {
+            dispatcher::wake();
+        }
+    }
+    Ok(web::Json(updated))
+}
+
+/// Replace the signing secret. The previous one keeps signing alongside the new one for
+/// `SRDI_WEBHOOKS_ROTATION_OVERLAP_HOURS` (24 h by default): meanwhile every delivery carries both
+/// signatures, so the bank can switch its verifier at any time within the window.
+#[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/rotate-secret", tag = "webhooks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = RotatedSecret), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 503, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<RotatedSecret>> {
+    let sealer = settings::secret_box(&state.config)?;
+    let now = state.clock.now();
+    let overlap = chrono::Duration::hours(i64::from(state.config.webhooks_rotation_overlap_hours));
+    let mut tx = state.db.begin().await?;
+    let e = owned(&mut tx, &caller, id.into_inner()).await?;
+    let secret = WebhookSecret::generate();
+    let sealed = sealer.seal_secret(&secret).map_err(|e| AppError::Internal(e.into()))?;
+    let until = store::rotate_secret(&mut tx, e.id, &sealed, overlap, now).await?;
+    tx.commit().await?;
+    tracing::info!(endpoint_id = %e.id, "webhook signing secret rotated");
+    Ok(web::Json(RotatedSecret { secret: secret.expose(), previous_secret_expires_at: until }))
+}
+
+/// Send a signed `webhook.ping` to the endpoint (asynchronously, like any delivery; see
+/// `attempts` for the result).
+#[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/test", tag = "webhooks", params(("id" = Uuid, Path)),
+    responses((status = 202, body = TestQueued), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "The endpoint is disabled")),
+    security(("api_key" = [])))]
+pub async fn test_endpoint(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let e = owned(&mut tx, &caller, id.into_inner()).await?;
+    if !e.enabled {
+        return Err(AppError::conflict("endpoint_disabled", "the endpoint is disabled; enable it first"));
+    }
+    let ping = EventEnvelope::ping(now);
+    let body = ping.to_bytes().map_err(|e| AppError::Internal(e.into()))?;
+    let body = String::from_utf8(body).map_err(|e| AppError::Internal(e.into()))?;
+    let event_uuid = ping.id.uuid();
+    store::insert_message(&mut tx, event_uuid, ping.event_type, None, false, &body, now).await?;
+    let ids = store::insert_deliveries(&mut tx, event_uuid, &[(e.id, true)], "test", now).await?;
+    tx.commit().await?;
+    dispatcher::wake();
+    let delivery_id = ids.first().copied().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no delivery id")))?;
+    Ok(HttpResponse::Accepted().json(TestQueued { event_id: ping.id.to_string(), delivery_id }))
+}
+
+/// Queue again every delivery to this endpoint that failed (after all its attempts, or while the
+/// endpoint was disabled) and was created in `[since, until)`; at most 10 000, oldest first.
+#[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/recover", tag = "webhooks", params(("id" = Uuid, Path)),
+    request_body = RecoverRequest,
+    responses((status = 202, body = RecoverQueued), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn recover(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: RecoverRequest = parse_json(&req, &body)?;
+    let now = state.clock.now();
+    let mut errors = Errors::default();
+    let since = errors.required("since", input.since);
+    let until = input.until.unwrap_or(now);
+    if since.is_some_and(|s| s >= until) {
+        errors.add("until", "out_of_range", "must be after since");
+    }
+    let since = errors.finish(since)?.unwrap_or(now);
+    let mut tx = state.db.begin().await?;
+    let e = owned(&mut tx, &caller, id.into_inner()).await?;
+    if !e.enabled {
+        return Err(AppError::conflict("endpoint_disabled", "the endpoint is disabled; enable it first"));
+    }
+    let queued = store::recover(&mut tx, e.id, since, until, RECOVER_CAP, now).await?;
+    tx.commit().await?;
+    tracing::info!(endpoint_id = %e.id, queued, "webhook deliveries recovered");
+    dispatcher::wake();
+    Ok(HttpResponse::Accepted().json(RecoverQueued { queued }))
+}
+
+/// The endpoint's delivery attempts, newest first.
+#[utoipa::path(get, path = "/v1/webhook-endpoints/{id}/attempts", tag = "webhooks", params(("id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = AttemptPage), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn list_attempts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    q: web::Query<PageQuery>,
+) -> AppResult<web::Json<Page<Attempt>>> {
+    let limit = limit(q.limit)?;
+    let before = decode_cursor(q.cursor.as_deref())?;
+    let mut conn = state.db.pool().acquire().await?;
+    let e = owned(&mut conn, &caller, id.into_inner()).await?;
+    let rows = store::list_attempts(&mut conn, e.id, before, limit + 1).await?;
+    let items: Vec<Attempt> = rows
+        .into_iter()
+        .map(|a| Attempt {
+            id: a.id,
+            delivery_id: a.delivery_id,
+            event_id: webhook_id(a.event_id).to_string(),
+            event_type: a.event_type,
+            attempt_number: a.attempt_number,
+            origin: a.origin,
+            attempted_at: a.attempted_at,
+            outcome: a.outcome,
+            status_code: a.status_code,
+            response_body: a.response_body,
+            error: a.error,
+            duration_ms: a.duration_ms,
+            next_attempt_at: a.next_attempt_at,
+            delivery_status: a.delivery_status,
+        })
+        .collect();
+    Ok(web::Json(page(items, limit, |a| a.id)))
+}
+
+/// Send an event again (same `webhook-id`, fresh timestamp and signatures, a full retry schedule)
+/// to one endpoint or to every endpoint of the caller's bank that had it. Payloads are kept for
+/// `SRDI_WEBHOOKS_RETENTION_DAYS` (30); older events are 404.
+#[utoipa::path(post, path = "/v1/webhook-events/{id}/resend", tag = "webhooks",
+    params(("id" = String, Path, description = "The event's webhook-id (`evt_…`)")),
+    request_body(content = Option<ResendRequest>),
+    responses((status = 202, body = ResendQueued), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn resend_event(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let bank = managed_bank(&caller)?;
+    let input: ResendRequest =
+        if body.iter().any(|b| !b.is_ascii_whitespace()) { parse_json(&req, &body)? } else { ResendRequest::default() };
+    let raw = id.into_inner();
+    let event_uuid = EventId::parse(&raw)
+        .map(|e| e.uuid())
+        .or_else(|_| Uuid::parse_str(&raw))
+        .map_err(|_| AppError::not_found("webhook event"))?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let Some(deliveries) = store::message_deliveries(&mut tx, event_uuid, bank).await? else {
+        return Err(AppError::not_found("webhook event"));
+    };
+    let relevant: Vec<&(Uuid, Uuid, bool)> =
+        deliveries.iter().filter(|(_, endpoint, _)| input.endpoint_id.is_none_or(|x| x == *endpoint)).collect();
+    if relevant.is_empty() {
+        return Err(AppError::not_found("webhook event"));
+    }
+    if input.endpoint_id.is_some() && relevant.iter().all(|(_, _, enabled)| !enabled) {
+        return Err(AppError::conflict("endpoint_disabled", "the endpoint is disabled; enable it first"));
+    }
+    let ids = store::requeue_message(&mut tx, event_uuid, bank, input.endpoint_id, now).await?;
+    tx.commit().await?;
+    dispatcher::wake();
+    Ok(HttpResponse::Accepted().json(ResendQueued { event_id: webhook_id(event_uuid).to_string(), delivery_ids: ids }))
+}
