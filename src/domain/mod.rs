@@ -6,9 +6,11 @@ pub mod application;
 pub mod consent;
 pub mod credit_code;
 pub mod firm;
+pub mod investment;
 pub mod matching;
 pub mod pool;
 pub mod product;
+pub mod roadshow;
 pub mod validate;
 
 /// A string that is not one of a closed vocabulary's values.

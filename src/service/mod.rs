@@ -3,3 +3,5 @@
 
 pub mod firms;
 pub mod import;
+pub mod investments;
+pub mod roadshows;

@@ -5,8 +5,12 @@
 pub mod events;
 pub mod financials;
 pub mod firms;
+pub mod funds;
 pub mod idempotency;
+pub mod investments;
 pub mod keys;
 pub mod pool;
+pub mod registrations;
+pub mod roadshows;
 
 pub type Conn = sqlx::AnyConnection;
