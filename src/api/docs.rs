@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{firms, health, import, pool, problem};
+use super::{firms, funds, health, import, investments, pool, problem, roadshows};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,12 +19,23 @@ use super::{firms, health, import, pool, problem};
         firms::list_firms, firms::create_firm, firms::get_firm, firms::patch_firm, firms::list_financials, firms::put_financials,
         import::import_firms,
         pool::list_pool, pool::admit, pool::get_entry, pool::remove,
+        funds::create_fund, funds::list_funds, funds::get_fund, funds::issue_key,
+        roadshows::create_roadshow, roadshows::list_roadshows, roadshows::get_roadshow, roadshows::patch_roadshow,
+        roadshows::set_status, roadshows::calendar, roadshows::recommended_firms, roadshows::outcome,
+        roadshows::list_presenters, roadshows::put_presenter, roadshows::delete_presenter,
+        roadshows::register, roadshows::list_registrations, roadshows::get_registration, roadshows::cancel_registration,
+        roadshows::decide, roadshows::check_in, roadshows::firm_slots, roadshows::get_visibility, roadshows::put_visibility,
+        investments::create_investment, investments::list_investments, investments::get_investment, investments::patch_investment,
     ),
     components(schemas(problem::Problem, crate::domain::validate::FieldError)),
     modifiers(&SecurityAddon),
     tags(
         (name = "firms", description = "Firm registry (企业库) and yearly financials"),
         (name = "reserve-pool", description = "Listing reserve pool (上市后备资源库)"),
+        (name = "funds", description = "Fund organisations (基金) and their managers' keys"),
+        (name = "roadshows", description = "Fund roadshows (齐鲁企舞路演): centres, presenters, calendar, outcome"),
+        (name = "registrations", description = "Fund managers' roadshow registrations, waitlist and check-in"),
+        (name = "investments", description = "Investment intentions and closed investments (基金投资项目)"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

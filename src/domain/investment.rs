@@ -227,14 +227,18 @@ mod tests {
         let cases: Vec<(InvestmentInput, Vec<&str>)> = vec![
             (InvestmentInput::default(), vec!["firm_id", "amount", "round"]),
             (InvestmentInput { amount: Some("0".into()), ..new() }, vec!["amount"]),
-            (InvestmentInput { amount: Some("-5".into()), round: Some("series_z".into()), ..new() }, vec!["amount", "round"]),
-            (InvestmentInput { decided_on: Some("2025-07-01".into()), status: Some("done".into()), ..new() }, vec![
-                "status",
-                "decided_on",
-            ]),
+            (
+                InvestmentInput { amount: Some("-5".into()), round: Some("series_z".into()), ..new() },
+                vec!["amount", "round"],
+            ),
+            (
+                InvestmentInput { decided_on: Some("2025-07-01".into()), status: Some("done".into()), ..new() },
+                vec!["status", "decided_on"],
+            ),
         ];
         for (input, fields) in cases {
-            let got: Vec<String> = input.validate_onto(None, today()).unwrap_err().into_iter().map(|e| e.field).collect();
+            let got: Vec<String> =
+                input.validate_onto(None, today()).unwrap_err().into_iter().map(|e| e.field).collect();
             assert_eq!(got, fields);
         }
     }
@@ -250,9 +254,13 @@ mod tests {
             .validate_onto(Some(&closed), today())
             .unwrap_err();
         assert_eq!(back[0].code, "illegal_transition");
-        let moved = InvestmentInput { firm_id: Some(Uuid::from_u128(2)), fund_id: Some(Uuid::nil()), ..InvestmentInput::default() }
-            .validate_onto(Some(&base), today())
-            .unwrap_err();
+        let moved = InvestmentInput {
+            firm_id: Some(Uuid::from_u128(2)),
+            fund_id: Some(Uuid::nil()),
+            ..InvestmentInput::default()
+        }
+        .validate_onto(Some(&base), today())
+        .unwrap_err();
         let fields: Vec<&str> = moved.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["firm_id", "fund_id"]);
     }

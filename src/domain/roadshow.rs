@@ -83,7 +83,10 @@ vocabulary!(
 impl RegistrationStatus {
     /// Active registrations count for the one-per-e-mail rule.
     pub fn active(self) -> bool {
-        matches!(self, RegistrationStatus::PendingApproval | RegistrationStatus::Confirmed | RegistrationStatus::Waitlisted)
+        matches!(
+            self,
+            RegistrationStatus::PendingApproval | RegistrationStatus::Confirmed | RegistrationStatus::Waitlisted
+        )
     }
 }
 
@@ -563,8 +566,12 @@ impl SlotInput {
     /// A slot lies within the roadshow's time.
     pub fn validate(&self, rs: &Roadshow) -> Result<(DateTime<Utc>, DateTime<Utc>), Vec<FieldError>> {
         let mut e = Errors::default();
-        let s = e.required("slot_starts_at", self.slot_starts_at.as_deref()).and_then(|v| instant(&mut e, "slot_starts_at", Some(v)));
-        let en = e.required("slot_ends_at", self.slot_ends_at.as_deref()).and_then(|v| instant(&mut e, "slot_ends_at", Some(v)));
+        let s = e
+            .required("slot_starts_at", self.slot_starts_at.as_deref())
+            .and_then(|v| instant(&mut e, "slot_starts_at", Some(v)));
+        let en = e
+            .required("slot_ends_at", self.slot_ends_at.as_deref())
+            .and_then(|v| instant(&mut e, "slot_ends_at", Some(v)));
         if let (Some(s), Some(en)) = (s, en) {
             if en <= s {
                 e.add("slot_ends_at", "out_of_range", "must be after slot_starts_at");
@@ -747,10 +754,10 @@ mod tests {
                 RoadshowInput { registration_closes_at: Some("2025-06-13T00:00:00+08:00".into()), ..full() },
                 vec!["registration_closes_at"],
             ),
-            (RoadshowInput { industry_focus: Some(vec!["Z9".into(), "C12345".into()]), ..full() }, vec![
-                "industry_focus.0",
-                "industry_focus.1",
-            ]),
+            (
+                RoadshowInput { industry_focus: Some(vec!["Z9".into(), "C12345".into()]), ..full() },
+                vec!["industry_focus.0", "industry_focus.1"],
+            ),
         ];
         for (input, fields) in cases {
             let errs = input.validate_onto(None, now()).expect_err("invalid");
@@ -762,7 +769,8 @@ mod tests {
     #[test]
     fn patch_keeps_absent_fields_and_detects_calendar_changes() {
         let base = full().validate_onto(None, now()).unwrap();
-        let same = RoadshowInput { capacity: Some(90), ..RoadshowInput::default() }.validate_onto(Some(&base), now()).unwrap();
+        let same =
+            RoadshowInput { capacity: Some(90), ..RoadshowInput::default() }.validate_onto(Some(&base), now()).unwrap();
         assert_eq!(same.capacity, 90);
         assert_eq!(same.title, base.title);
         assert!(!same.calendar_changed(&base));
@@ -812,14 +820,24 @@ mod tests {
         };
         let fields: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["attendee_name", "attendee_email", "party_size"]);
-        for (addr, ok) in [("a@b.cn", true), ("a b@c.cn", false), ("a@", false), ("@b.cn", false), ("x@y\n.cn", false)] {
+        for (addr, ok) in [("a@b.cn", true), ("a b@c.cn", false), ("a@", false), ("@b.cn", false), ("x@y\n.cn", false)]
+        {
             assert_eq!(valid_email(addr), ok, "{addr}");
         }
     }
 
     #[test]
     fn industry_prefixes_and_matching() {
-        for (p, ok) in [("C", true), ("C3", true), ("C35", true), ("C3562", true), ("C35621", false), ("U1", false), ("", false), ("c3", false)] {
+        for (p, ok) in [
+            ("C", true),
+            ("C3", true),
+            ("C35", true),
+            ("C3562", true),
+            ("C35621", false),
+            ("U1", false),
+            ("", false),
+            ("c3", false),
+        ] {
             assert_eq!(valid_industry_prefix(p), ok, "{p}");
         }
         assert!(industry_matches(&[], "I6513"));
@@ -847,7 +865,7 @@ mod tests {
             vec![
                 candidate(1, Some(Tier::InnovativeSme), "C3562", Venue::Neeq, false), // 40+10+0+8 = 58
                 candidate(2, Some(Tier::LittleGiant), "C3511", Venue::Bse, true),     // 35+30+15+15 = 95
-                candidate(3, None, "I6513", Venue::Star, true),                      // outside the focus
+                candidate(3, None, "I6513", Venue::Star, true),                       // outside the focus
                 candidate(4, Some(Tier::ProvincialSrdi), "C2710", Venue::Chinext, false), // 25+20+0+15 = 60
             ],
         );

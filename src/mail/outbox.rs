@@ -298,7 +298,8 @@ impl Sender {
     }
 
     fn compose(&self, c: &Claimed) -> Result<lettre::Message, String> {
-        let req: MailRequest = serde_json::from_str(&c.request).map_err(|e| format!("stored request unreadable: {e}"))?;
+        let req: MailRequest =
+            serde_json::from_str(&c.request).map_err(|e| format!("stored request unreadable: {e}"))?;
         let rendered = req.render().map_err(|e| e.to_string())?;
         let address =
             req.context.recipient.email.parse().map_err(|_| "the recipient address is not deliverable".to_owned())?;
@@ -348,10 +349,21 @@ mod tests {
     fn retry_schedule_then_give_up_and_permanent_failures_stop_at_once() {
         let schedule = [1, 30, 300];
         let t = |s: &str| SendFailure::Transient(s.into());
-        assert_eq!(after_failure(t("x"), 1, &schedule), Outcome::Retry { after: Duration::from_secs(1), error: "x".into() });
-        assert_eq!(after_failure(t("x"), 3, &schedule), Outcome::Retry { after: Duration::from_secs(300), error: "x".into() });
-        assert!(matches!(after_failure(t("x"), 4, &schedule), Outcome::Failed { error } if error.contains("gave up after 4")));
-        assert_eq!(after_failure(SendFailure::Permanent("550".into()), 1, &schedule), Outcome::Failed { error: "550".into() });
+        assert_eq!(
+            after_failure(t("x"), 1, &schedule),
+            Outcome::Retry { after: Duration::from_secs(1), error: "x".into() }
+        );
+        assert_eq!(
+            after_failure(t("x"), 3, &schedule),
+            Outcome::Retry { after: Duration::from_secs(300), error: "x".into() }
+        );
+        assert!(
+            matches!(after_failure(t("x"), 4, &schedule), Outcome::Failed { error } if error.contains("gave up after 4"))
+        );
+        assert_eq!(
+            after_failure(SendFailure::Permanent("550".into()), 1, &schedule),
+            Outcome::Failed { error: "550".into() }
+        );
         assert!(matches!(after_failure(t("x"), 1, &[]), Outcome::Failed { .. }));
     }
 
@@ -363,7 +375,12 @@ mod tests {
 
     #[test]
     fn organizer_from_the_from_setting() {
-        let c = Config { mail_from: "山东省中小企业服务中心 <roadshow@srdi.example>".into(), ..Config::default() };
-        assert_eq!(organizer(&c), Party { name: "山东省中小企业服务中心".into(), email: "roadshow@srdi.example".into() });
+        let c = Config {
+            mail_from: "山东省中小企业服务中心 <roadshow@srdi.example>".into(), ..Config::default()
+        };
+        assert_eq!(
+            organizer(&c),
+            Party { name: "山东省中小企业服务中心".into(), email: "roadshow@srdi.example".into() }
+        );
     }
 }

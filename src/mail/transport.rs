@@ -177,9 +177,19 @@ mod tests {
     fn smtp_urls_and_tls_modes() {
         let cases = [
             ("smtps://u:p@mail.example.cn", TlsMode::Implicit, "smtps://u:p@mail.example.cn", true),
-            ("smtp://mail.example.cn:587?tls=starttls", TlsMode::Starttls, "smtp://mail.example.cn:587?tls=required", false),
+            (
+                "smtp://mail.example.cn:587?tls=starttls",
+                TlsMode::Starttls,
+                "smtp://mail.example.cn:587?tls=required",
+                false,
+            ),
             ("smtp://mail.example.cn?tls=required", TlsMode::Starttls, "smtp://mail.example.cn?tls=required", false),
-            ("smtp://mail.example.cn?tls=opportunistic", TlsMode::Opportunistic, "smtp://mail.example.cn?tls=opportunistic", false),
+            (
+                "smtp://mail.example.cn?tls=opportunistic",
+                TlsMode::Opportunistic,
+                "smtp://mail.example.cn?tls=opportunistic",
+                false,
+            ),
             ("smtp://127.0.0.1:2525", TlsMode::None, "smtp://127.0.0.1:2525", false),
             ("smtp://127.0.0.1:2525?tls=none", TlsMode::None, "smtp://127.0.0.1:2525", false),
         ];
@@ -187,7 +197,9 @@ mod tests {
             let s = parse_smtp_url(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!((s.tls, s.lettre_url.as_str(), s.authenticated), (tls, lettre_url, auth), "{raw}");
         }
-        for bad in ["mail.example.cn", "http://x", "smtp://x?tls=maybe", "smtps://x?tls=none", "smtp://x?foo=1", "smtp://"] {
+        for bad in
+            ["mail.example.cn", "http://x", "smtp://x?tls=maybe", "smtps://x?tls=none", "smtp://x?foo=1", "smtp://"]
+        {
             assert!(parse_smtp_url(bad).is_err(), "{bad}");
         }
         let err = parse_smtp_url("smtp://u:hunter2@x?tls=maybe").unwrap_err();

@@ -31,23 +31,30 @@ async fn event(conn: &mut Conn, event_type: &'static str, inv: &Investment, now:
 }
 
 /// Records an investment of `fund_id`; the firm, the fund and the roadshow (if named) must exist.
-pub async fn record(
-    conn: &mut Conn,
-    fund_id: Uuid,
-    f: &InvestmentFields,
-    now: DateTime<Utc>,
-) -> AppResult<Investment> {
+pub async fn record(conn: &mut Conn, fund_id: Uuid, f: &InvestmentFields, now: DateTime<Utc>) -> AppResult<Investment> {
     let mut missing = Vec::new();
     if funds::get(conn, fund_id).await?.is_none() {
-        missing.push(crate::domain::validate::FieldError::new("fund_id", "not_found", format!("no fund with id {fund_id}")));
+        missing.push(crate::domain::validate::FieldError::new(
+            "fund_id",
+            "not_found",
+            format!("no fund with id {fund_id}"),
+        ));
     }
     if firms::get(conn, f.firm_id).await?.is_none() {
-        missing.push(crate::domain::validate::FieldError::new("firm_id", "not_found", format!("no firm with id {}", f.firm_id)));
+        missing.push(crate::domain::validate::FieldError::new(
+            "firm_id",
+            "not_found",
+            format!("no firm with id {}", f.firm_id),
+        ));
     }
     if let Some(r) = f.roadshow_id
         && roadshows::get(conn, r).await?.is_none_or(|rs| !rs.status.public())
     {
-        missing.push(crate::domain::validate::FieldError::new("roadshow_id", "not_found", format!("no roadshow with id {r}")));
+        missing.push(crate::domain::validate::FieldError::new(
+            "roadshow_id",
+            "not_found",
+            format!("no roadshow with id {r}"),
+        ));
     }
     if !missing.is_empty() {
         return Err(AppError::Validation(missing));
@@ -57,7 +64,12 @@ pub async fn record(
     Ok(inv)
 }
 
-pub async fn update(conn: &mut Conn, current: &Investment, f: &InvestmentFields, now: DateTime<Utc>) -> AppResult<Investment> {
+pub async fn update(
+    conn: &mut Conn,
+    current: &Investment,
+    f: &InvestmentFields,
+    now: DateTime<Utc>,
+) -> AppResult<Investment> {
     if InvestmentFields::of(current) == *f {
         return Ok(current.clone());
     }

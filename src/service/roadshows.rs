@@ -141,8 +141,15 @@ async fn reload(conn: &mut Conn, id: Uuid) -> AppResult<Registration> {
 
 pub async fn create_roadshow(conn: &mut Conn, f: &RoadshowFields, now: DateTime<Utc>) -> AppResult<Roadshow> {
     let rs = roadshows::insert(conn, f, RoadshowStatus::Draft, now).await?;
-    record_event(conn, "roadshow.created", None, format!("roadshow:{}:created", rs.id), json!({ "roadshow_id": rs.id }), now)
-        .await?;
+    record_event(
+        conn,
+        "roadshow.created",
+        None,
+        format!("roadshow:{}:created", rs.id),
+        json!({ "roadshow_id": rs.id }),
+        now,
+    )
+    .await?;
     Ok(rs)
 }
 
@@ -230,10 +237,19 @@ pub async fn change_status(
         mail_all_presenters(conn, lh, &rs, now).await?;
     }
     if cancelling {
-        let active = [RegistrationStatus::Confirmed, RegistrationStatus::Waitlisted, RegistrationStatus::PendingApproval];
+        let active =
+            [RegistrationStatus::Confirmed, RegistrationStatus::Waitlisted, RegistrationStatus::PendingApproval];
         for reg in registrations::with_status(conn, id, &active).await? {
-            if registrations::transition(conn, reg.id, reg.status, RegistrationStatus::Cancelled, None, Some("roadshow_cancelled"), now)
-                .await?
+            if registrations::transition(
+                conn,
+                reg.id,
+                reg.status,
+                RegistrationStatus::Cancelled,
+                None,
+                Some("roadshow_cancelled"),
+                now,
+            )
+            .await?
             {
                 let kind = MailKind::RoadshowCancelled { reason: reason.map(str::to_owned) };
                 mail_registration(conn, lh, &rs, &reg, kind, now).await?;
@@ -371,8 +387,16 @@ pub async fn promote(
         if party > free || !roadshows::take_seats(conn, rs.id, party).await? {
             continue;
         }
-        if !registrations::transition(conn, id, RegistrationStatus::Waitlisted, RegistrationStatus::Confirmed, None, None, now)
-            .await?
+        if !registrations::transition(
+            conn,
+            id,
+            RegistrationStatus::Waitlisted,
+            RegistrationStatus::Confirmed,
+            None,
+            None,
+            now,
+        )
+        .await?
         {
             roadshows::release_seats(conn, rs.id, party).await?;
             continue;
@@ -414,7 +438,9 @@ pub async fn cancel(
         ));
     }
     let reason = if caller.is_admin() { "office" } else { "fund" };
-    if !registrations::transition(conn, reg.id, reg.status, RegistrationStatus::Cancelled, None, Some(reason), now).await? {
+    if !registrations::transition(conn, reg.id, reg.status, RegistrationStatus::Cancelled, None, Some(reason), now)
+        .await?
+    {
         return reload(conn, reg.id).await;
     }
     if reg.status == RegistrationStatus::Confirmed {
@@ -450,7 +476,8 @@ pub async fn decide(
         ));
     }
     if !approve {
-        registrations::transition(conn, reg.id, reg.status, RegistrationStatus::Rejected, None, Some("rejected"), now).await?;
+        registrations::transition(conn, reg.id, reg.status, RegistrationStatus::Rejected, None, Some("rejected"), now)
+            .await?;
         let reg = reload(conn, reg.id).await?;
         registration_event(conn, &reg, now).await?;
         return Ok(reg);

@@ -88,7 +88,11 @@ pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Option<Registration>> {
     Ok(row.as_ref().map(from_row).transpose()?)
 }
 
-pub async fn find_active_by_email(conn: &mut Conn, roadshow_id: Uuid, email_key: &str) -> AppResult<Option<Registration>> {
+pub async fn find_active_by_email(
+    conn: &mut Conn,
+    roadshow_id: Uuid,
+    email_key: &str,
+) -> AppResult<Option<Registration>> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM roadshow_registrations g WHERE g.roadshow_id = $1 AND g.email_key = $2 \
          AND g.status IN ('pending_approval', 'confirmed', 'waitlisted')"
@@ -165,7 +169,10 @@ pub async fn waitlist(conn: &mut Conn, roadshow_id: Uuid) -> AppResult<Vec<(Uuid
     .bind(roadshow_id.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(|r| Ok((r.uuid("id")?, r.int("party_size")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
+    rows.iter()
+        .map(|r| Ok((r.uuid("id")?, r.int("party_size")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
 }
 
 /// Moves a registration from `from` to `to`; `false` if it was no longer in `from`.
@@ -260,8 +267,10 @@ pub async fn counts(conn: &mut Conn, roadshow_id: Uuid) -> AppResult<(Vec<(Regis
     .bind(roadshow_id.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    let by_status =
-        rows.iter().map(|r| Ok((r.vocab("status")?, r.int("n")?, r.int("seats")?))).collect::<Result<_, sqlx::Error>>()?;
+    let by_status = rows
+        .iter()
+        .map(|r| Ok((r.vocab("status")?, r.int("n")?, r.int("seats")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
     let checked_in = sqlx::query(
         "SELECT COUNT(*) AS n FROM roadshow_registrations WHERE roadshow_id = $1 AND checked_in_at IS NOT NULL",
     )

@@ -71,7 +71,10 @@ async fn industries(conn: &mut Conn, ids: &[Uuid]) -> AppResult<HashMap<Uuid, Ve
 }
 
 async fn set_industries(conn: &mut Conn, id: Uuid, focus: &[String]) -> AppResult<()> {
-    sqlx::query("DELETE FROM roadshow_industries WHERE roadshow_id = $1").bind(id.to_string()).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM roadshow_industries WHERE roadshow_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
     for p in focus {
         sqlx::query("INSERT INTO roadshow_industries (roadshow_id, prefix) VALUES ($1, $2)")
             .bind(id.to_string())
@@ -243,7 +246,12 @@ pub struct RoadshowFilter {
     pub industry: Option<String>,
 }
 
-pub async fn list(conn: &mut Conn, filter: &RoadshowFilter, after: Option<Uuid>, limit: u32) -> AppResult<Vec<Roadshow>> {
+pub async fn list(
+    conn: &mut Conn,
+    filter: &RoadshowFilter,
+    after: Option<Uuid>,
+    limit: u32,
+) -> AppResult<Vec<Roadshow>> {
     let mut f = Filter::default();
     if !filter.statuses.is_empty() {
         let ps: Vec<String> = filter.statuses.iter().map(|s| f.bind(Bind::Text(s.as_str().into()))).collect();
@@ -275,10 +283,7 @@ pub async fn list(conn: &mut Conn, filter: &RoadshowFilter, after: Option<Uuid>,
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     let ids = rows.iter().map(|r| r.uuid("id")).collect::<Result<Vec<_>, _>>()?;
     let mut focus = industries(conn, &ids).await?;
-    rows.iter()
-        .zip(ids)
-        .map(|(r, id)| from_row(r, focus.remove(&id).unwrap_or_default()).map_err(Into::into))
-        .collect()
+    rows.iter().zip(ids).map(|(r, id)| from_row(r, focus.remove(&id).unwrap_or_default()).map_err(Into::into)).collect()
 }
 
 pub async fn count(conn: &mut Conn) -> AppResult<i64> {
@@ -472,10 +477,8 @@ pub async fn candidates(conn: &mut Conn, roadshow_id: Uuid, focus: &[String]) ->
     let mut f = Filter::default();
     f.and("v.visible = {}", Bind::Bool(true));
     if !focus.is_empty() {
-        let ors: Vec<String> = focus
-            .iter()
-            .map(|p| format!("f.industry_code LIKE {}", f.bind(Bind::Text(format!("{p}%")))))
-            .collect();
+        let ors: Vec<String> =
+            focus.iter().map(|p| format!("f.industry_code LIKE {}", f.bind(Bind::Text(format!("{p}%"))))).collect();
         f.and_raw(&format!("({})", ors.join(" OR ")));
     }
     let rid = f.bind(Bind::Text(roadshow_id.to_string()));

@@ -2,8 +2,12 @@
 //! (SQLite by default; `SRDI_TEST_DATABASE=postgres` for PostgreSQL).
 
 mod helpers;
+#[path = "../support/smtp_sink.rs"]
+mod smtp_sink;
 
 mod firms;
 mod hygiene;
 mod import;
+mod investments;
 mod pool;
+mod roadshows;
