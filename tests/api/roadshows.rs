@@ -907,3 +907,36 @@ async fn other_engineers_mail_kinds_go_through_enqueue() {
     let entry = outbox::get(&mut conn, id).await.expect("get").expect("row");
     assert_eq!((entry.kind.as_str(), entry.status.as_str()), ("application_status_changed", "sent"));
 }
+
+#[tokio::test]
+async fn demo_data_has_published_roadshows_at_every_centre_that_the_demo_fund_can_join() {
+    let app = spawn_app().await;
+    let now = Utc::now();
+    srdi_capital::seed::seed(&app.db, 40, 30, 2022, now).await.expect("seed");
+    let subjects = srdi_capital::seed::demo_subjects(&app.db, now).await.expect("subjects");
+    srdi_capital::seed::demo_subjects(&app.db, now).await.expect("again: no second set of roadshows");
+    let fund = app.key_for(Role::Fund, Some(subjects.fund_id)).await;
+    let list: Value = app.get("/v1/roadshows", &fund).await.json().await.expect("json");
+    let mut centres: Vec<&str> =
+        list["items"].as_array().expect("items").iter().map(|r| r["centre"].as_str().expect("centre")).collect();
+    centres.sort();
+    assert_eq!(centres, ["beijing", "jinan", "online", "shanghai", "shenzhen"]);
+    let jinan = list["items"].as_array().expect("items").iter().find(|r| r["centre"] == "jinan").expect("jinan");
+    let reg = registered(&app, &fund, &id_of(jinan), "demo@fund.example.cn").await;
+    assert_eq!(reg["status"], "confirmed");
+    let ent = app.key_for(Role::Enterprise, Some(subjects.firm_id)).await;
+    let slots: Value =
+        app.get(&format!("/v1/firms/{}/roadshow-slots", subjects.firm_id), &ent).await.json().await.expect("json");
+    assert_eq!(slots["items"][0]["roadshow"]["id"], jinan["id"]);
+    // Beijing has no industry focus: every opted-in pool firm is a candidate, the demo firm included.
+    let beijing = list["items"].as_array().expect("items").iter().find(|r| r["centre"] == "beijing").expect("beijing");
+    let rec: Value = app
+        .get(&format!("/v1/roadshows/{}/recommended-firms?limit=200", id_of(beijing)), &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let firms: Vec<&str> =
+        rec["items"].as_array().expect("items").iter().map(|r| r["firm_id"].as_str().expect("id")).collect();
+    assert!(firms.contains(&subjects.firm_id.to_string().as_str()), "{rec}");
+}
