@@ -444,7 +444,9 @@ pub async fn seed_roadshows(db: &Db, demo_firm: Uuid, now: DateTime<Utc>) -> any
     let cst = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("UTC+8"))?;
     let today = now.with_timezone(&cst).date_naive();
     let at = |days: i64, hm: &str| format!("{}T{hm}:00+08:00", today + chrono::Duration::days(days));
-    let plans: [(&str, &str, &str, i64, i64, &[&str]); 5] = [
+    /// Title, centre, venue, days from today, capacity, industry focus.
+    type Plan = (&'static str, &'static str, &'static str, i64, i64, &'static [&'static str]);
+    let plans: [Plan; 5] = [
         ("齐鲁企舞·线上专场 北交所上市后备企业路演", "online", "腾讯会议（报名成功后邮件发送会议号）", 7, 500, &[]),
         (
             "齐鲁企舞·济南站 高端装备与新材料专场",
