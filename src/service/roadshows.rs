@@ -349,20 +349,7 @@ pub async fn register(
         }
         _ => {}
     }
-    registration_event(conn, &reg, now).await?;
     Ok(reg)
-}
-
-async fn registration_event(conn: &mut Conn, reg: &Registration, now: DateTime<Utc>) -> AppResult<()> {
-    record_event(
-        conn,
-        "roadshow.registration",
-        None,
-        format!("registration:{}:{}:{}", reg.id, reg.status, crate::db::types::ts(now)),
-        json!({ "registration_id": reg.id, "roadshow_id": reg.roadshow_id, "fund_id": reg.fund_id, "status": reg.status }),
-        now,
-    )
-    .await
 }
 
 /// Gives free seats to the waitlist, in waitlist order: each waitlisted registration whose party
@@ -404,7 +391,6 @@ pub async fn promote(
         free -= party;
         let reg = reload(conn, id).await?;
         mail_registration(conn, lh, &current, &reg, MailKind::RegistrationPromoted, now).await?;
-        registration_event(conn, &reg, now).await?;
         promoted.push(reg);
     }
     Ok(promoted)
@@ -448,7 +434,6 @@ pub async fn cancel(
     }
     let cancelled = reload(conn, reg.id).await?;
     mail_registration(conn, lh, &rs, &cancelled, MailKind::RegistrationCancelled, now).await?;
-    registration_event(conn, &cancelled, now).await?;
     if reg.status == RegistrationStatus::Confirmed {
         promote(conn, lh, &rs, now).await?;
     }
@@ -479,7 +464,6 @@ pub async fn decide(
         registrations::transition(conn, reg.id, reg.status, RegistrationStatus::Rejected, None, Some("rejected"), now)
             .await?;
         let reg = reload(conn, reg.id).await?;
-        registration_event(conn, &reg, now).await?;
         return Ok(reg);
     }
     let (to, seq) = if roadshows::take_seats(conn, roadshow_id, reg.party_size).await? {
@@ -496,7 +480,6 @@ pub async fn decide(
         },
     };
     mail_registration(conn, lh, &rs, &reg, kind, now).await?;
-    registration_event(conn, &reg, now).await?;
     Ok(reg)
 }
 

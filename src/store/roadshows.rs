@@ -129,14 +129,14 @@ pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Option<Roadshow>> {
 /// Takes the roadshow's row lock for the rest of the transaction (see the module comment) and
 /// reads the roadshow as it is under that lock.
 pub async fn lock(conn: &mut Conn, id: Uuid) -> AppResult<Option<Roadshow>> {
-    let r = sqlx::query("UPDATE roadshows SET seats_taken = seats_taken WHERE id = $1")
+    let columns = COLUMNS.replace("r.", "");
+    let row = sqlx::query(&format!("UPDATE roadshows SET seats_taken = seats_taken WHERE id = $1 RETURNING {columns}"))
         .bind(id.to_string())
-        .execute(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    if r.rows_affected() == 0 {
-        return Ok(None);
-    }
-    get(conn, id).await
+    let Some(row) = row else { return Ok(None) };
+    let focus = industries(conn, &[id]).await?.remove(&id).unwrap_or_default();
+    Ok(Some(from_row(&row, focus)?))
 }
 
 /// Takes `n` seats if they are free: the one place where seats are taken. `false`: not enough left.
