@@ -208,6 +208,22 @@ mod tests {
     }
 
     #[test]
+    fn a_mailer_builds_for_every_mode_and_never_shows_the_password() {
+        for url in [
+            "smtps://u:hunter2@mail.example.cn",
+            "smtp://u:hunter2@mail.example.cn:587?tls=starttls",
+            "smtp://127.0.0.1:2525",
+        ] {
+            let config = Config { smtp_url: Some(crate::config::Secret::new(url)), ..Config::default() };
+            let mailer = Mailer::from_config(&config).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert!(matches!(mailer, Mailer::Smtp { .. }));
+            assert!(!mailer.describe().contains("hunter2"), "{}", mailer.describe());
+        }
+        let files = Mailer::from_config(&Config::default()).unwrap();
+        assert_eq!(files.describe(), ".eml files in ./data/mail");
+    }
+
+    #[test]
     fn redaction_removes_addresses() {
         assert_eq!(
             redact("permanent error (550): 5.1.1 <wang@fund.example.cn>: Recipient address rejected"),
