@@ -78,6 +78,17 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     pub mail_dir: PathBuf,
     pub mail_from: String,
+    /// Seconds each SMTP command may take before the attempt counts as failed (and is retried).
+    pub smtp_timeout_secs: u64,
+    /// Seconds between mail delivery attempts, comma-separated; when used up the mail is `failed`.
+    #[serde(deserialize_with = "comma_separated")]
+    pub mail_retry_schedule: Vec<String>,
+    /// How often the mail worker looks for due mails, in milliseconds.
+    pub mail_poll_interval_ms: u64,
+    /// How long a claimed mail stays reserved for its sender; must exceed an SMTP attempt.
+    pub mail_lease_secs: u64,
+    /// Mails claimed per round.
+    pub mail_batch_size: u32,
 }
 
 fn comma_separated<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -124,6 +135,11 @@ impl Default for Config {
             smtp_url: None,
             mail_dir: PathBuf::from("./data/mail"),
             mail_from: "srdi-capital <noreply@srdi-capital.local>".to_owned(),
+            smtp_timeout_secs: 30,
+            mail_retry_schedule: "60,300,900,1800,3600,7200,14400,28800".split(',').map(String::from).collect(),
+            mail_poll_interval_ms: 1000,
+            mail_lease_secs: 300,
+            mail_batch_size: 20,
         }
     }
 }
@@ -172,6 +188,7 @@ impl Config {
         }
         self.retry_schedule_secs()?;
         self.validate_webhooks()?;
+        self.validate_mail()?;
         if let Some(base) = &self.public_base_url
             && !(base.starts_with("http://") || base.starts_with("https://"))
         {
@@ -226,6 +243,39 @@ impl Config {
         Ok(())
     }
 
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        if let Some(url) = self.smtp_url.as_ref().filter(|u| !u.is_empty()) {
+            crate::mail::transport::parse_smtp_url(url.expose())
+                .map_err(|reason| ConfigError::Invalid { setting: "SRDI_SMTP_URL", reason })?;
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Invalid {
+                setting: "SRDI_MAIL_FROM",
+                reason: "must be an address, optionally with a name: `Name <noreply@example.cn>`".into(),
+            });
+        }
+        self.mail_retry_secs()?;
+        if self.smtp_timeout_secs == 0 || self.mail_lease_secs <= self.smtp_timeout_secs.saturating_mul(4) {
+            return Err(ConfigError::Invalid {
+                setting: "SRDI_MAIL_LEASE_SECS",
+                reason: "must be more than four times SRDI_SMTP_TIMEOUT_SECS (which must be at least 1), so a \
+                    mail being sent is never claimed a second time"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The mail retry delays; an empty list means a single attempt.
+    pub fn mail_retry_secs(&self) -> Result<Vec<u64>, ConfigError> {
+        self.mail_retry_schedule.iter().map(|s| s.trim().parse::<u64>()).collect::<Result<Vec<_>, _>>().map_err(|_| {
+            ConfigError::Invalid {
+                setting: "SRDI_MAIL_RETRY_SCHEDULE",
+                reason: "must be a comma-separated list of whole seconds".into(),
+            }
+        })
+    }
+
     pub fn base_url(&self) -> String {
         self.public_base_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
     }
@@ -266,5 +316,14 @@ mod tests {
         assert!(c.validate().expect_err("short retention").to_string().contains("RETENTION_DAYS"));
         let c = Config { webhooks_request_timeout_ms: 60_000, ..Config::default() };
         assert!(c.validate().expect_err("long timeout").to_string().contains("REQUEST_TIMEOUT_MS"));
+        let c = Config { smtp_url: Some(Secret::new("smtp://u:hunter2@mail?tls=maybe")), ..Config::default() };
+        let err = c.validate().expect_err("bad tls mode").to_string();
+        assert!(err.contains("SRDI_SMTP_URL") && !err.contains("hunter2"), "{err}");
+        let c = Config { mail_retry_schedule: vec!["soon".into()], ..Config::default() };
+        assert!(c.validate().expect_err("bad schedule").to_string().contains("SRDI_MAIL_RETRY_SCHEDULE"));
+        let c = Config { mail_lease_secs: 60, ..Config::default() };
+        assert!(c.validate().expect_err("lease too short").to_string().contains("SRDI_MAIL_LEASE_SECS"));
+        let c = Config { mail_from: "not an address".into(), ..Config::default() };
+        assert!(c.validate().expect_err("bad from").to_string().contains("SRDI_MAIL_FROM"));
     }
 }

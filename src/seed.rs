@@ -467,5 +467,83 @@ pub async fn demo_subjects(db: &Db, now: DateTime<Utc>) -> anyhow::Result<DemoSu
         Some(r) => r.uuid("id")?,
         None => anyhow::bail!("the database has no firm in the reserve pool for the demo enterprise key"),
     };
+    drop(conn);
+    seed_roadshows(db, firm_id, now).await?;
     Ok(DemoSubjects { bank_id, fund_id, firm_id })
+}
+
+/// Demo roadshows (issue 6): one published roadshow at each 齐鲁企舞 centre and one online, in the
+/// coming weeks, so the demo fund key can register; the demo firm presents at the Jinan one; key
+/// reserve firms have opted in to investor visibility, so presenter recommendations have material.
+/// Runs only while there are no roadshows yet.
+pub async fn seed_roadshows(db: &Db, demo_firm: Uuid, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    use crate::domain::roadshow::{RoadshowInput, RoadshowStatus};
+    use crate::store::roadshows;
+
+    let mut tx = db.begin().await?;
+    if roadshows::count(&mut tx).await.map_err(|e| anyhow::anyhow!("{e}"))? > 0 {
+        return Ok(0);
+    }
+    sqlx::query(
+        "INSERT INTO firm_investor_visibility (firm_id, visible, updated_by_key, updated_at) \
+         SELECT firm_id, $1, NULL, $2 FROM reserve_pool WHERE key_firm = $1 OR firm_id = $3 ON CONFLICT DO NOTHING",
+    )
+    .bind(true)
+    .bind(ts(now))
+    .bind(demo_firm.to_string())
+    .execute(&mut *tx)
+    .await?;
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("UTC+8"))?;
+    let today = now.with_timezone(&cst).date_naive();
+    let at = |days: i64, hm: &str| format!("{}T{hm}:00+08:00", today + chrono::Duration::days(days));
+    /// Title, centre, venue, days from today, capacity, industry focus.
+    type Plan = (&'static str, &'static str, &'static str, i64, i64, &'static [&'static str]);
+    let plans: [Plan; 5] = [
+        ("齐鲁企舞·线上专场 北交所上市后备企业路演", "online", "腾讯会议（报名成功后邮件发送会议号）", 7, 500, &[]),
+        (
+            "齐鲁企舞·济南站 高端装备与新材料专场",
+            "jinan",
+            "济南市历下区经十路 济南金融会展中心 3 楼路演厅",
+            14,
+            120,
+            &["C26", "C34", "C35"],
+        ),
+        ("齐鲁企舞·北京站 专精特新“小巨人”企业专场", "beijing", "北京市西城区金融大街 路演中心", 28, 80, &[]),
+        (
+            "齐鲁企舞·上海站 生物医药与医疗器械专场",
+            "shanghai",
+            "上海市浦东新区陆家嘴 路演中心",
+            42,
+            100,
+            &["C27", "C358"],
+        ),
+        ("齐鲁企舞·深圳站 电子信息与软件专场", "shenzhen", "深圳市福田区深南大道 路演中心", 56, 100, &["C39", "I65"]),
+    ];
+    let mut created = 0;
+    for (title, centre, venue, days, capacity, focus) in plans {
+        let input = RoadshowInput {
+            title: Some(title.to_owned()),
+            centre: Some(centre.to_owned()),
+            venue: Some(venue.to_owned()),
+            starts_at: Some(at(days, "09:30")),
+            ends_at: Some(at(days, "12:00")),
+            registration_opens_at: Some(at(-1, "09:00")),
+            capacity: Some(capacity),
+            industry_focus: Some(focus.iter().map(|s| (*s).to_owned()).collect()),
+            ..RoadshowInput::default()
+        };
+        let fields = input.validate_onto(None, now).map_err(|e| anyhow::anyhow!("demo roadshow: {e:?}"))?;
+        let rs = roadshows::insert(&mut tx, &fields, RoadshowStatus::Published, now)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if centre == "jinan" {
+            let start = rs.starts_at + chrono::Duration::minutes(30);
+            roadshows::insert_presenter(&mut tx, rs.id, demo_firm, start, start + chrono::Duration::minutes(20), now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        created += 1;
+    }
+    tx.commit().await?;
+    Ok(created)
 }

@@ -27,5 +27,6 @@ pub fn spawn_all(ctx: &WorkerContext) -> Vec<JoinHandle<()>> {
         return handles;
     }
     handles.push(tokio::spawn(crate::webhooks::dispatcher::run(ctx.clone())));
+    handles.push(tokio::spawn(crate::mail::outbox::run(ctx.clone())));
     handles
 }

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{firms, health, import, listing, pool, problem, webhooks};
+use super::{firms, funds, health, import, investments, listing, pool, problem, roadshows, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +24,13 @@ use super::{firms, health, import, listing, pool, problem, webhooks};
         webhooks::create_endpoint, webhooks::list_endpoints, webhooks::get_endpoint, webhooks::patch_endpoint,
         webhooks::delete_endpoint, webhooks::enable_endpoint, webhooks::disable_endpoint, webhooks::rotate_secret,
         webhooks::test_endpoint, webhooks::recover, webhooks::list_attempts, webhooks::resend_event,
+        funds::create_fund, funds::list_funds, funds::get_fund, funds::issue_key,
+        roadshows::create_roadshow, roadshows::list_roadshows, roadshows::get_roadshow, roadshows::patch_roadshow,
+        roadshows::set_status, roadshows::calendar, roadshows::recommended_firms, roadshows::outcome,
+        roadshows::list_presenters, roadshows::put_presenter, roadshows::delete_presenter,
+        roadshows::register, roadshows::list_registrations, roadshows::get_registration, roadshows::cancel_registration,
+        roadshows::decide, roadshows::check_in, roadshows::firm_slots, roadshows::get_visibility, roadshows::put_visibility,
+        investments::create_investment, investments::list_investments, investments::get_investment, investments::patch_investment,
     ),
     components(schemas(problem::Problem, crate::domain::validate::FieldError, crate::webhooks::payload::EventEnvelope)),
     modifiers(&ApiConventions),
@@ -34,6 +41,10 @@ use super::{firms, health, import, listing, pool, problem, webhooks};
         (name = "statistics", description = "Programme statistics against the plan's targets"),
         (name = "webhooks", description = "Webhooks to partner banks: Standard Webhooks signatures (`webhook-id`, \
             `webhook-timestamp`, `webhook-signature`), at-least-once delivery with retries; see EventEnvelope"),
+        (name = "funds", description = "Fund organisations (基金) and their managers' keys"),
+        (name = "roadshows", description = "Fund roadshows (齐鲁企舞路演): centres, presenters, calendar, outcome"),
+        (name = "registrations", description = "Fund managers' roadshow registrations, waitlist and check-in"),
+        (name = "investments", description = "Investment intentions and closed investments (基金投资项目)"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -3,13 +3,16 @@
 pub mod auth;
 pub mod docs;
 pub mod firms;
+pub mod funds;
 pub mod health;
 pub mod import;
+pub mod investments;
 pub mod listing;
 pub mod observe;
 pub mod pagination;
 pub mod pool;
 pub mod problem;
+pub mod roadshows;
 pub mod webhooks;
 
 use std::future::Future;
@@ -69,8 +72,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             resource("/v1/reserve-pool/{firm_id}")
                 .route(web::get().to(pool::get_entry))
                 .route(web::delete().to(pool::remove)),
-        )
-        .configure(webhook_routes);
+        );
+    webhook_routes(cfg);
+    roadshow_routes(cfg);
 }
 
 fn webhook_routes(cfg: &mut web::ServiceConfig) {
@@ -92,6 +96,63 @@ fn webhook_routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/v1/webhook-endpoints/{id}/recover").route(web::post().to(webhooks::recover)))
     .service(resource("/v1/webhook-endpoints/{id}/attempts").route(web::get().to(webhooks::list_attempts)))
     .service(resource("/v1/webhook-events/{id}/resend").route(web::post().to(webhooks::resend_event)));
+}
+
+/// Issue 6: funds, roadshows, registrations, presenters, investments.
+fn roadshow_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/v1/funds").route(web::get().to(funds::list_funds)).route(web::post().to(funds::create_fund)),
+    )
+    .service(resource("/v1/funds/{id}").route(web::get().to(funds::get_fund)))
+    .service(resource("/v1/funds/{id}/keys").route(web::post().to(funds::issue_key)))
+    .service(
+        resource("/v1/roadshows")
+            .route(web::get().to(roadshows::list_roadshows))
+            .route(web::post().to(roadshows::create_roadshow)),
+    )
+    .service(
+        resource("/v1/roadshows/{id}")
+            .route(web::get().to(roadshows::get_roadshow))
+            .route(web::patch().to(roadshows::patch_roadshow)),
+    )
+    .service(resource("/v1/roadshows/{id}/status").route(web::post().to(roadshows::set_status)))
+    .service(resource("/v1/roadshows/{id}/calendar.ics").route(web::get().to(roadshows::calendar)))
+    .service(resource("/v1/roadshows/{id}/recommended-firms").route(web::get().to(roadshows::recommended_firms)))
+    .service(resource("/v1/roadshows/{id}/outcome").route(web::get().to(roadshows::outcome)))
+    .service(resource("/v1/roadshows/{id}/presenters").route(web::get().to(roadshows::list_presenters)))
+    .service(
+        resource("/v1/roadshows/{id}/presenters/{firm_id}")
+            .route(web::put().to(roadshows::put_presenter))
+            .route(web::delete().to(roadshows::delete_presenter)),
+    )
+    .service(
+        resource("/v1/roadshows/{id}/registrations")
+            .route(web::get().to(roadshows::list_registrations))
+            .route(web::post().to(roadshows::register)),
+    )
+    .service(
+        resource("/v1/roadshows/{id}/registrations/{rid}")
+            .route(web::get().to(roadshows::get_registration))
+            .route(web::delete().to(roadshows::cancel_registration)),
+    )
+    .service(resource("/v1/roadshows/{id}/registrations/{rid}/decision").route(web::post().to(roadshows::decide)))
+    .service(resource("/v1/roadshows/{id}/check-in").route(web::post().to(roadshows::check_in)))
+    .service(resource("/v1/firms/{id}/roadshow-slots").route(web::get().to(roadshows::firm_slots)))
+    .service(
+        resource("/v1/firms/{id}/investor-visibility")
+            .route(web::get().to(roadshows::get_visibility))
+            .route(web::put().to(roadshows::put_visibility)),
+    )
+    .service(
+        resource("/v1/investments")
+            .route(web::get().to(investments::list_investments))
+            .route(web::post().to(investments::create_investment)),
+    )
+    .service(
+        resource("/v1/investments/{id}")
+            .route(web::get().to(investments::get_investment))
+            .route(web::patch().to(investments::patch_investment)),
+    );
 }
 
 fn resource(path: &str) -> actix_web::Resource {

@@ -6,11 +6,13 @@ pub mod application;
 pub mod consent;
 pub mod credit_code;
 pub mod firm;
+pub mod investment;
 pub mod listing_stage;
 pub mod matching;
 pub mod pool;
 pub mod product;
 pub mod readiness;
+pub mod roadshow;
 pub mod tier_check;
 pub mod validate;
 

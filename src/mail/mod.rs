@@ -2,4 +2,6 @@
 
 pub mod ics;
 pub mod message;
+pub mod outbox;
 pub mod templates;
+pub mod transport;

@@ -360,8 +360,13 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
     Ok(report)
 }
 
-
-async fn write_groups(tx: &mut Tx, dialect: Dialect, groups: &[Group], report: &mut ImportReport, now: DateTime<Utc>) -> AppResult<()> {
+async fn write_groups(
+    tx: &mut Tx,
+    dialect: Dialect,
+    groups: &[Group],
+    report: &mut ImportReport,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     // What exists already, in a few batched reads.
     let mut existing: HashMap<String, Firm> = HashMap::new();
     for chunk in groups.chunks(dialect.batch_rows(1)) {

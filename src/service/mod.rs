@@ -3,5 +3,7 @@
 
 pub mod firms;
 pub mod import;
+pub mod investments;
 pub mod listing;
+pub mod roadshows;
 pub mod stats;

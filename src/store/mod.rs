@@ -5,10 +5,14 @@
 pub mod events;
 pub mod financials;
 pub mod firms;
+pub mod funds;
 pub mod idempotency;
+pub mod investments;
 pub mod keys;
 pub mod listing;
 pub mod pool;
+pub mod registrations;
+pub mod roadshows;
 pub mod webhooks;
 
 pub type Conn = sqlx::AnyConnection;

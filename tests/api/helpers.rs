@@ -87,6 +87,8 @@ pub fn test_config(database_url: &str) -> Config {
         database_url: Secret::new(database_url),
         listen: "127.0.0.1:0".parse().expect("addr"),
         database_max_connections: 5,
+        // Without an SMTP URL mails become .eml files: keep them out of the working tree.
+        mail_dir: std::env::temp_dir().join("srdi-capital-test-mail"),
         ..Config::default()
     }
 }

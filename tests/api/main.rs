@@ -2,10 +2,16 @@
 //! (SQLite by default; `SRDI_TEST_DATABASE=postgres` for PostgreSQL).
 
 mod helpers;
+// Shared with other test binaries and formatted by its owner: rustfmt leaves it alone here.
+#[rustfmt::skip]
+#[path = "../support/smtp_sink.rs"]
+mod smtp_sink;
 
 mod firms;
 mod hygiene;
 mod import;
+mod investments;
 mod listing;
 mod pool;
+mod roadshows;
 mod webhooks;

@@ -1,0 +1,147 @@
+//! Fund organisations and their managers' API keys.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::Caller;
+use super::pagination::{Page, decode_cursor, limit, page};
+use super::problem::Problem;
+use super::{AppState, idempotent, parse_json};
+use crate::domain::access::Role;
+use crate::domain::roadshow::{Fund, FundInput};
+use crate::domain::validate::Errors;
+use crate::error::{AppError, AppResult};
+use crate::store::funds;
+use crate::store::keys::{self, ApiKeyInfo};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FundQuery {
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FundPage {
+    pub items: Vec<Fund>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FundKeyRequest {
+    /// Who the key is for (e.g. the manager's role or desk); shown in key listings.
+    #[schema(example = "投资经理 1")]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedKey {
+    /// The key itself: shown this once, stored only as a digest.
+    pub key: String,
+    pub info: ApiKeyInfo,
+}
+
+/// Onboard a fund organisation (admin).
+#[utoipa::path(post, path = "/v1/funds", tag = "funds", request_body = FundInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create safe")),
+    responses((status = 201, body = Fund), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn create_fund(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    idempotent(&state, &req, &caller, &body, || async {
+        let input: FundInput = parse_json(&req, &body)?;
+        let fields = input.validate()?;
+        let now = state.clock.now();
+        let mut tx = state.db.begin().await?;
+        let fund = funds::insert(&mut tx, &fields, now).await?;
+        tx.commit().await?;
+        tracing::info!(fund_id = %fund.id, kind = %fund.kind, "fund onboarded");
+        Ok((StatusCode::CREATED, fund))
+    })
+    .await
+}
+
+/// List funds (admin: all; fund key: its own).
+#[utoipa::path(get, path = "/v1/funds", tag = "funds", params(FundQuery),
+    responses((status = 200, body = FundPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn list_funds(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<FundQuery>,
+) -> AppResult<web::Json<Page<Fund>>> {
+    let only = match caller.role {
+        Role::Admin => None,
+        Role::Fund => Some(caller.fund_id().ok_or_else(|| AppError::Forbidden("this fund key has no fund".into()))?),
+        role => return Err(AppError::Forbidden(format!("a {role} key cannot list funds"))),
+    };
+    let limit = limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rows = funds::list(&mut conn, only, after, limit + 1).await?;
+    Ok(web::Json(page(rows, limit, |f| f.id)))
+}
+
+fn require_fund(caller: &Caller, id: Uuid) -> AppResult<()> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Fund if caller.fund_id() == Some(id) => Ok(()),
+        Role::Fund => Err(AppError::Forbidden("a fund key acts only for its own fund".into())),
+        role => Err(AppError::Forbidden(format!("a {role} key cannot read funds"))),
+    }
+}
+
+/// One fund (admin, or the fund's own key).
+#[utoipa::path(get, path = "/v1/funds/{id}", tag = "funds", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Fund), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn get_fund(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<web::Json<Fund>> {
+    let id = id.into_inner();
+    require_fund(&caller, id)?;
+    let mut conn = state.db.pool().acquire().await?;
+    funds::get(&mut conn, id).await?.map(web::Json).ok_or(AppError::not_found("fund"))
+}
+
+/// Issue an API key for one of the fund's managers (admin). The key is in the answer once.
+#[utoipa::path(post, path = "/v1/funds/{id}/keys", tag = "funds", params(("id" = Uuid, Path)),
+    request_body(content = Option<FundKeyRequest>),
+    responses((status = 201, body = IssuedKey), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn issue_key(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    let id = id.into_inner();
+    let input: FundKeyRequest = if body.iter().any(|b| !b.is_ascii_whitespace()) {
+        parse_json(&req, &body)?
+    } else {
+        FundKeyRequest::default()
+    };
+    let mut e = Errors::default();
+    let label = input.label.as_deref().and_then(|l| e.text("label", Some(l), 200));
+    e.finish(())?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let fund = funds::get(&mut tx, id).await?.ok_or(AppError::not_found("fund"))?;
+    let label = label.unwrap_or_else(|| format!("{} manager", fund.name));
+    let (info, key) = keys::create(&mut tx, Role::Fund, Some(id), &label, now).await?;
+    tx.commit().await?;
+    tracing::info!(fund_id = %id, key_id = %info.id, "fund key issued");
+    Ok(HttpResponse::Created().json(IssuedKey { key, info }))
+}

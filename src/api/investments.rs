@@ -1,0 +1,167 @@
+//! Investment intentions and closed investments recorded by funds.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::Caller;
+use super::pagination::{Page, decode_cursor, limit, page};
+use super::problem::Problem;
+use super::{AppState, idempotent, parse_json, query_vocab};
+use crate::domain::access::Role;
+use crate::domain::investment::{Investment, InvestmentFields, InvestmentInput, InvestmentStatus};
+use crate::error::{AppError, AppResult};
+use crate::service;
+use crate::store::investments;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InvestmentQuery {
+    /// Office only (a fund key always sees its own).
+    pub fund_id: Option<Uuid>,
+    /// Office and funds (an enterprise key always sees its own firm's).
+    pub firm_id: Option<Uuid>,
+    pub roadshow_id: Option<Uuid>,
+    #[param(value_type = Option<InvestmentStatus>)]
+    pub status: Option<String>,
+    /// Calendar year of `decided_on`.
+    pub year: Option<i32>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvestmentPage {
+    pub items: Vec<Investment>,
+    pub next_cursor: Option<String>,
+}
+
+/// Whether the caller may see this investment: the office, its fund, or its firm.
+fn may_see(caller: &Caller, inv: &Investment) -> bool {
+    match caller.role {
+        Role::Admin => true,
+        Role::Fund => caller.fund_id() == Some(inv.fund_id),
+        Role::Enterprise => caller.firm_id() == Some(inv.firm_id),
+        Role::Bank => false,
+    }
+}
+
+/// Record an investment intention or a closed investment in a firm (fund key for its own fund;
+/// the office with `fund_id`).
+#[utoipa::path(post, path = "/v1/investments", tag = "investments", request_body = InvestmentInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create safe")),
+    responses((status = 201, body = Investment), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn create_investment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    idempotent(&state, &req, &caller, &body, || async {
+        let input: InvestmentInput = parse_json(&req, &body)?;
+        let fund_id = match (caller.role, input.fund_id) {
+            (Role::Fund, None) => caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?,
+            (Role::Fund, Some(_)) => {
+                return Err(AppError::field("fund_id", "invalid", "a fund key records for its own fund"));
+            }
+            (Role::Admin, Some(f)) => f,
+            (Role::Admin, None) => return Err(AppError::field("fund_id", "required", "say which fund invests")),
+            (role, _) => return Err(AppError::Forbidden(format!("a {role} key cannot record investments"))),
+        };
+        let now = state.clock.now();
+        let fields = input.validate_onto(None, now.date_naive())?;
+        let mut tx = state.db.begin().await?;
+        let inv = service::investments::record(&mut tx, fund_id, &fields, now).await?;
+        tx.commit().await?;
+        tracing::info!(investment_id = %inv.id, fund_id = %fund_id, firm_id = %inv.firm_id, status = %inv.status, "investment recorded");
+        Ok((StatusCode::CREATED, inv))
+    })
+    .await
+}
+
+/// Investments: a fund sees its own, an enterprise those in its firm, the office all.
+#[utoipa::path(get, path = "/v1/investments", tag = "investments", params(InvestmentQuery),
+    responses((status = 200, body = InvestmentPage), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn list_investments(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<InvestmentQuery>,
+) -> AppResult<web::Json<Page<Investment>>> {
+    let mut filter = investments::InvestmentFilter {
+        fund_id: q.fund_id,
+        firm_id: q.firm_id,
+        roadshow_id: q.roadshow_id,
+        status: query_vocab("status", q.status.as_deref())?,
+        year: q.year,
+    };
+    match caller.role {
+        Role::Admin => {}
+        Role::Fund => filter.fund_id = Some(caller.fund_id().ok_or_else(|| AppError::Forbidden("no fund".into()))?),
+        Role::Enterprise => {
+            filter.firm_id = Some(caller.firm_id().ok_or_else(|| AppError::Forbidden("no firm".into()))?)
+        }
+        Role::Bank => return Err(AppError::Forbidden("a bank key cannot read investments".into())),
+    }
+    if let Some(y) = filter.year
+        && !(1990..=2100).contains(&y)
+    {
+        return Err(AppError::field("year", "out_of_range", "must be between 1990 and 2100"));
+    }
+    let limit = limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rows = investments::list(&mut conn, &filter, after, limit + 1).await?;
+    Ok(web::Json(page(rows, limit, |i| i.id)))
+}
+
+/// One investment (the office, its fund or its firm; others get 404).
+#[utoipa::path(get, path = "/v1/investments/{id}", tag = "investments", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Investment), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn get_investment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<Investment>> {
+    let mut conn = state.db.pool().acquire().await?;
+    match investments::get(&mut conn, id.into_inner()).await? {
+        Some(inv) if may_see(&caller, &inv) => Ok(web::Json(inv)),
+        _ => Err(AppError::not_found("investment")),
+    }
+}
+
+/// Change an investment: close or withdraw an intention, correct amount, round, date or note
+/// (its fund, or the office).
+#[utoipa::path(patch, path = "/v1/investments/{id}", tag = "investments", params(("id" = Uuid, Path)), request_body = InvestmentInput,
+    responses((status = 200, body = Investment), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn patch_investment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<web::Json<Investment>> {
+    if !matches!(caller.role, Role::Admin | Role::Fund) {
+        return Err(AppError::Forbidden(format!("a {} key cannot change investments", caller.role)));
+    }
+    let input: InvestmentInput = parse_json(&req, &body)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let current = match investments::get(&mut tx, id.into_inner()).await? {
+        Some(inv) if may_see(&caller, &inv) => inv,
+        _ => return Err(AppError::not_found("investment")),
+    };
+    let fields = input.validate_onto(Some(&InvestmentFields::of(&current)), now.date_naive())?;
+    let inv = service::investments::update(&mut tx, &current, &fields, now).await?;
+    tx.commit().await?;
+    Ok(web::Json(inv))
+}

@@ -1,0 +1,771 @@
+//! Fund roadshows (齐鲁企舞): the office runs them, fund managers register, presenting firms see
+//! their slots. Also the firm-side investor-visibility opt-in and a firm's roadshow slots.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::Caller;
+use super::pagination::{Page, decode_cursor, limit, page};
+use super::problem::Problem;
+use super::{AppState, idempotent, parse_json, query_vocab};
+use crate::domain::access::Role;
+use crate::domain::roadshow::{
+    CheckInRequest, Decision, InvestorVisibility, Presenter, Recommendation, Registration, RegistrationInput,
+    RegistrationStatus, Roadshow, RoadshowInput, RoadshowStatus, SlotInput, StatusChange, VisibilityInput, rank,
+    valid_industry_prefix,
+};
+use crate::error::{AppError, AppResult};
+use crate::mail::ics::{self, CalendarEvent, EventStatus};
+use crate::mail::templates::{span_en, span_zh};
+use crate::service::roadshows::{self as service, Letterhead};
+use crate::store::{Conn, firms, investments, registrations, roadshows};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoadshowPage {
+    pub items: Vec<Roadshow>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationPage {
+    pub items: Vec<Registration>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RoadshowQuery {
+    #[param(value_type = Option<crate::domain::roadshow::Centre>)]
+    pub centre: Option<String>,
+    /// Roadshows starting on or after this day (China Standard Time), `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// Roadshows starting on or before this day (China Standard Time), `YYYY-MM-DD`.
+    pub to: Option<String>,
+    /// GB/T 4754 code or prefix: roadshows whose industry focus overlaps it, and those without a focus.
+    pub industry: Option<String>,
+    /// Default for fund and enterprise keys: `published`; the office sees every status by default.
+    #[param(value_type = Option<RoadshowStatus>)]
+    pub status: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RegistrationQuery {
+    /// Office only: one fund's registrations.
+    pub fund_id: Option<Uuid>,
+    #[param(value_type = Option<RegistrationStatus>)]
+    pub status: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecommendationQuery {
+    /// How many firms (default 20, at most 200).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Recommendations {
+    pub roadshow_id: Uuid,
+    pub industry_focus: Vec<String>,
+    /// Best fit first. Only reserve-pool firms that opted in to investor visibility and are not
+    /// yet presenting. Score: industry match (25/35/40 by depth; 20 without a focus) + tier
+    /// (little giant 30, provincial 20, innovative 10) + key reserve firm 15 + target venue
+    /// (bse/star/chinext 15, neeq 8, regional board 4).
+    pub items: Vec<Recommendation>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PresenterList {
+    pub roadshow_id: Uuid,
+    pub items: Vec<Presenter>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckInResult {
+    pub registration: Registration,
+    /// `false` when the registration had already checked in (the call changes nothing then).
+    pub first_check_in: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusCount {
+    #[schema(value_type = RegistrationStatus)]
+    pub status: RegistrationStatus,
+    pub registrations: i64,
+    pub seats: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MoneyCount {
+    pub count: i64,
+    #[schema(value_type = String, example = "30000000.00")]
+    pub amount: rust_decimal::Decimal,
+}
+
+/// What came of a roadshow.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Outcome {
+    pub roadshow_id: Uuid,
+    pub status: RoadshowStatus,
+    pub capacity: i64,
+    pub seats_taken: i64,
+    pub registrations: Vec<StatusCount>,
+    pub checked_in: i64,
+    pub presenters: i64,
+    /// Open investment intentions recorded against this roadshow.
+    pub intentions: MoneyCount,
+    /// Closed investments recorded against this roadshow.
+    pub closed_investments: MoneyCount,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FirmSlot {
+    pub roadshow: Roadshow,
+    pub slot: Presenter,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FirmSlots {
+    pub firm_id: Uuid,
+    pub items: Vec<FirmSlot>,
+}
+
+/// Roadshows are for the office, funds and enterprises.
+fn require_roadshow_reader(caller: &Caller) -> AppResult<()> {
+    match caller.role {
+        Role::Admin | Role::Fund | Role::Enterprise => Ok(()),
+        role => Err(AppError::Forbidden(format!("a {role} key cannot read roadshows"))),
+    }
+}
+
+/// The roadshow if the caller may see it (drafts are the office's alone; to others they do not exist).
+async fn visible_roadshow(conn: &mut Conn, caller: &Caller, id: Uuid) -> AppResult<Roadshow> {
+    require_roadshow_reader(caller)?;
+    match roadshows::get(conn, id).await? {
+        Some(rs) if caller.is_admin() || rs.status.public() => Ok(rs),
+        _ => Err(AppError::not_found("roadshow")),
+    }
+}
+
+fn cst_day_start(field: &str, value: &str) -> AppResult<DateTime<Utc>> {
+    let d = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::field(field, "invalid", format!("{value:?} is not a date (YYYY-MM-DD)")))?;
+    let cst = FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("UTC+8"))?;
+    let local = d.and_hms_opt(0, 0, 0).ok_or_else(|| anyhow::anyhow!("midnight"))?;
+    cst.from_local_datetime(&local)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| AppError::field(field, "invalid", "not a day"))
+}
+
+/// Create a roadshow (admin). It starts as a `draft`; publish it with `POST /v1/roadshows/{id}/status`.
+#[utoipa::path(post, path = "/v1/roadshows", tag = "roadshows", request_body = RoadshowInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create safe")),
+    responses((status = 201, body = Roadshow), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn create_roadshow(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    idempotent(&state, &req, &caller, &body, || async {
+        let input: RoadshowInput = parse_json(&req, &body)?;
+        if input.change_note.is_some() {
+            return Err(AppError::field("change_note", "invalid", "only for changes of an existing roadshow"));
+        }
+        let now = state.clock.now();
+        let fields = input.validate_onto(None, now)?;
+        let mut tx = state.db.begin().await?;
+        let rs = service::create_roadshow(&mut tx, &fields, now).await?;
+        tx.commit().await?;
+        tracing::info!(roadshow_id = %rs.id, centre = %rs.centre, "roadshow created");
+        Ok((StatusCode::CREATED, rs))
+    })
+    .await
+}
+
+/// List roadshows, filtered by centre, start date range and industry.
+#[utoipa::path(get, path = "/v1/roadshows", tag = "roadshows", params(RoadshowQuery),
+    responses((status = 200, body = RoadshowPage), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn list_roadshows(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<RoadshowQuery>,
+) -> AppResult<web::Json<Page<Roadshow>>> {
+    require_roadshow_reader(&caller)?;
+    let status: Option<RoadshowStatus> = query_vocab("status", q.status.as_deref())?;
+    let statuses = match (status, caller.is_admin()) {
+        (Some(RoadshowStatus::Draft), false) => return Ok(web::Json(Page { items: Vec::new(), next_cursor: None })),
+        (Some(s), _) => vec![s],
+        (None, true) => Vec::new(),
+        (None, false) => vec![RoadshowStatus::Published],
+    };
+    let industry = match q.industry.as_deref().map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()) {
+        Some(p) if valid_industry_prefix(&p) => Some(p),
+        Some(_) => {
+            return Err(AppError::field(
+                "industry",
+                "invalid",
+                "must be a GB/T 4754 code or prefix, e.g. C, C35, C3562",
+            ));
+        }
+        None => None,
+    };
+    let from = q.from.as_deref().filter(|s| !s.trim().is_empty()).map(|d| cst_day_start("from", d)).transpose()?;
+    let until =
+        q.to.as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|d| cst_day_start("to", d).map(|t| t + Duration::days(1)))
+            .transpose()?;
+    let filter = roadshows::RoadshowFilter {
+        statuses,
+        centre: query_vocab("centre", q.centre.as_deref())?,
+        from,
+        until,
+        industry,
+    };
+    let limit = limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rows = roadshows::list(&mut conn, &filter, after, limit + 1).await?;
+    Ok(web::Json(page(rows, limit, |r| r.id)))
+}
+
+/// One roadshow.
+#[utoipa::path(get, path = "/v1/roadshows/{id}", tag = "roadshows", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Roadshow), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn get_roadshow(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<Roadshow>> {
+    let mut conn = state.db.pool().acquire().await?;
+    visible_roadshow(&mut conn, &caller, id.into_inner()).await.map(web::Json)
+}
+
+/// Change a roadshow (admin). A change of title, centre, venue or time mails every confirmed
+/// registration an updated invitation (same UID, higher SEQUENCE); more capacity promotes from the waitlist.
+#[utoipa::path(patch, path = "/v1/roadshows/{id}", tag = "roadshows", params(("id" = Uuid, Path)), request_body = RoadshowInput,
+    responses((status = 200, body = Roadshow), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "Cancelled or completed; or capacity below the seats taken"),
+        (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn patch_roadshow(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<web::Json<Roadshow>> {
+    caller.require_admin()?;
+    let input: RoadshowInput = parse_json(&req, &body)?;
+    let now = state.clock.now();
+    let lh = Letterhead::from_config(&state.config);
+    let mut tx = state.db.begin().await?;
+    let rs = service::update_roadshow(&mut tx, &lh, id.into_inner(), &input, now).await?;
+    tx.commit().await?;
+    tracing::info!(roadshow_id = %rs.id, sequence = rs.sequence, "roadshow changed");
+    Ok(web::Json(rs))
+}
+
+/// Publish, close, reopen, complete or cancel a roadshow (admin). Cancelling cancels every
+/// registration and mails each a calendar cancellation (METHOD:CANCEL) with the reason.
+#[utoipa::path(post, path = "/v1/roadshows/{id}/status", tag = "roadshows", params(("id" = Uuid, Path)), request_body = StatusChange,
+    responses((status = 200, body = Roadshow), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "Not allowed from the current status; `allowed_next` lists what is"),
+        (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn set_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<web::Json<Roadshow>> {
+    caller.require_admin()?;
+    let input: StatusChange = parse_json(&req, &body)?;
+    let mut e = crate::domain::validate::Errors::default();
+    let to = e.vocab::<RoadshowStatus>("status", Some(&input.status));
+    let reason = input.reason.as_deref().and_then(|r| e.text("reason", Some(r), 500));
+    let to = e.finish(to)?.ok_or_else(|| AppError::field("status", "required", "is required"))?;
+    let now = state.clock.now();
+    let lh = Letterhead::from_config(&state.config);
+    let mut tx = state.db.begin().await?;
+    let rs = service::change_status(&mut tx, &lh, id.into_inner(), to, reason.as_deref(), now).await?;
+    tx.commit().await?;
+    tracing::info!(roadshow_id = %rs.id, status = %rs.status, "roadshow status changed");
+    Ok(web::Json(rs))
+}
+
+/// The roadshow as an iCalendar feed (METHOD:PUBLISH, one VEVENT with the presenter schedule in
+/// its description). The UID differs from the registration invitations' UIDs on purpose.
+#[utoipa::path(get, path = "/v1/roadshows/{id}/calendar.ics", tag = "roadshows", params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "text/calendar", body = String), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn calendar(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let mut conn = state.db.pool().acquire().await?;
+    let rs = visible_roadshow(&mut conn, &caller, id.into_inner()).await?;
+    let presenters = roadshows::presenters(&mut conn, rs.id, None).await?;
+    let lh = Letterhead::from_config(&state.config);
+    let mut zh =
+        vec![format!("路演中心：{}", rs.centre.label_zh()), format!("时间：{}", span_zh(rs.starts_at, rs.ends_at))];
+    let mut en = vec![
+        format!("Centre: {}", crate::mail::templates::Centre::from(rs.centre).label_en()),
+        format!("Time: {}", span_en(rs.starts_at, rs.ends_at)),
+    ];
+    if !presenters.is_empty() {
+        zh.push("路演企业：".to_owned());
+        en.push("Presenting firms:".to_owned());
+        for p in &presenters {
+            let cst = FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("UTC+8"))?;
+            let line = format!(
+                "{}–{} {}",
+                p.slot_starts_at.with_timezone(&cst).format("%H:%M"),
+                p.slot_ends_at.with_timezone(&cst).format("%H:%M"),
+                p.firm_name
+            );
+            zh.push(line.clone());
+            en.push(line);
+        }
+    }
+    let location = match rs.venue.as_deref() {
+        Some(v) => format!("{} · {v}", rs.centre.label_zh()),
+        None => rs.centre.label_zh().to_owned(),
+    };
+    let event = CalendarEvent {
+        uid: ics::roadshow_uid(rs.id),
+        sequence: u32::try_from(rs.sequence).unwrap_or(0),
+        summary: rs.title.clone(),
+        description: format!("{}\n\n{}", zh.join("\n"), en.join("\n")),
+        location,
+        url: lh.link_base.as_ref().map(|b| format!("{b}/v1/roadshows/{}", rs.id)),
+        starts_at: rs.starts_at,
+        ends_at: rs.ends_at,
+        organizer: lh.organizer.clone(),
+        attendee: None,
+        status: if rs.status == RoadshowStatus::Cancelled { EventStatus::Cancelled } else { EventStatus::Confirmed },
+        dtstamp: rs.updated_at,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("inline; filename=\"roadshow-{}.ics\"", rs.id)))
+        .body(ics::calendar(&[event])))
+}
+
+/// Reserve-pool firms ranked as presenters for this roadshow (admin).
+#[utoipa::path(get, path = "/v1/roadshows/{id}/recommended-firms", tag = "roadshows", params(("id" = Uuid, Path), RecommendationQuery),
+    responses((status = 200, body = Recommendations), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn recommended_firms(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    q: web::Query<RecommendationQuery>,
+) -> AppResult<web::Json<Recommendations>> {
+    caller.require_admin()?;
+    let limit = match q.limit {
+        None => 20,
+        Some(n @ 1..=200) => n as usize,
+        Some(_) => return Err(AppError::field("limit", "out_of_range", "must be between 1 and 200")),
+    };
+    let mut conn = state.db.pool().acquire().await?;
+    let rs = roadshows::get(&mut conn, id.into_inner()).await?.ok_or(AppError::not_found("roadshow"))?;
+    let candidates = roadshows::candidates(&mut conn, rs.id, &rs.industry_focus).await?;
+    let mut items = rank(&rs.industry_focus, candidates);
+    items.truncate(limit);
+    Ok(web::Json(Recommendations { roadshow_id: rs.id, industry_focus: rs.industry_focus, items }))
+}
+
+/// Presenters and their slots: the office and funds see all; an enterprise sees only its own slot.
+#[utoipa::path(get, path = "/v1/roadshows/{id}/presenters", tag = "roadshows", params(("id" = Uuid, Path)),
+    responses((status = 200, body = PresenterList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn list_presenters(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<PresenterList>> {
+    let mut conn = state.db.pool().acquire().await?;
+    let rs = visible_roadshow(&mut conn, &caller, id.into_inner()).await?;
+    let only = match caller.role {
+        Role::Enterprise => Some(caller.firm_id().ok_or_else(|| AppError::Forbidden("this key has no firm".into()))?),
+        _ => None,
+    };
+    let items = roadshows::presenters(&mut conn, rs.id, only).await?;
+    Ok(web::Json(PresenterList { roadshow_id: rs.id, items }))
+}
+
+/// Confirm a presenting firm with its slot, or move its slot (admin). The firm's contact gets a
+/// calendar invitation (UID per slot, SEQUENCE raised on each move) once the roadshow is published.
+#[utoipa::path(put, path = "/v1/roadshows/{id}/presenters/{firm_id}", tag = "roadshows",
+    params(("id" = Uuid, Path), ("firm_id" = Uuid, Path)), request_body = SlotInput,
+    responses((status = 201, body = Presenter, description = "Presenter added"), (status = 200, body = Presenter, description = "Slot unchanged or moved"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "Overlaps another slot, or the roadshow can no longer change"), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn put_presenter(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    let (id, firm_id) = path.into_inner();
+    let input: SlotInput = parse_json(&req, &body)?;
+    let now = state.clock.now();
+    let lh = Letterhead::from_config(&state.config);
+    let mut tx = state.db.begin().await?;
+    let rs = roadshows::get(&mut tx, id).await?.ok_or(AppError::not_found("roadshow"))?;
+    let slot = input.validate(&rs)?;
+    let (p, created) = service::set_presenter(&mut tx, &lh, id, firm_id, slot, now).await?;
+    tx.commit().await?;
+    tracing::info!(roadshow_id = %id, firm_id = %firm_id, sequence = p.sequence, "presenter slot set");
+    Ok(HttpResponse::build(if created { StatusCode::CREATED } else { StatusCode::OK }).json(p))
+}
+
+/// Remove a presenter (admin).
+#[utoipa::path(delete, path = "/v1/roadshows/{id}/presenters/{firm_id}", tag = "roadshows",
+    params(("id" = Uuid, Path), ("firm_id" = Uuid, Path)),
+    responses((status = 204, description = "Removed"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn delete_presenter(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    let (id, firm_id) = path.into_inner();
+    let mut tx = state.db.begin().await?;
+    if !roadshows::delete_presenter(&mut tx, id, firm_id).await? {
+        return Err(AppError::not_found("presenter"));
+    }
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Register for a roadshow (fund key; the office may register on a fund's behalf with `fund_id`).
+/// Confirmed while seats remain, otherwise waitlisted with a position; pending approval on
+/// roadshows with an approval step. A second active registration of the same e-mail is 409 and,
+/// for the same fund, carries the existing one as `existing_registration`.
+#[utoipa::path(post, path = "/v1/roadshows/{id}/registrations", tag = "registrations", params(("id" = Uuid, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried registration safe")),
+    request_body = RegistrationInput,
+    responses((status = 201, body = Registration), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "`already_registered`, `registration_closed`, `registration_not_open`, `roadshow_not_open`"),
+        (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn register(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    idempotent(&state, &req, &caller, &body, || async {
+        let input: RegistrationInput = parse_json(&req, &body)?;
+        let fund_id = match (caller.role, input.fund_id) {
+            (Role::Fund, None) => caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?,
+            (Role::Fund, Some(_)) => {
+                return Err(AppError::field("fund_id", "invalid", "a fund key registers for its own fund"));
+            }
+            (Role::Admin, Some(f)) => f,
+            (Role::Admin, None) => return Err(AppError::field("fund_id", "required", "say which fund registers")),
+            (role, _) => return Err(AppError::Forbidden(format!("a {role} key cannot register for roadshows"))),
+        };
+        let fields = input.validate()?;
+        let now = state.clock.now();
+        let lh = Letterhead::from_config(&state.config);
+        let mut tx = state.db.begin().await?;
+        if caller.is_admin() && crate::store::funds::get(&mut tx, fund_id).await?.is_none() {
+            return Err(AppError::field("fund_id", "not_found", format!("no fund with id {fund_id}")));
+        }
+        let reg = service::register(&mut tx, &lh, id, fund_id, &fields, &caller, now).await?;
+        tx.commit().await?;
+        tracing::info!(roadshow_id = %id, registration_id = %reg.id, status = %reg.status, "registration");
+        Ok((StatusCode::CREATED, reg))
+    })
+    .await
+}
+
+/// Registrations of a roadshow: the office sees all, a fund its own.
+#[utoipa::path(get, path = "/v1/roadshows/{id}/registrations", tag = "registrations", params(("id" = Uuid, Path), RegistrationQuery),
+    responses((status = 200, body = RegistrationPage), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn list_registrations(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    q: web::Query<RegistrationQuery>,
+) -> AppResult<web::Json<Page<Registration>>> {
+    let fund_id = match caller.role {
+        Role::Admin => q.fund_id,
+        Role::Fund => Some(caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?),
+        role => return Err(AppError::Forbidden(format!("a {role} key cannot read registrations"))),
+    };
+    let filter = registrations::RegistrationFilter { fund_id, status: query_vocab("status", q.status.as_deref())? };
+    let limit = limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rs = visible_roadshow(&mut conn, &caller, id.into_inner()).await?;
+    let rows = registrations::list(&mut conn, rs.id, &filter, after, limit + 1).await?;
+    Ok(web::Json(page(rows, limit, |r| r.id)))
+}
+
+/// One registration (the office, or the fund that made it; others get 404).
+#[utoipa::path(get, path = "/v1/roadshows/{id}/registrations/{rid}", tag = "registrations",
+    params(("id" = Uuid, Path), ("rid" = Uuid, Path)),
+    responses((status = 200, body = Registration), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn get_registration(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> AppResult<web::Json<Registration>> {
+    let (id, rid) = path.into_inner();
+    if !matches!(caller.role, Role::Admin | Role::Fund) {
+        return Err(AppError::Forbidden(format!("a {} key cannot read registrations", caller.role)));
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    service::visible_registration(&mut conn, id, rid, &caller).await.map(web::Json)
+}
+
+/// Cancel a registration. A fund may cancel its own until the cancellation deadline (then 409
+/// `cancellation_deadline_passed`); the office any until the roadshow ends. The freed seats go to
+/// the waitlist in order, in the same transaction. Cancelling again answers the cancelled registration.
+#[utoipa::path(delete, path = "/v1/roadshows/{id}/registrations/{rid}", tag = "registrations",
+    params(("id" = Uuid, Path), ("rid" = Uuid, Path)),
+    responses((status = 200, body = Registration), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn cancel_registration(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> AppResult<web::Json<Registration>> {
+    let (id, rid) = path.into_inner();
+    if !matches!(caller.role, Role::Admin | Role::Fund) {
+        return Err(AppError::Forbidden(format!("a {} key cannot cancel registrations", caller.role)));
+    }
+    let now = state.clock.now();
+    let lh = Letterhead::from_config(&state.config);
+    let mut tx = state.db.begin().await?;
+    let reg = service::cancel(&mut tx, &lh, id, rid, &caller, now).await?;
+    tx.commit().await?;
+    tracing::info!(roadshow_id = %id, registration_id = %rid, "registration cancelled");
+    Ok(web::Json(reg))
+}
+
+/// Approve or reject a registration that waits for approval (admin).
+#[utoipa::path(post, path = "/v1/roadshows/{id}/registrations/{rid}/decision", tag = "registrations",
+    params(("id" = Uuid, Path), ("rid" = Uuid, Path)), request_body = Decision,
+    responses((status = 200, body = Registration), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn decide(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+    body: web::Bytes,
+) -> AppResult<web::Json<Registration>> {
+    caller.require_admin()?;
+    let (id, rid) = path.into_inner();
+    let input: Decision = parse_json(&req, &body)?;
+    let approve = match input.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(AppError::field("decision", "unknown_value", "must be one of: approve, reject")),
+    };
+    let now = state.clock.now();
+    let lh = Letterhead::from_config(&state.config);
+    let mut tx = state.db.begin().await?;
+    let reg = service::decide(&mut tx, &lh, id, rid, approve, &caller, now).await?;
+    tx.commit().await?;
+    Ok(web::Json(reg))
+}
+
+/// Check a registration in at the door by its token (admin). Idempotent: checking in again
+/// answers 200 with `first_check_in: false`. Cancelled, waitlisted, pending or rejected
+/// registrations are refused with 409 and a reason code; every attempt is logged.
+#[utoipa::path(post, path = "/v1/roadshows/{id}/check-in", tag = "registrations", params(("id" = Uuid, Path)),
+    request_body = CheckInRequest,
+    responses((status = 200, body = CheckInResult), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "Unknown token"),
+        (status = 409, body = Problem, description = "`registration_cancelled`, `registration_waitlisted`, `registration_pending_approval`, `registration_rejected`"),
+        (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn check_in(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<web::Json<CheckInResult>> {
+    caller.require_admin()?;
+    let id = id.into_inner();
+    let input: CheckInRequest = parse_json(&req, &body)?;
+    let token = input.token.trim();
+    if token.is_empty() || token.len() > 100 {
+        return Err(AppError::field("token", "invalid", "must be a registration's check-in token"));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    roadshows::get(&mut tx, id).await?.ok_or(AppError::not_found("roadshow"))?;
+    let Some(reg) = registrations::find_by_token(&mut tx, id, token).await? else {
+        registrations::log_checkin(&mut tx, id, None, "unknown_token", caller.key_id, now).await?;
+        tx.commit().await?;
+        return Err(AppError::not_found("registration"));
+    };
+    let refusal = match reg.status {
+        RegistrationStatus::Confirmed => None,
+        RegistrationStatus::Cancelled => Some(("registration_cancelled", "the registration was cancelled")),
+        RegistrationStatus::Waitlisted => Some(("registration_waitlisted", "the registration is on the waitlist")),
+        RegistrationStatus::PendingApproval => {
+            Some(("registration_pending_approval", "the registration still waits for approval"))
+        }
+        RegistrationStatus::Rejected => Some(("registration_rejected", "the registration was not approved")),
+    };
+    if let Some((code, detail)) = refusal {
+        registrations::log_checkin(&mut tx, id, Some(reg.id), code, caller.key_id, now).await?;
+        tx.commit().await?;
+        return Err(AppError::Conflict {
+            code,
+            detail: detail.into(),
+            extra: Some(serde_json::json!({ "registration_id": reg.id, "registration_status": reg.status })),
+        });
+    }
+    let first = registrations::check_in(&mut tx, reg.id, now).await?.unwrap_or(false);
+    registrations::log_checkin(
+        &mut tx,
+        id,
+        Some(reg.id),
+        if first { "checked_in" } else { "already_checked_in" },
+        caller.key_id,
+        now,
+    )
+    .await?;
+    let registration = registrations::get(&mut tx, reg.id).await?.ok_or(AppError::not_found("registration"))?;
+    tx.commit().await?;
+    Ok(web::Json(CheckInResult { registration, first_check_in: first }))
+}
+
+/// What came of a roadshow: registrations by status, attendance, presenters, investments (admin).
+#[utoipa::path(get, path = "/v1/roadshows/{id}/outcome", tag = "roadshows", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Outcome), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn outcome(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<web::Json<Outcome>> {
+    caller.require_admin()?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rs = roadshows::get(&mut conn, id.into_inner()).await?.ok_or(AppError::not_found("roadshow"))?;
+    let (by_status, checked_in) = registrations::counts(&mut conn, rs.id).await?;
+    let presenters = roadshows::presenters(&mut conn, rs.id, None).await?.len() as i64;
+    let ((ni, ai), (nc, ac)) = investments::totals_for_roadshow(&mut conn, rs.id).await?;
+    Ok(web::Json(Outcome {
+        roadshow_id: rs.id,
+        status: rs.status,
+        capacity: rs.capacity,
+        seats_taken: rs.seats_taken,
+        registrations: by_status
+            .into_iter()
+            .map(|(status, registrations, seats)| StatusCount { status, registrations, seats })
+            .collect(),
+        checked_in,
+        presenters,
+        intentions: MoneyCount { count: ni, amount: ai },
+        closed_investments: MoneyCount { count: nc, amount: ac },
+    }))
+}
+
+/// A firm's presenter slots with their roadshows (the firm's enterprise key, or admin).
+#[utoipa::path(get, path = "/v1/firms/{id}/roadshow-slots", tag = "roadshows", params(("id" = Uuid, Path)),
+    responses((status = 200, body = FirmSlots), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn firm_slots(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<FirmSlots>> {
+    let id = id.into_inner();
+    caller.require_firm(id)?;
+    let mut conn = state.db.pool().acquire().await?;
+    if firms::get(&mut conn, id).await?.is_none() {
+        return Err(AppError::not_found("firm"));
+    }
+    let items = roadshows::slots_of_firm(&mut conn, id, !caller.is_admin())
+        .await?
+        .into_iter()
+        .map(|(slot, roadshow)| FirmSlot { roadshow, slot })
+        .collect();
+    Ok(web::Json(FirmSlots { firm_id: id, items }))
+}
+
+/// Whether the firm has opted in to being shown to fund managers (the firm's key, or admin).
+#[utoipa::path(get, path = "/v1/firms/{id}/investor-visibility", tag = "roadshows", params(("id" = Uuid, Path)),
+    responses((status = 200, body = InvestorVisibility), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn get_visibility(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<InvestorVisibility>> {
+    let id = id.into_inner();
+    caller.require_firm(id)?;
+    let mut conn = state.db.pool().acquire().await?;
+    if firms::get(&mut conn, id).await?.is_none() {
+        return Err(AppError::not_found("firm"));
+    }
+    Ok(web::Json(roadshows::visibility(&mut conn, id).await?))
+}
+
+/// Opt in to (or out of) being shown to fund managers: only opted-in reserve-pool firms are
+/// recommended as roadshow presenters. Off until the firm turns it on.
+#[utoipa::path(put, path = "/v1/firms/{id}/investor-visibility", tag = "roadshows", params(("id" = Uuid, Path)),
+    request_body = VisibilityInput,
+    responses((status = 200, body = InvestorVisibility), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn put_visibility(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<web::Json<InvestorVisibility>> {
+    let id = id.into_inner();
+    caller.require_firm(id)?;
+    let input: VisibilityInput = parse_json(&req, &body)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if firms::get(&mut tx, id).await?.is_none() {
+        return Err(AppError::not_found("firm"));
+    }
+    let v = roadshows::set_visibility(&mut tx, id, input.visible, caller.key_id, now).await?;
+    tx.commit().await?;
+    tracing::info!(firm_id = %id, visible = v.visible, "investor visibility set");
+    Ok(web::Json(v))
+}

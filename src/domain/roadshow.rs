@@ -1,0 +1,925 @@
+//! Fund roadshows (齐鲁企舞), their registrations and presenters, and the funds that attend them.
+//! Pure types and rules: validation of what arrives, the roadshow state machine, and the ranking of
+//! reserve-pool firms as presenters.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::firm::{City, Tier, Venue, vocabulary};
+use crate::domain::validate::{Errors, FieldError};
+use crate::mail::templates;
+
+vocabulary!(
+    /// Roadshow centres of the 齐鲁企舞 platform.
+    Centre {
+        Jinan = "jinan" / "济南",
+        Beijing = "beijing" / "北京",
+        Shanghai = "shanghai" / "上海",
+        Shenzhen = "shenzhen" / "深圳",
+        Online = "online" / "线上",
+    }
+);
+
+impl From<Centre> for templates::Centre {
+    fn from(c: Centre) -> Self {
+        match c {
+            Centre::Jinan => templates::Centre::Jinan,
+            Centre::Beijing => templates::Centre::Beijing,
+            Centre::Shanghai => templates::Centre::Shanghai,
+            Centre::Shenzhen => templates::Centre::Shenzhen,
+            Centre::Online => templates::Centre::Online,
+        }
+    }
+}
+
+vocabulary!(
+    /// Life of a roadshow.
+    RoadshowStatus {
+        Draft = "draft" / "草稿",
+        Published = "published" / "已发布",
+        Closed = "closed" / "报名已截止",
+        Cancelled = "cancelled" / "已取消",
+        Completed = "completed" / "已举办",
+    }
+);
+
+impl RoadshowStatus {
+    /// The statuses an admin may move a roadshow to from this one.
+    pub fn allowed_next(self) -> &'static [RoadshowStatus] {
+        use RoadshowStatus::*;
+        match self {
+            Draft => &[Published, Cancelled],
+            Published => &[Closed, Cancelled, Completed],
+            Closed => &[Published, Cancelled, Completed],
+            Cancelled | Completed => &[],
+        }
+    }
+
+    /// Whether details (time, venue, capacity…) may still change.
+    pub fn editable(self) -> bool {
+        matches!(self, RoadshowStatus::Draft | RoadshowStatus::Published | RoadshowStatus::Closed)
+    }
+
+    /// Whether funds and enterprises may see the roadshow at all.
+    pub fn public(self) -> bool {
+        self != RoadshowStatus::Draft
+    }
+}
+
+vocabulary!(
+    /// A fund manager's registration for a roadshow. `pending_approval` and `rejected` exist only
+    /// for roadshows with an approval step.
+    RegistrationStatus {
+        PendingApproval = "pending_approval" / "待审核",
+        Confirmed = "confirmed" / "报名成功",
+        Waitlisted = "waitlisted" / "候补",
+        Cancelled = "cancelled" / "已取消",
+        Rejected = "rejected" / "未通过审核",
+    }
+);
+
+impl RegistrationStatus {
+    /// Active registrations count for the one-per-e-mail rule.
+    pub fn active(self) -> bool {
+        matches!(
+            self,
+            RegistrationStatus::PendingApproval | RegistrationStatus::Confirmed | RegistrationStatus::Waitlisted
+        )
+    }
+}
+
+vocabulary!(
+    /// Kind of fund organisation.
+    FundKind {
+        Vc = "vc" / "创业投资基金",
+        Pe = "pe" / "私募股权基金",
+        GuidanceFund = "guidance_fund" / "政府引导基金",
+        BankInvestment = "bank_investment" / "银行投资机构",
+    }
+);
+
+/// Largest party one registration may bring (the fund manager and colleagues).
+pub const MAX_PARTY_SIZE: i64 = 10;
+/// Largest roadshow capacity accepted.
+pub const MAX_CAPACITY: i64 = 100_000;
+/// Longest roadshow accepted.
+pub const MAX_DURATION_DAYS: i64 = 7;
+
+/// A fund organisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Fund {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: FundKind,
+    /// Confidential: never logged.
+    pub contact_email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FundInput {
+    #[schema(example = "齐鲁前沿创投基金")]
+    pub name: Option<String>,
+    #[schema(value_type = Option<FundKind>)]
+    pub kind: Option<String>,
+    #[schema(example = "deals@fund.example.cn")]
+    pub contact_email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FundFields {
+    pub name: String,
+    pub kind: FundKind,
+    pub contact_email: String,
+}
+
+impl FundInput {
+    pub fn validate(&self) -> Result<FundFields, Vec<FieldError>> {
+        let mut e = Errors::default();
+        let name = e.required("name", self.name.as_deref()).and_then(|n| e.text("name", Some(n), 200));
+        let kind = e.required("kind", self.kind.as_deref()).and_then(|k| e.vocab::<FundKind>("kind", Some(k)));
+        let contact_email = email(&mut e, "contact_email", self.contact_email.as_deref(), true);
+        match (name, kind, contact_email, e.is_empty()) {
+            (Some(name), Some(kind), Some(contact_email), true) => Ok(FundFields { name, kind, contact_email }),
+            _ => Err(e.list),
+        }
+    }
+}
+
+/// An e-mail address that a mail server will accept (`lettre` parses it), at most 254 characters.
+pub fn valid_email(s: &str) -> bool {
+    s.len() <= 254 && !s.chars().any(|c| c.is_whitespace() || c.is_control()) && s.parse::<lettre::Address>().is_ok()
+}
+
+/// The key of an address for the one-registration-per-e-mail rule.
+pub fn email_key(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+fn email(e: &mut Errors, field: &str, value: Option<&str>, required: bool) -> Option<String> {
+    let v = if required { e.required(field, value)? } else { value? };
+    let v = v.trim();
+    if !valid_email(v) {
+        e.add(field, "invalid", "is not an e-mail address");
+        return None;
+    }
+    Some(v.to_owned())
+}
+
+/// A GB/T 4754 code or code prefix: a section letter A–T, optionally followed by 1 to 4 digits.
+pub fn valid_industry_prefix(p: &str) -> bool {
+    let mut chars = p.chars();
+    let Some(section) = chars.next() else { return false };
+    let digits: Vec<char> = chars.collect();
+    ('A'..='T').contains(&section) && digits.len() <= 4 && digits.iter().all(|c| c.is_ascii_digit())
+}
+
+/// Whether a firm's industry code falls under one of the focus prefixes (none = every industry).
+pub fn industry_matches(focus: &[String], industry_code: &str) -> bool {
+    focus.is_empty() || focus.iter().any(|p| industry_code.starts_with(p.as_str()))
+}
+
+/// A roadshow as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Roadshow {
+    pub id: Uuid,
+    pub title: String,
+    pub centre: Centre,
+    /// Address and room, or the meeting link for `online`.
+    pub venue: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub registration_opens_at: DateTime<Utc>,
+    pub registration_closes_at: DateTime<Utc>,
+    /// Fund managers may cancel their own registration until this instant.
+    pub cancellation_deadline: DateTime<Utc>,
+    /// Seats. A registration takes `party_size` seats.
+    pub capacity: i64,
+    pub seats_taken: i64,
+    pub seats_left: i64,
+    /// GB/T 4754 codes or prefixes the roadshow is about; empty = every industry.
+    pub industry_focus: Vec<String>,
+    /// Registrations wait for the office's approval before they take a seat.
+    pub requires_approval: bool,
+    pub status: RoadshowStatus,
+    /// Calendar SEQUENCE: raised on every change of title, centre, venue or time.
+    pub sequence: i64,
+    pub cancel_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Create (every required field) or change (PATCH: only the fields present) a roadshow. Times are
+/// RFC 3339 with an offset, e.g. `2025-06-12T09:30:00+08:00`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoadshowInput {
+    #[schema(example = "齐鲁企舞·济南站 高端装备专场")]
+    pub title: Option<String>,
+    #[schema(value_type = Option<Centre>)]
+    pub centre: Option<String>,
+    #[schema(example = "济南市历下区经十路 1 号 3 楼路演厅")]
+    pub venue: Option<String>,
+    #[schema(example = "2025-06-12T09:30:00+08:00")]
+    pub starts_at: Option<String>,
+    #[schema(example = "2025-06-12T12:00:00+08:00")]
+    pub ends_at: Option<String>,
+    /// Default: now.
+    pub registration_opens_at: Option<String>,
+    /// Default: the start.
+    pub registration_closes_at: Option<String>,
+    /// Default: 24 hours before the start.
+    pub cancellation_deadline: Option<String>,
+    #[schema(example = 80)]
+    pub capacity: Option<i64>,
+    #[schema(example = json!(["C35", "C3471"]))]
+    pub industry_focus: Option<Vec<String>>,
+    pub requires_approval: Option<bool>,
+    /// PATCH only: what changed, in the office's words; shown in the change mail.
+    pub change_note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoadshowFields {
+    pub title: String,
+    pub centre: Centre,
+    pub venue: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub registration_opens_at: DateTime<Utc>,
+    pub registration_closes_at: DateTime<Utc>,
+    pub cancellation_deadline: DateTime<Utc>,
+    pub capacity: i64,
+    pub industry_focus: Vec<String>,
+    pub requires_approval: bool,
+}
+
+impl RoadshowFields {
+    pub fn of(r: &Roadshow) -> RoadshowFields {
+        RoadshowFields {
+            title: r.title.clone(),
+            centre: r.centre,
+            venue: r.venue.clone(),
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            registration_opens_at: r.registration_opens_at,
+            registration_closes_at: r.registration_closes_at,
+            cancellation_deadline: r.cancellation_deadline,
+            capacity: r.capacity,
+            industry_focus: r.industry_focus.clone(),
+            requires_approval: r.requires_approval,
+        }
+    }
+
+    /// Whether what people put in their calendars changed (title, place or time): such a change
+    /// raises the calendar SEQUENCE and mails every confirmed registration an updated invitation.
+    pub fn calendar_changed(&self, other: &RoadshowFields) -> bool {
+        self.title != other.title
+            || self.centre != other.centre
+            || self.venue != other.venue
+            || self.starts_at != other.starts_at
+            || self.ends_at != other.ends_at
+    }
+}
+
+fn instant(e: &mut Errors, field: &str, value: Option<&str>) -> Option<DateTime<Utc>> {
+    let v = value?.trim();
+    match DateTime::parse_from_rfc3339(v) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(_) => {
+            e.add(field, "invalid", format!("{v:?} is not an RFC 3339 time, e.g. 2025-06-12T09:30:00+08:00"));
+            None
+        }
+    }
+}
+
+impl RoadshowInput {
+    /// Validates a new roadshow, or the fields present over `base` (PATCH). Reports every bad field.
+    pub fn validate_onto(
+        &self,
+        base: Option<&RoadshowFields>,
+        now: DateTime<Utc>,
+    ) -> Result<RoadshowFields, Vec<FieldError>> {
+        let mut e = Errors::default();
+        let req = |e: &mut Errors, field: &str, present: bool| {
+            if !present && base.is_none() {
+                e.add(field, "required", "is required");
+            }
+        };
+        req(&mut e, "title", self.title.is_some());
+        req(&mut e, "centre", self.centre.is_some());
+        req(&mut e, "starts_at", self.starts_at.is_some());
+        req(&mut e, "ends_at", self.ends_at.is_some());
+        req(&mut e, "capacity", self.capacity.is_some());
+
+        let title = match self.title.as_deref() {
+            Some(t) => e.text("title", Some(t), 200),
+            None => base.map(|b| b.title.clone()),
+        };
+        let centre = match self.centre.as_deref() {
+            Some(c) => e.vocab::<Centre>("centre", Some(c)),
+            None => base.map(|b| b.centre),
+        };
+        let venue = match self.venue.as_deref() {
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => e.text("venue", Some(v), 500),
+            None => base.and_then(|b| b.venue.clone()),
+        };
+        let starts_at = match self.starts_at.as_deref() {
+            Some(s) => instant(&mut e, "starts_at", Some(s)),
+            None => base.map(|b| b.starts_at),
+        };
+        let ends_at = match self.ends_at.as_deref() {
+            Some(s) => instant(&mut e, "ends_at", Some(s)),
+            None => base.map(|b| b.ends_at),
+        };
+        let opens = match self.registration_opens_at.as_deref() {
+            Some(s) => instant(&mut e, "registration_opens_at", Some(s)),
+            None => Some(base.map(|b| b.registration_opens_at).unwrap_or(now)),
+        };
+        let closes = match self.registration_closes_at.as_deref() {
+            Some(s) => instant(&mut e, "registration_closes_at", Some(s)),
+            None => base.map(|b| b.registration_closes_at).or(starts_at),
+        };
+        let deadline = match self.cancellation_deadline.as_deref() {
+            Some(s) => instant(&mut e, "cancellation_deadline", Some(s)),
+            None => base.map(|b| b.cancellation_deadline).or(starts_at.map(|s| s - Duration::hours(24))),
+        };
+        let capacity = match self.capacity {
+            Some(c) => e.int_range("capacity", Some(c), 1, MAX_CAPACITY),
+            None => base.map(|b| b.capacity),
+        };
+        let industry_focus = match &self.industry_focus {
+            Some(list) => {
+                let mut out: Vec<String> = Vec::new();
+                if list.len() > 20 {
+                    e.add("industry_focus", "too_long", "at most 20 codes");
+                }
+                for (i, p) in list.iter().enumerate() {
+                    let p = p.trim().to_ascii_uppercase();
+                    if valid_industry_prefix(&p) {
+                        if !out.contains(&p) {
+                            out.push(p);
+                        }
+                    } else {
+                        e.add(
+                            &format!("industry_focus.{i}"),
+                            "invalid",
+                            "must be a GB/T 4754 code or prefix, e.g. C, C35, C3562",
+                        );
+                    }
+                }
+                out.sort();
+                Some(out)
+            }
+            None => Some(base.map(|b| b.industry_focus.clone()).unwrap_or_default()),
+        };
+        let requires_approval = self.requires_approval.or(base.map(|b| b.requires_approval)).unwrap_or(false);
+        if let Some(note) = self.change_note.as_deref() {
+            e.text("change_note", Some(note), 500);
+        }
+
+        let mut span_ok = true;
+        if let (Some(s), Some(en)) = (starts_at, ends_at) {
+            if en <= s {
+                e.add("ends_at", "out_of_range", "must be after starts_at");
+                span_ok = false;
+            } else if en - s > Duration::days(MAX_DURATION_DAYS) {
+                e.add("ends_at", "out_of_range", format!("a roadshow lasts at most {MAX_DURATION_DAYS} days"));
+            }
+        }
+        if let (Some(o), Some(c)) = (opens, closes)
+            && c <= o
+        {
+            e.add("registration_closes_at", "out_of_range", "must be after registration_opens_at");
+        }
+        if let (Some(c), Some(en)) = (closes, ends_at)
+            && span_ok
+            && c > en
+        {
+            e.add("registration_closes_at", "out_of_range", "must not be after ends_at");
+        }
+        if let (Some(d), Some(s)) = (deadline, starts_at)
+            && d > s
+        {
+            e.add("cancellation_deadline", "out_of_range", "must not be after starts_at");
+        }
+        match (title, centre, starts_at, ends_at, opens, closes, deadline, capacity, industry_focus, e.is_empty()) {
+            (
+                Some(title),
+                Some(centre),
+                Some(starts_at),
+                Some(ends_at),
+                Some(registration_opens_at),
+                Some(registration_closes_at),
+                Some(cancellation_deadline),
+                Some(capacity),
+                Some(industry_focus),
+                true,
+            ) => Ok(RoadshowFields {
+                title,
+                centre,
+                venue,
+                starts_at,
+                ends_at,
+                registration_opens_at,
+                registration_closes_at,
+                cancellation_deadline,
+                capacity,
+                industry_focus,
+                requires_approval,
+            }),
+            _ => Err(e.list),
+        }
+    }
+}
+
+/// A change of a roadshow's status, with an optional reason (shown in the cancellation mail).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    #[schema(value_type = RoadshowStatus)]
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// A fund manager's registration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Registration {
+    pub id: Uuid,
+    pub roadshow_id: Uuid,
+    pub fund_id: Uuid,
+    pub status: RegistrationStatus,
+    /// Current place on the waitlist (1 = next to be promoted); `null` unless waitlisted.
+    pub waitlist_position: Option<i64>,
+    pub attendee_name: String,
+    pub attendee_email: String,
+    pub party_size: i64,
+    /// Shown at the door (e.g. as a QR code) and sent to `POST /v1/roadshows/{id}/check-in`.
+    pub checkin_token: String,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// `fund`, `office`, `roadshow_cancelled` or `rejected`.
+    pub cancel_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationInput {
+    #[schema(example = "王经理")]
+    pub attendee_name: Option<String>,
+    #[schema(example = "wang@fund.example.cn")]
+    pub attendee_email: Option<String>,
+    /// Seats taken, the attendee included (1 to 10); default 1.
+    pub party_size: Option<i64>,
+    /// Admin keys only: the fund the registration is for.
+    pub fund_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistrationFields {
+    pub attendee_name: String,
+    pub attendee_email: String,
+    pub party_size: i64,
+}
+
+impl RegistrationInput {
+    pub fn validate(&self) -> Result<RegistrationFields, Vec<FieldError>> {
+        let mut e = Errors::default();
+        let attendee_name = e
+            .required("attendee_name", self.attendee_name.as_deref())
+            .and_then(|n| e.text("attendee_name", Some(n), 100));
+        let attendee_email = email(&mut e, "attendee_email", self.attendee_email.as_deref(), true);
+        let party_size = e.int_range("party_size", Some(self.party_size.unwrap_or(1)), 1, MAX_PARTY_SIZE);
+        match (attendee_name, attendee_email, party_size, e.is_empty()) {
+            (Some(attendee_name), Some(attendee_email), Some(party_size), true) => {
+                Ok(RegistrationFields { attendee_name, attendee_email, party_size })
+            }
+            _ => Err(e.list),
+        }
+    }
+}
+
+/// Why a registration may not be created now, if it may not.
+pub fn registration_refusal(rs: &Roadshow, now: DateTime<Utc>) -> Option<(&'static str, String)> {
+    if rs.status != RoadshowStatus::Published {
+        return Some(("roadshow_not_open", format!("the roadshow is {}, not open for registration", rs.status)));
+    }
+    if now < rs.registration_opens_at {
+        return Some(("registration_not_open", format!("registration opens at {}", rs.registration_opens_at)));
+    }
+    if now >= rs.registration_closes_at {
+        return Some(("registration_closed", format!("registration closed at {}", rs.registration_closes_at)));
+    }
+    None
+}
+
+/// The office's decision on a registration that waits for approval.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// `approve` (the registration then takes seats or joins the waitlist) or `reject`.
+    #[schema(example = "approve")]
+    pub decision: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInRequest {
+    /// The registration's `checkin_token`.
+    pub token: String,
+}
+
+/// A presenting firm's slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Presenter {
+    /// The slot id (stable: the calendar UID of the firm's invitation derives from it).
+    pub id: Uuid,
+    pub roadshow_id: Uuid,
+    pub firm_id: Uuid,
+    pub firm_name: String,
+    pub industry_code: String,
+    pub slot_starts_at: DateTime<Utc>,
+    pub slot_ends_at: DateTime<Utc>,
+    /// Raised each time the slot moves.
+    pub sequence: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlotInput {
+    #[schema(example = "2025-06-12T10:00:00+08:00")]
+    pub slot_starts_at: Option<String>,
+    #[schema(example = "2025-06-12T10:20:00+08:00")]
+    pub slot_ends_at: Option<String>,
+}
+
+impl SlotInput {
+    /// A slot lies within the roadshow's time.
+    pub fn validate(&self, rs: &Roadshow) -> Result<(DateTime<Utc>, DateTime<Utc>), Vec<FieldError>> {
+        let mut e = Errors::default();
+        let s = e
+            .required("slot_starts_at", self.slot_starts_at.as_deref())
+            .and_then(|v| instant(&mut e, "slot_starts_at", Some(v)));
+        let en = e
+            .required("slot_ends_at", self.slot_ends_at.as_deref())
+            .and_then(|v| instant(&mut e, "slot_ends_at", Some(v)));
+        if let (Some(s), Some(en)) = (s, en) {
+            if en <= s {
+                e.add("slot_ends_at", "out_of_range", "must be after slot_starts_at");
+            }
+            if s < rs.starts_at || en > rs.ends_at {
+                e.add("slot_starts_at", "out_of_range", "the slot must lie within the roadshow's start and end");
+            }
+        }
+        match (s, en, e.is_empty()) {
+            (Some(s), Some(en), true) => Ok((s, en)),
+            _ => Err(e.list),
+        }
+    }
+}
+
+/// A firm's opt-in to be shown to fund managers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InvestorVisibility {
+    pub firm_id: Uuid,
+    /// `true`: the firm may be recommended to the office as a roadshow presenter and shown to funds.
+    pub visible: bool,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisibilityInput {
+    pub visible: bool,
+}
+
+/// What the ranking of presenters reads about one reserve-pool firm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub firm_id: Uuid,
+    pub name: String,
+    pub city: City,
+    pub tier: Option<Tier>,
+    pub industry_code: String,
+    pub target_venue: Venue,
+    pub key_firm: bool,
+}
+
+/// A firm recommended as a presenter, with its score and the reasons for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Recommendation {
+    pub firm_id: Uuid,
+    pub name: String,
+    pub city: City,
+    pub tier: Option<Tier>,
+    pub industry_code: String,
+    pub target_venue: Venue,
+    pub key_firm: bool,
+    /// 0–100; higher is a better fit.
+    pub score: u32,
+    /// Machine-readable reasons, e.g. `industry:C35`, `tier:little_giant`, `key_firm`, `venue:bse`.
+    pub reasons: Vec<String>,
+}
+
+/// Points for the industry match: the longer the matching focus prefix, the closer the fit.
+/// A roadshow without a focus gives every firm the same base.
+fn industry_points(focus: &[String], industry_code: &str) -> Option<(u32, Option<String>)> {
+    if focus.is_empty() {
+        return Some((20, None));
+    }
+    let best = focus.iter().filter(|p| industry_code.starts_with(p.as_str())).max_by_key(|p| p.len())?;
+    let points = match best.len() {
+        1 => 25,
+        2 | 3 => 35,
+        _ => 40,
+    };
+    Some((points, Some(best.clone())))
+}
+
+/// Ranks reserve-pool firms as presenters for a roadshow. Only firms that opted in to investor
+/// visibility are passed in (the caller filters); firms outside a non-empty industry focus are
+/// dropped. Score (0–100): industry match (focus section 25, division/group 35, class 40; no focus
+/// 20) + tier (little giant 30, provincial SRDI 20, innovative SME 10) + key reserve firm 15 +
+/// target venue (BSE, STAR, ChiNext 15; NEEQ 8; regional board 4: firms closer to an exchange
+/// listing are what equity investors look for). Ties: higher tier, then name, then id.
+pub fn rank(focus: &[String], candidates: Vec<Candidate>) -> Vec<Recommendation> {
+    let mut out: Vec<Recommendation> = candidates
+        .into_iter()
+        .filter_map(|c| {
+            let (industry, matched) = industry_points(focus, &c.industry_code)?;
+            let mut reasons = Vec::new();
+            if let Some(p) = matched {
+                reasons.push(format!("industry:{p}"));
+            }
+            let tier = match c.tier {
+                Some(Tier::LittleGiant) => 30,
+                Some(Tier::ProvincialSrdi) => 20,
+                Some(Tier::InnovativeSme) => 10,
+                None => 0,
+            };
+            if let Some(t) = c.tier {
+                reasons.push(format!("tier:{t}"));
+            }
+            let key = if c.key_firm { 15 } else { 0 };
+            if c.key_firm {
+                reasons.push("key_firm".to_owned());
+            }
+            let venue = match c.target_venue {
+                Venue::Bse | Venue::Star | Venue::Chinext => 15,
+                Venue::Neeq => 8,
+                Venue::RegionalSrdiBoard => 4,
+            };
+            reasons.push(format!("venue:{}", c.target_venue));
+            Some(Recommendation {
+                firm_id: c.firm_id,
+                name: c.name,
+                city: c.city,
+                tier: c.tier,
+                industry_code: c.industry_code,
+                target_venue: c.target_venue,
+                key_firm: c.key_firm,
+                score: industry + tier + key + venue,
+                reasons,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score.cmp(&a.score).then(b.tier.cmp(&a.tier)).then(a.name.cmp(&b.name)).then(a.firm_id.cmp(&b.firm_id))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 5, 1, 0, 0, 0).unwrap()
+    }
+
+    fn full() -> RoadshowInput {
+        RoadshowInput {
+            title: Some("齐鲁企舞·济南站".into()),
+            centre: Some("jinan".into()),
+            starts_at: Some("2025-06-12T09:30:00+08:00".into()),
+            ends_at: Some("2025-06-12T12:00:00+08:00".into()),
+            capacity: Some(80),
+            industry_focus: Some(vec!["c35".into(), "C3471".into(), "C35".into()]),
+            ..RoadshowInput::default()
+        }
+    }
+
+    #[test]
+    fn roadshow_defaults_and_normalisation() {
+        let f = full().validate_onto(None, now()).unwrap();
+        assert_eq!(f.starts_at, Utc.with_ymd_and_hms(2025, 6, 12, 1, 30, 0).unwrap());
+        assert_eq!(f.registration_opens_at, now());
+        assert_eq!(f.registration_closes_at, f.starts_at);
+        assert_eq!(f.cancellation_deadline, f.starts_at - Duration::hours(24));
+        assert_eq!(f.industry_focus, vec!["C3471".to_owned(), "C35".to_owned()]);
+        assert!(!f.requires_approval);
+    }
+
+    #[test]
+    fn roadshow_validation_names_every_bad_field() {
+        let cases: Vec<(RoadshowInput, Vec<&str>)> = vec![
+            (RoadshowInput::default(), vec!["title", "centre", "starts_at", "ends_at", "capacity"]),
+            (RoadshowInput { centre: Some("qingdao".into()), capacity: Some(0), ..full() }, vec!["centre", "capacity"]),
+            (RoadshowInput { ends_at: Some("2025-06-12T09:00:00+08:00".into()), ..full() }, vec!["ends_at"]),
+            (RoadshowInput { ends_at: Some("2025-06-30T09:00:00+08:00".into()), ..full() }, vec!["ends_at"]),
+            (RoadshowInput { starts_at: Some("12 June".into()), ..full() }, vec!["starts_at"]),
+            (
+                RoadshowInput { cancellation_deadline: Some("2025-06-12T10:00:00+08:00".into()), ..full() },
+                vec!["cancellation_deadline"],
+            ),
+            (
+                RoadshowInput {
+                    registration_opens_at: Some("2025-06-01T00:00:00Z".into()),
+                    registration_closes_at: Some("2025-05-30T00:00:00Z".into()),
+                    ..full()
+                },
+                vec!["registration_closes_at"],
+            ),
+            (
+                RoadshowInput { registration_closes_at: Some("2025-06-13T00:00:00+08:00".into()), ..full() },
+                vec!["registration_closes_at"],
+            ),
+            (
+                RoadshowInput { industry_focus: Some(vec!["Z9".into(), "C12345".into()]), ..full() },
+                vec!["industry_focus.0", "industry_focus.1"],
+            ),
+        ];
+        for (input, fields) in cases {
+            let errs = input.validate_onto(None, now()).expect_err("invalid");
+            let got: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(got, fields);
+        }
+    }
+
+    #[test]
+    fn patch_keeps_absent_fields_and_detects_calendar_changes() {
+        let base = full().validate_onto(None, now()).unwrap();
+        let same =
+            RoadshowInput { capacity: Some(90), ..RoadshowInput::default() }.validate_onto(Some(&base), now()).unwrap();
+        assert_eq!(same.capacity, 90);
+        assert_eq!(same.title, base.title);
+        assert!(!same.calendar_changed(&base));
+        let moved = RoadshowInput { venue: Some("新会场".into()), ..RoadshowInput::default() }
+            .validate_onto(Some(&base), now())
+            .unwrap();
+        assert!(moved.calendar_changed(&base));
+        let cleared = RoadshowInput { venue: Some(" ".into()), ..RoadshowInput::default() }
+            .validate_onto(Some(&moved), now())
+            .unwrap();
+        assert_eq!(cleared.venue, None);
+    }
+
+    #[test]
+    fn status_machine() {
+        use RoadshowStatus::*;
+        let table = [
+            (Draft, vec![Published, Cancelled]),
+            (Published, vec![Closed, Cancelled, Completed]),
+            (Closed, vec![Published, Cancelled, Completed]),
+            (Cancelled, vec![]),
+            (Completed, vec![]),
+        ];
+        for (from, to) in table {
+            assert_eq!(from.allowed_next(), to.as_slice(), "{from}");
+            assert_eq!(from.editable(), !to.is_empty(), "{from}");
+        }
+        assert!(!Draft.public() && Published.public() && Cancelled.public());
+    }
+
+    #[test]
+    fn registration_input_rules() {
+        let ok = RegistrationInput {
+            attendee_name: Some(" 王经理 ".into()),
+            attendee_email: Some("Wang@Fund.example.cn".into()),
+            party_size: None,
+            fund_id: None,
+        };
+        let f = ok.validate().unwrap();
+        assert_eq!((f.attendee_name.as_str(), f.party_size), ("王经理", 1));
+        assert_eq!(email_key(&f.attendee_email), "wang@fund.example.cn");
+        let bad = RegistrationInput {
+            attendee_name: None,
+            attendee_email: Some("not-an-address".into()),
+            party_size: Some(11),
+            fund_id: None,
+        };
+        let fields: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["attendee_name", "attendee_email", "party_size"]);
+        for (addr, ok) in [("a@b.cn", true), ("a b@c.cn", false), ("a@", false), ("@b.cn", false), ("x@y\n.cn", false)]
+        {
+            assert_eq!(valid_email(addr), ok, "{addr}");
+        }
+    }
+
+    #[test]
+    fn industry_prefixes_and_matching() {
+        for (p, ok) in [
+            ("C", true),
+            ("C3", true),
+            ("C35", true),
+            ("C3562", true),
+            ("C35621", false),
+            ("U1", false),
+            ("", false),
+            ("c3", false),
+        ] {
+            assert_eq!(valid_industry_prefix(p), ok, "{p}");
+        }
+        assert!(industry_matches(&[], "I6513"));
+        assert!(industry_matches(&["C35".into()], "C3562"));
+        assert!(!industry_matches(&["C35".into()], "C3471"));
+    }
+
+    fn candidate(n: u128, tier: Option<Tier>, industry: &str, venue: Venue, key_firm: bool) -> Candidate {
+        Candidate {
+            firm_id: Uuid::from_u128(n),
+            name: format!("企业{n}"),
+            city: City::Jinan,
+            tier,
+            industry_code: industry.into(),
+            target_venue: venue,
+            key_firm,
+        }
+    }
+
+    #[test]
+    fn ranking_orders_by_fit_and_explains_it() {
+        let focus = vec!["C".to_owned(), "C35".to_owned(), "C3562".to_owned()];
+        let ranked = rank(
+            &focus,
+            vec![
+                candidate(1, Some(Tier::InnovativeSme), "C3562", Venue::Neeq, false), // 40+10+0+8 = 58
+                candidate(2, Some(Tier::LittleGiant), "C3511", Venue::Bse, true),     // 35+30+15+15 = 95
+                candidate(3, None, "I6513", Venue::Star, true),                       // outside the focus
+                candidate(4, Some(Tier::ProvincialSrdi), "C2710", Venue::Chinext, false), // 25+20+0+15 = 60
+            ],
+        );
+        let got: Vec<(u128, u32)> = ranked.iter().map(|r| (r.firm_id.as_u128(), r.score)).collect();
+        assert_eq!(got, [(2, 95), (4, 60), (1, 58)]);
+        assert_eq!(ranked[0].reasons, ["industry:C35", "tier:little_giant", "key_firm", "venue:bse"]);
+        assert_eq!(ranked[2].reasons, ["industry:C3562", "tier:innovative_sme", "venue:neeq"]);
+        // No focus: everyone is a candidate with the same industry base.
+        let all = rank(&[], vec![candidate(3, None, "I6513", Venue::RegionalSrdiBoard, false)]);
+        assert_eq!((all[0].score, all[0].reasons.clone()), (24, vec!["venue:regional_srdi_board".to_owned()]));
+    }
+
+    #[test]
+    fn ties_break_by_tier_then_name() {
+        let ranked = rank(
+            &[],
+            vec![
+                candidate(2, Some(Tier::InnovativeSme), "C1", Venue::Bse, true), // 20+10+15+15 = 60
+                candidate(1, Some(Tier::ProvincialSrdi), "C1", Venue::Bse, false), // 20+20+0+15 = 55
+                candidate(3, Some(Tier::InnovativeSme), "C1", Venue::Bse, true),
+            ],
+        );
+        let ids: Vec<u128> = ranked.iter().map(|r| r.firm_id.as_u128()).collect();
+        assert_eq!(ids, [2, 3, 1]);
+    }
+
+    #[test]
+    fn registration_window() {
+        let f = full().validate_onto(None, now()).unwrap();
+        let rs = Roadshow {
+            id: Uuid::nil(),
+            title: f.title,
+            centre: f.centre,
+            venue: None,
+            starts_at: f.starts_at,
+            ends_at: f.ends_at,
+            registration_opens_at: now(),
+            registration_closes_at: f.registration_closes_at,
+            cancellation_deadline: f.cancellation_deadline,
+            capacity: 1,
+            seats_taken: 0,
+            seats_left: 1,
+            industry_focus: vec![],
+            requires_approval: false,
+            status: RoadshowStatus::Published,
+            sequence: 0,
+            cancel_reason: None,
+            created_at: now(),
+            updated_at: now(),
+        };
+        assert_eq!(registration_refusal(&rs, now() - Duration::seconds(1)).map(|r| r.0), Some("registration_not_open"));
+        assert_eq!(registration_refusal(&rs, now()), None);
+        assert_eq!(registration_refusal(&rs, rs.registration_closes_at).map(|r| r.0), Some("registration_closed"));
+        let draft = Roadshow { status: RoadshowStatus::Draft, ..rs };
+        assert_eq!(registration_refusal(&draft, now()).map(|r| r.0), Some("roadshow_not_open"));
+    }
+}

@@ -1,0 +1,563 @@
+//! Roadshow use cases: each runs inside the caller's transaction and writes its mails to the
+//! outbox (and its events to the event outbox) in that same transaction, so a mail exists exactly
+//! when the change it reports committed.
+//!
+//! Capacity: every use case that changes registrations starts with `roadshows::lock` (the row lock
+//! on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises writers), then takes seats only
+//! through the conditional `roadshows::take_seats`. So under any concurrency the seats given out
+//! never exceed the capacity, waitlist places come from the roadshow's counter in lock order, and
+//! seats freed by a cancellation go to the waitlist before the transaction commits.
+
+use chrono::{DateTime, Utc};
+use rand::RngCore as _;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::domain::access::Principal;
+use crate::domain::roadshow::{
+    Presenter, Registration, RegistrationFields, RegistrationStatus, Roadshow, RoadshowFields, RoadshowInput,
+    RoadshowStatus, email_key, registration_refusal,
+};
+use crate::error::{AppError, AppResult};
+use crate::mail::ics::Party;
+use crate::mail::outbox;
+use crate::mail::templates::{MailContext, MailKind, MailRequest, RegistrationInfo, RoadshowInfo};
+use crate::store::{Conn, events, firms, registrations, roadshows};
+
+/// What every roadshow mail needs besides its recipient: the office as sender and organizer,
+/// and where the roadshow can be looked at.
+#[derive(Debug, Clone)]
+pub struct Letterhead {
+    pub organizer: Party,
+    /// `{public_base_url}/v1/roadshows/{id}` when a public base URL is configured.
+    pub link_base: Option<String>,
+}
+
+impl Letterhead {
+    pub fn from_config(config: &Config) -> Letterhead {
+        Letterhead {
+            organizer: outbox::organizer(config),
+            link_base: config.public_base_url.as_ref().map(|b| b.trim_end_matches('/').to_owned()),
+        }
+    }
+
+    fn roadshow_info(&self, rs: &Roadshow) -> RoadshowInfo {
+        RoadshowInfo {
+            id: rs.id,
+            title: rs.title.clone(),
+            centre: rs.centre.into(),
+            venue: rs.venue.clone(),
+            starts_at: rs.starts_at,
+            ends_at: rs.ends_at,
+            url: self.link_base.as_ref().map(|b| format!("{b}/v1/roadshows/{}", rs.id)),
+        }
+    }
+}
+
+/// Mails one registration; calendar-carrying kinds raise the registration's SEQUENCE first.
+async fn mail_registration(
+    conn: &mut Conn,
+    lh: &Letterhead,
+    rs: &Roadshow,
+    reg: &Registration,
+    kind: MailKind,
+    now: DateTime<Utc>,
+) -> AppResult<Uuid> {
+    let sequence = if kind.ics_method().is_some() { registrations::next_ics_sequence(conn, reg.id).await? } else { 0 };
+    let req = MailRequest {
+        kind,
+        context: MailContext {
+            recipient: Party { name: reg.attendee_name.clone(), email: reg.attendee_email.clone() },
+            organizer: lh.organizer.clone(),
+            created_at: now,
+            roadshow: Some(lh.roadshow_info(rs)),
+            registration: Some(RegistrationInfo {
+                id: reg.id,
+                sequence,
+                party_size: u32::try_from(reg.party_size).unwrap_or(1),
+            }),
+        },
+    };
+    outbox::enqueue(conn, &req, now).await
+}
+
+/// Mails a presenting firm's contact its slot, if the firm has a deliverable contact address.
+async fn mail_presenter(
+    conn: &mut Conn,
+    lh: &Letterhead,
+    rs: &Roadshow,
+    p: &Presenter,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Uuid>> {
+    let Some(firm) = firms::get(conn, p.firm_id).await? else { return Ok(None) };
+    let Some(email) = firm.contact_email.clone().filter(|e| outbox::deliverable(e)) else {
+        tracing::warn!(firm_id = %firm.id, roadshow_id = %rs.id, "presenter slot not mailed: the firm has no deliverable contact address");
+        return Ok(None);
+    };
+    let req = MailRequest {
+        kind: MailKind::PresenterSlot {
+            slot_id: p.id,
+            sequence: u32::try_from(p.sequence).unwrap_or(0),
+            firm_name: firm.name.clone(),
+            slot_starts_at: p.slot_starts_at,
+            slot_ends_at: p.slot_ends_at,
+        },
+        context: MailContext {
+            recipient: Party { name: firm.contact_name.clone().unwrap_or_else(|| firm.name.clone()), email },
+            organizer: lh.organizer.clone(),
+            created_at: now,
+            roadshow: Some(lh.roadshow_info(rs)),
+            registration: None,
+        },
+    };
+    outbox::enqueue(conn, &req, now).await.map(Some)
+}
+
+async fn record_event(
+    conn: &mut Conn,
+    event_type: &'static str,
+    firm_id: Option<Uuid>,
+    fact: String,
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    events::record(conn, events::NewEvent { event_type, firm_id, bank_id: None, fact_key: Some(fact), data }, now)
+        .await?;
+    Ok(())
+}
+
+fn conflict(code: &'static str, detail: impl Into<String>, extra: Option<serde_json::Value>) -> AppError {
+    AppError::Conflict { code, detail: detail.into(), extra }
+}
+
+async fn locked(conn: &mut Conn, id: Uuid) -> AppResult<Roadshow> {
+    roadshows::lock(conn, id).await?.ok_or(AppError::not_found("roadshow"))
+}
+
+async fn reload(conn: &mut Conn, id: Uuid) -> AppResult<Registration> {
+    registrations::get(conn, id).await?.ok_or_else(|| anyhow::anyhow!("registration {id} vanished").into())
+}
+
+pub async fn create_roadshow(conn: &mut Conn, f: &RoadshowFields, now: DateTime<Utc>) -> AppResult<Roadshow> {
+    let rs = roadshows::insert(conn, f, RoadshowStatus::Draft, now).await?;
+    record_event(
+        conn,
+        "roadshow.created",
+        None,
+        format!("roadshow:{}:created", rs.id),
+        json!({ "roadshow_id": rs.id }),
+        now,
+    )
+    .await?;
+    Ok(rs)
+}
+
+/// Applies a PATCH. A change of title, place or time raises the calendar SEQUENCE and mails every
+/// confirmed registration (and every presenter) an updated invitation; a larger capacity promotes
+/// from the waitlist at once.
+pub async fn update_roadshow(
+    conn: &mut Conn,
+    lh: &Letterhead,
+    id: Uuid,
+    input: &RoadshowInput,
+    now: DateTime<Utc>,
+) -> AppResult<Roadshow> {
+    let rs = locked(conn, id).await?;
+    if !rs.status.editable() {
+        return Err(conflict("roadshow_not_editable", format!("a {} roadshow cannot change", rs.status), None));
+    }
+    let before = RoadshowFields::of(&rs);
+    let after = input.validate_onto(Some(&before), now)?;
+    if after == before {
+        return Ok(rs);
+    }
+    let calendar_changed = after.calendar_changed(&before);
+    if !roadshows::update(conn, id, &after, calendar_changed, now).await? {
+        return Err(conflict(
+            "capacity_below_seats_taken",
+            format!("{} seats are taken; the capacity cannot be lower", rs.seats_taken),
+            Some(json!({ "seats_taken": rs.seats_taken })),
+        ));
+    }
+    let rs = roadshows::get(conn, id).await?.ok_or(AppError::not_found("roadshow"))?;
+    if calendar_changed && rs.status.public() {
+        let note = input.change_note.clone().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        for reg in registrations::with_status(conn, id, &[RegistrationStatus::Confirmed]).await? {
+            mail_registration(conn, lh, &rs, &reg, MailKind::RoadshowChanged { note: note.clone() }, now).await?;
+        }
+        for p in roadshows::presenters(conn, id, None).await? {
+            roadshows::move_presenter(conn, id, p.firm_id, p.slot_starts_at, p.slot_ends_at, now).await?;
+            if let Some(p) = roadshows::presenter(conn, id, p.firm_id).await? {
+                mail_presenter(conn, lh, &rs, &p, now).await?;
+            }
+        }
+    }
+    if after.capacity > before.capacity {
+        promote(conn, lh, &rs, now).await?;
+    }
+    record_event(
+        conn,
+        "roadshow.changed",
+        None,
+        format!("roadshow:{id}:changed:{}", crate::db::types::ts(now)),
+        json!({ "roadshow_id": id, "calendar_changed": calendar_changed }),
+        now,
+    )
+    .await?;
+    roadshows::get(conn, id).await?.ok_or(AppError::not_found("roadshow"))
+}
+
+/// Moves a roadshow along its state machine. Cancelling cancels every active registration, frees
+/// the seats and mails each registrant a calendar cancellation.
+pub async fn change_status(
+    conn: &mut Conn,
+    lh: &Letterhead,
+    id: Uuid,
+    to: RoadshowStatus,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<Roadshow> {
+    let rs = locked(conn, id).await?;
+    if rs.status == to {
+        return Ok(rs);
+    }
+    if !rs.status.allowed_next().contains(&to) {
+        return Err(conflict(
+            "illegal_transition",
+            format!("a {} roadshow cannot become {to}", rs.status),
+            Some(json!({ "allowed_next": rs.status.allowed_next() })),
+        ));
+    }
+    let from = rs.status;
+    let cancelling = to == RoadshowStatus::Cancelled;
+    roadshows::set_status(conn, id, to, reason.filter(|_| cancelling), cancelling, now).await?;
+    let rs = roadshows::get(conn, id).await?.ok_or(AppError::not_found("roadshow"))?;
+    if from == RoadshowStatus::Draft && to == RoadshowStatus::Published {
+        mail_all_presenters(conn, lh, &rs, now).await?;
+    }
+    if cancelling {
+        let active =
+            [RegistrationStatus::Confirmed, RegistrationStatus::Waitlisted, RegistrationStatus::PendingApproval];
+        for reg in registrations::with_status(conn, id, &active).await? {
+            if registrations::transition(
+                conn,
+                reg.id,
+                reg.status,
+                RegistrationStatus::Cancelled,
+                None,
+                Some("roadshow_cancelled"),
+                now,
+            )
+            .await?
+            {
+                let kind = MailKind::RoadshowCancelled { reason: reason.map(str::to_owned) };
+                mail_registration(conn, lh, &rs, &reg, kind, now).await?;
+            }
+        }
+        roadshows::clear_seats(conn, id).await?;
+    }
+    record_event(
+        conn,
+        "roadshow.status_changed",
+        None,
+        format!("roadshow:{id}:{to}:{}", crate::db::types::ts(now)),
+        json!({ "roadshow_id": id, "from": from, "to": to }),
+        now,
+    )
+    .await?;
+    roadshows::get(conn, id).await?.ok_or(AppError::not_found("roadshow"))
+}
+
+fn checkin_token() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 18];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The 409 for a second active registration of the same address. The existing registration is
+/// shown only to its own fund (and the office): another fund learns nothing about it.
+fn already_registered(existing: &Registration, caller: &Principal) -> AppError {
+    let visible = caller.is_admin() || caller.fund_id() == Some(existing.fund_id);
+    let extra = visible.then(|| json!({ "existing_registration": existing }));
+    conflict("already_registered", "this e-mail address already has an active registration for the roadshow", extra)
+}
+
+/// Registers a fund manager: confirmed while seats remain (the conditional seat update decides),
+/// otherwise waitlisted at the next place; on roadshows with an approval step, pending approval.
+pub async fn register(
+    conn: &mut Conn,
+    lh: &Letterhead,
+    roadshow_id: Uuid,
+    fund_id: Uuid,
+    f: &RegistrationFields,
+    caller: &Principal,
+    now: DateTime<Utc>,
+) -> AppResult<Registration> {
+    let rs = locked(conn, roadshow_id).await?;
+    if !rs.status.public() && !caller.is_admin() {
+        return Err(AppError::not_found("roadshow"));
+    }
+    if let Some((code, detail)) = registration_refusal(&rs, now) {
+        return Err(conflict(code, detail, None));
+    }
+    let key = email_key(&f.attendee_email);
+    if let Some(existing) = registrations::find_active_by_email(conn, roadshow_id, &key).await? {
+        return Err(already_registered(&existing, caller));
+    }
+    let (status, waitlist_seq) = if rs.requires_approval {
+        (RegistrationStatus::PendingApproval, None)
+    } else if roadshows::take_seats(conn, roadshow_id, f.party_size).await? {
+        (RegistrationStatus::Confirmed, None)
+    } else {
+        (RegistrationStatus::Waitlisted, Some(roadshows::next_waitlist_seq(conn, roadshow_id).await?))
+    };
+    let id = Uuid::now_v7();
+    let token = checkin_token();
+    let inserted = registrations::insert(
+        conn,
+        &registrations::NewRegistration {
+            id,
+            roadshow_id,
+            fund_id,
+            status,
+            attendee_name: &f.attendee_name,
+            attendee_email: &f.attendee_email,
+            email_key: &key,
+            party_size: f.party_size,
+            waitlist_seq,
+            checkin_token: &token,
+            created_by_key: caller.key_id,
+        },
+        now,
+    )
+    .await?;
+    if !inserted {
+        // Only reachable by a writer that skipped the roadshow lock; the caller's rollback returns
+        // any seat taken above.
+        return Err(conflict("already_registered", "this e-mail address already has an active registration", None));
+    }
+    let reg = reload(conn, id).await?;
+    match status {
+        RegistrationStatus::Confirmed => {
+            mail_registration(conn, lh, &rs, &reg, MailKind::RegistrationConfirmed, now).await?;
+        }
+        RegistrationStatus::Waitlisted => {
+            let position = u32::try_from(reg.waitlist_position.unwrap_or(1)).unwrap_or(u32::MAX);
+            mail_registration(conn, lh, &rs, &reg, MailKind::RegistrationWaitlisted { position }, now).await?;
+        }
+        _ => {}
+    }
+    Ok(reg)
+}
+
+/// Gives free seats to the waitlist, in waitlist order: each waitlisted registration whose party
+/// fits in the seats still free is promoted (a large party that does not fit keeps its place for
+/// the next release, and does not block smaller parties behind it). Returns the promoted.
+pub async fn promote(
+    conn: &mut Conn,
+    lh: &Letterhead,
+    rs: &Roadshow,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Registration>> {
+    let mut promoted = Vec::new();
+    if !matches!(rs.status, RoadshowStatus::Published | RoadshowStatus::Closed) || now >= rs.ends_at {
+        return Ok(promoted);
+    }
+    let current = roadshows::get(conn, rs.id).await?.ok_or(AppError::not_found("roadshow"))?;
+    let mut free = current.seats_left;
+    for (id, party) in registrations::waitlist(conn, rs.id).await? {
+        if free <= 0 {
+            break;
+        }
+        if party > free || !roadshows::take_seats(conn, rs.id, party).await? {
+            continue;
+        }
+        if !registrations::transition(
+            conn,
+            id,
+            RegistrationStatus::Waitlisted,
+            RegistrationStatus::Confirmed,
+            None,
+            None,
+            now,
+        )
+        .await?
+        {
+            roadshows::release_seats(conn, rs.id, party).await?;
+            continue;
+        }
+        free -= party;
+        let reg = reload(conn, id).await?;
+        mail_registration(conn, lh, &current, &reg, MailKind::RegistrationPromoted, now).await?;
+        promoted.push(reg);
+    }
+    Ok(promoted)
+}
+
+/// Cancels a registration. A fund may cancel its own until the cancellation deadline; the office
+/// may cancel any until the roadshow ends. Cancelling a cancelled registration changes nothing.
+/// Seats it held go to the waitlist in the same transaction.
+pub async fn cancel(
+    conn: &mut Conn,
+    lh: &Letterhead,
+    roadshow_id: Uuid,
+    registration_id: Uuid,
+    caller: &Principal,
+    now: DateTime<Utc>,
+) -> AppResult<Registration> {
+    let rs = locked(conn, roadshow_id).await?;
+    let reg = visible_registration(conn, roadshow_id, registration_id, caller).await?;
+    if !reg.status.active() {
+        return Ok(reg);
+    }
+    if caller.is_admin() {
+        if now >= rs.ends_at {
+            return Err(conflict("roadshow_over", "the roadshow has ended", None));
+        }
+    } else if now >= rs.cancellation_deadline {
+        return Err(conflict(
+            "cancellation_deadline_passed",
+            format!("registrations could be cancelled until {}", rs.cancellation_deadline),
+            Some(json!({ "cancellation_deadline": rs.cancellation_deadline })),
+        ));
+    }
+    let reason = if caller.is_admin() { "office" } else { "fund" };
+    if !registrations::transition(conn, reg.id, reg.status, RegistrationStatus::Cancelled, None, Some(reason), now)
+        .await?
+    {
+        return reload(conn, reg.id).await;
+    }
+    if reg.status == RegistrationStatus::Confirmed {
+        roadshows::release_seats(conn, roadshow_id, reg.party_size).await?;
+    }
+    let cancelled = reload(conn, reg.id).await?;
+    mail_registration(conn, lh, &rs, &cancelled, MailKind::RegistrationCancelled, now).await?;
+    if reg.status == RegistrationStatus::Confirmed {
+        promote(conn, lh, &rs, now).await?;
+    }
+    reload(conn, reg.id).await
+}
+
+/// The office approves (the registration then takes seats or joins the waitlist) or rejects a
+/// registration that waits for approval.
+pub async fn decide(
+    conn: &mut Conn,
+    lh: &Letterhead,
+    roadshow_id: Uuid,
+    registration_id: Uuid,
+    approve: bool,
+    caller: &Principal,
+    now: DateTime<Utc>,
+) -> AppResult<Registration> {
+    let rs = locked(conn, roadshow_id).await?;
+    let reg = visible_registration(conn, roadshow_id, registration_id, caller).await?;
+    if reg.status != RegistrationStatus::PendingApproval {
+        return Err(conflict(
+            "not_pending_approval",
+            format!("the registration is {}, not pending approval", reg.status),
+            None,
+        ));
+    }
+    if !approve {
+        registrations::transition(conn, reg.id, reg.status, RegistrationStatus::Rejected, None, Some("rejected"), now)
+            .await?;
+        let reg = reload(conn, reg.id).await?;
+        return Ok(reg);
+    }
+    let (to, seq) = if roadshows::take_seats(conn, roadshow_id, reg.party_size).await? {
+        (RegistrationStatus::Confirmed, None)
+    } else {
+        (RegistrationStatus::Waitlisted, Some(roadshows::next_waitlist_seq(conn, roadshow_id).await?))
+    };
+    registrations::transition(conn, reg.id, reg.status, to, seq, None, now).await?;
+    let reg = reload(conn, reg.id).await?;
+    let kind = match to {
+        RegistrationStatus::Confirmed => MailKind::RegistrationConfirmed,
+        _ => MailKind::RegistrationWaitlisted {
+            position: u32::try_from(reg.waitlist_position.unwrap_or(1)).unwrap_or(u32::MAX),
+        },
+    };
+    mail_registration(conn, lh, &rs, &reg, kind, now).await?;
+    Ok(reg)
+}
+
+/// A registration of this roadshow that the caller may see: the office sees all, a fund only its
+/// own. Anything else is "not found", so a fund cannot probe other funds' registrations.
+pub async fn visible_registration(
+    conn: &mut Conn,
+    roadshow_id: Uuid,
+    registration_id: Uuid,
+    caller: &Principal,
+) -> AppResult<Registration> {
+    let reg = registrations::get(conn, registration_id).await?.filter(|r| r.roadshow_id == roadshow_id);
+    match reg {
+        Some(r) if caller.is_admin() || caller.fund_id() == Some(r.fund_id) => Ok(r),
+        _ => Err(AppError::not_found("registration")),
+    }
+}
+
+/// Schedules (or moves) a presenting firm's slot and mails the firm its invitation.
+pub async fn set_presenter(
+    conn: &mut Conn,
+    lh: &Letterhead,
+    roadshow_id: Uuid,
+    firm_id: Uuid,
+    slot: (DateTime<Utc>, DateTime<Utc>),
+    now: DateTime<Utc>,
+) -> AppResult<(Presenter, bool)> {
+    let rs = locked(conn, roadshow_id).await?;
+    if !rs.status.editable() {
+        return Err(conflict("roadshow_not_editable", format!("a {} roadshow cannot change", rs.status), None));
+    }
+    if firms::get(conn, firm_id).await?.is_none() {
+        return Err(AppError::not_found("firm"));
+    }
+    let (start, end) = slot;
+    if let Some(other) = roadshows::overlapping_slot(conn, roadshow_id, firm_id, start, end).await? {
+        return Err(conflict(
+            "slot_overlap",
+            "the slot overlaps another presenter's slot",
+            Some(json!({ "overlapping_firm_id": other })),
+        ));
+    }
+    let created = match roadshows::presenter(conn, roadshow_id, firm_id).await? {
+        Some(p) if p.slot_starts_at == start && p.slot_ends_at == end => return Ok((p, false)),
+        Some(_) => {
+            roadshows::move_presenter(conn, roadshow_id, firm_id, start, end, now).await?;
+            false
+        }
+        None => {
+            roadshows::insert_presenter(conn, roadshow_id, firm_id, start, end, now).await?;
+            true
+        }
+    };
+    let p = roadshows::presenter(conn, roadshow_id, firm_id)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("presenter vanished")))?;
+    if rs.status.public() {
+        mail_presenter(conn, lh, &rs, &p, now).await?;
+    }
+    events::record(
+        conn,
+        events::NewEvent {
+            event_type: "roadshow.presenter_scheduled",
+            firm_id: Some(firm_id),
+            bank_id: None,
+            fact_key: None,
+            data: json!({ "roadshow_id": roadshow_id, "firm_id": firm_id, "slot_id": p.id, "sequence": p.sequence }),
+        },
+        now,
+    )
+    .await?;
+    Ok((p, created))
+}
+
+/// Publishing a roadshow with presenters already scheduled (while a draft) mails them their slots.
+pub async fn mail_all_presenters(conn: &mut Conn, lh: &Letterhead, rs: &Roadshow, now: DateTime<Utc>) -> AppResult<()> {
+    for p in roadshows::presenters(conn, rs.id, None).await? {
+        mail_presenter(conn, lh, rs, &p, now).await?;
+    }
+    Ok(())
+}
