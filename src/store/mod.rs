@@ -2,11 +2,19 @@
 //! parameters and runs on both backends through the `Any` driver. Functions take a connection
 //! (`&mut AnyConnection`: a pooled connection or a transaction) so callers own the transaction.
 
+pub mod applications;
+pub mod banks;
+pub mod consents;
 pub mod events;
 pub mod financials;
+pub mod firm_finance;
 pub mod firms;
 pub mod idempotency;
 pub mod keys;
+pub mod lpr;
+pub mod match_reads;
+pub mod matches;
 pub mod pool;
+pub mod products;
 
 pub type Conn = sqlx::AnyConnection;
