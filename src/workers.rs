@@ -22,9 +22,10 @@ pub struct WorkerContext {
 
 /// Starts the workers this instance runs. Register new workers here.
 pub fn spawn_all(ctx: &WorkerContext) -> Vec<JoinHandle<()>> {
-    let handles: Vec<JoinHandle<()>> = Vec::new();
+    let mut handles: Vec<JoinHandle<()>> = Vec::new();
     if !ctx.config.workers_enabled {
         return handles;
     }
+    handles.push(tokio::spawn(crate::service::matching::run_worker(ctx.clone())));
     handles
 }
