@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{firms, health, import, pool, problem};
+use super::{applications, banks, consents, financing, firms, health, import, matches, pool, problem, products};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,12 +19,23 @@ use super::{firms, health, import, pool, problem};
         firms::list_firms, firms::create_firm, firms::get_firm, firms::patch_firm, firms::list_financials, firms::put_financials,
         import::import_firms,
         pool::list_pool, pool::admit, pool::get_entry, pool::remove,
+        banks::create_bank, banks::list_banks, banks::get_bank, banks::issue_key, banks::list_lpr, banks::put_lpr,
+        products::create_product, products::list_products, products::get_product, products::patch_product, products::delete_product,
+        consents::grant, consents::list, consents::revoke,
+        matches::list_matches, matches::get_match, matches::get_firm_matches, financing::rematch,
+        applications::apply, applications::list, applications::get, applications::transition,
+        financing::financing_status, financing::put_lead_bank, financing::put_tutoring,
     ),
     components(schemas(problem::Problem, crate::domain::validate::FieldError)),
     modifiers(&SecurityAddon),
     tags(
         (name = "firms", description = "Firm registry (企业库) and yearly financials"),
         (name = "reserve-pool", description = "Listing reserve pool (上市后备资源库)"),
+        (name = "banks", description = "Partner banks (合作银行) and their API keys"),
+        (name = "products", description = "Loan products (专精特新贷, 小巨人贷, …) and the LPR table"),
+        (name = "consents", description = "Data-sharing consent: a bank sees a firm only while a consent covers it"),
+        (name = "matches", description = "Firm × product matches, kept current; bank pull with incremental sync"),
+        (name = "applications", description = "Financing applications (融资申请) and the enterprise's financing status"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
