@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod financing;
 mod firms;
 mod hygiene;
 mod import;
