@@ -19,8 +19,8 @@ use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
 use crate::domain::access::Role;
 use crate::domain::application::{
-    Actor, ApplicationContext, ApplicationDraft, ApplicationStatus, StatusChange, StatusChangeDraft,
-    StatusChangeError, allowed_next,
+    Actor, ApplicationContext, ApplicationDraft, ApplicationStatus, StatusChange, StatusChangeDraft, StatusChangeError,
+    allowed_next,
 };
 use crate::domain::consent::NewConsent;
 use crate::error::{AppError, AppResult};
@@ -168,11 +168,8 @@ pub async fn list(
     q: web::Query<ApplicationQuery>,
 ) -> AppResult<web::Json<Page<Application>>> {
     let scope = scope(&caller, state.clock.now())?;
-    let filter = AppFilter {
-        status: query_vocab("status", q.status.as_deref())?,
-        product_id: q.product_id,
-        firm_id: q.firm_id,
-    };
+    let filter =
+        AppFilter { status: query_vocab("status", q.status.as_deref())?, product_id: q.product_id, firm_id: q.firm_id };
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
@@ -192,7 +189,8 @@ pub async fn get(
     let scope = scope(&caller, state.clock.now())?;
     let actor = actor(&caller)?;
     let mut conn = state.db.pool().acquire().await?;
-    let a = applications::get_scoped(&mut conn, id.into_inner(), scope).await?.ok_or(AppError::not_found("application"))?;
+    let a =
+        applications::get_scoped(&mut conn, id.into_inner(), scope).await?.ok_or(AppError::not_found("application"))?;
     Ok(web::Json(detail(&mut conn, a, actor).await?))
 }
 
@@ -250,7 +248,10 @@ pub async fn transition(
         }
     };
     if !applications::apply_change(&mut tx, id, a.status, &change, now).await? {
-        return Err(AppError::conflict("concurrent_change", "the application changed meanwhile; read it and try again"));
+        return Err(AppError::conflict(
+            "concurrent_change",
+            "the application changed meanwhile; read it and try again",
+        ));
     }
     let to = change.status();
     let detail_json = match &change {

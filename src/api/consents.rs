@@ -70,7 +70,11 @@ pub async fn grant(
 #[utoipa::path(get, path = "/v1/firms/{id}/consents", tag = "consents", params(("id" = Uuid, Path)),
     responses((status = 200, body = ConsentList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]
-pub async fn list(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<web::Json<ConsentList>> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<ConsentList>> {
     let firm_id = id.into_inner();
     caller.require_firm(firm_id)?;
     let mut conn = state.db.pool().acquire().await?;

@@ -11,11 +11,11 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::AppState;
 use super::auth::Caller;
 use super::matches::{FirmMatch, firm_matches};
 use super::parse_json;
 use super::problem::Problem;
-use super::AppState;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::validate::nullable;
 use crate::error::{AppError, AppResult};
@@ -112,7 +112,10 @@ pub async fn financing_status(
     };
     for a in &apps {
         *totals.by_status.entry(a.status).or_default() += 1;
-        if matches!(a.status, ApplicationStatus::Submitted | ApplicationStatus::UnderReview | ApplicationStatus::Approved) {
+        if matches!(
+            a.status,
+            ApplicationStatus::Submitted | ApplicationStatus::UnderReview | ApplicationStatus::Approved
+        ) {
             totals.open += 1;
         }
         totals.requested += a.amount;
@@ -186,7 +189,8 @@ async fn flags_changed(
     )
     .await?;
     matching::refresh_firm(tx, state.db.dialect(), firm_id, now).await?;
-    let (lead_bank_id, tutoring_whitelist) = firm_finance::flags(tx, firm_id).await?.ok_or(AppError::not_found("firm"))?;
+    let (lead_bank_id, tutoring_whitelist) =
+        firm_finance::flags(tx, firm_id).await?.ok_or(AppError::not_found("firm"))?;
     Ok(FinancingFlags { firm_id, lead_bank_id, tutoring_whitelist })
 }
 

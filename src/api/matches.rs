@@ -30,7 +30,7 @@ use super::problem::Problem;
 use super::products::{ProductView, view};
 use super::{AppState, csv_response, query_vocab, wants_csv};
 use crate::domain::access::Role;
-use crate::domain::firm::{City, FinancialYear, Tier, TaxCreditGrade, Venue, vocabulary};
+use crate::domain::firm::{City, FinancialYear, TaxCreditGrade, Tier, Venue, vocabulary};
 use crate::domain::matching::{FirmFacts, MatchFirm, RuleResult, explain, near_miss};
 use crate::error::{AppError, AppResult};
 use crate::service::matching::{Compiled, compile};
@@ -203,7 +203,12 @@ async fn items(conn: &mut Conn, rows: Vec<MatchRow>, today: NaiveDate) -> AppRes
     Ok(rows.into_iter().map(|r| item(r, &latest, &compiled, today)).collect())
 }
 
-fn item(r: MatchRow, latest: &HashMap<Uuid, FinancialYear>, compiled: &HashMap<Uuid, Compiled>, today: NaiveDate) -> MatchItem {
+fn item(
+    r: MatchRow,
+    latest: &HashMap<Uuid, FinancialYear>,
+    compiled: &HashMap<Uuid, Compiled>,
+    today: NaiveDate,
+) -> MatchItem {
     let withdrawn_reason = if !r.covered {
         Some(WithdrawnReason::ConsentNotInForce)
     } else if r.active {
@@ -486,7 +491,12 @@ pub struct FirmMatches {
 /// The matches and near misses of a firm, for a caller allowed to see it: the enterprise itself
 /// and the office see every bank's products; a bank (only while the firm's consent covers it,
 /// 404 otherwise) sees its own products.
-pub async fn firm_matches(conn: &mut Conn, firm_id: Uuid, bank: Option<Uuid>, now: DateTime<Utc>) -> AppResult<FirmMatches> {
+pub async fn firm_matches(
+    conn: &mut Conn,
+    firm_id: Uuid,
+    bank: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> AppResult<FirmMatches> {
     let today = now.date_naive();
     let firm = firms::get(conn, firm_id).await?.ok_or(AppError::not_found("firm"))?;
     let years = financials::list(conn, firm_id).await?;
@@ -519,7 +529,12 @@ pub async fn firm_matches(conn: &mut Conn, firm_id: Uuid, bank: Option<Uuid>, no
     for p in catalogue.iter().filter(|p| !matched.contains(&p.id)) {
         let outcome = explain(&facts, &compile(p).cp);
         if !outcome.eligible && near_miss(&outcome) {
-            near.push(NearMiss { product: product_ref(p), score: outcome.score, met: outcome.met, unmet: outcome.unmet });
+            near.push(NearMiss {
+                product: product_ref(p),
+                score: outcome.score,
+                met: outcome.met,
+                unmet: outcome.unmet,
+            });
         }
     }
     near.sort_by(|a, b| b.score.cmp(&a.score).then(a.product.product.product.id.cmp(&b.product.product.product.id)));

@@ -177,11 +177,8 @@ pub async fn list_products(
     caller: Caller,
     q: web::Query<ProductQuery>,
 ) -> AppResult<HttpResponse> {
-    let mut filter = products::ProductFilter {
-        kind: query_vocab("kind", q.kind.as_deref())?,
-        bank_id: q.bank_id,
-        active: q.active,
-    };
+    let mut filter =
+        products::ProductFilter { kind: query_vocab("kind", q.kind.as_deref())?, bank_id: q.bank_id, active: q.active };
     match caller.role {
         Role::Bank => filter.bank_id = caller.bank_id(),
         Role::Admin => filter.active = Some(q.active.unwrap_or(true)),
@@ -267,7 +264,11 @@ pub async fn patch_product(
     responses((status = 204, description = "Withdrawn (or already withdrawn)"), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]
-pub async fn delete_product(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn delete_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -337,7 +338,7 @@ mod tests {
         ];
         for (mut doc, patch, want) in cases {
             switch_pricing(&mut doc, &patch);
-    merge_patch(&mut doc, &patch);
+            merge_patch(&mut doc, &patch);
             assert_eq!(doc, want, "{patch}");
         }
     }

@@ -186,7 +186,10 @@ fn decide(
                     Some(e) if e.active && e.fingerprint == fingerprint => counts.unchanged += 1,
                     Some(e) if e.active => {
                         counts.updated += 1;
-                        writes.push(MatchWrite { fingerprint, ..base(ChangeKind::Updated, e.version + 1, Some(e.score)) });
+                        writes.push(MatchWrite {
+                            fingerprint,
+                            ..base(ChangeKind::Updated, e.version + 1, Some(e.score))
+                        });
                     }
                     Some(e) => {
                         counts.created += 1;
@@ -610,7 +613,8 @@ mod tests {
         let fp = explain(&eligible, &p[0].cp).fingerprint() as i64;
         let active = |fingerprint| Existing { active: true, score: 80, fingerprint, version: 3 };
         let withdrawn = Existing { active: false, score: 20, fingerprint: 0, version: 4 };
-        let cases: Vec<(&str, FirmFacts, Option<Existing>, Option<(ChangeKind, i64)>)> = vec![
+        type Case = (&'static str, FirmFacts, Option<Existing>, Option<(ChangeKind, i64)>);
+        let cases: Vec<Case> = vec![
             ("new eligible", eligible.clone(), None, Some((ChangeKind::Created, 1))),
             ("unchanged", eligible.clone(), Some(active(fp)), None),
             ("reasons changed", eligible.clone(), Some(active(fp ^ 1)), Some((ChangeKind::Updated, 4))),

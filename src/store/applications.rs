@@ -12,9 +12,7 @@ use super::consents::covered_sql;
 use crate::db::row::{Bind, Filter, RowExt};
 use crate::db::types::{day, fen, ts};
 use crate::domain::access::{Principal, Role};
-use crate::domain::application::{
-    ApplicationStatus, Approval, Decline, Disbursal, NewApplication, StatusChange,
-};
+use crate::domain::application::{ApplicationStatus, Approval, Decline, Disbursal, NewApplication, StatusChange};
 use crate::error::{AppError, AppResult};
 
 /// An application as the API shows it.
@@ -67,7 +65,12 @@ const FROM: &str = "applications a JOIN firms f ON f.id = a.firm_id JOIN product
 
 fn from_row(r: &AnyRow) -> Result<Application, sqlx::Error> {
     let status: ApplicationStatus = r.vocab("status")?;
-    let approval = match (r.opt_money("approved_amount")?, r.opt_int("approved_term_months")?, r.opt_decimal("approved_rate")?, r.opt_day("approved_on")?) {
+    let approval = match (
+        r.opt_money("approved_amount")?,
+        r.opt_int("approved_term_months")?,
+        r.opt_decimal("approved_rate")?,
+        r.opt_day("approved_on")?,
+    ) {
         (Some(amount), Some(term), Some(rate), Some(on)) => {
             Some(Approval { amount, term_months: term as i32, rate_percent: rate, approved_on: on })
         }
@@ -79,7 +82,9 @@ fn from_row(r: &AnyRow) -> Result<Application, sqlx::Error> {
     };
     let decline = r
         .opt_vocab("decline_reason_code")?
-        .map(|code| Ok::<_, sqlx::Error>(Decline { reason_code: code, reason_text: r.opt_text("decline_reason_text")? }))
+        .map(|code| {
+            Ok::<_, sqlx::Error>(Decline { reason_code: code, reason_text: r.opt_text("decline_reason_text")? })
+        })
         .transpose()?;
     Ok(Application {
         id: r.uuid("id")?,
@@ -264,7 +269,10 @@ pub async fn history(conn: &mut Conn, application_id: Uuid) -> AppResult<Vec<His
 pub enum Scope {
     All,
     /// This bank's products, only firms whose consent covers the bank at `now`.
-    Bank { bank_id: Uuid, now: DateTime<Utc> },
+    Bank {
+        bank_id: Uuid,
+        now: DateTime<Utc>,
+    },
     Firm(Uuid),
 }
 

@@ -35,7 +35,8 @@ pub async fn insert(conn: &mut Conn, b: &NewBank, now: DateTime<Utc>) -> AppResu
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
-        let existing = sqlx::query("SELECT id FROM banks WHERE code = $1").bind(&b.code).fetch_optional(&mut *conn).await?;
+        let existing =
+            sqlx::query("SELECT id FROM banks WHERE code = $1").bind(&b.code).fetch_optional(&mut *conn).await?;
         let extra = existing.map(|r| r.uuid("id")).transpose()?.map(|id| serde_json::json!({ "existing_bank_id": id }));
         return Err(AppError::Conflict {
             code: "duplicate_bank_code",
@@ -64,13 +65,12 @@ pub async fn get_by_code(conn: &mut Conn, code: &str) -> AppResult<Option<Bank>>
 
 /// Banks in id order after `after`.
 pub async fn list(conn: &mut Conn, after: Option<Uuid>, limit: u32) -> AppResult<Vec<Bank>> {
-    let rows = sqlx::query(
-        "SELECT id, code, name, contact_email, created_at FROM banks WHERE id > $1 ORDER BY id LIMIT $2",
-    )
-    .bind(after.map(|a| a.to_string()).unwrap_or_default())
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows =
+        sqlx::query("SELECT id, code, name, contact_email, created_at FROM banks WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
 

@@ -64,7 +64,8 @@ fn from_row(r: &AnyRow, now: DateTime<Utc>) -> Result<ConsentRecord, sqlx::Error
     })
 }
 
-const COLUMNS: &str = "id, firm_id, bank_id, purpose, granted_at, granted_by_key, expires_at, revoked_at, revoked_by_key";
+const COLUMNS: &str =
+    "id, firm_id, bank_id, purpose, granted_at, granted_by_key, expires_at, revoked_at, revoked_by_key";
 
 pub async fn insert(
     conn: &mut Conn,
@@ -135,11 +136,7 @@ pub async fn covers(conn: &mut Conn, firm_id: Uuid, bank_id: Uuid, now: DateTime
 }
 
 /// Consents that lapsed in `(from, to]` without being revoked: (firm, bank or all banks).
-pub async fn expired_between(
-    conn: &mut Conn,
-    from: &str,
-    to: DateTime<Utc>,
-) -> AppResult<Vec<(Uuid, Option<Uuid>)>> {
+pub async fn expired_between(conn: &mut Conn, from: &str, to: DateTime<Utc>) -> AppResult<Vec<(Uuid, Option<Uuid>)>> {
     let rows = sqlx::query(
         "SELECT firm_id, bank_id FROM consents WHERE revoked_at IS NULL AND expires_at > $1 AND expires_at <= $2 \
          ORDER BY expires_at, id",
@@ -148,7 +145,10 @@ pub async fn expired_between(
     .bind(ts(to))
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(|r| Ok((r.uuid("firm_id")?, r.opt_uuid("bank_id")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
+    rows.iter()
+        .map(|r| Ok((r.uuid("firm_id")?, r.opt_uuid("bank_id")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
 }
 
 /// Purpose of every consent the financing module writes.

@@ -25,7 +25,8 @@ use crate::store::events;
 /// Takes the next change sequence number. The `match_clock` row stays locked until the caller's
 /// transaction ends, so sequence order is commit order.
 pub async fn next_seq(conn: &mut Conn) -> AppResult<i64> {
-    let row = sqlx::query("UPDATE match_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq").fetch_one(&mut *conn).await?;
+    let row =
+        sqlx::query("UPDATE match_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq").fetch_one(&mut *conn).await?;
     Ok(row.int("seq")?)
 }
 
@@ -117,7 +118,7 @@ pub async fn load_firms(conn: &mut Conn, sel: &FirmSel) -> AppResult<Vec<MatchFi
         for b in &binds {
             q = q.bind(b.clone());
         }
-        let mut latest: HashMap<Uuid, (i64, Option<i64>, Option<i64>, Option<i64>)> = HashMap::new();
+        let mut latest: HashMap<Uuid, LatestYear> = HashMap::new();
         for r in q.fetch_all(&mut *conn).await? {
             let year = r.int("fiscal_year")?;
             let entry = (year, r.opt_int("revenue")?, r.opt_int("rd_expense")?, r.opt_int("invention_patents")?);
@@ -140,6 +141,9 @@ pub async fn load_firms(conn: &mut Conn, sel: &FirmSel) -> AppResult<Vec<MatchFi
     }
     Ok(out)
 }
+
+/// (fiscal year, revenue fen, R&D fen, invention patents) of a firm's newest year.
+type LatestYear = (i64, Option<i64>, Option<i64>, Option<i64>);
 
 /// A stored match as the materialiser compares against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +168,8 @@ pub async fn load_existing(
     };
     for sel in chunks {
         let (clause, binds) = sel.clause("firm_id", 1);
-        let product_clause = if product.is_some() { format!(" AND product_id = ${}", binds.len() + 1) } else { String::new() };
+        let product_clause =
+            if product.is_some() { format!(" AND product_id = ${}", binds.len() + 1) } else { String::new() };
         let sql = format!(
             "SELECT firm_id, product_id, status, score, fingerprint, version FROM matches WHERE {clause}{product_clause}"
         );
@@ -303,19 +308,23 @@ pub async fn write(conn: &mut Conn, writes: &[MatchWrite], now: DateTime<Utc>) -
 pub async fn touch(conn: &mut Conn, firm_id: Uuid, bank_id: Option<Uuid>, now: DateTime<Utc>) -> AppResult<u64> {
     let seq = next_seq(conn).await?;
     let done = match bank_id {
-        Some(b) => sqlx::query("UPDATE matches SET seq = $1, updated_at = $2 WHERE firm_id = $3 AND bank_id = $4")
-            .bind(seq)
-            .bind(ts(now))
-            .bind(firm_id.to_string())
-            .bind(b.to_string())
-            .execute(&mut *conn)
-            .await?,
-        None => sqlx::query("UPDATE matches SET seq = $1, updated_at = $2 WHERE firm_id = $3")
-            .bind(seq)
-            .bind(ts(now))
-            .bind(firm_id.to_string())
-            .execute(&mut *conn)
-            .await?,
+        Some(b) => {
+            sqlx::query("UPDATE matches SET seq = $1, updated_at = $2 WHERE firm_id = $3 AND bank_id = $4")
+                .bind(seq)
+                .bind(ts(now))
+                .bind(firm_id.to_string())
+                .bind(b.to_string())
+                .execute(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query("UPDATE matches SET seq = $1, updated_at = $2 WHERE firm_id = $3")
+                .bind(seq)
+                .bind(ts(now))
+                .bind(firm_id.to_string())
+                .execute(&mut *conn)
+                .await?
+        }
     };
     Ok(done.rows_affected())
 }
@@ -402,7 +411,13 @@ pub async fn product_progress(conn: &mut Conn, job: &ProductJob, last: Uuid) -> 
 
 /// Removes queue rows whose generation is still the one the job read; a row re-queued in the
 /// meantime stays. With `skip_locked`, rows another transaction holds are left alone too.
-pub async fn finish(conn: &mut Conn, dialect: Dialect, kind: Subject, done: &[(Uuid, i64)], skip_locked: bool) -> AppResult<()> {
+pub async fn finish(
+    conn: &mut Conn,
+    dialect: Dialect,
+    kind: Subject,
+    done: &[(Uuid, i64)],
+    skip_locked: bool,
+) -> AppResult<()> {
     for chunk in done.chunks(400) {
         let pairs = values_placeholders(chunk.len(), 2, 2);
         let sql = if skip_locked && dialect == Dialect::Postgres {
@@ -481,7 +496,12 @@ pub async fn set_firm_rechecks(conn: &mut Conn, due: &[(Uuid, Option<NaiveDate>)
 
 /// Upserts recheck dates; with `keep_earlier` an existing earlier date wins (a partial
 /// evaluation, one product, cannot know the firm's other dates).
-pub async fn upsert_rechecks(conn: &mut Conn, kind: Subject, due: &[(Uuid, NaiveDate)], keep_earlier: bool) -> AppResult<()> {
+pub async fn upsert_rechecks(
+    conn: &mut Conn,
+    kind: Subject,
+    due: &[(Uuid, NaiveDate)],
+    keep_earlier: bool,
+) -> AppResult<()> {
     let set = if keep_earlier {
         "due_on = CASE WHEN excluded.due_on < match_rechecks.due_on THEN excluded.due_on ELSE match_rechecks.due_on END"
     } else {

@@ -183,7 +183,12 @@ pub struct ProductFilter {
     pub active: Option<bool>,
 }
 
-pub async fn list(conn: &mut Conn, filter: &ProductFilter, after: Option<Uuid>, limit: u32) -> AppResult<Vec<LoanProduct>> {
+pub async fn list(
+    conn: &mut Conn,
+    filter: &ProductFilter,
+    after: Option<Uuid>,
+    limit: u32,
+) -> AppResult<Vec<LoanProduct>> {
     let mut f = Filter::default();
     if let Some(b) = filter.bank_id {
         f.and("p.bank_id = {}", Bind::Text(b.to_string()));

@@ -108,7 +108,7 @@ async fn json_of(resp: reqwest::Response) -> Value {
 async fn pull_all(app: &TestApp, key: &str, query: &str) -> (Vec<Value>, String) {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
-    let mut token = String::new();
+    let mut token;
     loop {
         let mut path = format!("/v1/matches?limit=2{query}");
         if let Some(c) = &cursor {
