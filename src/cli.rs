@@ -43,7 +43,12 @@ pub enum Command {
         /// Random seed; the same seed gives the same firms.
         #[arg(long, default_value_t = 2022)]
         seed: u64,
+        /// Loan products to have at least (the realistic set, topped up with variants).
+        #[arg(long, default_value_t = 0)]
+        products: usize,
     },
+    /// Rebuild every firm × product match and print the counts.
+    Rematch,
     /// Import firms from a CSV or JSON file (by extension).
     Import {
         file: PathBuf,
@@ -100,11 +105,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied");
             Ok(())
         }
-        Command::Seed { firms, pool, seed } => {
+        Command::Seed { firms, pool, seed, products } => {
             let db = open_db(&config).await?;
             let pool = pool.unwrap_or(firms * 7 / 8);
             let report = crate::seed::seed(&db, firms, pool, seed, chrono::Utc::now()).await?;
             eprintln!("seeded: {report}");
+            let demo_firm = crate::seed::financing::demo_firm(&db).await?;
+            let report = crate::seed::financing::seed(&db, products, seed, demo_firm, chrono::Utc::now()).await?;
+            eprintln!("seeded: {report}");
+            Ok(())
+        }
+        Command::Rematch => {
+            let db = open_db(&config).await?;
+            let report = crate::service::matching::rematch(&db, &crate::clock::SystemClock)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::Import { file, dry_run } => {
@@ -180,6 +196,9 @@ async fn demo(config: Config, firms: usize) -> anyhow::Result<()> {
         let pool = (firms * 7 / 8).max(firms.min(1000));
         let report = crate::seed::seed(&db, firms, pool, 2022, now).await?;
         eprintln!("seeded: {report}");
+        let demo_firm = crate::seed::financing::demo_firm(&db).await?;
+        let report = crate::seed::financing::seed(&db, 0, 2022, demo_firm, now).await?;
+        eprintln!("seeded: {report}");
     }
     let subjects = crate::seed::demo_subjects(&db, now).await?;
     let mut lines = Vec::new();
@@ -207,5 +226,10 @@ async fn demo(config: Config, firms: usize) -> anyhow::Result<()> {
     }
     println!("enterprise key acts for firm {}", subjects.firm_id);
     println!("try: curl -H 'Authorization: Bearer <admin key>' '{base}/v1/reserve-pool?limit=5'");
+    println!("     curl -H 'Authorization: Bearer <bank key>' '{base}/v1/matches?limit=5'");
+    println!(
+        "     curl -H 'Authorization: Bearer <enterprise key>' '{base}/v1/firms/{}/financing-status'",
+        subjects.firm_id
+    );
     app.run_until_stopped().await
 }
