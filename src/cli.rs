@@ -46,7 +46,12 @@ pub enum Command {
         /// Write the firms as an import CSV to this file instead of the database.
         #[arg(long)]
         csv: Option<PathBuf>,
+        /// Loan products to have at least (the realistic set, topped up with variants).
+        #[arg(long, default_value_t = 0)]
+        products: usize,
     },
+    /// Rebuild every firm × product match and print the counts.
+    Rematch,
     /// Import firms from a CSV or JSON file (by extension).
     Import {
         file: PathBuf,
@@ -110,11 +115,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("wrote {} rows for {firms} firms to {}", rows.len(), path.display());
             Ok(())
         }
-        Command::Seed { firms, pool, seed, csv: None } => {
+        Command::Seed { firms, pool, seed, products, csv: None } => {
             let db = open_db(&config).await?;
             let pool = pool.unwrap_or(firms * 7 / 8);
             let report = crate::seed::seed(&db, firms, pool, seed, chrono::Utc::now()).await?;
             eprintln!("seeded: {report}");
+            let demo_firm = crate::seed::financing::demo_firm(&db).await?;
+            let report = crate::seed::financing::seed(&db, products, seed, demo_firm, chrono::Utc::now()).await?;
+            eprintln!("seeded: {report}");
+            Ok(())
+        }
+        Command::Rematch => {
+            let db = open_db(&config).await?;
+            let report = crate::service::matching::rematch(&db, &crate::clock::SystemClock)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::Import { file, dry_run } => {
@@ -200,6 +216,9 @@ async fn demo(mut config: Config, firms: usize) -> anyhow::Result<()> {
         let pool = (firms * 7 / 8).max(firms.min(1000));
         let report = crate::seed::seed(&db, firms, pool, 2022, now).await?;
         eprintln!("seeded: {report}");
+        let demo_firm = crate::seed::financing::demo_firm(&db).await?;
+        let report = crate::seed::financing::seed(&db, 0, 2022, demo_firm, now).await?;
+        eprintln!("seeded: {report}");
     }
     let subjects = crate::seed::demo_subjects(&db, now).await?;
     let mut lines = Vec::new();
@@ -227,5 +246,10 @@ async fn demo(mut config: Config, firms: usize) -> anyhow::Result<()> {
     }
     println!("enterprise key acts for firm {}", subjects.firm_id);
     println!("try: curl -H 'Authorization: Bearer <admin key>' '{base}/v1/reserve-pool?limit=5'");
+    println!("     curl -H 'Authorization: Bearer <bank key>' '{base}/v1/matches?limit=5'");
+    println!(
+        "     curl -H 'Authorization: Bearer <enterprise key>' '{base}/v1/firms/{}/financing-status'",
+        subjects.firm_id
+    );
     app.run_until_stopped().await
 }

@@ -5,6 +5,8 @@
 //! fiscal years grow from a log-uniform revenue base with tier-dependent R&D intensity and patents.
 //! The same seed always yields the same firms and credit codes (all valid under GB 32100-2015).
 
+pub mod financing;
+
 use std::fmt;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};

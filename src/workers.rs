@@ -28,5 +28,6 @@ pub fn spawn_all(ctx: &WorkerContext) -> Vec<JoinHandle<()>> {
     }
     handles.push(tokio::spawn(crate::webhooks::dispatcher::run(ctx.clone())));
     handles.push(tokio::spawn(crate::mail::outbox::run(ctx.clone())));
+    handles.push(tokio::spawn(crate::service::matching::run_worker(ctx.clone())));
     handles
 }

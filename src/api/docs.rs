@@ -3,7 +3,10 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{firms, funds, health, import, investments, listing, pool, problem, roadshows, webhooks};
+use super::{
+    applications, banks, consents, financing, firms, funds, health, import, investments, listing, matches, pool,
+    problem, products, roadshows, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +34,12 @@ use super::{firms, funds, health, import, investments, listing, pool, problem, r
         roadshows::register, roadshows::list_registrations, roadshows::get_registration, roadshows::cancel_registration,
         roadshows::decide, roadshows::check_in, roadshows::firm_slots, roadshows::get_visibility, roadshows::put_visibility,
         investments::create_investment, investments::list_investments, investments::get_investment, investments::patch_investment,
+        banks::create_bank, banks::list_banks, banks::get_bank, banks::issue_key, banks::list_lpr, banks::put_lpr,
+        products::create_product, products::list_products, products::get_product, products::patch_product, products::delete_product,
+        consents::grant, consents::list, consents::revoke,
+        matches::list_matches, matches::get_match, matches::get_firm_matches, financing::rematch,
+        applications::apply, applications::list, applications::get, applications::transition,
+        financing::financing_status, financing::put_lead_bank, financing::put_tutoring,
     ),
     components(schemas(problem::Problem, crate::domain::validate::FieldError, crate::webhooks::payload::EventEnvelope)),
     modifiers(&ApiConventions),
@@ -45,6 +54,11 @@ use super::{firms, funds, health, import, investments, listing, pool, problem, r
         (name = "roadshows", description = "Fund roadshows (齐鲁企舞路演): centres, presenters, calendar, outcome"),
         (name = "registrations", description = "Fund managers' roadshow registrations, waitlist and check-in"),
         (name = "investments", description = "Investment intentions and closed investments (基金投资项目)"),
+        (name = "banks", description = "Partner banks (合作银行) and their API keys"),
+        (name = "products", description = "Loan products (专精特新贷, 小巨人贷, …) and the LPR table"),
+        (name = "consents", description = "Data-sharing consent: a bank sees a firm only while a consent covers it"),
+        (name = "matches", description = "Firm × product matches, kept current; bank pull with incremental sync"),
+        (name = "applications", description = "Financing applications (融资申请) and the enterprise's financing status"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

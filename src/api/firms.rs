@@ -116,6 +116,7 @@ pub async fn create_firm(
         let fields = input.validate(now.date_naive())?;
         let mut tx = state.db.begin().await?;
         let firm = service::firms::create(&mut tx, &fields, now).await?;
+        service::matching::refresh_firm(&mut tx, state.db.dialect(), firm.id, now).await?;
         tx.commit().await?;
         tracing::info!(firm_id = %firm.id, "firm registered");
         Ok((StatusCode::CREATED, firm))
@@ -157,6 +158,9 @@ pub async fn patch_firm(
     let current = firms::get(&mut tx, id).await?.ok_or(AppError::not_found("firm"))?;
     let fields = input.validate_onto(Some(&crate::domain::firm::FirmFields::of(&current)), now.date_naive())?;
     let (firm, changed) = service::firms::update(&mut tx, &current, &fields, now).await?;
+    if !changed.is_empty() {
+        service::matching::refresh_firm(&mut tx, state.db.dialect(), id, now).await?;
+    }
     tx.commit().await?;
     tracing::info!(firm_id = %id, changed = ?changed, "firm updated");
     Ok(web::Json(firm))
@@ -201,7 +205,9 @@ pub async fn put_financials(
     let now = state.clock.now();
     let fy = input.validate(year, "", now.date_naive())?;
     let mut tx = state.db.begin().await?;
-    service::firms::put_financials(&mut tx, id, &fy, now).await?;
+    if service::firms::put_financials(&mut tx, id, &fy, now).await? {
+        service::matching::refresh_firm(&mut tx, state.db.dialect(), id, now).await?;
+    }
     tx.commit().await?;
     Ok(web::Json(fy))
 }

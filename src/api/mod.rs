@@ -1,17 +1,23 @@
 //! The HTTP API: state, routes, and the helpers every handler shares.
 
+pub mod applications;
 pub mod auth;
+pub mod banks;
+pub mod consents;
 pub mod docs;
+pub mod financing;
 pub mod firms;
 pub mod funds;
 pub mod health;
 pub mod import;
 pub mod investments;
 pub mod listing;
+pub mod matches;
 pub mod observe;
 pub mod pagination;
 pub mod pool;
 pub mod problem;
+pub mod products;
 pub mod roadshows;
 pub mod webhooks;
 
@@ -75,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
     webhook_routes(cfg);
     roadshow_routes(cfg);
+    financing_routes(cfg);
 }
 
 fn webhook_routes(cfg: &mut web::ServiceConfig) {
@@ -153,6 +160,46 @@ fn roadshow_routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(investments::get_investment))
             .route(web::patch().to(investments::patch_investment)),
     );
+}
+
+/// Issue 4: banks, LPR, products, consents, matches, applications, financing status.
+fn financing_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/v1/banks").route(web::get().to(banks::list_banks)).route(web::post().to(banks::create_bank)),
+    )
+    .service(resource("/v1/banks/{id}").route(web::get().to(banks::get_bank)))
+    .service(resource("/v1/banks/{id}/keys").route(web::post().to(banks::issue_key)))
+    .service(resource("/v1/lpr").route(web::get().to(banks::list_lpr)))
+    .service(resource("/v1/lpr/{effective_on}").route(web::put().to(banks::put_lpr)))
+    .service(
+        resource("/v1/products")
+            .route(web::get().to(products::list_products))
+            .route(web::post().to(products::create_product)),
+    )
+    .service(
+        resource("/v1/products/{id}")
+            .route(web::get().to(products::get_product))
+            .route(web::patch().to(products::patch_product))
+            .route(web::delete().to(products::delete_product)),
+    )
+    .service(
+        resource("/v1/firms/{id}/consents").route(web::get().to(consents::list)).route(web::post().to(consents::grant)),
+    )
+    .service(resource("/v1/firms/{id}/consents/{consent_id}").route(web::delete().to(consents::revoke)))
+    .service(resource("/v1/firms/{id}/matches").route(web::get().to(matches::get_firm_matches)))
+    .service(resource("/v1/firms/{id}/financing-status").route(web::get().to(financing::financing_status)))
+    .service(resource("/v1/firms/{id}/lead-bank").route(web::put().to(financing::put_lead_bank)))
+    .service(resource("/v1/firms/{id}/tutoring").route(web::put().to(financing::put_tutoring)))
+    .service(resource("/v1/matches").route(web::get().to(matches::list_matches)))
+    .service(resource("/v1/matches/{firm_id}/{product_id}").route(web::get().to(matches::get_match)))
+    .service(resource("/v1/admin/rematch").route(web::post().to(financing::rematch)))
+    .service(
+        resource("/v1/applications")
+            .route(web::get().to(applications::list))
+            .route(web::post().to(applications::apply)),
+    )
+    .service(resource("/v1/applications/{id}").route(web::get().to(applications::get)))
+    .service(resource("/v1/applications/{id}/transitions").route(web::post().to(applications::transition)));
 }
 
 fn resource(path: &str) -> actix_web::Resource {

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod application;
+pub mod bank;
 pub mod consent;
 pub mod credit_code;
 pub mod firm;

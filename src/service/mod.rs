@@ -1,9 +1,11 @@
 //! Use cases shared by the HTTP API and the command line: each runs in one transaction and
 //! writes its events to the outbox in that same transaction.
 
+pub mod consent;
 pub mod firms;
 pub mod import;
 pub mod investments;
 pub mod listing;
+pub mod matching;
 pub mod roadshows;
 pub mod stats;

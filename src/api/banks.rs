@@ -1,0 +1,188 @@
+//! Partner banks (admin onboards them and issues their keys) and the LPR table.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::Caller;
+use super::pagination::{decode_cursor, limit, page};
+use super::problem::Problem;
+use super::{AppState, idempotent, parse_json};
+use crate::domain::access::Role;
+use crate::domain::bank::{Bank, BankDraft, LprDraft};
+use crate::domain::product::LprFixing;
+use crate::error::{AppError, AppResult};
+use crate::store::{banks, keys, lpr};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BankQuery {
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BankPage {
+    pub items: Vec<Bank>,
+    pub next_cursor: Option<String>,
+}
+
+/// Body of `POST /v1/banks/{id}/keys`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeyRequest {
+    /// What the key is for, e.g. "loan system (production)".
+    pub label: Option<String>,
+}
+
+/// A newly issued key: `key` is shown this once and never stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedKey {
+    pub key: String,
+    #[serde(flatten)]
+    pub info: keys::ApiKeyInfo,
+}
+
+/// What a caller may see of a bank: everyone sees the partner list (an enterprise needs it to
+/// grant consent); the contact mailbox only the office and the bank itself.
+fn shown(mut b: Bank, caller: &Caller) -> Bank {
+    if !(caller.is_admin() || caller.bank_id() == Some(b.id)) {
+        b.contact_email = None;
+    }
+    b
+}
+
+/// Onboard a partner bank (admin).
+#[utoipa::path(post, path = "/v1/banks", tag = "banks", request_body = BankDraft,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create safe")),
+    responses((status = 201, body = Bank), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 409, body = Problem, description = "Bank code already taken"),
+        (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn create_bank(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    idempotent(&state, &req, &caller, &body, || async {
+        let draft: BankDraft = parse_json(&req, &body)?;
+        let new = draft.validate()?;
+        let mut tx = state.db.begin().await?;
+        let bank = banks::insert(&mut tx, &new, state.clock.now()).await?;
+        tx.commit().await?;
+        tracing::info!(bank_id = %bank.id, "bank onboarded");
+        Ok((StatusCode::CREATED, bank))
+    })
+    .await
+}
+
+/// Partner banks (every role; a bank key sees only its own bank).
+#[utoipa::path(get, path = "/v1/banks", tag = "banks", params(BankQuery),
+    responses((status = 200, body = BankPage), (status = 400, body = Problem), (status = 401, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn list_banks(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<BankQuery>,
+) -> AppResult<web::Json<super::pagination::Page<Bank>>> {
+    let limit = limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rows = match caller.bank_id() {
+        Some(own) => banks::get(&mut conn, own).await?.into_iter().filter(|b| after.is_none_or(|a| b.id > a)).collect(),
+        None => banks::list(&mut conn, after, limit + 1).await?,
+    };
+    let rows = rows.into_iter().map(|b| shown(b, &caller)).collect();
+    Ok(web::Json(page(rows, limit, |b: &Bank| b.id)))
+}
+
+/// One bank.
+#[utoipa::path(get, path = "/v1/banks/{id}", tag = "banks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Bank), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn get_bank(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<web::Json<Bank>> {
+    let id = id.into_inner();
+    if caller.role == Role::Bank && caller.bank_id() != Some(id) {
+        return Err(AppError::not_found("bank"));
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    let bank = banks::get(&mut conn, id).await?.ok_or(AppError::not_found("bank"))?;
+    Ok(web::Json(shown(bank, &caller)))
+}
+
+/// Issue an API key for a bank (admin). The key is in this answer only; it acts for this bank alone.
+#[utoipa::path(post, path = "/v1/banks/{id}/keys", tag = "banks", params(("id" = Uuid, Path)),
+    request_body(content = Option<KeyRequest>),
+    responses((status = 201, body = IssuedKey), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn issue_key(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    let id = id.into_inner();
+    let request: KeyRequest =
+        if body.iter().any(|b| !b.is_ascii_whitespace()) { parse_json(&req, &body)? } else { KeyRequest::default() };
+    let label = request.label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
+    if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
+        return Err(AppError::field("label", "too_long", "must be at most 200 characters"));
+    }
+    let mut tx = state.db.begin().await?;
+    let bank = banks::get(&mut tx, id).await?.ok_or(AppError::not_found("bank"))?;
+    let label = label.unwrap_or_else(|| format!("{} API key", bank.code));
+    let (info, key) = keys::create(&mut tx, Role::Bank, Some(id), &label, state.clock.now()).await?;
+    tx.commit().await?;
+    tracing::info!(bank_id = %id, key_id = %info.id, "bank key issued");
+    Ok(HttpResponse::Created().json(IssuedKey { key, info }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LprTable {
+    /// Newest first.
+    pub items: Vec<LprFixing>,
+}
+
+/// The LPR table (any role).
+#[utoipa::path(get, path = "/v1/lpr", tag = "products",
+    responses((status = 200, body = LprTable), (status = 401, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn list_lpr(state: web::Data<AppState>, _caller: Caller) -> AppResult<web::Json<LprTable>> {
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(web::Json(LprTable { items: lpr::list(&mut conn).await? }))
+}
+
+/// Record or correct the fixing effective on a date (admin). Rates are annual percent strings.
+/// Matches do not depend on rates, so nothing is re-evaluated; rates shown are computed from the
+/// table when read.
+#[utoipa::path(put, path = "/v1/lpr/{effective_on}", tag = "products",
+    params(("effective_on" = String, Path, description = "YYYY-MM-DD")), request_body = LprDraft,
+    responses((status = 201, body = LprFixing, description = "New fixing"), (status = 200, body = LprFixing, description = "Fixing replaced"),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn put_lpr(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    effective_on: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    let on = NaiveDate::parse_from_str(effective_on.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::field("effective_on", "invalid", "must be a date, YYYY-MM-DD"))?;
+    let draft: LprDraft = parse_json(&req, &body)?;
+    let fixing = draft.validate(on)?;
+    let mut tx = state.db.begin().await?;
+    let created = lpr::put(&mut tx, &fixing, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::build(if created { StatusCode::CREATED } else { StatusCode::OK }).json(fixing))
+}

@@ -1,0 +1,345 @@
+//! Loan products: banks publish them, the office and enterprises browse the catalogue.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::Caller;
+use super::pagination::{decode_cursor, limit, page};
+use super::problem::Problem;
+use super::{AppState, idempotent, parse_json, query_vocab};
+use crate::domain::access::Role;
+use crate::domain::product::{LoanProduct, LprFixing, ProductDraft, ProductKind, effective_rate, lpr_on};
+use crate::error::{AppError, AppResult};
+use crate::service::matching;
+use crate::store::matches::Subject;
+use crate::store::{Conn, banks, events, lpr, matches, products};
+
+/// A product with the rate it gives today.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProductView {
+    #[serde(flatten)]
+    pub product: LoanProduct,
+    /// Annual percent today: the fixed rate, or the LPR in force plus the spread. `null` while the
+    /// LPR table has no fixing on or before today.
+    #[schema(value_type = Option<String>, example = "2.80")]
+    pub indicative_rate: Option<Decimal>,
+    /// The LPR fixing the indicative rate used.
+    pub lpr_effective_on: Option<NaiveDate>,
+}
+
+pub fn view(product: LoanProduct, table: &[LprFixing], today: NaiveDate) -> ProductView {
+    let fixing = lpr_on(table, today);
+    let (indicative_rate, lpr_effective_on) = match (&product.terms(), product.fixed_rate) {
+        (_, Some(rate)) => (Some(rate), None),
+        (Ok(terms), None) => match fixing {
+            Some(f) => (Some(effective_rate(&terms.pricing, f)), Some(f.effective_on)),
+            None => (None, None),
+        },
+        (Err(_), None) => (None, None),
+    };
+    ProductView { product, indicative_rate, lpr_effective_on }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductQuery {
+    #[param(value_type = Option<ProductKind>)]
+    pub kind: Option<String>,
+    /// Admin and enterprise keys: only this bank's products.
+    pub bank_id: Option<Uuid>,
+    /// Bank and admin keys: `false` lists withdrawn products (default: all of a bank's own,
+    /// the published catalogue for others).
+    pub active: Option<bool>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductPage {
+    pub items: Vec<ProductView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CreateQuery {
+    /// Admin keys only: the bank the product belongs to. Bank keys publish for their own bank.
+    pub bank_id: Option<Uuid>,
+}
+
+/// The product if the caller may see it: a bank only its own; others the published catalogue
+/// (the office also withdrawn products).
+async fn visible(conn: &mut Conn, caller: &Caller, id: Uuid) -> AppResult<LoanProduct> {
+    let p = products::get(conn, id).await?.ok_or(AppError::not_found("product"))?;
+    let ok = match caller.role {
+        Role::Admin => true,
+        Role::Bank => caller.bank_id() == Some(p.bank_id),
+        Role::Enterprise => p.active,
+        Role::Fund => false,
+    };
+    if ok { Ok(p) } else { Err(AppError::not_found("product")) }
+}
+
+/// A product the caller may change: its bank, or the office.
+async fn owned(conn: &mut Conn, caller: &Caller, id: Uuid) -> AppResult<LoanProduct> {
+    let p = products::get(conn, id).await?.ok_or(AppError::not_found("product"))?;
+    match caller.role {
+        Role::Admin => Ok(p),
+        Role::Bank if caller.bank_id() == Some(p.bank_id) => Ok(p),
+        Role::Bank => Err(AppError::not_found("product")),
+        role => Err(AppError::Forbidden(format!("a {role} key cannot change loan products"))),
+    }
+}
+
+async fn record_product_event(
+    conn: &mut Conn,
+    event_type: &'static str,
+    p: &LoanProduct,
+    version: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    events::record(
+        conn,
+        events::NewEvent {
+            event_type,
+            firm_id: None,
+            bank_id: Some(p.bank_id),
+            fact_key: Some(format!("product:{}:v{version}", p.id)),
+            data: json!({ "product_id": p.id, "bank_id": p.bank_id, "version": version, "active": p.active }),
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Publish a loan product (bank; or admin with `?bank_id=`). Invalid rules are 422 naming each
+/// field, e.g. `eligibility.industry_prefixes.1`. Matching against every firm follows at once
+/// in the background (`GET /v1/matches` shows the results as they land).
+#[utoipa::path(post, path = "/v1/products", tag = "products", request_body = ProductDraft, params(CreateQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create safe")),
+    responses((status = 201, body = ProductView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn create_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    q: web::Query<CreateQuery>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let bank_id = match (caller.role, caller.bank_id(), q.bank_id) {
+        (Role::Bank, Some(own), None) => own,
+        (Role::Bank, Some(own), Some(b)) if b == own => own,
+        (Role::Bank, _, _) => return Err(AppError::Forbidden("a bank key publishes products for its own bank".into())),
+        (Role::Admin, _, Some(b)) => b,
+        (Role::Admin, _, None) => {
+            return Err(AppError::field("bank_id", "required", "an admin key names the bank: ?bank_id=…"));
+        }
+        (role, _, _) => return Err(AppError::Forbidden(format!("a {role} key cannot publish loan products"))),
+    };
+    let response = idempotent(&state, &req, &caller, &body, || async {
+        let draft: ProductDraft = parse_json(&req, &body)?;
+        let terms = draft.validate()?;
+        let now = state.clock.now();
+        let mut tx = state.db.begin().await?;
+        if banks::get(&mut tx, bank_id).await?.is_none() {
+            return Err(AppError::field("bank_id", "not_found", format!("no bank with id {bank_id}")));
+        }
+        let product = products::insert(&mut tx, bank_id, &terms, now).await?;
+        record_product_event(&mut tx, "product.created", &product, 1, now).await?;
+        matches::enqueue(&mut tx, Subject::Product, product.id, now).await?;
+        let table = lpr::list(&mut tx).await?;
+        tx.commit().await?;
+        tracing::info!(product_id = %product.id, bank_id = %bank_id, "product published");
+        Ok((StatusCode::CREATED, view(product, &table, now.date_naive())))
+    })
+    .await;
+    matching::wake();
+    response
+}
+
+/// Products: a bank sees its own (withdrawn ones included); the office and enterprises see the
+/// published catalogue of every bank.
+#[utoipa::path(get, path = "/v1/products", tag = "products", params(ProductQuery),
+    responses((status = 200, body = ProductPage), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn list_products(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ProductQuery>,
+) -> AppResult<HttpResponse> {
+    let mut filter =
+        products::ProductFilter { kind: query_vocab("kind", q.kind.as_deref())?, bank_id: q.bank_id, active: q.active };
+    match caller.role {
+        Role::Bank => filter.bank_id = caller.bank_id(),
+        Role::Admin => filter.active = Some(q.active.unwrap_or(true)),
+        Role::Enterprise => filter.active = Some(true),
+        role => return Err(AppError::Forbidden(format!("a {role} key cannot list loan products"))),
+    }
+    let limit = limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rows = products::list(&mut conn, &filter, after, limit + 1).await?;
+    let table = lpr::list(&mut conn).await?;
+    let today = state.clock.today();
+    let views: Vec<ProductView> = rows.into_iter().map(|p| view(p, &table, today)).collect();
+    Ok(HttpResponse::Ok().json(page(views, limit, |v| v.product.id)))
+}
+
+/// One product.
+#[utoipa::path(get, path = "/v1/products/{id}", tag = "products", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ProductView), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn get_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<ProductView>> {
+    let mut conn = state.db.pool().acquire().await?;
+    let p = visible(&mut conn, &caller, id.into_inner()).await?;
+    let table = lpr::list(&mut conn).await?;
+    Ok(web::Json(view(p, &table, state.clock.today())))
+}
+
+/// Change a product (its bank or the office): a JSON merge patch (RFC 7396) over the product's
+/// fields (`eligibility` merges member by member; `null` removes a value). The result is
+/// validated whole. Matches are re-evaluated against every firm in the background.
+#[utoipa::path(patch, path = "/v1/products/{id}", tag = "products", params(("id" = Uuid, Path)),
+    request_body(content = ProductDraft, content_type = "application/merge-patch+json"),
+    responses((status = 200, body = ProductView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn patch_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<web::Json<ProductView>> {
+    let id = id.into_inner();
+    let patch: serde_json::Value = parse_json(&req, &body)?;
+    if !patch.is_object() {
+        return Err(AppError::field("body", "invalid", "a merge patch is a JSON object"));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let current = owned(&mut tx, &caller, id).await?;
+    if !current.active {
+        return Err(AppError::conflict("product_withdrawn", "a withdrawn product cannot be changed"));
+    }
+    let mut doc = serde_json::to_value(ProductDraft::from(&current.terms().map_err(AppError::Validation)?))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    switch_pricing(&mut doc, &patch);
+    merge_patch(&mut doc, &patch);
+    let draft: ProductDraft = serde_json::from_value(doc).map_err(|e| {
+        AppError::Validation(vec![crate::domain::validate::FieldError::new(
+            super::problem::serde_field(&e),
+            "invalid",
+            e.to_string(),
+        )])
+    })?;
+    let terms = draft.validate()?;
+    let (product, version) = products::update(&mut tx, id, &terms, now).await?;
+    record_product_event(&mut tx, "product.updated", &product, version, now).await?;
+    matches::enqueue(&mut tx, Subject::Product, id, now).await?;
+    let table = lpr::list(&mut tx).await?;
+    tx.commit().await?;
+    matching::wake();
+    Ok(web::Json(view(product, &table, now.date_naive())))
+}
+
+/// Withdraw a product (soft delete): it stops matching and no longer takes applications; its
+/// matches are withdrawn in the background; history and applications stay.
+#[utoipa::path(delete, path = "/v1/products/{id}", tag = "products", params(("id" = Uuid, Path)),
+    responses((status = 204, description = "Withdrawn (or already withdrawn)"), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn delete_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let current = owned(&mut tx, &caller, id).await?;
+    if let Some(version) = products::withdraw(&mut tx, id, now).await? {
+        let withdrawn = LoanProduct { active: false, ..current };
+        record_product_event(&mut tx, "product.withdrawn", &withdrawn, version, now).await?;
+        matches::enqueue(&mut tx, Subject::Product, id, now).await?;
+    }
+    tx.commit().await?;
+    matching::wake();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A patch that sets one pricing basis drops the other one (unless it names it too), so that
+/// `{"fixed_rate": "3.45"}` alone turns an LPR-priced product into a fixed-rate one.
+fn switch_pricing(doc: &mut serde_json::Value, patch: &serde_json::Value) {
+    let sets = |k: &str| patch.get(k).is_some_and(|v| !v.is_null());
+    let names = |k: &str| patch.get(k).is_some();
+    let Some(d) = doc.as_object_mut() else { return };
+    if sets("fixed_rate") {
+        for k in ["rate_spread_bp", "lpr_tenor"] {
+            if !names(k) {
+                d.remove(k);
+            }
+        }
+    }
+    if sets("rate_spread_bp") && !names("fixed_rate") {
+        d.remove("fixed_rate");
+    }
+}
+
+/// RFC 7396 JSON merge patch.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    match patch {
+        serde_json::Value::Object(p) => {
+            if !target.is_object() {
+                *target = serde_json::Value::Object(serde_json::Map::new());
+            }
+            if let serde_json::Value::Object(t) = target {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge_patch(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let cases = [
+            (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": "b"}), json!({"b": "c"}), json!({"a": "b", "b": "c"})),
+            (json!({"a": "b"}), json!({"a": null}), json!({})),
+            (json!({"a": {"b": "c", "d": 1}}), json!({"a": {"b": null, "e": 2}}), json!({"a": {"d": 1, "e": 2}})),
+            (json!({"a": ["x"]}), json!({"a": ["y", "z"]}), json!({"a": ["y", "z"]})),
+            (json!({"a": 1}), json!({"a": {"b": 2}}), json!({"a": {"b": 2}})),
+        ];
+        for (mut doc, patch, want) in cases {
+            switch_pricing(&mut doc, &patch);
+            merge_patch(&mut doc, &patch);
+            assert_eq!(doc, want, "{patch}");
+        }
+    }
+}

@@ -1,0 +1,664 @@
+//! Keeps the materialised matches current. The pure engine is `domain::matching`; this module
+//! decides *which* pairs to evaluate and writes what changed.
+//!
+//! # How changes reach the matches
+//!
+//! - **Firm-side changes** (profile, financials, tier, reserve pool, lead bank, bulk imports, and
+//!   any future firm fact) write an outbox event in their transaction; a database trigger on
+//!   `events` queues the firm in `match_queue` in that same transaction (migration 0004). Single-firm
+//!   API changes also call [`refresh_firm`] before committing, so the enterprise and the banks see
+//!   the new matches the moment the request returns; bulk imports leave the work to the queue.
+//! - **Product changes** queue the product; a product job walks every firm in id order in batches,
+//!   recording its progress in the queue row so a crash resumes where it stopped.
+//! - **Time**: each firm and product stores its next recheck date (an anniversary that moves a
+//!   years-in-operation rule, a validity window opening or closing); due subjects are re-queued.
+//! - **Consents** never change a match, only who may see it (decided at read time); granting,
+//!   revoking and expiry "touch" the firm's rows so that incremental sync reports them.
+//! - **LPR fixings** change no eligibility, score or reason (rates are shown, computed at read
+//!   time from the table), so an LPR change re-evaluates nothing.
+//!
+//! # Crash safety and concurrency
+//!
+//! A queue row is deleted in the same transaction that writes its results, and only if its
+//! generation is still the one read (`gen` is bumped by every enqueue), so a change committed
+//! while a job runs is processed again and a crash loses nothing: the row is still there.
+//! On PostgreSQL, firm batches hold a shared transaction-level advisory lock and claim queue rows
+//! with `FOR UPDATE SKIP LOCKED` (instances share the work); product jobs and the rematch hold it
+//! exclusively, because they touch pairs of every firm. So two transactions never compute the same
+//! pair concurrently from different snapshots, and each one reads data committed before it began
+//! (each batch is one transaction that takes the lock first). SQLite runs one writer at a time.
+//! Only pairs whose outcome fingerprint changed are written, with multi-row upserts.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::db::{Db, Dialect};
+use crate::domain::matching::{
+    CompiledProduct, FirmFacts, MatchProduct, RuleKind, RuleSet, evaluate, explain, recheck_on,
+};
+use crate::domain::product::LoanProduct;
+use crate::error::{AppError, AppResult};
+use crate::store::matches::{self as store, ChangeKind, Existing, FirmSel, MatchWrite, Subject};
+use crate::store::{Conn, consents, products};
+use crate::workers::WorkerContext;
+
+/// Firms per queue batch, per product-job step and per rematch step.
+pub const FIRM_BATCH: u32 = 500;
+pub const PRODUCT_STEP: u32 = 2000;
+pub const REMATCH_STEP: u32 = 1000;
+
+/// Key of the PostgreSQL advisory lock that orders matching transactions.
+const ADVISORY_KEY: i64 = 0x5352_4449_0004; // "SRDI" + issue 4
+
+static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
+
+/// Nudges the matching worker of this process (after committing queued work).
+pub fn wake() {
+    WAKE.notify_one();
+}
+
+pub async fn woken() {
+    WAKE.notified().await;
+}
+
+async fn lock_shared(conn: &mut Conn, dialect: Dialect) -> AppResult<()> {
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(ADVISORY_KEY).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn lock_exclusive(conn: &mut Conn, dialect: Dialect) -> AppResult<()> {
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ADVISORY_KEY).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// What a run evaluated and changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Counts {
+    /// Firms evaluated.
+    pub firms: u64,
+    /// Firm × product pairs evaluated.
+    pub pairs: u64,
+    /// Pairs found eligible.
+    pub eligible: u64,
+    /// Matches that appeared (new, or active again after a withdrawal).
+    pub created: u64,
+    /// Active matches whose score or reasons changed.
+    pub updated: u64,
+    /// Matches that disappeared.
+    pub withdrawn: u64,
+    /// Eligible pairs whose stored outcome was already current (nothing written).
+    pub unchanged: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: Counts) {
+        self.firms += o.firms;
+        self.pairs += o.pairs;
+        self.eligible += o.eligible;
+        self.created += o.created;
+        self.updated += o.updated;
+        self.withdrawn += o.withdrawn;
+        self.unchanged += o.unchanged;
+    }
+}
+
+/// A product compiled for the engine, with and without its validity window (the window-free
+/// form yields the firm-side recheck dates; window edges are the product's own).
+pub struct Compiled {
+    pub id: Uuid,
+    pub bank_id: Uuid,
+    pub cp: CompiledProduct,
+    nowin: CompiledProduct,
+    valid_from: Option<NaiveDate>,
+    valid_to: Option<NaiveDate>,
+}
+
+pub fn compile(p: &LoanProduct) -> Compiled {
+    let mp = MatchProduct::from(p);
+    let nowin = CompiledProduct::new(&MatchProduct { valid_from: None, valid_to: None, active: true, ..mp.clone() });
+    Compiled {
+        id: p.id,
+        bank_id: p.bank_id,
+        cp: CompiledProduct::new(&mp),
+        nowin,
+        valid_from: p.valid_from,
+        valid_to: p.valid_to,
+    }
+}
+
+/// The next day on which the product opens or closes, after `today`.
+fn window_edge(c: &Compiled, today: NaiveDate) -> Option<NaiveDate> {
+    [c.valid_from, c.valid_to.and_then(|t| t.succ_opt())].into_iter().flatten().filter(|d| *d > today).min()
+}
+
+/// Compares fresh verdicts with stored ones; returns the writes and, per firm, its next recheck.
+/// `whole_catalogue`: `products` are all active products, so a stored active match of any other
+/// product is stale (its product was withdrawn) and is withdrawn here.
+fn decide(
+    facts: &[FirmFacts],
+    products: &[Compiled],
+    existing: &HashMap<(Uuid, Uuid), Existing>,
+    whole_catalogue: bool,
+    counts: &mut Counts,
+) -> (Vec<MatchWrite>, Vec<(Uuid, Option<NaiveDate>)>) {
+    let mut writes = Vec::new();
+    let mut rechecks = Vec::with_capacity(facts.len());
+    for f in facts {
+        counts.firms += 1;
+        let mut due: Option<NaiveDate> = None;
+        for p in products {
+            counts.pairs += 1;
+            let v = evaluate(f, &p.cp);
+            if let Some(d) = recheck_on(f, &p.nowin) {
+                due = Some(due.map_or(d, |x| x.min(d)));
+            }
+            let stored = existing.get(&(f.firm_id, p.id));
+            let base = |kind, version, previous_score| MatchWrite {
+                firm_id: f.firm_id,
+                product_id: p.id,
+                bank_id: p.bank_id,
+                kind,
+                score: v.score,
+                previous_score,
+                met_bits: v.met.bits(),
+                unmet_bits: v.unmet.bits(),
+                fingerprint: 0,
+                version,
+            };
+            if v.eligible {
+                counts.eligible += 1;
+                // The fingerprint covers the displayed actual values too, not only the verdict.
+                let fingerprint = explain(f, &p.cp).fingerprint() as i64;
+                match stored {
+                    Some(e) if e.active && e.fingerprint == fingerprint => counts.unchanged += 1,
+                    Some(e) if e.active => {
+                        counts.updated += 1;
+                        writes.push(MatchWrite {
+                            fingerprint,
+                            ..base(ChangeKind::Updated, e.version + 1, Some(e.score))
+                        });
+                    }
+                    Some(e) => {
+                        counts.created += 1;
+                        writes.push(MatchWrite { fingerprint, ..base(ChangeKind::Created, e.version + 1, None) });
+                    }
+                    None => {
+                        counts.created += 1;
+                        writes.push(MatchWrite { fingerprint, ..base(ChangeKind::Created, 1, None) });
+                    }
+                }
+            } else if let Some(e) = stored
+                && e.active
+            {
+                counts.withdrawn += 1;
+                writes.push(base(ChangeKind::Withdrawn, e.version + 1, Some(e.score)));
+            }
+        }
+        rechecks.push((f.firm_id, due));
+    }
+    if whole_catalogue {
+        let live: HashSet<Uuid> = products.iter().map(|p| p.id).collect();
+        let firms: HashSet<Uuid> = facts.iter().map(|f| f.firm_id).collect();
+        let mut unmet = RuleSet::EMPTY;
+        unmet.insert(RuleKind::ProductActive);
+        let mut stale: Vec<(&(Uuid, Uuid), &Existing)> =
+            existing.iter().filter(|((f, p), e)| e.active && firms.contains(f) && !live.contains(p)).collect();
+        stale.sort_by_key(|(k, _)| **k);
+        for ((firm_id, product_id), e) in stale {
+            counts.withdrawn += 1;
+            writes.push(MatchWrite {
+                firm_id: *firm_id,
+                product_id: *product_id,
+                // Filled in by the caller, which knows the product's bank.
+                bank_id: Uuid::nil(),
+                kind: ChangeKind::Withdrawn,
+                score: 0,
+                previous_score: Some(e.score),
+                met_bits: 0,
+                unmet_bits: unmet.bits(),
+                fingerprint: 0,
+                version: e.version + 1,
+            });
+        }
+    }
+    (writes, rechecks)
+}
+
+/// Fills in the bank of withdrawals whose product is no longer in the active catalogue.
+async fn fill_banks(conn: &mut Conn, writes: &mut [MatchWrite]) -> AppResult<()> {
+    let missing: Vec<Uuid> = {
+        let mut v: Vec<Uuid> = writes.iter().filter(|w| w.bank_id.is_nil()).map(|w| w.product_id).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let banks: HashMap<Uuid, Uuid> =
+        products::get_many(conn, &missing).await?.into_iter().map(|p| (p.id, p.bank_id)).collect();
+    for w in writes.iter_mut().filter(|w| w.bank_id.is_nil()) {
+        w.bank_id = banks.get(&w.product_id).copied().unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// Evaluates the selected firms against the whole active catalogue and writes what changed.
+async fn process_firms(conn: &mut Conn, sel: FirmSel, today: NaiveDate, now: DateTime<Utc>) -> AppResult<Counts> {
+    let catalogue: Vec<Compiled> = products::active(conn, None).await?.iter().map(compile).collect();
+    let firms = store::load_firms(conn, &sel).await?;
+    let facts: Vec<FirmFacts> = firms.iter().map(|f| FirmFacts::new(f, today)).collect();
+    let existing = store::load_existing(conn, &sel, None).await?;
+    let mut counts = Counts::default();
+    let (mut writes, rechecks) = decide(&facts, &catalogue, &existing, true, &mut counts);
+    fill_banks(conn, &mut writes).await?;
+    store::write(conn, &writes, now).await?;
+    store::set_firm_rechecks(conn, &rechecks).await?;
+    Ok(counts)
+}
+
+/// Re-evaluates one firm inside the caller's transaction (single-firm API changes call this
+/// after their change and before committing). The firm's queue row is taken first, so no worker
+/// evaluates the firm concurrently, and removed at the end: the work it stood for is done.
+pub async fn refresh_firm(conn: &mut Conn, dialect: Dialect, firm_id: Uuid, now: DateTime<Utc>) -> AppResult<Counts> {
+    store::enqueue(conn, Subject::Firm, firm_id, now).await?;
+    lock_shared(conn, dialect).await?;
+    let counts = process_firms(conn, FirmSel::Ids(vec![firm_id]), now.date_naive(), now).await?;
+    store::dequeue_firm(conn, firm_id).await?;
+    Ok(counts)
+}
+
+/// One batch of queued firms in its own transaction. `None` when nothing was claimable.
+pub async fn run_firm_batch(db: &Db, now: DateTime<Utc>) -> AppResult<Option<Counts>> {
+    let mut tx = db.begin().await?;
+    lock_shared(&mut tx, db.dialect()).await?;
+    let claimed = store::claim_firms(&mut tx, db.dialect(), FIRM_BATCH).await?;
+    if claimed.is_empty() {
+        tx.commit().await?;
+        return Ok(None);
+    }
+    let ids: Vec<Uuid> = claimed.iter().map(|(id, _)| *id).collect();
+    let counts = process_firms(&mut tx, FirmSel::Ids(ids), now.date_naive(), now).await?;
+    store::finish(&mut tx, db.dialect(), Subject::Firm, &claimed, false).await?;
+    tx.commit().await?;
+    Ok(Some(counts))
+}
+
+/// One step of a queued product job (up to [`PRODUCT_STEP`] firms) in its own transaction.
+pub async fn run_product_step(db: &Db, now: DateTime<Utc>) -> AppResult<Option<Counts>> {
+    let today = now.date_naive();
+    let mut tx = db.begin().await?;
+    lock_exclusive(&mut tx, db.dialect()).await?;
+    let Some(job) = store::claim_product(&mut tx, db.dialect()).await? else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let Some(product) = products::get(&mut tx, job.product_id).await? else {
+        store::finish(&mut tx, db.dialect(), Subject::Product, &[(job.product_id, job.generation)], false).await?;
+        tx.commit().await?;
+        return Ok(Some(Counts::default()));
+    };
+    let compiled = [compile(&product)];
+    let ids = store::firm_ids_after(&mut tx, job.after, PRODUCT_STEP).await?;
+    let mut counts = Counts::default();
+    if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
+        let sel = FirmSel::Range(*first, *last);
+        let firms = store::load_firms(&mut tx, &sel).await?;
+        let facts: Vec<FirmFacts> = firms.iter().map(|f| FirmFacts::new(f, today)).collect();
+        let existing = store::load_existing(&mut tx, &sel, Some(product.id)).await?;
+        let (writes, rechecks) = decide(&facts, &compiled, &existing, false, &mut counts);
+        store::write(&mut tx, &writes, now).await?;
+        let due: Vec<(Uuid, NaiveDate)> = rechecks.into_iter().filter_map(|(id, d)| d.map(|d| (id, d))).collect();
+        store::upsert_rechecks(&mut tx, Subject::Firm, &due, true).await?;
+    }
+    if ids.len() < PRODUCT_STEP as usize {
+        store::finish(&mut tx, db.dialect(), Subject::Product, &[(job.product_id, job.generation)], false).await?;
+        set_product_recheck(&mut tx, &compiled[0], product.active, today).await?;
+    } else if let Some(last) = ids.last() {
+        store::product_progress(&mut tx, &job, *last).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(counts))
+}
+
+async fn set_product_recheck(conn: &mut Conn, c: &Compiled, active: bool, today: NaiveDate) -> AppResult<()> {
+    match window_edge(c, today).filter(|_| active) {
+        Some(d) => store::upsert_rechecks(conn, Subject::Product, &[(c.id, d)], false).await,
+        None => store::clear_recheck(conn, Subject::Product, c.id).await,
+    }
+}
+
+/// The answer of a full rebuild.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RematchReport {
+    /// Active products evaluated.
+    pub products: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub duration_ms: u64,
+}
+
+/// Rebuilds everything: every firm against every active product, in steps of
+/// [`REMATCH_STEP`] firms, each its own transaction under the exclusive lock. Queue entries that
+/// this rebuild covers are removed (only if unchanged since it read them).
+pub async fn rematch(db: &Db, clock: &dyn Clock) -> AppResult<RematchReport> {
+    let started = Instant::now();
+    let dialect = db.dialect();
+    let queued_products = {
+        let mut conn = db.pool().acquire().await?;
+        store::queued(&mut conn, Subject::Product, None).await?
+    };
+    let mut counts = Counts::default();
+    let mut after = None;
+    loop {
+        let now = clock.now();
+        let mut tx = db.begin().await?;
+        lock_exclusive(&mut tx, dialect).await?;
+        let ids = store::firm_ids_after(&mut tx, after, REMATCH_STEP).await?;
+        let (Some(first), Some(last)) = (ids.first().copied(), ids.last().copied()) else {
+            tx.commit().await?;
+            break;
+        };
+        // Read the queue before the data: an entry whose generation moves after this point
+        // stays queued and is processed again.
+        let queued = store::queued(&mut tx, Subject::Firm, Some((first, last))).await?;
+        counts.add(process_firms(&mut tx, FirmSel::Range(first, last), now.date_naive(), now).await?);
+        store::finish(&mut tx, dialect, Subject::Firm, &queued, true).await?;
+        tx.commit().await?;
+        after = Some(last);
+    }
+    let now = clock.now();
+    let mut tx = db.begin().await?;
+    lock_exclusive(&mut tx, dialect).await?;
+    let active = products::active(&mut tx, None).await?;
+    for p in &active {
+        set_product_recheck(&mut tx, &compile(p), true, now.date_naive()).await?;
+    }
+    store::finish(&mut tx, dialect, Subject::Product, &queued_products, true).await?;
+    tx.commit().await?;
+    let report = RematchReport {
+        products: active.len() as u64,
+        counts,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    tracing::info!(
+        firms = counts.firms,
+        products = report.products,
+        created = counts.created,
+        updated = counts.updated,
+        withdrawn = counts.withdrawn,
+        duration_ms = report.duration_ms,
+        "rematch finished"
+    );
+    Ok(report)
+}
+
+/// Queues the firms and products whose recheck date has come.
+async fn enqueue_due(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
+    let today = now.date_naive();
+    let mut total = 0;
+    loop {
+        let mut tx = db.begin().await?;
+        let due = store::due_rechecks(&mut tx, today, 1000).await?;
+        if due.is_empty() {
+            tx.commit().await?;
+            return Ok(total);
+        }
+        // Queue first, then clear: the same order as the jobs (queue row before recheck row).
+        for kind in [Subject::Firm, Subject::Product] {
+            let ids: Vec<Uuid> = due.iter().filter(|(k, _)| *k == kind).map(|(_, id)| *id).collect();
+            store::enqueue_many(&mut tx, kind, &ids, now).await?;
+        }
+        store::clear_due(&mut tx, today, &due).await?;
+        tx.commit().await?;
+        total += due.len();
+    }
+}
+
+const CONSENT_WATERMARK: &str = "consent_expiry_processed_to";
+
+/// Touches the matches of consents that lapsed since the last pass, so incremental sync reports
+/// those firms as withdrawn for the banks that lost sight of them.
+async fn process_consent_expiries(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut tx = db.begin().await?;
+    let from = store::lock_state(&mut tx, db.dialect(), CONSENT_WATERMARK).await?.unwrap_or_default();
+    let lapsed = consents::expired_between(&mut tx, &from, now).await?;
+    for (firm_id, bank_id) in &lapsed {
+        store::touch(&mut tx, *firm_id, *bank_id, now).await?;
+    }
+    let to = crate::db::types::ts(now);
+    if to > from {
+        store::put_state(&mut tx, CONSENT_WATERMARK, &to).await?;
+    }
+    tx.commit().await?;
+    Ok(lapsed.len())
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct DrainReport {
+    pub batches: u64,
+    pub rechecks_queued: u64,
+    pub consents_lapsed: u64,
+    pub counts: Counts,
+}
+
+/// Processes every piece of work this instance can claim now: due rechecks, lapsed consents,
+/// queued firms, queued products. Returns when nothing is claimable (rows other instances hold
+/// are left to them). The worker calls this on every tick.
+pub async fn drain_available(db: &Db, clock: &dyn Clock) -> AppResult<DrainReport> {
+    drain_pass(db, clock, &CancellationToken::new()).await
+}
+
+/// [`drain_available`] that stops between batches once `stop` is cancelled.
+async fn drain_pass(db: &Db, clock: &dyn Clock, stop: &CancellationToken) -> AppResult<DrainReport> {
+    let mut report = DrainReport {
+        rechecks_queued: enqueue_due(db, clock.now()).await? as u64,
+        consents_lapsed: process_consent_expiries(db, clock.now()).await? as u64,
+        ..DrainReport::default()
+    };
+    loop {
+        let mut progressed = false;
+        while !stop.is_cancelled()
+            && let Some(c) = run_firm_batch(db, clock.now()).await?
+        {
+            report.batches += 1;
+            report.counts.add(c);
+            progressed = true;
+        }
+        if !stop.is_cancelled()
+            && let Some(c) = run_product_step(db, clock.now()).await?
+        {
+            report.batches += 1;
+            report.counts.add(c);
+            progressed = true;
+        }
+        if !progressed || stop.is_cancelled() {
+            return Ok(report);
+        }
+    }
+}
+
+/// The matching worker: drains on every tick (500 ms), at once when this process queued work
+/// (`wake`), backing off after failures; stops between batches at shutdown.
+pub async fn run_worker(ctx: WorkerContext) {
+    const POLL: Duration = Duration::from_millis(500);
+    let mut failures = 0u32;
+    loop {
+        match drain_pass(&ctx.db, &*ctx.clock, &ctx.shutdown).await {
+            Ok(r) => {
+                failures = 0;
+                if r.batches > 0 {
+                    tracing::debug!(
+                        batches = r.batches,
+                        created = r.counts.created,
+                        updated = r.counts.updated,
+                        withdrawn = r.counts.withdrawn,
+                        "matching worker pass"
+                    );
+                }
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                tracing::error!(error = %e, failures, "matching worker pass failed; will retry");
+            }
+        }
+        let wait = if failures == 0 { POLL } else { (POLL * 2u32.pow(failures.min(6))).min(Duration::from_secs(30)) };
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            _ = tokio::time::sleep(wait) => {}
+            _ = woken() => {}
+        }
+    }
+}
+
+/// Processes pending work until the queue is empty, also waiting for work that another worker
+/// (in this or another instance) holds, so that afterwards every change committed before the
+/// call is reflected in the matches. For tests, the command line and the demo; errors after
+/// `timeout`.
+pub async fn drain(db: &Db, clock: &dyn Clock) -> AppResult<DrainReport> {
+    drain_within(db, clock, Duration::from_secs(60)).await
+}
+
+pub async fn drain_within(db: &Db, clock: &dyn Clock, timeout: Duration) -> AppResult<DrainReport> {
+    let deadline = Instant::now() + timeout;
+    let mut total = DrainReport::default();
+    loop {
+        let r = drain_available(db, clock).await?;
+        total.batches += r.batches;
+        total.rechecks_queued += r.rechecks_queued;
+        total.consents_lapsed += r.consents_lapsed;
+        total.counts.add(r.counts);
+        let left = {
+            let mut conn = db.pool().acquire().await?;
+            store::queue_len(&mut conn).await?
+        };
+        if left == 0 {
+            return Ok(total);
+        }
+        if Instant::now() >= deadline {
+            return Err(AppError::Internal(anyhow::anyhow!("matching queue not drained: {left} entries left")));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::firm::{City, Tier};
+    use crate::domain::matching::MatchFirm;
+    use crate::domain::product::{Collateral, Eligibility, ProductDraft, ProductKind};
+    use rust_decimal::Decimal;
+
+    fn product(min_revenue: &str, active: bool) -> LoanProduct {
+        let terms = ProductDraft {
+            name: Some("专精特新贷".into()),
+            kind: Some(ProductKind::SrdiLoan),
+            amount_max: Some(Decimal::from(10_000_000)),
+            term_months_max: Some(36),
+            rate_spread_bp: Some(-20),
+            collateral: vec![Collateral::Credit],
+            eligibility: Eligibility {
+                tiers: vec![Tier::ProvincialSrdi],
+                min_revenue: Some(min_revenue.parse().expect("decimal")),
+                min_years_in_operation: Some(2),
+                ..Eligibility::default()
+            },
+            ..ProductDraft::default()
+        }
+        .validate()
+        .expect("valid");
+        let t = DateTime::UNIX_EPOCH;
+        LoanProduct::new(Uuid::from_u128(7), Uuid::from_u128(9), terms, active, t, t)
+    }
+
+    fn facts(revenue: &str) -> FirmFacts {
+        let firm = MatchFirm {
+            id: Uuid::from_u128(1),
+            city: City::Jinan,
+            industry_code: "C3562".into(),
+            tier: Some(Tier::LittleGiant),
+            founded_on: NaiveDate::from_ymd_opt(2020, 3, 15),
+            tax_credit_grade: None,
+            lead_bank_id: None,
+            in_reserve_pool: false,
+            target_venues: vec![],
+            fiscal_year: Some(2024),
+            revenue: Some(revenue.parse().expect("decimal")),
+            rd_expense: None,
+            invention_patents: None,
+        };
+        FirmFacts::new(&firm, NaiveDate::from_ymd_opt(2025, 6, 1).expect("date"))
+    }
+
+    /// (revenue, stored state) → (change written, counts)
+    #[test]
+    fn decisions() {
+        let p = [compile(&product("10000000", true))];
+        let key = (Uuid::from_u128(1), Uuid::from_u128(7));
+        let eligible = facts("20000000");
+        let fp = explain(&eligible, &p[0].cp).fingerprint() as i64;
+        let active = |fingerprint| Existing { active: true, score: 80, fingerprint, version: 3 };
+        let withdrawn = Existing { active: false, score: 20, fingerprint: 0, version: 4 };
+        type Case = (&'static str, FirmFacts, Option<Existing>, Option<(ChangeKind, i64)>);
+        let cases: Vec<Case> = vec![
+            ("new eligible", eligible.clone(), None, Some((ChangeKind::Created, 1))),
+            ("unchanged", eligible.clone(), Some(active(fp)), None),
+            ("reasons changed", eligible.clone(), Some(active(fp ^ 1)), Some((ChangeKind::Updated, 4))),
+            ("eligible again", eligible.clone(), Some(withdrawn), Some((ChangeKind::Created, 5))),
+            ("drops out", facts("9999999.99"), Some(active(fp)), Some((ChangeKind::Withdrawn, 4))),
+            ("never eligible", facts("1"), None, None),
+            ("stays withdrawn", facts("1"), Some(withdrawn), None),
+        ];
+        for (what, f, stored, want) in cases {
+            let existing: HashMap<_, _> = stored.into_iter().map(|e| (key, e)).collect();
+            let mut counts = Counts::default();
+            let (writes, rechecks) = decide(std::slice::from_ref(&f), &p, &existing, false, &mut counts);
+            let got = writes.first().map(|w| (w.kind, w.version));
+            assert_eq!(got, want, "{what}");
+            assert!(writes.len() <= 1, "{what}");
+            assert_eq!(counts.pairs, 1, "{what}");
+            // Founded 2020-03-15, two-year rule: past twice the minimum, so yearly: next anniversary.
+            assert_eq!(rechecks, vec![(f.firm_id, NaiveDate::from_ymd_opt(2026, 3, 15))], "{what}");
+        }
+    }
+
+    #[test]
+    fn withdrawn_products_drop_their_matches_in_a_whole_catalogue_pass() {
+        let key = (Uuid::from_u128(1), Uuid::from_u128(7));
+        let existing: HashMap<_, _> = [(key, Existing { active: true, score: 80, fingerprint: 1, version: 2 })].into();
+        let mut counts = Counts::default();
+        let (writes, _) = decide(&[facts("20000000")], &[], &existing, true, &mut counts);
+        assert_eq!(writes.len(), 1);
+        assert_eq!((writes[0].kind, writes[0].version, writes[0].score), (ChangeKind::Withdrawn, 3, 0));
+        assert!(RuleSet::from_bits(writes[0].unmet_bits).contains(RuleKind::ProductActive));
+        // A single-product pass must not touch other products' matches.
+        let (writes, _) = decide(&[facts("20000000")], &[], &existing, false, &mut Counts::default());
+        assert!(writes.is_empty());
+    }
+
+    #[test]
+    fn product_window_edges() {
+        let mut p = product("1", true);
+        p.valid_from = NaiveDate::from_ymd_opt(2025, 7, 1);
+        p.valid_to = NaiveDate::from_ymd_opt(2025, 12, 31);
+        let c = compile(&p);
+        let d = |m, day| NaiveDate::from_ymd_opt(2025, m, day).expect("date");
+        assert_eq!(window_edge(&c, d(6, 1)), Some(d(7, 1)));
+        assert_eq!(window_edge(&c, d(7, 1)), NaiveDate::from_ymd_opt(2026, 1, 1));
+        assert_eq!(window_edge(&c, NaiveDate::from_ymd_opt(2026, 1, 1).expect("d")), None);
+    }
+}

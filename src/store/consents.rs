@@ -1,0 +1,155 @@
+//! Data-sharing consents. Rows are never deleted; revoking sets `revoked_at` and who did it.
+//!
+//! Consent scoping is enforced in SQL through [`covered_sql`]: every query that shows a bank a
+//! firm (match pull, single match, applications) carries that predicate, evaluated at read time.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Conn;
+use crate::db::row::RowExt;
+use crate::db::types::ts;
+use crate::domain::consent::{Consent, ConsentPurpose, NewConsent};
+use crate::error::{AppError, AppResult};
+
+/// A consent with who granted and revoked it and its state at the time of reading.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConsentRecord {
+    #[serde(flatten)]
+    pub consent: Consent,
+    /// `in_force`, `expired` or `revoked`, at the time of the answer.
+    #[schema(example = "in_force")]
+    pub state: &'static str,
+    /// The API key that granted it (`null` when granted by the system, e.g. seeding).
+    pub granted_by_key_id: Option<Uuid>,
+    pub revoked_by_key_id: Option<Uuid>,
+}
+
+/// SQL that is true when a consent in force at `now_p` lets the bank `bank_p` see the firm whose
+/// id is the column `firm_col` (timestamps compare as text: fixed-width RFC 3339 UTC).
+pub fn covered_sql(firm_col: &str, bank_p: &str, now_p: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM consents c WHERE c.firm_id = {firm_col} AND c.purpose = 'financing_matching' \
+         AND c.revoked_at IS NULL AND c.granted_at <= {now_p} AND (c.expires_at IS NULL OR c.expires_at > {now_p}) \
+         AND (c.bank_id IS NULL OR c.bank_id = {bank_p}))"
+    )
+}
+
+fn from_row(r: &AnyRow, now: DateTime<Utc>) -> Result<ConsentRecord, sqlx::Error> {
+    let consent = Consent {
+        id: r.uuid("id")?,
+        firm_id: r.uuid("firm_id")?,
+        bank_id: r.opt_uuid("bank_id")?,
+        purpose: r.vocab("purpose")?,
+        granted_at: r.ts("granted_at")?,
+        // Every consent this service writes has an expiry; a legacy open-ended row reads as far future.
+        expires_at: r.opt_ts("expires_at")?.unwrap_or(DateTime::<Utc>::MAX_UTC),
+        revoked_at: r.opt_ts("revoked_at")?,
+    };
+    let state = if consent.revoked_at.is_some_and(|t| t <= now) {
+        "revoked"
+    } else if consent.expires_at <= now {
+        "expired"
+    } else {
+        "in_force"
+    };
+    Ok(ConsentRecord {
+        consent,
+        state,
+        granted_by_key_id: r.opt_uuid("granted_by_key")?,
+        revoked_by_key_id: r.opt_uuid("revoked_by_key")?,
+    })
+}
+
+const COLUMNS: &str =
+    "id, firm_id, bank_id, purpose, granted_at, granted_by_key, expires_at, revoked_at, revoked_by_key";
+
+pub async fn insert(
+    conn: &mut Conn,
+    firm_id: Uuid,
+    c: &NewConsent,
+    by_key: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> AppResult<ConsentRecord> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO consents (id, firm_id, bank_id, purpose, granted_at, granted_by_key, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.to_string())
+    .bind(firm_id.to_string())
+    .bind(c.bank_id.map(|b| b.to_string()))
+    .bind(c.purpose.as_str())
+    .bind(ts(now))
+    .bind(by_key.map(|k| k.to_string()))
+    .bind(ts(c.expires_at))
+    .execute(&mut *conn)
+    .await?;
+    get(conn, firm_id, id, now).await?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("consent {id} not found")))
+}
+
+pub async fn get(conn: &mut Conn, firm_id: Uuid, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<ConsentRecord>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM consents WHERE id = $1 AND firm_id = $2"))
+        .bind(id.to_string())
+        .bind(firm_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(|r| from_row(r, now)).transpose()?)
+}
+
+/// A firm's consents, oldest first.
+pub async fn for_firm(conn: &mut Conn, firm_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<ConsentRecord>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM consents WHERE firm_id = $1 ORDER BY id"))
+        .bind(firm_id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.iter().map(|r| from_row(r, now)).collect::<Result<_, _>>()?)
+}
+
+/// Revokes; `false` when it was already revoked (nothing changes then).
+pub async fn revoke(conn: &mut Conn, firm_id: Uuid, id: Uuid, by_key: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+    let done = sqlx::query(
+        "UPDATE consents SET revoked_at = $3, revoked_by_key = $4 WHERE id = $1 AND firm_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(id.to_string())
+    .bind(firm_id.to_string())
+    .bind(ts(now))
+    .bind(by_key.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether a consent in force covers `bank_id` for this firm at `now`.
+pub async fn covers(conn: &mut Conn, firm_id: Uuid, bank_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+    let sql = format!("SELECT 1 AS x FROM firms f WHERE f.id = $1 AND {}", covered_sql("f.id", "$2", "$3"));
+    let row = sqlx::query(&sql)
+        .bind(firm_id.to_string())
+        .bind(bank_id.to_string())
+        .bind(ts(now))
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Consents that lapsed in `(from, to]` without being revoked: (firm, bank or all banks).
+pub async fn expired_between(conn: &mut Conn, from: &str, to: DateTime<Utc>) -> AppResult<Vec<(Uuid, Option<Uuid>)>> {
+    let rows = sqlx::query(
+        "SELECT firm_id, bank_id FROM consents WHERE revoked_at IS NULL AND expires_at > $1 AND expires_at <= $2 \
+         ORDER BY expires_at, id",
+    )
+    .bind(from)
+    .bind(ts(to))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.uuid("firm_id")?, r.opt_uuid("bank_id")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// Purpose of every consent the financing module writes.
+pub const PURPOSE: ConsentPurpose = ConsentPurpose::FinancingMatching;

@@ -1,0 +1,249 @@
+//! Reading materialised matches for the API: the bank pull (full list or incremental since a
+//! sequence number), one pair, and a firm's active matches. Consent is applied here, at read time,
+//! through [`covered_sql`]: a bank's query carries the predicate, so a firm without a consent in
+//! force for that bank never reaches the bank with its data.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use super::Conn;
+use super::consents::covered_sql;
+use crate::db::row::{Bind, Filter, RowExt, list_placeholders};
+use crate::db::types::ts;
+use crate::domain::firm::{City, FinancialYear, Firm, Tier, Venue};
+use crate::error::AppResult;
+use crate::store::{financials, firms};
+
+/// A stored match with what the API needs to show it.
+#[derive(Debug, Clone)]
+pub struct MatchRow {
+    pub firm: Firm,
+    pub tutoring_whitelist: bool,
+    pub target_venue: Option<Venue>,
+    pub product_id: Uuid,
+    pub product_name: String,
+    pub product_active: bool,
+    pub bank_id: Uuid,
+    pub active: bool,
+    pub score: u8,
+    pub version: i64,
+    pub seq: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Whether a consent in force lets the reading bank see the firm (always true for the office
+    /// and for the firm itself).
+    pub covered: bool,
+}
+
+/// Which rows a pull returns.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// Active matches of covered firms.
+    Full,
+    /// Every row changed after this sequence number, withdrawals and consent changes included.
+    SinceSeq(i64),
+    /// Every row whose `updated_at` is at or after this instant (approximate; see the API docs).
+    SinceTime(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PullFilter {
+    pub product_id: Option<Uuid>,
+    pub min_score: Option<u8>,
+    pub city: Option<City>,
+    pub tier: Option<Tier>,
+    pub venue: Option<Venue>,
+    /// Only firms whose lead bank (主办行) is the reading bank (`true`), or only others (`false`).
+    pub lead_bank: Option<bool>,
+    /// Only firms on (or off) the financial-tutoring whitelist (金融辅导白名单).
+    pub tutoring: Option<bool>,
+}
+
+/// Who reads: a bank (matches of its products, consent applied) or the office (optionally one
+/// bank's matches, no consent filter).
+#[derive(Debug, Clone, Copy)]
+pub enum Reader {
+    Bank(Uuid),
+    Admin(Option<Uuid>),
+}
+
+impl Reader {
+    fn bank(self) -> Option<Uuid> {
+        match self {
+            Reader::Bank(b) => Some(b),
+            Reader::Admin(b) => b,
+        }
+    }
+}
+
+fn select(f: &mut Filter, reader: Reader, now: DateTime<Utc>) -> String {
+    let covered = match reader {
+        Reader::Bank(b) => {
+            let bp = f.bind(Bind::Text(b.to_string()));
+            let np = f.bind(Bind::Text(ts(now)));
+            format!("CASE WHEN {} THEN 1 ELSE 0 END", covered_sql("m.firm_id", &bp, &np))
+        }
+        Reader::Admin(_) => "1".to_owned(),
+    };
+    format!(
+        "SELECT {}, f.tutoring_whitelist, rp.target_venue, m.product_id, p.name AS product_name, \
+         p.active AS product_active, m.bank_id AS match_bank_id, m.status, m.score, m.version, m.seq, \
+         m.created_at AS match_created_at, m.updated_at AS match_updated_at, {covered} AS covered \
+         FROM matches m JOIN products p ON p.id = m.product_id JOIN firms f ON f.id = m.firm_id \
+         LEFT JOIN reserve_pool rp ON rp.firm_id = m.firm_id",
+        firms::FIRM_COLUMNS
+    )
+}
+
+fn from_row(r: &AnyRow) -> Result<MatchRow, sqlx::Error> {
+    Ok(MatchRow {
+        firm: firms::from_row(r)?,
+        tutoring_whitelist: r.flag("tutoring_whitelist")?,
+        target_venue: r.opt_vocab("target_venue")?,
+        product_id: r.uuid("product_id")?,
+        product_name: r.text("product_name")?,
+        product_active: r.flag("product_active")?,
+        bank_id: r.uuid("match_bank_id")?,
+        active: r.text("status")? == "active",
+        score: u8::try_from(r.int("score")?).unwrap_or(0),
+        version: r.int("version")?,
+        seq: r.int("seq")?,
+        created_at: r.ts("match_created_at")?,
+        updated_at: r.ts("match_updated_at")?,
+        covered: r.int("covered")? != 0,
+    })
+}
+
+/// One page of a pull, in `(seq, firm_id, product_id)` order, only rows with `seq <= high_water`.
+#[allow(clippy::too_many_arguments)]
+pub async fn pull(
+    conn: &mut Conn,
+    reader: Reader,
+    mode: &Mode,
+    filter: &PullFilter,
+    high_water: i64,
+    after: Option<(i64, Uuid, Uuid)>,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<MatchRow>> {
+    let mut f = Filter::default();
+    let head = select(&mut f, reader, now);
+    if let Some(b) = reader.bank() {
+        f.and("m.bank_id = {}", Bind::Text(b.to_string()));
+    }
+    f.and("m.seq <= {}", Bind::Int(high_water));
+    match mode {
+        Mode::Full => {
+            f.and_raw("m.status = 'active'");
+            if let Reader::Bank(b) = reader {
+                let bp = f.bind(Bind::Text(b.to_string()));
+                let np = f.bind(Bind::Text(ts(now)));
+                f.and_raw(&covered_sql("m.firm_id", &bp, &np));
+            }
+        }
+        Mode::SinceSeq(s) => f.and("m.seq > {}", Bind::Int(*s)),
+        Mode::SinceTime(t) => f.and("m.updated_at >= {}", Bind::Text(ts(*t))),
+    }
+    if let Some(p) = filter.product_id {
+        f.and("m.product_id = {}", Bind::Text(p.to_string()));
+    }
+    if let Some(s) = filter.min_score {
+        f.and("m.score >= {}", Bind::Int(i64::from(s)));
+    }
+    if let Some(c) = filter.city {
+        f.and("f.city = {}", Bind::Text(c.as_str().into()));
+    }
+    if let Some(t) = filter.tier {
+        f.and("f.tier = {}", Bind::Text(t.as_str().into()));
+    }
+    if let Some(v) = filter.venue {
+        f.and("rp.target_venue = {}", Bind::Text(v.as_str().into()));
+    }
+    match (filter.lead_bank, reader.bank()) {
+        (Some(true), Some(b)) => f.and("f.lead_bank_id = {}", Bind::Text(b.to_string())),
+        (Some(false), Some(b)) => f.and("(f.lead_bank_id IS NULL OR f.lead_bank_id <> {})", Bind::Text(b.to_string())),
+        (Some(true), None) => f.and_raw("f.lead_bank_id IS NOT NULL"),
+        (Some(false), None) => f.and_raw("f.lead_bank_id IS NULL"),
+        (None, _) => {}
+    }
+    if let Some(t) = filter.tutoring {
+        f.and("f.tutoring_whitelist = {}", Bind::Bool(t));
+    }
+    if let Some((seq, firm, product)) = after {
+        let s = f.bind(Bind::Int(seq));
+        let fi = f.bind(Bind::Text(firm.to_string()));
+        let pr = f.bind(Bind::Text(product.to_string()));
+        f.and_raw(&format!(
+            "m.seq >= {s} AND (m.seq > {s} OR m.firm_id > {fi} OR (m.firm_id = {fi} AND m.product_id > {pr}))"
+        ));
+    }
+    let limit_p = f.bind(Bind::Int(i64::from(limit)));
+    let sql = format!("{head}{} ORDER BY m.seq, m.firm_id, m.product_id LIMIT {limit_p}", f.where_sql());
+    let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+}
+
+/// One stored pair, with coverage for `reader`.
+pub async fn one(
+    conn: &mut Conn,
+    reader: Reader,
+    firm_id: Uuid,
+    product_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Option<MatchRow>> {
+    let mut f = Filter::default();
+    let head = select(&mut f, reader, now);
+    f.and("m.firm_id = {}", Bind::Text(firm_id.to_string()));
+    f.and("m.product_id = {}", Bind::Text(product_id.to_string()));
+    if let Some(b) = reader.bank() {
+        f.and("m.bank_id = {}", Bind::Text(b.to_string()));
+    }
+    let sql = format!("{head}{}", f.where_sql());
+    let row = f.apply(sqlx::query(&sql)).fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+/// A firm's active matches (optionally only one bank's), best score first.
+pub async fn active_for_firm(conn: &mut Conn, firm_id: Uuid, bank: Option<Uuid>) -> AppResult<Vec<MatchRow>> {
+    let mut f = Filter::default();
+    // The office's reader applies no consent, so the instant is not used.
+    let head = select(&mut f, Reader::Admin(None), DateTime::<Utc>::UNIX_EPOCH);
+    f.and("m.firm_id = {}", Bind::Text(firm_id.to_string()));
+    f.and_raw("m.status = 'active'");
+    if let Some(b) = bank {
+        f.and("m.bank_id = {}", Bind::Text(b.to_string()));
+    }
+    let sql = format!("{head}{} ORDER BY m.score DESC, m.product_id", f.where_sql());
+    let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+}
+
+/// The latest fiscal year of each of these firms.
+pub async fn latest_financials(conn: &mut Conn, firm_ids: &[Uuid]) -> AppResult<HashMap<Uuid, FinancialYear>> {
+    let mut out: HashMap<Uuid, FinancialYear> = HashMap::new();
+    let mut ids = firm_ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT firm_id, {} FROM financials WHERE firm_id IN ({})",
+            financials::COLUMNS,
+            list_placeholders(chunk.len(), 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let fy = financials::from_row(&r)?;
+            let id = r.uuid("firm_id")?;
+            if out.get(&id).is_none_or(|e| e.fiscal_year < fy.fiscal_year) {
+                out.insert(id, fy);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,591 @@
+//! Materialised matches, their change sequence, the re-evaluation queue and recheck dates.
+//! The engine driver that uses these is `service::matching`; the read side for the API is at the
+//! end of this file.
+//!
+//! Lock order (PostgreSQL), which every writer follows so that none can deadlock:
+//! queue row(s) → matching advisory lock → `match_clock` row → `matches` rows → events → rechecks.
+//! Writers that hold the exclusive advisory lock never wait for a queue row (they delete queue rows
+//! with `SKIP LOCKED`), because an API transaction may hold its firm's queue row while it waits
+//! for the shared advisory lock.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::Conn;
+use crate::db::Dialect;
+use crate::db::row::{RowExt, list_placeholders, values_placeholders};
+use crate::db::types::{day, ts};
+use crate::domain::firm::{City, FinancialYear, Tier, Venue};
+use crate::domain::matching::MatchFirm;
+use crate::error::AppResult;
+use crate::store::events;
+
+/// Takes the next change sequence number. The `match_clock` row stays locked until the caller's
+/// transaction ends, so sequence order is commit order.
+pub async fn next_seq(conn: &mut Conn) -> AppResult<i64> {
+    let row =
+        sqlx::query("UPDATE match_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq").fetch_one(&mut *conn).await?;
+    Ok(row.int("seq")?)
+}
+
+/// The highest sequence number committed so far: every row with a lower or equal `seq` is visible.
+pub async fn high_water(conn: &mut Conn) -> AppResult<i64> {
+    let row = sqlx::query("SELECT seq FROM match_clock WHERE id = 1").fetch_one(&mut *conn).await?;
+    Ok(row.int("seq")?)
+}
+
+/// Which firms a batch covers.
+#[derive(Debug, Clone)]
+pub enum FirmSel {
+    Ids(Vec<Uuid>),
+    /// Inclusive id range (rematch and product jobs walk firms in id order).
+    Range(Uuid, Uuid),
+}
+
+impl FirmSel {
+    fn clause(&self, col: &str, start: usize) -> (String, Vec<String>) {
+        match self {
+            FirmSel::Ids(ids) => (
+                format!("{col} IN ({})", list_placeholders(ids.len().max(1), start)),
+                if ids.is_empty() { vec![String::new()] } else { ids.iter().map(Uuid::to_string).collect() },
+            ),
+            FirmSel::Range(a, b) => {
+                (format!("{col} >= ${start} AND {col} <= ${}", start + 1), vec![a.to_string(), b.to_string()])
+            }
+        }
+    }
+}
+
+/// Up to `limit` firm ids after `after`, in id order.
+pub async fn firm_ids_after(conn: &mut Conn, after: Option<Uuid>, limit: u32) -> AppResult<Vec<Uuid>> {
+    let rows = sqlx::query("SELECT id FROM firms WHERE id > $1 ORDER BY id LIMIT $2")
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.iter().map(|r| r.uuid("id")).collect::<Result<_, _>>()?)
+}
+
+/// What the engine needs of each selected firm (its latest fiscal year; its reserve-pool venue).
+pub async fn load_firms(conn: &mut Conn, sel: &FirmSel) -> AppResult<Vec<MatchFirm>> {
+    if matches!(sel, FirmSel::Ids(ids) if ids.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<MatchFirm> = Vec::new();
+    let chunks: Vec<FirmSel> = match sel {
+        FirmSel::Ids(ids) => ids.chunks(1000).map(|c| FirmSel::Ids(c.to_vec())).collect(),
+        r => vec![r.clone()],
+    };
+    for sel in chunks {
+        let (clause, binds) = sel.clause("f.id", 1);
+        let sql = format!(
+            "SELECT f.id, f.city, f.industry_code, f.tier, f.founded_on, f.tax_credit_grade, f.lead_bank_id, \
+             f.in_reserve_pool, rp.target_venue FROM firms f LEFT JOIN reserve_pool rp ON rp.firm_id = f.id \
+             WHERE {clause} ORDER BY f.id"
+        );
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b.clone());
+        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        let start = out.len();
+        for r in &rows {
+            let venue: Option<Venue> = r.opt_vocab("target_venue")?;
+            out.push(MatchFirm {
+                id: r.uuid("id")?,
+                city: r.vocab::<City>("city")?,
+                industry_code: r.text("industry_code")?,
+                tier: r.opt_vocab::<Tier>("tier")?,
+                founded_on: r.opt_day("founded_on")?,
+                tax_credit_grade: r.opt_vocab("tax_credit_grade")?,
+                lead_bank_id: r.opt_uuid("lead_bank_id")?,
+                in_reserve_pool: r.flag("in_reserve_pool")?,
+                target_venues: venue.into_iter().collect(),
+                fiscal_year: None,
+                revenue: None,
+                rd_expense: None,
+                invention_patents: None,
+            });
+        }
+        // The newest fiscal year of each firm, even if some of its figures are missing.
+        let (clause, binds) = sel.clause("firm_id", 1);
+        let sql = format!(
+            "SELECT firm_id, fiscal_year, revenue, rd_expense, invention_patents FROM financials WHERE {clause}"
+        );
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b.clone());
+        }
+        let mut latest: HashMap<Uuid, LatestYear> = HashMap::new();
+        for r in q.fetch_all(&mut *conn).await? {
+            let year = r.int("fiscal_year")?;
+            let entry = (year, r.opt_int("revenue")?, r.opt_int("rd_expense")?, r.opt_int("invention_patents")?);
+            let id = r.uuid("firm_id")?;
+            match latest.get(&id) {
+                Some(e) if e.0 >= year => {}
+                _ => {
+                    latest.insert(id, entry);
+                }
+            }
+        }
+        for f in &mut out[start..] {
+            if let Some((year, revenue, rd, patents)) = latest.get(&f.id) {
+                f.fiscal_year = Some(*year as i32);
+                f.revenue = revenue.map(crate::db::types::yuan);
+                f.rd_expense = rd.map(crate::db::types::yuan);
+                f.invention_patents = *patents;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// (fiscal year, revenue fen, R&D fen, invention patents) of a firm's newest year.
+type LatestYear = (i64, Option<i64>, Option<i64>, Option<i64>);
+
+/// A stored match as the materialiser compares against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Existing {
+    pub active: bool,
+    pub score: u8,
+    pub fingerprint: i64,
+    pub version: i64,
+}
+
+/// Stored matches of the selected firms (optionally of one product), keyed by (firm, product).
+pub async fn load_existing(
+    conn: &mut Conn,
+    sel: &FirmSel,
+    product: Option<Uuid>,
+) -> AppResult<HashMap<(Uuid, Uuid), Existing>> {
+    let mut out = HashMap::new();
+    let chunks: Vec<FirmSel> = match sel {
+        FirmSel::Ids(ids) if ids.is_empty() => return Ok(out),
+        FirmSel::Ids(ids) => ids.chunks(1000).map(|c| FirmSel::Ids(c.to_vec())).collect(),
+        r => vec![r.clone()],
+    };
+    for sel in chunks {
+        let (clause, binds) = sel.clause("firm_id", 1);
+        let product_clause =
+            if product.is_some() { format!(" AND product_id = ${}", binds.len() + 1) } else { String::new() };
+        let sql = format!(
+            "SELECT firm_id, product_id, status, score, fingerprint, version FROM matches WHERE {clause}{product_clause}"
+        );
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b.clone());
+        }
+        if let Some(p) = product {
+            q = q.bind(p.to_string());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.insert(
+                (r.uuid("firm_id")?, r.uuid("product_id")?),
+                Existing {
+                    active: r.text("status")? == "active",
+                    score: u8::try_from(r.int("score")?).unwrap_or(0),
+                    fingerprint: r.int("fingerprint")?,
+                    version: r.int("version")?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Withdrawn,
+}
+
+impl ChangeKind {
+    pub fn event_type(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "match.created",
+            ChangeKind::Updated => "match.updated",
+            ChangeKind::Withdrawn => "match.withdrawn",
+        }
+    }
+}
+
+/// One pair to write.
+#[derive(Debug, Clone)]
+pub struct MatchWrite {
+    pub firm_id: Uuid,
+    pub product_id: Uuid,
+    pub bank_id: Uuid,
+    pub kind: ChangeKind,
+    pub score: u8,
+    pub previous_score: Option<u8>,
+    pub met_bits: u16,
+    pub unmet_bits: u16,
+    pub fingerprint: i64,
+    pub version: i64,
+}
+
+/// The deterministic fact key of a match version (the event id derives from it).
+pub fn fact_key(firm_id: Uuid, product_id: Uuid, version: i64) -> String {
+    format!("match:{firm_id}:{product_id}:v{version}")
+}
+
+const WRITE_CHUNK: usize = 1000;
+
+/// Writes changed pairs with multi-row upserts, one `seq` for all of them, and one outbox event
+/// per pair (`match.created` / `match.updated` / `match.withdrawn`, bank = the product's bank).
+/// Match events carry `firm_id` but no `firm_seq`: the pair's `version` orders them.
+pub async fn write(conn: &mut Conn, writes: &[MatchWrite], now: DateTime<Utc>) -> AppResult<()> {
+    if writes.is_empty() {
+        return Ok(());
+    }
+    let seq = next_seq(conn).await?;
+    let now_s = ts(now);
+    for chunk in writes.chunks(WRITE_CHUNK) {
+        let sql = format!(
+            "INSERT INTO matches (firm_id, product_id, bank_id, status, score, met_bits, unmet_bits, fingerprint, \
+             version, seq, created_at, updated_at) VALUES {} ON CONFLICT (firm_id, product_id) DO UPDATE SET \
+             status = excluded.status, score = excluded.score, met_bits = excluded.met_bits, \
+             unmet_bits = excluded.unmet_bits, fingerprint = excluded.fingerprint, version = excluded.version, \
+             seq = excluded.seq, updated_at = excluded.updated_at",
+            values_placeholders(chunk.len(), 12, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for w in chunk {
+            q = q
+                .bind(w.firm_id.to_string())
+                .bind(w.product_id.to_string())
+                .bind(w.bank_id.to_string())
+                .bind(if w.kind == ChangeKind::Withdrawn { "withdrawn" } else { "active" })
+                .bind(i64::from(w.score))
+                .bind(i64::from(w.met_bits))
+                .bind(i64::from(w.unmet_bits))
+                .bind(w.fingerprint)
+                .bind(w.version)
+                .bind(seq)
+                .bind(now_s.clone())
+                .bind(now_s.clone());
+        }
+        q.execute(&mut *conn).await?;
+
+        let sql = format!(
+            "INSERT INTO events (id, event_type, firm_id, bank_id, firm_seq, occurred_at, payload) VALUES {} \
+             ON CONFLICT (id) DO NOTHING",
+            values_placeholders(chunk.len(), 7, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for w in chunk {
+            let kind = w.kind.event_type();
+            let mut data = serde_json::json!({
+                "firm_id": w.firm_id,
+                "product_id": w.product_id,
+                "version": w.version,
+                "status": if w.kind == ChangeKind::Withdrawn { "withdrawn" } else { "active" },
+                "score": w.score,
+            });
+            if let Some(prev) = w.previous_score {
+                data["previous_score"] = prev.into();
+            }
+            q = q
+                .bind(events::event_id(kind, &fact_key(w.firm_id, w.product_id, w.version)).to_string())
+                .bind(kind)
+                .bind(w.firm_id.to_string())
+                .bind(w.bank_id.to_string())
+                .bind(None::<i64>)
+                .bind(now_s.clone())
+                .bind(data.to_string());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Marks a firm's matches (for one bank, or all banks) as changed without changing them: a
+/// consent grant, revocation or expiry changes what the bank may see, and incremental sync must
+/// report it. Returns how many rows were touched.
+pub async fn touch(conn: &mut Conn, firm_id: Uuid, bank_id: Option<Uuid>, now: DateTime<Utc>) -> AppResult<u64> {
+    let seq = next_seq(conn).await?;
+    let done = match bank_id {
+        Some(b) => {
+            sqlx::query("UPDATE matches SET seq = $1, updated_at = $2 WHERE firm_id = $3 AND bank_id = $4")
+                .bind(seq)
+                .bind(ts(now))
+                .bind(firm_id.to_string())
+                .bind(b.to_string())
+                .execute(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query("UPDATE matches SET seq = $1, updated_at = $2 WHERE firm_id = $3")
+                .bind(seq)
+                .bind(ts(now))
+                .bind(firm_id.to_string())
+                .execute(&mut *conn)
+                .await?
+        }
+    };
+    Ok(done.rows_affected())
+}
+
+// ---------------------------------------------------------------- queue
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Firm,
+    Product,
+}
+
+impl Subject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Firm => "firm",
+            Subject::Product => "product",
+        }
+    }
+}
+
+/// Queues a firm or product for re-evaluation (or bumps its generation if already queued).
+pub async fn enqueue(conn: &mut Conn, kind: Subject, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    enqueue_many(conn, kind, &[id], now).await
+}
+
+pub async fn enqueue_many(conn: &mut Conn, kind: Subject, ids: &[Uuid], now: DateTime<Utc>) -> AppResult<()> {
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "INSERT INTO match_queue (kind, subject_id, gen, enqueued_at) VALUES {} \
+             ON CONFLICT (kind, subject_id) DO UPDATE SET gen = match_queue.gen + 1",
+            values_placeholders(chunk.len(), 4, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(kind.as_str()).bind(id.to_string()).bind(1i64).bind(ts(now));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Claims up to `limit` queued firms, oldest first; on PostgreSQL rows another worker holds are
+/// skipped and the claimed ones stay locked until the caller's transaction ends.
+pub async fn claim_firms(conn: &mut Conn, dialect: Dialect, limit: u32) -> AppResult<Vec<(Uuid, i64)>> {
+    let sql = format!(
+        "SELECT subject_id, gen FROM match_queue WHERE kind = 'firm' ORDER BY enqueued_at, subject_id LIMIT $1{}",
+        dialect.skip_locked()
+    );
+    let rows = sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(|r| Ok((r.uuid("subject_id")?, r.int("gen")?))).collect::<Result<_, sqlx::Error>>()?)
+}
+
+#[derive(Debug, Clone)]
+pub struct ProductJob {
+    pub product_id: Uuid,
+    pub generation: i64,
+    /// Where to resume: the last firm done under this generation.
+    pub after: Option<Uuid>,
+}
+
+pub async fn claim_product(conn: &mut Conn, dialect: Dialect) -> AppResult<Option<ProductJob>> {
+    let sql = format!(
+        "SELECT subject_id, gen, progress_gen, progress_after FROM match_queue WHERE kind = 'product' \
+         ORDER BY enqueued_at, subject_id LIMIT 1{}",
+        dialect.skip_locked()
+    );
+    let Some(r) = sqlx::query(&sql).fetch_optional(&mut *conn).await? else { return Ok(None) };
+    let generation = r.int("gen")?;
+    let after = if r.opt_int("progress_gen")? == Some(generation) { r.opt_uuid("progress_after")? } else { None };
+    Ok(Some(ProductJob { product_id: r.uuid("subject_id")?, generation, after }))
+}
+
+pub async fn product_progress(conn: &mut Conn, job: &ProductJob, last: Uuid) -> AppResult<()> {
+    sqlx::query("UPDATE match_queue SET progress_gen = $3, progress_after = $4 WHERE kind = $1 AND subject_id = $2")
+        .bind(Subject::Product.as_str())
+        .bind(job.product_id.to_string())
+        .bind(job.generation)
+        .bind(last.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes queue rows whose generation is still the one the job read; a row re-queued in the
+/// meantime stays. With `skip_locked`, rows another transaction holds are left alone too.
+pub async fn finish(
+    conn: &mut Conn,
+    dialect: Dialect,
+    kind: Subject,
+    done: &[(Uuid, i64)],
+    skip_locked: bool,
+) -> AppResult<()> {
+    for chunk in done.chunks(400) {
+        let pairs = values_placeholders(chunk.len(), 2, 2);
+        let sql = if skip_locked && dialect == Dialect::Postgres {
+            format!(
+                "DELETE FROM match_queue WHERE kind = $1 AND subject_id IN (SELECT subject_id FROM match_queue \
+                 WHERE kind = $1 AND (subject_id, gen) IN (VALUES {pairs}) FOR UPDATE SKIP LOCKED)"
+            )
+        } else {
+            format!("DELETE FROM match_queue WHERE kind = $1 AND (subject_id, gen) IN (VALUES {pairs})")
+        };
+        let mut q = sqlx::query(&sql).bind(kind.as_str());
+        for (id, generation) in chunk {
+            q = q.bind(id.to_string()).bind(*generation);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Removes a firm's queue row whatever its generation (the caller holds it and has just done the work).
+pub async fn dequeue_firm(conn: &mut Conn, firm_id: Uuid) -> AppResult<()> {
+    sqlx::query("DELETE FROM match_queue WHERE kind = 'firm' AND subject_id = $1")
+        .bind(firm_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Generations of queued subjects, optionally only firms within an id range.
+pub async fn queued(conn: &mut Conn, kind: Subject, range: Option<(Uuid, Uuid)>) -> AppResult<Vec<(Uuid, i64)>> {
+    let rows = match range {
+        Some((a, b)) => {
+            sqlx::query(
+                "SELECT subject_id, gen FROM match_queue WHERE kind = $1 AND subject_id >= $2 AND subject_id <= $3",
+            )
+            .bind(kind.as_str())
+            .bind(a.to_string())
+            .bind(b.to_string())
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query("SELECT subject_id, gen FROM match_queue WHERE kind = $1")
+                .bind(kind.as_str())
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
+    Ok(rows.iter().map(|r| Ok((r.uuid("subject_id")?, r.int("gen")?))).collect::<Result<_, sqlx::Error>>()?)
+}
+
+pub async fn queue_len(conn: &mut Conn) -> AppResult<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM match_queue").fetch_one(&mut *conn).await?.int("n")?)
+}
+
+// ---------------------------------------------------------------- rechecks
+
+/// Sets (or clears) each firm's next recheck date exactly.
+pub async fn set_firm_rechecks(conn: &mut Conn, due: &[(Uuid, Option<NaiveDate>)]) -> AppResult<()> {
+    let set: Vec<(Uuid, NaiveDate)> = due.iter().filter_map(|(id, d)| d.map(|d| (*id, d))).collect();
+    let clear: Vec<Uuid> = due.iter().filter(|(_, d)| d.is_none()).map(|(id, _)| *id).collect();
+    upsert_rechecks(conn, Subject::Firm, &set, false).await?;
+    for chunk in clear.chunks(500) {
+        let sql = format!(
+            "DELETE FROM match_rechecks WHERE kind = 'firm' AND subject_id IN ({})",
+            list_placeholders(chunk.len(), 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Upserts recheck dates; with `keep_earlier` an existing earlier date wins (a partial
+/// evaluation, one product, cannot know the firm's other dates).
+pub async fn upsert_rechecks(
+    conn: &mut Conn,
+    kind: Subject,
+    due: &[(Uuid, NaiveDate)],
+    keep_earlier: bool,
+) -> AppResult<()> {
+    let set = if keep_earlier {
+        "due_on = CASE WHEN excluded.due_on < match_rechecks.due_on THEN excluded.due_on ELSE match_rechecks.due_on END"
+    } else {
+        "due_on = excluded.due_on"
+    };
+    for chunk in due.chunks(500) {
+        let sql = format!(
+            "INSERT INTO match_rechecks (kind, subject_id, due_on) VALUES {} ON CONFLICT (kind, subject_id) DO UPDATE SET {set}",
+            values_placeholders(chunk.len(), 3, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, d) in chunk {
+            q = q.bind(kind.as_str()).bind(id.to_string()).bind(day(*d));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn clear_recheck(conn: &mut Conn, kind: Subject, id: Uuid) -> AppResult<()> {
+    sqlx::query("DELETE FROM match_rechecks WHERE kind = $1 AND subject_id = $2")
+        .bind(kind.as_str())
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Subjects whose recheck date has come.
+pub async fn due_rechecks(conn: &mut Conn, today: NaiveDate, limit: u32) -> AppResult<Vec<(Subject, Uuid)>> {
+    let rows = sqlx::query(
+        "SELECT kind, subject_id FROM match_rechecks WHERE due_on <= $1 ORDER BY due_on, kind, subject_id LIMIT $2",
+    )
+    .bind(day(today))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let kind = if r.text("kind")? == "product" { Subject::Product } else { Subject::Firm };
+            Ok((kind, r.uuid("subject_id")?))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// Deletes the given recheck rows if they are still due (a job may have moved them meanwhile).
+pub async fn clear_due(conn: &mut Conn, today: NaiveDate, subjects: &[(Subject, Uuid)]) -> AppResult<()> {
+    for chunk in subjects.chunks(400) {
+        let sql = format!(
+            "DELETE FROM match_rechecks WHERE due_on <= $1 AND (kind, subject_id) IN (VALUES {})",
+            values_placeholders(chunk.len(), 2, 2)
+        );
+        let mut q = sqlx::query(&sql).bind(day(today));
+        for (k, id) in chunk {
+            q = q.bind(k.as_str()).bind(id.to_string());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- watermarks
+
+/// Reads a watermark, locking it on PostgreSQL so that two workers do not process the same span.
+pub async fn lock_state(conn: &mut Conn, dialect: Dialect, name: &str) -> AppResult<Option<String>> {
+    sqlx::query("INSERT INTO match_state (name, value) VALUES ($1, '') ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    let lock = if dialect == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let row = sqlx::query(&format!("SELECT value FROM match_state WHERE name = $1{lock}"))
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Some(row.text("value")?).filter(|v| !v.is_empty()))
+}
+
+pub async fn put_state(conn: &mut Conn, name: &str, value: &str) -> AppResult<()> {
+    sqlx::query("UPDATE match_state SET value = $2 WHERE name = $1").bind(name).bind(value).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The newest fiscal year among `years` (any order).
+pub fn latest(years: Vec<FinancialYear>) -> Option<FinancialYear> {
+    years.into_iter().max_by_key(|y| y.fiscal_year)
+}
