@@ -279,9 +279,46 @@ pub async fn transition(
         now,
     )
     .await?;
+    notify_firm(&mut tx, &state, &a, &product.name, to, remark.clone(), now).await?;
     let updated = applications::get(&mut tx, id).await?.ok_or(AppError::not_found("application"))?;
     let out = detail(&mut tx, updated, actor).await?;
     tx.commit().await?;
     tracing::info!(application_id = %id, from = %a.status, to = %to, "application moved");
     Ok(web::Json(out))
+}
+
+/// Queues the mail to the firm's contact about its application's new state (same transaction).
+/// A firm without a usable contact address is skipped, not failed: the change itself stands.
+async fn notify_firm(
+    conn: &mut crate::store::Conn,
+    state: &AppState,
+    a: &Application,
+    product_name: &str,
+    to: ApplicationStatus,
+    remark: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    use crate::mail::templates::{MailContext, MailKind, MailRequest};
+    let Some(firm) = crate::store::firms::get(conn, a.firm_id).await? else { return Ok(()) };
+    let Some(email) = firm.contact_email.filter(|e| crate::mail::outbox::deliverable(e)) else { return Ok(()) };
+    let bank_name = crate::store::banks::get(conn, a.bank_id).await?.map(|b| b.name).unwrap_or_default();
+    let request = MailRequest {
+        kind: MailKind::ApplicationStatusChanged {
+            application_id: a.id,
+            product_name: product_name.to_owned(),
+            bank_name,
+            from: a.status.to_string(),
+            to: to.to_string(),
+            remark,
+        },
+        context: MailContext {
+            recipient: crate::mail::ics::Party { name: firm.contact_name.unwrap_or(firm.name), email },
+            organizer: crate::mail::outbox::organizer(&state.config),
+            created_at: now,
+            roadshow: None,
+            registration: None,
+        },
+    };
+    crate::mail::outbox::enqueue(conn, &request, now).await?;
+    Ok(())
 }

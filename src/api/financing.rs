@@ -63,12 +63,10 @@ pub struct FinancingStatus {
     /// Open products the firm misses by one or two rules (see `GET /v1/firms/{id}/matches`).
     pub near_misses: usize,
     pub consents: Vec<ConsentRecord>,
-    /// Not yet available: the roadshow capability fills this in. Always `null` for now.
-    #[schema(value_type = Option<Object>)]
-    pub roadshow_slots: Option<serde_json::Value>,
-    /// Not yet available: the listing-progress capability fills this in. Always `null` for now.
-    #[schema(value_type = Option<Object>)]
-    pub listing_stage: Option<serde_json::Value>,
+    /// The firm's presenting slots at roadshows (published roadshows only, for the firm's own key).
+    pub roadshow_slots: Vec<crate::api::roadshows::FirmSlot>,
+    /// Listing progress on every venue where the firm has a recorded milestone.
+    pub listing_stage: Vec<crate::domain::listing_stage::Progress>,
 }
 
 /// The firm's financing status: applications and their stages, totals requested, approved and
@@ -131,6 +129,16 @@ pub async fn financing_status(
     }
     let fm = firm_matches(&mut conn, firm_id, None, now).await?;
     let consents = consents::for_firm(&mut conn, firm_id, now).await?;
+    let roadshow_slots = crate::store::roadshows::slots_of_firm(&mut conn, firm_id, !caller.is_admin())
+        .await?
+        .into_iter()
+        .map(|(slot, roadshow)| crate::api::roadshows::FirmSlot { roadshow, slot })
+        .collect();
+    let listing_stage = crate::service::listing::progress_all(&mut conn, firm_id, now.date_naive())
+        .await?
+        .into_iter()
+        .filter(|p| p.current.is_some())
+        .collect();
     Ok(web::Json(FinancingStatus {
         firm_id,
         as_of: now,
@@ -141,8 +149,8 @@ pub async fn financing_status(
         matched_products: fm.matches,
         near_misses: fm.near_misses.len(),
         consents,
-        roadshow_slots: None,
-        listing_stage: None,
+        roadshow_slots,
+        listing_stage,
     }))
 }
 

@@ -75,9 +75,9 @@ pub struct Actuals {
     pub little_giant_avg_rd_ratio_pct: Option<Decimal>,
     #[schema(value_type = Option<String>)]
     pub little_giant_avg_invention_patents: Option<Decimal>,
-    /// Not yet known to the service until roadshows are recorded: `null`.
+    /// Roadshows held (published, closed or completed) that start in `year`.
     pub roadshows_in_year: Option<i64>,
-    /// Not yet known to the service until fund investments are recorded: `null`.
+    /// Closed fund investments dated in `year` (intentions are not counted).
     pub fund_projects_in_year: Option<i64>,
     #[schema(value_type = Option<String>)]
     pub fund_amount_in_year: Option<Decimal>,
@@ -296,6 +296,17 @@ pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> 
         .fetch_one(&mut *conn)
         .await?;
     actual.shareholding_reforms_in_year = row.int("n")?;
+
+    let (projects, amount) = crate::store::investments::investment_totals_by_year(conn, year).await?;
+    actual.fund_projects_in_year = Some(projects);
+    actual.fund_amount_in_year = Some(amount.round_dp(2));
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM roadshows WHERE status IN ('published', 'closed', 'completed') AND SUBSTR(starts_at, 1, 4) = $1",
+    )
+    .bind(&year_text)
+    .fetch_one(&mut *conn)
+    .await?;
+    actual.roadshows_in_year = Some(row.int("n")?);
 
     Ok(ProgrammeStats {
         year,

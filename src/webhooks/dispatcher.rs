@@ -137,6 +137,8 @@ pub struct Dispatcher {
     max_in_flight: u32,
     limits: Mutex<HashMap<Uuid, EndpointLimit>>,
     capacity: Notify,
+    /// Sender identity of the notice mailed to a bank when its endpoint is disabled.
+    organizer: crate::mail::ics::Party,
 }
 
 impl Dispatcher {
@@ -176,6 +178,7 @@ impl Dispatcher {
             max_in_flight: config.webhooks_max_in_flight.max(1),
             limits: Mutex::new(HashMap::new()),
             capacity: Notify::new(),
+            organizer: crate::mail::outbox::organizer(config),
         })
     }
 
@@ -478,7 +481,7 @@ impl Dispatcher {
             };
             if let Some(reason) = reason {
                 let since = health.failing_since.unwrap_or(last_failure);
-                disable(&mut tx, endpoint_id, bank_id, reason, since, now).await?;
+                disable(&mut tx, endpoint_id, bank_id, reason, since, now, &self.organizer).await?;
                 disabled.push((endpoint_id, reason));
             }
         }
@@ -545,6 +548,7 @@ async fn fail_pending(conn: &mut crate::store::Conn, endpoint_id: Uuid) -> AppRe
 }
 
 /// Disables an endpoint automatically and records the event the bank's e-mail is sent from.
+#[allow(clippy::too_many_arguments)]
 async fn disable(
     conn: &mut crate::store::Conn,
     endpoint_id: Uuid,
@@ -552,6 +556,7 @@ async fn disable(
     reason: DisabledReason,
     failing_since: DateTime<Utc>,
     now: DateTime<Utc>,
+    organizer: &crate::mail::ics::Party,
 ) -> AppResult<()> {
     if !store::set_enabled(conn, endpoint_id, false, Some(reason), now).await? {
         return Ok(());
@@ -572,6 +577,33 @@ async fn disable(
         now,
     )
     .await?;
+    // The bank's contact is told by mail, queued in the same transaction as the disable.
+    let bank = crate::store::banks::get(conn, bank_id).await?;
+    let endpoint = store::get_endpoint(conn, endpoint_id).await?;
+    if let (Some(bank), Some(endpoint)) = (bank, endpoint)
+        && let Some(email) = bank.contact_email.filter(|e| crate::mail::outbox::deliverable(e))
+    {
+        use crate::mail::templates::{MailContext, MailKind, MailRequest};
+        let request = MailRequest {
+            kind: MailKind::WebhookEndpointDisabled {
+                endpoint_id,
+                endpoint_url: endpoint.url,
+                reason: match reason {
+                    DisabledReason::Gone => "the endpoint answered 410 Gone".to_owned(),
+                    _ => "deliveries kept failing for five days".to_owned(),
+                },
+                since: failing_since,
+            },
+            context: MailContext {
+                recipient: crate::mail::ics::Party { name: bank.name, email },
+                organizer: organizer.clone(),
+                created_at: now,
+                roadshow: None,
+                registration: None,
+            },
+        };
+        crate::mail::outbox::enqueue(conn, &request, now).await?;
+    }
     Ok(())
 }
 
