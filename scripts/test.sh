@@ -11,12 +11,13 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 VENV="${SRDI_TEST_VENV:-target/test-venv}"
+case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 if [ ! -x "$VENV/bin/schemathesis" ] || ! "$VENV/bin/python" -c "import standardwebhooks" 2>/dev/null; then
     step "installing python test tools into $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
 fi
-export SRDI_TEST_PYTHON="$PWD/$VENV/bin/python"
+export SRDI_TEST_PYTHON="$VENV/bin/python"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
