@@ -31,7 +31,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::ics::Party;
 use crate::mail::message::build_message;
 use crate::mail::templates::{MailKind, MailRequest};
-use crate::mail::transport::{Mailer, SendFailure};
+use crate::mail::transport::{Mailer, SendFailure, redact};
 use crate::store::Conn;
 use crate::workers::WorkerContext;
 
@@ -260,7 +260,7 @@ impl Sender {
                     Ok(()) => Outcome::Sent,
                     Err(f) => after_failure(f, c.attempt, &self.schedule),
                 },
-                Err(error) => Outcome::Failed { error },
+                Err(error) => Outcome::Failed { error: redact(&error) },
             };
             match &outcome {
                 Outcome::Sent => {

@@ -65,6 +65,18 @@ async fn mail_registration(
     now: DateTime<Utc>,
 ) -> AppResult<Uuid> {
     let sequence = if kind.ics_method().is_some() { registrations::next_ics_sequence(conn, reg.id).await? } else { 0 };
+    enqueue_registration_mail(conn, lh, rs, reg, kind, sequence, now).await
+}
+
+async fn enqueue_registration_mail(
+    conn: &mut Conn,
+    lh: &Letterhead,
+    rs: &Roadshow,
+    reg: &Registration,
+    kind: MailKind,
+    sequence: u32,
+    now: DateTime<Utc>,
+) -> AppResult<Uuid> {
     let req = MailRequest {
         kind,
         context: MailContext {
@@ -132,7 +144,7 @@ fn conflict(code: &'static str, detail: impl Into<String>, extra: Option<serde_j
 }
 
 async fn locked(conn: &mut Conn, id: Uuid) -> AppResult<Roadshow> {
-    roadshows::lock(conn, id).await?.ok_or(AppError::not_found("roadshow"))
+    roadshows::lock(conn, id, true).await?.ok_or(AppError::not_found("roadshow"))
 }
 
 async fn reload(conn: &mut Conn, id: Uuid) -> AppResult<Registration> {
@@ -286,6 +298,10 @@ fn already_registered(existing: &Registration, caller: &Principal) -> AppError {
 
 /// Registers a fund manager: confirmed while seats remain (the conditional seat update decides),
 /// otherwise waitlisted at the next place; on roadshows with an approval step, pending approval.
+///
+/// The roadshow lock is held from the first statement to commit, so the path is kept short: lock,
+/// seat update (and waitlist counter), insert, mail row. A duplicate address is detected by the
+/// insert itself (the partial unique index); the caller's rollback then returns the seat.
 pub async fn register(
     conn: &mut Conn,
     lh: &Letterhead,
@@ -295,7 +311,7 @@ pub async fn register(
     caller: &Principal,
     now: DateTime<Utc>,
 ) -> AppResult<Registration> {
-    let rs = locked(conn, roadshow_id).await?;
+    let rs = roadshows::lock(conn, roadshow_id, false).await?.ok_or(AppError::not_found("roadshow"))?;
     if !rs.status.public() && !caller.is_admin() {
         return Err(AppError::not_found("roadshow"));
     }
@@ -303,9 +319,6 @@ pub async fn register(
         return Err(conflict(code, detail, None));
     }
     let key = email_key(&f.attendee_email);
-    if let Some(existing) = registrations::find_active_by_email(conn, roadshow_id, &key).await? {
-        return Err(already_registered(&existing, caller));
-    }
     let (status, waitlist_seq) = if rs.requires_approval {
         (RegistrationStatus::PendingApproval, None)
     } else if roadshows::take_seats(conn, roadshow_id, f.party_size).await? {
@@ -313,6 +326,7 @@ pub async fn register(
     } else {
         (RegistrationStatus::Waitlisted, Some(roadshows::next_waitlist_seq(conn, roadshow_id).await?))
     };
+    let confirmed = status == RegistrationStatus::Confirmed;
     let id = Uuid::now_v7();
     let token = checkin_token();
     let inserted = registrations::insert(
@@ -328,24 +342,50 @@ pub async fn register(
             party_size: f.party_size,
             waitlist_seq,
             checkin_token: &token,
+            ics_sequence: confirmed.then_some(0),
             created_by_key: caller.key_id,
         },
         now,
     )
     .await?;
     if !inserted {
-        // Only reachable by a writer that skipped the roadshow lock; the caller's rollback returns
-        // any seat taken above.
-        return Err(conflict("already_registered", "this e-mail address already has an active registration", None));
+        let existing = registrations::find_active_by_email(conn, roadshow_id, &key).await?;
+        return Err(match existing {
+            Some(existing) => already_registered(&existing, caller),
+            None => conflict("already_registered", "this e-mail address already has an active registration", None),
+        });
     }
-    let reg = reload(conn, id).await?;
+    let waitlist_position = match waitlist_seq {
+        Some(seq) => Some(registrations::waitlist_position(conn, roadshow_id, seq).await?),
+        None => None,
+    };
+    // As stored (timestamps at the column's microsecond precision), without reading it back.
+    let at = crate::db::types::Ts::try_from(crate::db::types::ts(now)).map(|t| t.0).unwrap_or(now);
+    let reg = Registration {
+        id,
+        roadshow_id,
+        fund_id,
+        status,
+        waitlist_position,
+        attendee_name: f.attendee_name.clone(),
+        attendee_email: f.attendee_email.clone(),
+        party_size: f.party_size,
+        checkin_token: token,
+        checked_in_at: None,
+        confirmed_at: confirmed.then_some(at),
+        cancelled_at: None,
+        cancel_reason: None,
+        created_at: at,
+        updated_at: at,
+    };
     match status {
         RegistrationStatus::Confirmed => {
-            mail_registration(conn, lh, &rs, &reg, MailKind::RegistrationConfirmed, now).await?;
+            enqueue_registration_mail(conn, lh, &rs, &reg, MailKind::RegistrationConfirmed, 0, now).await?;
         }
         RegistrationStatus::Waitlisted => {
-            let position = u32::try_from(reg.waitlist_position.unwrap_or(1)).unwrap_or(u32::MAX);
-            mail_registration(conn, lh, &rs, &reg, MailKind::RegistrationWaitlisted { position }, now).await?;
+            let position = u32::try_from(waitlist_position.unwrap_or(1)).unwrap_or(u32::MAX);
+            let kind = MailKind::RegistrationWaitlisted { position };
+            enqueue_registration_mail(conn, lh, &rs, &reg, kind, 0, now).await?;
         }
         _ => {}
     }

@@ -50,6 +50,8 @@ pub struct NewRegistration<'a> {
     pub party_size: i64,
     pub waitlist_seq: Option<i64>,
     pub checkin_token: &'a str,
+    /// SEQUENCE of the calendar object about to be mailed with the creation (confirmed: 0).
+    pub ics_sequence: Option<i64>,
     pub created_by_key: Uuid,
 }
 
@@ -59,8 +61,8 @@ pub async fn insert(conn: &mut Conn, n: &NewRegistration<'_>, now: DateTime<Utc>
     let confirmed_at = (n.status == RegistrationStatus::Confirmed).then(|| ts(now));
     let r = sqlx::query(
         "INSERT INTO roadshow_registrations (id, roadshow_id, fund_id, status, attendee_name, attendee_email, email_key, \
-         party_size, waitlist_seq, checkin_token, confirmed_at, created_by_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) ON CONFLICT DO NOTHING",
+         party_size, waitlist_seq, checkin_token, ics_sequence, confirmed_at, created_by_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) ON CONFLICT DO NOTHING",
     )
     .bind(n.id.to_string())
     .bind(n.roadshow_id.to_string())
@@ -72,6 +74,7 @@ pub async fn insert(conn: &mut Conn, n: &NewRegistration<'_>, now: DateTime<Utc>
     .bind(n.party_size)
     .bind(n.waitlist_seq)
     .bind(n.checkin_token)
+    .bind(n.ics_sequence)
     .bind(confirmed_at)
     .bind(n.created_by_key.to_string())
     .bind(ts(now))
@@ -158,6 +161,19 @@ pub async fn with_status(
     let sql = format!("SELECT {COLUMNS} FROM roadshow_registrations g{} ORDER BY g.id", f.where_sql());
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+}
+
+/// The current place of the waitlisted registration with order key `seq`.
+pub async fn waitlist_position(conn: &mut Conn, roadshow_id: Uuid, seq: i64) -> AppResult<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM roadshow_registrations WHERE roadshow_id = $1 AND status = 'waitlisted' \
+         AND waitlist_seq <= $2",
+    )
+    .bind(roadshow_id.to_string())
+    .bind(seq)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.int("n")?)
 }
 
 /// The waitlist in order: (id, party size).

@@ -127,15 +127,16 @@ pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Option<Roadshow>> {
 }
 
 /// Takes the roadshow's row lock for the rest of the transaction (see the module comment) and
-/// reads the roadshow as it is under that lock.
-pub async fn lock(conn: &mut Conn, id: Uuid) -> AppResult<Option<Roadshow>> {
+/// reads the roadshow as it is under that lock, in one statement. `with_focus: false` leaves
+/// `industry_focus` empty and saves a query (registration does not need it).
+pub async fn lock(conn: &mut Conn, id: Uuid, with_focus: bool) -> AppResult<Option<Roadshow>> {
     let columns = COLUMNS.replace("r.", "");
     let row = sqlx::query(&format!("UPDATE roadshows SET seats_taken = seats_taken WHERE id = $1 RETURNING {columns}"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let focus = industries(conn, &[id]).await?.remove(&id).unwrap_or_default();
+    let focus = if with_focus { industries(conn, &[id]).await?.remove(&id).unwrap_or_default() } else { Vec::new() };
     Ok(Some(from_row(&row, focus)?))
 }
 

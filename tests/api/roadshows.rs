@@ -230,6 +230,8 @@ async fn roadshows_are_drafted_published_filtered_and_changed_by_the_rules() {
     // Capacity cannot drop below the seats taken.
     registered(&app, &fund, &jid, "one@f.example.cn").await;
     registered(&app, &fund, &jid, "two@f.example.cn").await;
+    // A duplicate takes a seat before the unique index refuses it; the rollback gives it back.
+    assert_eq!(register(&app, &fund, &jid, "Two@F.example.cn", 3).await.status(), StatusCode::CONFLICT);
     let resp = app.patch_json(&format!("/v1/roadshows/{jid}"), &app.admin_key, &json!({"capacity": 1})).await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
     assert_eq!(problem(resp).await["seats_taken"], 2);
@@ -281,6 +283,16 @@ async fn seats_then_waitlist_duplicates_and_the_mails_with_invitations() {
 
     let roadshow: Value = app.get(&format!("/v1/roadshows/{rid}"), &key_b).await.json().await.expect("json");
     assert_eq!((roadshow["seats_taken"].as_i64(), roadshow["seats_left"].as_i64()), (Some(3), Some(0)));
+    // The answer to the POST is the registration as stored.
+    for (reg, key) in [(&a, &key_a), (&c, &key_b), (&d, &key_a)] {
+        let stored: Value = app
+            .get(&format!("/v1/roadshows/{rid}/registrations/{}", id_of(reg)), key)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(&stored, reg);
+    }
 
     sink.wait_for(4, WAIT).await;
     let to_a = mails_to(&sink, "a@fund-a.example.cn");
