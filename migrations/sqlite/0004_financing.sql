@@ -93,6 +93,9 @@ CREATE TABLE match_rechecks (
 );
 CREATE INDEX match_rechecks_due ON match_rechecks (due_on);
 
+-- The matching worker finds consents that lapsed since its last pass by expiry time.
+CREATE INDEX consents_expiry ON consents (expires_at);
+
 -- Small named watermarks of the matching worker (e.g. how far consent expiries were processed).
 CREATE TABLE match_state (
     name  TEXT PRIMARY KEY,

@@ -411,6 +411,14 @@ async fn enqueue_due(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
     let today = now.date_naive();
     let mut total = 0;
     loop {
+        // Look before taking a write transaction: most ticks find nothing due.
+        let nothing_due = {
+            let mut conn = db.pool().acquire().await?;
+            store::due_rechecks(&mut conn, today, 1).await?.is_empty()
+        };
+        if nothing_due {
+            return Ok(total);
+        }
         let mut tx = db.begin().await?;
         let due = store::due_rechecks(&mut tx, today, 1000).await?;
         if due.is_empty() {
@@ -433,6 +441,14 @@ const CONSENT_WATERMARK: &str = "consent_expiry_processed_to";
 /// Touches the matches of consents that lapsed since the last pass, so incremental sync reports
 /// those firms as withdrawn for the banks that lost sight of them.
 async fn process_consent_expiries(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
+    // Look before taking a write transaction: most ticks find no consent lapsed since the last one.
+    {
+        let mut conn = db.pool().acquire().await?;
+        let from = store::read_state(&mut conn, CONSENT_WATERMARK).await?.unwrap_or_default();
+        if consents::expired_between(&mut conn, &from, now).await?.is_empty() {
+            return Ok(0);
+        }
+    }
     let mut tx = db.begin().await?;
     let from = store::lock_state(&mut tx, db.dialect(), CONSENT_WATERMARK).await?.unwrap_or_default();
     let lapsed = consents::expired_between(&mut tx, &from, now).await?;
