@@ -57,7 +57,6 @@ CREATE TABLE matches (
     PRIMARY KEY (firm_id, product_id)
 );
 CREATE INDEX matches_bank_seq ON matches (bank_id, seq, firm_id, product_id);
-CREATE INDEX matches_product ON matches (product_id, firm_id);
 
 -- The change sequence. Every transaction that changes what a bank's match list shows takes
 -- `UPDATE match_clock SET seq = seq + 1 RETURNING seq` before writing match rows: the row lock is
