@@ -57,7 +57,6 @@ CREATE TABLE matches (
     PRIMARY KEY (firm_id, product_id)
 );
 CREATE INDEX matches_bank_seq ON matches (bank_id, seq, firm_id, product_id);
-CREATE INDEX matches_product ON matches (product_id, firm_id);
 
 -- The change sequence. Every transaction that changes what a bank's match list shows takes
 -- `UPDATE match_clock SET seq = seq + 1 RETURNING seq` before writing match rows: the row lock is
@@ -92,6 +91,9 @@ CREATE TABLE match_rechecks (
     PRIMARY KEY (kind, subject_id)
 );
 CREATE INDEX match_rechecks_due ON match_rechecks (due_on);
+
+-- The matching worker finds consents that lapsed since its last pass by expiry time.
+CREATE INDEX consents_expiry ON consents (expires_at);
 
 -- Small named watermarks of the matching worker (e.g. how far consent expiries were processed).
 CREATE TABLE match_state (

@@ -16,6 +16,7 @@
 //! is convenient but can miss a row committed late by a long transaction; prefer the token.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
@@ -33,9 +34,9 @@ use crate::domain::access::Role;
 use crate::domain::firm::{City, FinancialYear, TaxCreditGrade, Tier, Venue, vocabulary};
 use crate::domain::matching::{FirmFacts, MatchFirm, RuleResult, explain, near_miss};
 use crate::error::{AppError, AppResult};
-use crate::service::matching::{Compiled, compile};
+use crate::service::matching::{self, CachedProduct, Compiled};
 use crate::store::match_reads::{self, MatchRow, Mode, PullFilter, Reader};
-use crate::store::{Conn, banks, consents, financials, firms, lpr, matches, pool, products};
+use crate::store::{Conn, banks, consents, financials, firms, lpr, matches, pool};
 
 vocabulary!(
     MatchStatus {
@@ -195,25 +196,23 @@ fn parse_since(s: Option<&str>) -> AppResult<Mode> {
 async fn items(conn: &mut Conn, rows: Vec<MatchRow>, today: NaiveDate) -> AppResult<Vec<MatchItem>> {
     let visible: Vec<Uuid> = rows.iter().filter(|r| r.covered).map(|r| r.firm.id).collect();
     let latest = match_reads::latest_financials(conn, &visible).await?;
-    let mut ids: Vec<Uuid> = rows.iter().filter(|r| r.covered).map(|r| r.product_id).collect();
-    ids.sort();
-    ids.dedup();
-    let compiled: HashMap<Uuid, Compiled> =
-        products::get_many(conn, &ids).await?.iter().map(|p| (p.id, compile(p))).collect();
-    Ok(rows.into_iter().map(|r| item(r, &latest, &compiled, today)).collect())
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.product_id).collect();
+    let products = matching::products_by_id(conn, &ids).await?;
+    Ok(rows.into_iter().map(|r| item(r, &latest, &products, today)).collect())
 }
 
 fn item(
     r: MatchRow,
     latest: &HashMap<Uuid, FinancialYear>,
-    compiled: &HashMap<Uuid, Compiled>,
+    products: &HashMap<Uuid, Arc<CachedProduct>>,
     today: NaiveDate,
 ) -> MatchItem {
+    let product = products.get(&r.product_id);
     let withdrawn_reason = if !r.covered {
         Some(WithdrawnReason::ConsentNotInForce)
     } else if r.active {
         None
-    } else if !r.product_active {
+    } else if product.is_some_and(|p| !p.product.active) {
         Some(WithdrawnReason::ProductWithdrawn)
     } else {
         Some(WithdrawnReason::NoLongerEligible)
@@ -221,7 +220,7 @@ fn item(
     let mut out = MatchItem {
         firm_id: r.firm.id,
         product_id: r.product_id,
-        product_name: r.product_name.clone(),
+        product_name: product.map(|p| p.product.name.clone()).unwrap_or_default(),
         bank_id: r.bank_id,
         status: if r.covered && r.active { MatchStatus::Active } else { MatchStatus::Withdrawn },
         withdrawn_reason,
@@ -238,9 +237,9 @@ fn item(
         return out;
     }
     let fy = latest.get(&r.firm.id).cloned();
-    if let Some(c) = compiled.get(&r.product_id) {
+    if let Some(p) = product {
         let mf = MatchFirm::from_firm(&r.firm, fy.as_slice(), r.target_venue.as_slice());
-        let outcome = explain(&FirmFacts::new(&mf, today), &c.cp);
+        let outcome = explain(&FirmFacts::new(&mf, today), &p.compiled.cp);
         out.reasons = outcome.met;
         out.unmet = outcome.unmet;
     }
@@ -502,21 +501,23 @@ pub async fn firm_matches(
     let years = financials::list(conn, firm_id).await?;
     let venue = pool::get(conn, firm_id).await?.map(|e| e.target_venue);
     let facts = FirmFacts::new(&MatchFirm::from_firm(&firm, &years, venue.as_slice()), today);
-    let catalogue = products::active(conn, bank).await?;
+    let cached = matching::active_catalogue(conn, bank).await?;
+    let catalogue: Vec<&crate::domain::product::LoanProduct> = cached.iter().map(|c| &c.product).collect();
+    let compiled: HashMap<Uuid, &Compiled> = cached.iter().map(|c| (c.product.id, &c.compiled)).collect();
     let table = lpr::list(conn).await?;
     let names = banks::names(conn).await?;
     let product_ref = |p: &crate::domain::product::LoanProduct| ProductRef {
         bank_name: names.get(&p.bank_id).cloned().unwrap_or_default(),
         product: view(p.clone(), &table, today),
     };
-    let by_id: HashMap<Uuid, &crate::domain::product::LoanProduct> = catalogue.iter().map(|p| (p.id, p)).collect();
+    let by_id: HashMap<Uuid, &crate::domain::product::LoanProduct> = catalogue.iter().map(|p| (p.id, *p)).collect();
     let rows = match_reads::active_for_firm(conn, firm_id, bank).await?;
     let mut matched = HashSet::new();
     let mut out_matches = Vec::new();
     for r in rows {
         let Some(p) = by_id.get(&r.product_id) else { continue };
         matched.insert(p.id);
-        let outcome = explain(&facts, &compile(p).cp);
+        let outcome = explain(&facts, &compiled[&p.id].cp);
         out_matches.push(FirmMatch {
             product: product_ref(p),
             score: r.score,
@@ -527,7 +528,7 @@ pub async fn firm_matches(
     }
     let mut near = Vec::new();
     for p in catalogue.iter().filter(|p| !matched.contains(&p.id)) {
-        let outcome = explain(&facts, &compile(p).cp);
+        let outcome = explain(&facts, &compiled[&p.id].cp);
         if !outcome.eligible && near_miss(&outcome) {
             near.push(NearMiss {
                 product: product_ref(p),

@@ -30,7 +30,7 @@
 //! Only pairs whose outcome fingerprint changed are written, with multi-row upserts.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -139,6 +139,68 @@ pub fn compile(p: &LoanProduct) -> Compiled {
     }
 }
 
+/// A product with its compiled form, shared by every request that needs it at this version.
+pub struct CachedProduct {
+    pub product: LoanProduct,
+    pub compiled: Compiled,
+}
+
+type Catalogue = HashMap<Uuid, (i64, Arc<CachedProduct>)>;
+
+/// Products by (id, version): parsing and compiling the catalogue once per change instead of on
+/// every pull and every single-firm refresh. Validated against the stored version on each use.
+static CACHE: LazyLock<Mutex<Catalogue>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+const CACHE_CAP: usize = 20_000;
+
+async fn through_cache(conn: &mut Conn, versions: Vec<(Uuid, i64)>) -> AppResult<Vec<Arc<CachedProduct>>> {
+    let mut out: Vec<Option<Arc<CachedProduct>>> = Vec::with_capacity(versions.len());
+    let mut missing = Vec::new();
+    {
+        let cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, (id, v)) in versions.iter().enumerate() {
+            match cache.get(id) {
+                Some((cv, p)) if cv == v => out.push(Some(p.clone())),
+                _ => {
+                    out.push(None);
+                    missing.push((i, *id));
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let ids: Vec<Uuid> = missing.iter().map(|(_, id)| *id).collect();
+        let loaded: HashMap<Uuid, (LoanProduct, i64)> =
+            products::get_many_versioned(conn, &ids).await?.into_iter().map(|(p, v)| (p.id, (p, v))).collect();
+        let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > CACHE_CAP {
+            cache.clear();
+        }
+        for (i, id) in missing {
+            if let Some((p, v)) = loaded.get(&id) {
+                let entry = Arc::new(CachedProduct { compiled: compile(p), product: p.clone() });
+                cache.insert(id, (*v, entry.clone()));
+                out[i] = Some(entry);
+            }
+        }
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// The active catalogue (optionally one bank's), in id order.
+pub async fn active_catalogue(conn: &mut Conn, bank: Option<Uuid>) -> AppResult<Vec<Arc<CachedProduct>>> {
+    let versions = products::active_versions(conn, bank).await?;
+    through_cache(conn, versions).await
+}
+
+/// The given products (any status), by id.
+pub async fn products_by_id(conn: &mut Conn, ids: &[Uuid]) -> AppResult<HashMap<Uuid, Arc<CachedProduct>>> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let versions = products::versions_of(conn, &ids).await?;
+    Ok(through_cache(conn, versions).await?.into_iter().map(|p| (p.product.id, p)).collect())
+}
+
 /// The next day on which the product opens or closes, after `today`.
 fn window_edge(c: &Compiled, today: NaiveDate) -> Option<NaiveDate> {
     [c.valid_from, c.valid_to.and_then(|t| t.succ_opt())].into_iter().flatten().filter(|d| *d > today).min()
@@ -149,7 +211,7 @@ fn window_edge(c: &Compiled, today: NaiveDate) -> Option<NaiveDate> {
 /// product is stale (its product was withdrawn) and is withdrawn here.
 fn decide(
     facts: &[FirmFacts],
-    products: &[Compiled],
+    products: &[&Compiled],
     existing: &HashMap<(Uuid, Uuid), Existing>,
     whole_catalogue: bool,
     counts: &mut Counts,
@@ -258,15 +320,29 @@ async fn fill_banks(conn: &mut Conn, writes: &mut [MatchWrite]) -> AppResult<()>
 
 /// Evaluates the selected firms against the whole active catalogue and writes what changed.
 async fn process_firms(conn: &mut Conn, sel: FirmSel, today: NaiveDate, now: DateTime<Utc>) -> AppResult<Counts> {
-    let catalogue: Vec<Compiled> = products::active(conn, None).await?.iter().map(compile).collect();
+    let t0 = Instant::now();
+    let cached = active_catalogue(conn, None).await?;
+    let catalogue: Vec<&Compiled> = cached.iter().map(|c| &c.compiled).collect();
     let firms = store::load_firms(conn, &sel).await?;
     let facts: Vec<FirmFacts> = firms.iter().map(|f| FirmFacts::new(f, today)).collect();
     let existing = store::load_existing(conn, &sel, None).await?;
+    let t1 = Instant::now();
     let mut counts = Counts::default();
     let (mut writes, rechecks) = decide(&facts, &catalogue, &existing, true, &mut counts);
+    let t2 = Instant::now();
     fill_banks(conn, &mut writes).await?;
     store::write(conn, &writes, now).await?;
+    let t3 = Instant::now();
     store::set_firm_rechecks(conn, &rechecks).await?;
+    tracing::debug!(
+        firms = counts.firms,
+        writes = writes.len(),
+        read_ms = (t1 - t0).as_millis() as u64,
+        compute_ms = (t2 - t1).as_millis() as u64,
+        write_ms = (t3 - t2).as_millis() as u64,
+        rechecks_ms = t3.elapsed().as_millis() as u64,
+        "matching batch"
+    );
     Ok(counts)
 }
 
@@ -319,7 +395,7 @@ pub async fn run_product_step(db: &Db, now: DateTime<Utc>) -> AppResult<Option<C
         let firms = store::load_firms(&mut tx, &sel).await?;
         let facts: Vec<FirmFacts> = firms.iter().map(|f| FirmFacts::new(f, today)).collect();
         let existing = store::load_existing(&mut tx, &sel, Some(product.id)).await?;
-        let (writes, rechecks) = decide(&facts, &compiled, &existing, false, &mut counts);
+        let (writes, rechecks) = decide(&facts, &[&compiled[0]], &existing, false, &mut counts);
         store::write(&mut tx, &writes, now).await?;
         let due: Vec<(Uuid, NaiveDate)> = rechecks.into_iter().filter_map(|(id, d)| d.map(|d| (id, d))).collect();
         store::upsert_rechecks(&mut tx, Subject::Firm, &due, true).await?;
@@ -411,6 +487,14 @@ async fn enqueue_due(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
     let today = now.date_naive();
     let mut total = 0;
     loop {
+        // Look before taking a write transaction: most ticks find nothing due.
+        let nothing_due = {
+            let mut conn = db.pool().acquire().await?;
+            store::due_rechecks(&mut conn, today, 1).await?.is_empty()
+        };
+        if nothing_due {
+            return Ok(total);
+        }
         let mut tx = db.begin().await?;
         let due = store::due_rechecks(&mut tx, today, 1000).await?;
         if due.is_empty() {
@@ -433,6 +517,14 @@ const CONSENT_WATERMARK: &str = "consent_expiry_processed_to";
 /// Touches the matches of consents that lapsed since the last pass, so incremental sync reports
 /// those firms as withdrawn for the banks that lost sight of them.
 async fn process_consent_expiries(db: &Db, now: DateTime<Utc>) -> AppResult<usize> {
+    // Look before taking a write transaction: most ticks find no consent lapsed since the last one.
+    {
+        let mut conn = db.pool().acquire().await?;
+        let from = store::read_state(&mut conn, CONSENT_WATERMARK).await?.unwrap_or_default();
+        if consents::expired_between(&mut conn, &from, now).await?.is_empty() {
+            return Ok(0);
+        }
+    }
     let mut tx = db.begin().await?;
     let from = store::lock_state(&mut tx, db.dialect(), CONSENT_WATERMARK).await?.unwrap_or_default();
     let lapsed = consents::expired_between(&mut tx, &from, now).await?;
@@ -626,7 +718,7 @@ mod tests {
         for (what, f, stored, want) in cases {
             let existing: HashMap<_, _> = stored.into_iter().map(|e| (key, e)).collect();
             let mut counts = Counts::default();
-            let (writes, rechecks) = decide(std::slice::from_ref(&f), &p, &existing, false, &mut counts);
+            let (writes, rechecks) = decide(std::slice::from_ref(&f), &[&p[0]], &existing, false, &mut counts);
             let got = writes.first().map(|w| (w.kind, w.version));
             assert_eq!(got, want, "{what}");
             assert!(writes.len() <= 1, "{what}");

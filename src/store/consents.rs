@@ -135,6 +135,35 @@ pub async fn covers(conn: &mut Conn, firm_id: Uuid, bank_id: Uuid, now: DateTime
     Ok(row.is_some())
 }
 
+/// Of these firms, the ones a consent in force lets `bank_id` see at `now` (one indexed query).
+pub async fn covered_firms(
+    conn: &mut Conn,
+    bank_id: Uuid,
+    firm_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<std::collections::HashSet<Uuid>> {
+    let mut out = std::collections::HashSet::new();
+    let mut ids = firm_ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT DISTINCT c.firm_id FROM consents c WHERE c.firm_id IN ({}) AND c.purpose = 'financing_matching' \
+             AND c.revoked_at IS NULL AND c.granted_at <= $1 AND (c.expires_at IS NULL OR c.expires_at > $1) \
+             AND (c.bank_id IS NULL OR c.bank_id = $2)",
+            crate::db::row::list_placeholders(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql).bind(ts(now)).bind(bank_id.to_string());
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.insert(r.uuid("firm_id")?);
+        }
+    }
+    Ok(out)
+}
+
 /// Consents that lapsed in `(from, to]` without being revoked: (firm, bank or all banks).
 pub async fn expired_between(conn: &mut Conn, from: &str, to: DateTime<Utc>) -> AppResult<Vec<(Uuid, Option<Uuid>)>> {
     let rows = sqlx::query(

@@ -24,8 +24,6 @@ pub struct MatchRow {
     pub tutoring_whitelist: bool,
     pub target_venue: Option<Venue>,
     pub product_id: Uuid,
-    pub product_name: String,
-    pub product_active: bool,
     pub bank_id: Uuid,
     pub active: bool,
     pub score: u8,
@@ -79,23 +77,25 @@ impl Reader {
     }
 }
 
-fn select(f: &mut Filter, reader: Reader, now: DateTime<Utc>) -> String {
-    let covered = match reader {
-        Reader::Bank(b) => {
-            let bp = f.bind(Bind::Text(b.to_string()));
-            let np = f.bind(Bind::Text(ts(now)));
-            format!("CASE WHEN {} THEN 1 ELSE 0 END", covered_sql("m.firm_id", &bp, &np))
-        }
-        Reader::Admin(_) => "1".to_owned(),
-    };
+fn select() -> String {
     format!(
-        "SELECT {}, f.tutoring_whitelist, rp.target_venue, m.product_id, p.name AS product_name, \
-         p.active AS product_active, m.bank_id AS match_bank_id, m.status, m.score, m.version, m.seq, \
-         m.created_at AS match_created_at, m.updated_at AS match_updated_at, {covered} AS covered \
-         FROM matches m JOIN products p ON p.id = m.product_id JOIN firms f ON f.id = m.firm_id \
-         LEFT JOIN reserve_pool rp ON rp.firm_id = m.firm_id",
+        "SELECT {}, f.tutoring_whitelist, rp.target_venue, m.product_id, m.bank_id AS match_bank_id, m.status, \
+         m.score, m.version, m.seq, m.created_at AS match_created_at, m.updated_at AS match_updated_at \
+         FROM matches m JOIN firms f ON f.id = m.firm_id LEFT JOIN reserve_pool rp ON rp.firm_id = m.firm_id",
         firms::FIRM_COLUMNS
     )
+}
+
+/// Sets `covered` on rows a bank reads (one indexed query over the page's firms; a correlated
+/// `EXISTS` in the select list is planned by PostgreSQL as a scan of every consent).
+async fn apply_coverage(conn: &mut Conn, reader: Reader, rows: &mut [MatchRow], now: DateTime<Utc>) -> AppResult<()> {
+    let Reader::Bank(bank) = reader else { return Ok(()) };
+    let firms: Vec<Uuid> = rows.iter().map(|r| r.firm.id).collect();
+    let covered = super::consents::covered_firms(conn, bank, &firms, now).await?;
+    for r in rows {
+        r.covered = covered.contains(&r.firm.id);
+    }
+    Ok(())
 }
 
 fn from_row(r: &AnyRow) -> Result<MatchRow, sqlx::Error> {
@@ -104,8 +104,6 @@ fn from_row(r: &AnyRow) -> Result<MatchRow, sqlx::Error> {
         tutoring_whitelist: r.flag("tutoring_whitelist")?,
         target_venue: r.opt_vocab("target_venue")?,
         product_id: r.uuid("product_id")?,
-        product_name: r.text("product_name")?,
-        product_active: r.flag("product_active")?,
         bank_id: r.uuid("match_bank_id")?,
         active: r.text("status")? == "active",
         score: u8::try_from(r.int("score")?).unwrap_or(0),
@@ -113,7 +111,7 @@ fn from_row(r: &AnyRow) -> Result<MatchRow, sqlx::Error> {
         seq: r.int("seq")?,
         created_at: r.ts("match_created_at")?,
         updated_at: r.ts("match_updated_at")?,
-        covered: r.int("covered")? != 0,
+        covered: true,
     })
 }
 
@@ -130,7 +128,7 @@ pub async fn pull(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<MatchRow>> {
     let mut f = Filter::default();
-    let head = select(&mut f, reader, now);
+    let head = select();
     if let Some(b) = reader.bank() {
         f.and("m.bank_id = {}", Bind::Text(b.to_string()));
     }
@@ -183,7 +181,11 @@ pub async fn pull(
     let limit_p = f.bind(Bind::Int(i64::from(limit)));
     let sql = format!("{head}{} ORDER BY m.seq, m.firm_id, m.product_id LIMIT {limit_p}", f.where_sql());
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
-    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    let mut rows: Vec<MatchRow> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    if !matches!(mode, Mode::Full) {
+        apply_coverage(conn, reader, &mut rows, now).await?;
+    }
+    Ok(rows)
 }
 
 /// One stored pair, with coverage for `reader`.
@@ -195,7 +197,7 @@ pub async fn one(
     now: DateTime<Utc>,
 ) -> AppResult<Option<MatchRow>> {
     let mut f = Filter::default();
-    let head = select(&mut f, reader, now);
+    let head = select();
     f.and("m.firm_id = {}", Bind::Text(firm_id.to_string()));
     f.and("m.product_id = {}", Bind::Text(product_id.to_string()));
     if let Some(b) = reader.bank() {
@@ -203,14 +205,15 @@ pub async fn one(
     }
     let sql = format!("{head}{}", f.where_sql());
     let row = f.apply(sqlx::query(&sql)).fetch_optional(&mut *conn).await?;
-    Ok(row.as_ref().map(from_row).transpose()?)
+    let mut rows: Vec<MatchRow> = row.as_ref().map(from_row).transpose()?.into_iter().collect();
+    apply_coverage(conn, reader, &mut rows, now).await?;
+    Ok(rows.pop())
 }
 
 /// A firm's active matches (optionally only one bank's), best score first.
 pub async fn active_for_firm(conn: &mut Conn, firm_id: Uuid, bank: Option<Uuid>) -> AppResult<Vec<MatchRow>> {
     let mut f = Filter::default();
-    // The office's reader applies no consent, so the instant is not used.
-    let head = select(&mut f, Reader::Admin(None), DateTime::<Utc>::UNIX_EPOCH);
+    let head = select();
     f.and("m.firm_id = {}", Bind::Text(firm_id.to_string()));
     f.and_raw("m.status = 'active'");
     if let Some(b) = bank {

@@ -580,6 +580,13 @@ pub async fn lock_state(conn: &mut Conn, dialect: Dialect, name: &str) -> AppRes
     Ok(Some(row.text("value")?).filter(|v| !v.is_empty()))
 }
 
+/// Reads a watermark without locking it.
+pub async fn read_state(conn: &mut Conn, name: &str) -> AppResult<Option<String>> {
+    let row =
+        sqlx::query("SELECT value FROM match_state WHERE name = $1").bind(name).fetch_optional(&mut *conn).await?;
+    Ok(row.map(|r| r.text("value")).transpose()?.filter(|v| !v.is_empty()))
+}
+
 pub async fn put_state(conn: &mut Conn, name: &str, value: &str) -> AppResult<()> {
     sqlx::query("UPDATE match_state SET value = $2 WHERE name = $1").bind(name).bind(value).execute(&mut *conn).await?;
     Ok(())

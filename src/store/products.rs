@@ -149,6 +149,50 @@ pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Option<LoanProduct>> {
     Ok(row.as_ref().map(from_row).transpose()?)
 }
 
+/// (id, version) of the given products.
+pub async fn versions_of(conn: &mut Conn, ids: &[Uuid]) -> AppResult<Vec<(Uuid, i64)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!("SELECT id, version FROM products WHERE id IN ({})", list_placeholders(chunk.len(), 1));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.push((r.uuid("id")?, r.int("version")?));
+        }
+    }
+    Ok(out)
+}
+
+/// (id, version) of every active product, optionally of one bank, in id order.
+pub async fn active_versions(conn: &mut Conn, bank_id: Option<Uuid>) -> AppResult<Vec<(Uuid, i64)>> {
+    let mut f = Filter::default();
+    f.and("p.active = {}", Bind::Bool(true));
+    if let Some(b) = bank_id {
+        f.and("p.bank_id = {}", Bind::Text(b.to_string()));
+    }
+    let sql = format!("SELECT p.id, p.version FROM products p{} ORDER BY p.id", f.where_sql());
+    let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(|r| Ok((r.uuid("id")?, r.int("version")?))).collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// Products with their versions.
+pub async fn get_many_versioned(conn: &mut Conn, ids: &[Uuid]) -> AppResult<Vec<(LoanProduct, i64)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!("SELECT {COLUMNS} FROM products p WHERE p.id IN ({})", list_placeholders(chunk.len(), 1));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.push((from_row(&r)?, r.int("version")?));
+        }
+    }
+    Ok(out)
+}
+
 pub async fn get_many(conn: &mut Conn, ids: &[Uuid]) -> AppResult<Vec<LoanProduct>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
