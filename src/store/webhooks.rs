@@ -620,27 +620,23 @@ pub async fn insert_attempts(conn: &mut Conn, attempts: &[AttemptRecord]) -> App
     Ok(())
 }
 
-/// Marks deliveries of one claim succeeded. Rows whose lease was taken over are left alone.
+/// Marks deliveries of one claim succeeded, in one statement per 500 rows. `delivered_at` is the
+/// latest attempt time among them (they finished within milliseconds of each other; the attempt
+/// log keeps each one's exact time). Rows whose lease was taken over are left alone.
 pub async fn mark_succeeded(conn: &mut Conn, token: Uuid, done: &[(Uuid, DateTime<Utc>)]) -> AppResult<()> {
-    // Grouped by attempt time (to the microsecond, as stored): one statement per distinct time.
-    let mut by_time: HashMap<String, Vec<Uuid>> = HashMap::new();
-    for (id, at) in done {
-        by_time.entry(ts(*at)).or_default().push(*id);
-    }
-    for (at, ids) in by_time {
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "UPDATE webhook_deliveries SET status = 'succeeded', delivered_at = $1, last_attempt_at = $1, \
-                 attempts = attempts + 1, round_attempts = round_attempts + 1, last_status_code = NULL, last_error = NULL, \
-                 next_attempt_at = NULL, locked_until = NULL, lock_token = NULL WHERE lock_token = $2 AND id IN ({})",
-                list_placeholders(chunk.len(), 3)
-            );
-            let mut q = sqlx::query(&sql).bind(at.clone()).bind(token.to_string());
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            q.execute(&mut *conn).await?;
+    for chunk in done.chunks(500) {
+        let Some(at) = chunk.iter().map(|(_, at)| *at).max() else { continue };
+        let sql = format!(
+            "UPDATE webhook_deliveries SET status = 'succeeded', delivered_at = $1, last_attempt_at = $1, \
+             attempts = attempts + 1, round_attempts = round_attempts + 1, last_status_code = NULL, last_error = NULL, \
+             next_attempt_at = NULL, locked_until = NULL, lock_token = NULL WHERE lock_token = $2 AND id IN ({})",
+            list_placeholders(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql).bind(ts(at)).bind(token.to_string());
+        for (id, _) in chunk {
+            q = q.bind(id.to_string());
         }
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }
