@@ -460,6 +460,19 @@ pub async fn insert_deliveries(
 
 // ---------------------------------------------------------------- dispatching
 
+/// Whether any delivery is due and unclaimed: a read-only probe, so an idle dispatcher never takes
+/// SQLite's write lock (nor runs an `UPDATE` on PostgreSQL) just to find nothing.
+pub async fn any_due(conn: &mut Conn, now: DateTime<Utc>) -> AppResult<bool> {
+    let row = sqlx::query(
+        "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
+         AND (locked_until IS NULL OR locked_until <= $1) LIMIT 1",
+    )
+    .bind(ts(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Claims up to `limit` due deliveries for this dispatcher until `lease_until`, and returns
 /// their ids. Runs on its own (autocommit), so the claim is durable before anything is sent.
 pub async fn claim(
