@@ -460,6 +460,19 @@ pub async fn insert_deliveries(
 
 // ---------------------------------------------------------------- dispatching
 
+/// Whether any delivery is due and unclaimed: a read-only probe, so an idle dispatcher never takes
+/// SQLite's write lock (nor runs an `UPDATE` on PostgreSQL) just to find nothing.
+pub async fn any_due(conn: &mut Conn, now: DateTime<Utc>) -> AppResult<bool> {
+    let row = sqlx::query(
+        "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
+         AND (locked_until IS NULL OR locked_until <= $1) LIMIT 1",
+    )
+    .bind(ts(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Claims up to `limit` due deliveries for this dispatcher until `lease_until`, and returns
 /// their ids. Runs on its own (autocommit), so the claim is durable before anything is sent.
 pub async fn claim(
@@ -620,27 +633,23 @@ pub async fn insert_attempts(conn: &mut Conn, attempts: &[AttemptRecord]) -> App
     Ok(())
 }
 
-/// Marks deliveries of one claim succeeded. Rows whose lease was taken over are left alone.
+/// Marks deliveries of one claim succeeded, in one statement per 500 rows. `delivered_at` is the
+/// latest attempt time among them (they finished within milliseconds of each other; the attempt
+/// log keeps each one's exact time). Rows whose lease was taken over are left alone.
 pub async fn mark_succeeded(conn: &mut Conn, token: Uuid, done: &[(Uuid, DateTime<Utc>)]) -> AppResult<()> {
-    // Grouped by attempt time (to the microsecond, as stored): one statement per distinct time.
-    let mut by_time: HashMap<String, Vec<Uuid>> = HashMap::new();
-    for (id, at) in done {
-        by_time.entry(ts(*at)).or_default().push(*id);
-    }
-    for (at, ids) in by_time {
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "UPDATE webhook_deliveries SET status = 'succeeded', delivered_at = $1, last_attempt_at = $1, \
-                 attempts = attempts + 1, round_attempts = round_attempts + 1, last_status_code = NULL, last_error = NULL, \
-                 next_attempt_at = NULL, locked_until = NULL, lock_token = NULL WHERE lock_token = $2 AND id IN ({})",
-                list_placeholders(chunk.len(), 3)
-            );
-            let mut q = sqlx::query(&sql).bind(at.clone()).bind(token.to_string());
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            q.execute(&mut *conn).await?;
+    for chunk in done.chunks(500) {
+        let Some(at) = chunk.iter().map(|(_, at)| *at).max() else { continue };
+        let sql = format!(
+            "UPDATE webhook_deliveries SET status = 'succeeded', delivered_at = $1, last_attempt_at = $1, \
+             attempts = attempts + 1, round_attempts = round_attempts + 1, last_status_code = NULL, last_error = NULL, \
+             next_attempt_at = NULL, locked_until = NULL, lock_token = NULL WHERE lock_token = $2 AND id IN ({})",
+            list_placeholders(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql).bind(ts(at)).bind(token.to_string());
+        for (id, _) in chunk {
+            q = q.bind(id.to_string());
         }
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -199,6 +199,9 @@ impl Dispatcher {
         let lease_until = now + chrono::Duration::from_std(self.lease).unwrap_or_else(|_| chrono::Duration::minutes(1));
         let lease_deadline = Instant::now() + self.lease;
         let mut conn = self.db.pool().acquire().await?;
+        if !store::any_due(&mut conn, now).await? {
+            return Ok(false);
+        }
         let ids = store::claim(&mut conn, self.db.dialect(), token, lease_until, now, want).await?;
         if ids.is_empty() {
             return Ok(false);
