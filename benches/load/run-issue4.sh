@@ -6,7 +6,8 @@
 #   4. PUT financials through the API (re-matching one firm against 50 products per request);
 #   5. GET /v1/matches?limit=100 under wrk.
 # Needs: a release build, PostgreSQL at 127.0.0.1:5432 (user postgres, trust), wrk, GNU time.
-# Usage: benches/load/run-issue4.sh [BIN]   (drops the bench database at the end)
+# Usage: benches/load/run-issue4.sh [BIN]   (drops the bench database at the end; KEEP_DB=1 keeps it,
+#        REUSE_DB=1 skips seeding and the rematch runs and benchmarks the API on a kept database)
 set -euo pipefail
 BIN=${1:-target/release/srdi-capital}
 DB=${DB:-bench_financing}
@@ -22,6 +23,7 @@ PSQL="psql -h 127.0.0.1 -U postgres -d $DB -Atq"
 timed() { /usr/bin/time -f "    wall %e s, max RSS %M KB" "$@"; }
 
 echo "== machine: $(nproc) cores, $(grep 'model name' /proc/cpuinfo | head -1 | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GB; $(psql -h 127.0.0.1 -U postgres -Atc 'select version()' | cut -d, -f1)"
+if [ "${REUSE_DB:-0}" != 1 ]; then
 dropdb -h 127.0.0.1 -U postgres --if-exists "$DB"
 createdb -h 127.0.0.1 -U postgres "$DB"
 
@@ -39,6 +41,9 @@ echo "== rematch after 10 % of firms changed their latest revenue (bypassing the
 $PSQL -c "UPDATE financials SET revenue = revenue * 3 / 5 WHERE fiscal_year = (SELECT MAX(fiscal_year) FROM financials) AND right(firm_id, 1) IN ('0', '8')"
 $PSQL -c "DELETE FROM match_queue"
 timed "$BIN" rematch | tr -d '\n' | sed 's/  */ /g'; echo
+fi
+# Let autovacuum's work after millions of inserts and deletes not land in the HTTP runs.
+$PSQL -c "VACUUM ANALYZE"
 
 YEAR=$($PSQL -c "select max(fiscal_year) from financials")
 $PSQL -c "select id from firms order by md5(id) limit 5000" > "$WORK/ids"

@@ -36,7 +36,7 @@ use crate::domain::matching::{FirmFacts, MatchFirm, RuleResult, explain, near_mi
 use crate::error::{AppError, AppResult};
 use crate::service::matching::{self, CachedProduct, Compiled};
 use crate::store::match_reads::{self, MatchRow, Mode, PullFilter, Reader};
-use crate::store::{Conn, banks, consents, financials, firms, lpr, matches, pool};
+use crate::store::{Conn, banks, consents, financials, firms, lpr, pool};
 
 vocabulary!(
     MatchStatus {
@@ -383,17 +383,17 @@ pub async fn list_matches(
     let now = state.clock.now();
     let today = now.date_naive();
     let mut conn = state.db.pool().acquire().await?;
-    let (high_water, mut after) = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => decode_cursor(c).map(|(hw, last)| (hw, Some(last)))?,
-        None => (matches::high_water(&mut conn).await?, None),
+    let (mut high_water, mut after) = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => decode_cursor(c).map(|(hw, last)| (Some(hw), Some(last)))?,
+        None => (None, None),
     };
-    let token = sync_token(high_water);
     if wants_csv(&req) {
         let mut w = csv::Writer::from_writer(Vec::new());
         let csv_err = |e: csv::Error| AppError::Internal(e.into());
         w.write_record(CSV_HEADER).map_err(csv_err)?;
         loop {
-            let rows = match_reads::pull(&mut conn, reader, &mode, &filter, high_water, after, 1000, now).await?;
+            let (rows, hw) = match_reads::pull(&mut conn, reader, &mode, &filter, high_water, after, 1000, now).await?;
+            high_water = Some(hw);
             let last = rows.last().map(|r| (r.seq, r.firm.id, r.product_id));
             let n = rows.len();
             for i in items(&mut conn, rows, today).await? {
@@ -406,17 +406,19 @@ pub async fn list_matches(
         }
         let body = w.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("csv: {e}")))?;
         let mut resp = csv_response("matches.csv", body);
-        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&token) {
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&sync_token(high_water.unwrap_or_default())) {
             resp.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-sync-token"), v);
         }
         return Ok(resp);
     }
     let limit = pagination::limit(q.limit)?;
-    let mut rows = match_reads::pull(&mut conn, reader, &mode, &filter, high_water, after, limit + 1, now).await?;
+    let (mut rows, high_water) =
+        match_reads::pull(&mut conn, reader, &mode, &filter, high_water, after, limit + 1, now).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| encode_cursor(high_water, r)) } else { None };
     let items = items(&mut conn, rows, today).await?;
+    let token = sync_token(high_water);
     Ok(HttpResponse::Ok().json(MatchPage { items, next_cursor, sync_token: token }))
 }
 

@@ -116,23 +116,32 @@ fn from_row(r: &AnyRow) -> Result<MatchRow, sqlx::Error> {
 }
 
 /// One page of a pull, in `(seq, firm_id, product_id)` order, only rows with `seq <= high_water`.
+/// Without `high_water` (the first page), the statement reads the committed mark itself, in the
+/// same snapshot as the rows, and returns it: `(rows, high_water)`.
 #[allow(clippy::too_many_arguments)]
 pub async fn pull(
     conn: &mut Conn,
     reader: Reader,
     mode: &Mode,
     filter: &PullFilter,
-    high_water: i64,
+    high_water: Option<i64>,
     after: Option<(i64, Uuid, Uuid)>,
     limit: u32,
     now: DateTime<Utc>,
-) -> AppResult<Vec<MatchRow>> {
+) -> AppResult<(Vec<MatchRow>, i64)> {
+    const MARK: &str = "(SELECT c.seq FROM match_clock c WHERE c.id = 1)";
     let mut f = Filter::default();
-    let head = select();
+    let head = match high_water {
+        Some(_) => select(),
+        None => select().replacen(" FROM matches m", &format!(", {MARK} AS high_water FROM matches m"), 1),
+    };
     if let Some(b) = reader.bank() {
         f.and("m.bank_id = {}", Bind::Text(b.to_string()));
     }
-    f.and("m.seq <= {}", Bind::Int(high_water));
+    match high_water {
+        Some(hw) => f.and("m.seq <= {}", Bind::Int(hw)),
+        None => f.and_raw(&format!("m.seq <= {MARK}")),
+    }
     match mode {
         Mode::Full => {
             f.and_raw("m.status = 'active'");
@@ -181,11 +190,16 @@ pub async fn pull(
     let limit_p = f.bind(Bind::Int(i64::from(limit)));
     let sql = format!("{head}{} ORDER BY m.seq, m.firm_id, m.product_id LIMIT {limit_p}", f.where_sql());
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
+    let mark = match (high_water, rows.first()) {
+        (Some(hw), _) => hw,
+        (None, Some(r)) => r.int("high_water")?,
+        (None, None) => crate::store::matches::high_water(conn).await?,
+    };
     let mut rows: Vec<MatchRow> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
     if !matches!(mode, Mode::Full) {
         apply_coverage(conn, reader, &mut rows, now).await?;
     }
-    Ok(rows)
+    Ok((rows, mark))
 }
 
 /// One stored pair, with coverage for `reader`.
