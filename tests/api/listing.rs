@@ -188,6 +188,17 @@ async fn listing_events_follow_the_stage_machine_with_corrections() {
     assert_eq!(history[1]["stage"], "shareholding_reform");
     assert_eq!(history[1]["days"], 75, "2023-05-01 to the corrected 2023-07-15");
     assert_eq!(history[2]["corrected"], true);
+    // The enterprise's financing status shows the same listing stage.
+    let status: Value =
+        app.get(&format!("/v1/firms/{id}/financing-status"), &app.admin_key).await.json().await.expect("json");
+    assert!(
+        status["listing_stage"]
+            .as_array()
+            .expect("stages")
+            .iter()
+            .any(|p| p["venue"] == "bse" && p["current"] == "tutoring_filed"),
+        "{status}"
+    );
     // The regional board needs a layer.
     let resp =
         post(json!({"venue": "regional_srdi_board", "stage": "regional_listed", "reached_on": "2023-03-01"})).await;
