@@ -43,6 +43,7 @@ pub struct FundKeyRequest {
 pub struct IssuedKey {
     /// The key itself: shown this once, stored only as a digest.
     pub key: String,
+    #[serde(flatten)]
     pub info: ApiKeyInfo,
 }
 

@@ -347,8 +347,8 @@ fn csv_record(i: &MatchItem) -> Vec<String> {
 /// for incremental sync (see `sync_token`); `Accept: text/csv` gives the same list (all pages)
 /// as a spreadsheet, with the sync token in the `X-Sync-Token` header.
 #[utoipa::path(get, path = "/v1/matches", tag = "matches", params(MatchQuery),
-    responses((status = 200, body = MatchPage, content_type = "application/json"),
-        (status = 200, description = "The same list as CSV", content_type = "text/csv", body = String),
+    responses((status = 200, description = "A page of matches, or with `Accept: text/csv` the whole list as CSV",
+            content((MatchPage = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list_matches(
