@@ -11,11 +11,12 @@ cargo build --quiet --locked
 (cd "$WORK" && SRDI_LISTEN="127.0.0.1:$PORT" SRDI_LOG_FORMAT=json "$OLDPWD/target/debug/srdi-capital" demo --firms 300 > demo.out 2> demo.err) &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 120); do
+for _ in $(seq 1 600); do
+    kill -0 $PID 2>/dev/null || break
     if grep -q "^  admin" "$WORK/demo.out" 2>/dev/null && curl -fsS "http://127.0.0.1:$PORT/readyz" > /dev/null 2>&1; then break; fi
     sleep 0.5
 done
-KEY="$(grep '^  admin' "$WORK/demo.out" | awk '{print $2}')"
+KEY="$(grep '^  admin' "$WORK/demo.out" | awk '{print $2}' || true)"
 [ -n "$KEY" ] || { echo "the service did not start"; cat "$WORK/demo.err"; exit 1; }
 "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
     -H "Authorization: Bearer $KEY" \
