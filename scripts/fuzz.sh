@@ -8,7 +8,7 @@ VENV="${SRDI_TEST_VENV:-target/test-venv}"
 WORK="$(mktemp -d)"
 PORT="${SRDI_FUZZ_PORT:-18765}"
 cargo build --quiet --locked
-(cd "$WORK" && SRDI_LISTEN="127.0.0.1:$PORT" SRDI_LOG_FORMAT=json "$OLDPWD/target/debug/srdi-capital" demo --firms 300 > demo.out 2> demo.err) &
+(cd "$WORK" && SRDI_LISTEN="127.0.0.1:$PORT" SRDI_LOG_FORMAT=json exec "$OLDPWD/target/debug/srdi-capital" demo --firms 300 > demo.out 2> demo.err) &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 600); do
