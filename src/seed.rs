@@ -224,11 +224,16 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
             let liabilities =
                 (total_assets * Decimal::from(rng.random_range(25..=65)) / Decimal::ONE_HUNDRED).round_dp(2);
             let net_assets = total_assets - liabilities;
-            let roe = if net_assets > Decimal::ZERO {
-                (net_profit * Decimal::ONE_HUNDRED / net_assets).round_dp(2)
-            } else {
-                Decimal::ZERO
+            let roe_of = |profit: Decimal| {
+                if net_assets > Decimal::ZERO {
+                    (profit * Decimal::ONE_HUNDRED / net_assets).round_dp(2)
+                } else {
+                    Decimal::ZERO
+                }
             };
+            let (roe, roe_deducted) = (roe_of(net_profit), roe_of(net_profit - non_recurring));
+            // Audit reports come out by the end of April; a year not yet audited carries no date.
+            let audited_on = NaiveDate::from_ymd_opt(year + 1, 4, 20).filter(|d| *d <= today);
             let employees = employees_base + k as i64 * rng.random_range(0..=40);
             let fin = FinancialsInput {
                 revenue: Some(money(revenue)),
@@ -245,9 +250,11 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
                 total_liabilities: Some(money(liabilities)),
                 net_assets: Some(money(net_assets)),
                 weighted_roe: Some(roe.to_string()),
+                weighted_roe_deducted: Some(roe_deducted.to_string()),
                 invention_patents: Some(patents_base + k as i64 * rng.random_range(0..=4)),
                 employees: Some(employees),
                 rd_staff: Some(employees * rd_staff_pct / 100),
+                audited_on: audited_on.map(|d| d.to_string()),
             };
             rows.push(RawRow {
                 row: rows.len() + 2,
@@ -304,6 +311,8 @@ pub fn write_csv(rows: &[RawRow], out: impl std::io::Write) -> anyhow::Result<()
                 n(y.invention_patents),
                 n(y.employees),
                 n(y.rd_staff),
+                t(&y.weighted_roe_deducted),
+                t(&y.audited_on),
             ]),
             None => rec.extend(std::iter::repeat_n(String::new(), import::FINANCIAL_CSV_COLUMNS.len())),
         }

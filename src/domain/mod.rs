@@ -7,6 +7,7 @@ pub mod bank;
 pub mod consent;
 pub mod credit_code;
 pub mod firm;
+pub mod firm_inputs;
 pub mod investment;
 pub mod listing_stage;
 pub mod matching;

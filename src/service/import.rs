@@ -60,6 +60,8 @@ pub const FINANCIAL_CSV_COLUMNS: &[&str] = &[
     "invention_patents",
     "employees",
     "rd_staff",
+    "weighted_roe_deducted",
+    "audited_on",
 ];
 
 /// One input row before validation.
@@ -195,9 +197,11 @@ pub fn read_csv(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
             total_liabilities: text("total_liabilities"),
             net_assets: text("net_assets"),
             weighted_roe: text("weighted_roe"),
+            weighted_roe_deducted: text("weighted_roe_deducted"),
             invention_patents,
             employees,
             rd_staff,
+            audited_on: text("audited_on"),
         };
         let year = match fiscal_year {
             Some(y) => Some((y, fin)),
@@ -484,20 +488,22 @@ async fn write_groups(
         q.execute(&mut **tx).await?;
     }
 
-    const YEAR_COLS: usize = 16;
+    const YEAR_COLS: usize = 18;
     for chunk in year_writes.chunks(dialect.batch_rows(YEAR_COLS)) {
         const COLS: usize = YEAR_COLS;
         let sql = format!(
             "INSERT INTO financials (firm_id, fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, \
              rd_expense, operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, \
-             employees, rd_staff, updated_at) VALUES {} \
+             employees, rd_staff, weighted_roe_deducted, audited_on, updated_at) VALUES {} \
              ON CONFLICT (firm_id, fiscal_year) DO UPDATE SET revenue = excluded.revenue, \
              main_business_revenue = excluded.main_business_revenue, net_profit = excluded.net_profit, \
              net_profit_deducted = excluded.net_profit_deducted, rd_expense = excluded.rd_expense, \
              operating_cash_flow = excluded.operating_cash_flow, total_assets = excluded.total_assets, \
              total_liabilities = excluded.total_liabilities, net_assets = excluded.net_assets, \
              weighted_roe = excluded.weighted_roe, invention_patents = excluded.invention_patents, \
-             employees = excluded.employees, rd_staff = excluded.rd_staff, updated_at = excluded.updated_at",
+             employees = excluded.employees, rd_staff = excluded.rd_staff, \
+             weighted_roe_deducted = excluded.weighted_roe_deducted, audited_on = excluded.audited_on, \
+             updated_at = excluded.updated_at",
             values_placeholders(chunk.len(), COLS, 1)
         );
         let mut q = sqlx::query(&sql);
@@ -518,6 +524,8 @@ async fn write_groups(
                 .bind(y.invention_patents)
                 .bind(y.employees)
                 .bind(y.rd_staff)
+                .bind(y.weighted_roe_deducted.map(|d| d.normalize().to_string()))
+                .bind(y.audited_on.map(day))
                 .bind(ts(now));
         }
         q.execute(&mut **tx).await?;
