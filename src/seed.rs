@@ -261,6 +261,7 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
                 firm: firm.clone(),
                 year: Some((i64::from(year), fin)),
                 financial_years: Vec::new(),
+                inputs: Default::default(),
                 read_errors: Vec::new(),
             });
         }

@@ -8,6 +8,7 @@ mod helpers;
 mod smtp_sink;
 
 mod financing;
+mod firm_inputs;
 mod firms;
 mod hygiene;
 mod import;
