@@ -13,6 +13,7 @@ pub mod listing_stage;
 pub mod matching;
 pub mod pool;
 pub mod product;
+pub mod programme;
 pub mod readiness;
 pub mod roadshow;
 pub mod tier_check;

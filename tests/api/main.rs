@@ -16,4 +16,5 @@ mod investments;
 mod listing;
 mod pool;
 mod roadshows;
+mod statistics;
 mod webhooks;
