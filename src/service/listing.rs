@@ -167,7 +167,9 @@ pub fn tier_check(tiers: &TierBook, input: &ReadinessInput, firm_id: Uuid) -> Ap
         as_of: date,
         scheme_status: "superseded".into(),
         note: Some(format!(
-            "no tier scheme is loaded for {date}; evaluated under {} (in force until {}). Load the newer scheme as data to evaluate under it.",
+            "no tier scheme is loaded for {date}; evaluated under {} (in force until {}). The scheme that replaced it \
+             (for the MIIT scheme: the 2026-04-01 revised 办法) stays a placeholder until its figures are confirmed; \
+             load it as data to evaluate under it.",
             check.scheme_version,
             ended.map(|d| d.to_string()).unwrap_or_default()
         )),
