@@ -344,6 +344,15 @@ mod tests {
         assert_eq!(target("provincial_srdi_rd_ratio").firm_threshold, Some(d("3")));
     }
 
+    /// docs/statistics.md explains every target the data holds.
+    #[test]
+    fn the_documentation_covers_every_target() {
+        let doc = include_str!("../../docs/statistics.md");
+        for t in Plan::builtin().unwrap().targets {
+            assert!(doc.contains(&format!("`{}`", t.id)), "docs/statistics.md does not explain {}", t.id);
+        }
+    }
+
     #[test]
     fn validation_names_the_field() {
         let mut plan = Plan::builtin().unwrap();
