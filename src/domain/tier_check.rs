@@ -1138,6 +1138,106 @@ mod tests {
         assert_eq!(digital.possible_points, vec![d("0"), d("3"), d("5")]);
     }
 
+    /// Every band edge of the 专精特新 indicators that read the recorded tier inputs, and every
+    /// value of the categorical ones.
+    #[test]
+    fn provincial_srdi_indicators_of_the_tier_inputs_at_boundaries() {
+        type Setter = fn(&mut SmeExtras, Decimal);
+        let niche: Setter = |e, x| e.niche_market_years = Some(x);
+        let digital: Setter = |e, x| e.digitalisation_level = Some(x.to_string().parse().unwrap());
+        let quality: Setter = |e, x| e.quality_items = Some(x.to_string().parse().unwrap());
+        let operation: Setter = |e, x| e.innovative_operation_items = Some(x.to_string().parse().unwrap());
+        // (indicator, setter, value, points)
+        let cases: &[(&str, Setter, &str, &str)] = &[
+            ("niche_years", niche, "10", "5"),
+            ("niche_years", niche, "9.99", "4"),
+            ("niche_years", niche, "8", "4"),
+            ("niche_years", niche, "6", "3"),
+            ("niche_years", niche, "4", "2"),
+            ("niche_years", niche, "2", "1"),
+            ("niche_years", niche, "1.99", "0"),
+            ("digitalisation", digital, "4", "5"),
+            ("digitalisation", digital, "3", "5"),
+            ("digitalisation", digital, "2", "3"),
+            ("digitalisation", digital, "1", "0"),
+            ("quality", quality, "4", "5"),
+            ("quality", quality, "2", "5"),
+            ("quality", quality, "1", "3"),
+            ("quality", quality, "0", "0"),
+            ("innovative_operation", operation, "6", "4"),
+            ("innovative_operation", operation, "2", "4"),
+            ("innovative_operation", operation, "1", "2"),
+            ("innovative_operation", operation, "0", "0"),
+        ];
+        let b = book();
+        for (name, set, x, points) in cases {
+            let mut input = strong();
+            set(&mut input.sme, d(x));
+            let c = b.check(&input).unwrap();
+            assert_eq!(indicator(&c, "provincial_srdi", name).points, Some(d(points)), "{name} at {x}");
+        }
+        // Categorical inputs: each value's points, as the sheet gives them.
+        type Choice = fn(&mut SmeExtras, &str);
+        let choices: &[(&str, Choice, &[(&str, &str)])] = &[
+            (
+                "ip",
+                |e, v| e.ip_best_class = Some(v.parse().unwrap()),
+                &[
+                    ("high_value_class_i", "10"),
+                    ("self_developed_class_i", "8"),
+                    ("class_i", "6"),
+                    ("class_ii", "2"),
+                    ("no_ip", "0"),
+                ],
+            ),
+            (
+                "rd_institution",
+                |e, v| e.rd_institution_level = Some(v.parse().unwrap()),
+                &[
+                    ("national", "10"),
+                    ("provincial", "8"),
+                    ("municipal", "4"),
+                    ("below_municipal", "2"),
+                    ("no_institution", "0"),
+                ],
+            ),
+            (
+                "product_field",
+                |e, v| e.product_chain_role = Some(v.parse().unwrap()),
+                &[("fills_chain_gap", "5"), ("basic_or_key_supplier", "3"), ("other", "0")],
+            ),
+            (
+                "key_industry",
+                |e, v| e.provincial_key_industry = Some(v.parse().unwrap()),
+                &[
+                    ("provincial_plan_and_chain", "4"),
+                    ("provincial_plan", "3"),
+                    ("city_key", "2"),
+                    ("county_key", "1"),
+                    ("not_key", "0"),
+                ],
+            ),
+            (
+                "niche_share",
+                |e, v| e.niche_share_rank = Some(v.parse().unwrap()),
+                &[
+                    ("national_top3", "4"),
+                    ("national_top10_or_provincial_top3", "3"),
+                    ("provincial_top10", "2"),
+                    ("below", "0"),
+                ],
+            ),
+        ];
+        for (name, set, values) in choices {
+            for (value, points) in *values {
+                let mut input = strong();
+                set(&mut input.sme, value);
+                let c = b.check(&input).unwrap();
+                assert_eq!(indicator(&c, "provincial_srdi", name).points, Some(d(points)), "{name} = {value}");
+            }
+        }
+    }
+
     /// The 2025 round (工信厅企业函〔2025〕190号) applies from 2025-05-14 only.
     #[test]
     fn the_2025_round_rules_apply_from_their_date() {
