@@ -362,56 +362,83 @@ fn too_many(e: &mut Errors, field: &str, n: usize) -> bool {
     false
 }
 
+/// A dated amount as validated (share capital, market-value estimate).
+struct DatedAmount {
+    on: NaiveDate,
+    amount: Decimal,
+    document_ref: Option<String>,
+    basis: Option<String>,
+}
+
+/// Validates a list of (date, amount, document, basis-if-the-section-has-one): each date required,
+/// not in the future and given once, each amount positive. Sorted by date; `None` if too long.
+fn dated_amounts<'a>(
+    e: &mut Errors,
+    section: &str,
+    date_field: &str,
+    items: impl ExactSizeIterator<Item = (Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<Option<&'a str>>)>,
+    today: NaiveDate,
+) -> Option<Vec<DatedAmount>> {
+    if too_many(e, section, items.len()) {
+        return None;
+    }
+    let mut out: Vec<DatedAmount> = Vec::new();
+    for (i, (date, amount, document_ref, basis)) in items.enumerate() {
+        let mut ie = Errors::with_prefix(format!("{section}[{i}]"));
+        let on = required_date(&mut ie, date_field, date, today);
+        let amount = positive_amount(&mut ie, "amount", amount);
+        let basis = basis.and_then(|b| opt_text(&mut ie, "basis", b, DOCUMENT_REF_CHARS));
+        let document_ref = opt_text(&mut ie, "document_ref", document_ref, DOCUMENT_REF_CHARS);
+        if let Some(on) = on
+            && out.iter().any(|x| x.on == on)
+        {
+            ie.add(date_field, "duplicate", format!("{on} appears twice"));
+        }
+        if let (Some(on), Some(amount), true) = (on, amount, ie.is_empty()) {
+            out.push(DatedAmount { on, amount, document_ref, basis });
+        }
+        e.list.extend(ie.list);
+    }
+    out.sort_by_key(|x| x.on);
+    Some(out)
+}
+
 impl ReadinessInputsPatch {
     /// Validates every section present; `source` is who is writing. Paths name the entry, e.g.
     /// `equity_financings.rounds[2].amount`.
     pub fn validate(&self, source: InputSource, today: NaiveDate) -> Result<ValidPatch, Vec<FieldError>> {
         let mut e = Errors::default();
         let mut out = ValidPatch::default();
-        if let Some(list) = &self.share_capital
-            && !too_many(&mut e, "share_capital", list.len())
-        {
-            let mut entries: Vec<ShareCapitalEntry> = Vec::with_capacity(list.len());
-            for (i, item) in list.iter().enumerate() {
-                let mut ie = Errors::with_prefix(format!("share_capital[{i}]"));
-                let on = required_date(&mut ie, "effective_on", item.effective_on.as_deref(), today);
-                let amount = positive_amount(&mut ie, "amount", item.amount.as_deref());
-                let document_ref = opt_text(&mut ie, "document_ref", item.document_ref.as_deref(), DOCUMENT_REF_CHARS);
-                if let Some(on) = on
-                    && entries.iter().any(|x| x.effective_on == on)
-                {
-                    ie.add("effective_on", "duplicate", format!("{on} appears twice"));
-                }
-                if let (Some(effective_on), Some(amount), true) = (on, amount, ie.is_empty()) {
-                    entries.push(ShareCapitalEntry { effective_on, amount, document_ref, source });
-                }
-                e.list.extend(ie.list);
-            }
-            entries.sort_by_key(|x| x.effective_on);
-            out.share_capital = Some(entries);
+        if let Some(list) = &self.share_capital {
+            let items =
+                list.iter().map(|i| (i.effective_on.as_deref(), i.amount.as_deref(), i.document_ref.as_deref(), None));
+            out.share_capital = dated_amounts(&mut e, "share_capital", "effective_on", items, today).map(|v| {
+                v.into_iter()
+                    .map(|d| ShareCapitalEntry {
+                        effective_on: d.on,
+                        amount: d.amount,
+                        document_ref: d.document_ref,
+                        source,
+                    })
+                    .collect()
+            });
         }
-        if let Some(list) = &self.market_value_estimates
-            && !too_many(&mut e, "market_value_estimates", list.len())
-        {
-            let mut entries: Vec<MarketValueEstimate> = Vec::with_capacity(list.len());
-            for (i, item) in list.iter().enumerate() {
-                let mut ie = Errors::with_prefix(format!("market_value_estimates[{i}]"));
-                let on = required_date(&mut ie, "estimated_on", item.estimated_on.as_deref(), today);
-                let amount = positive_amount(&mut ie, "amount", item.amount.as_deref());
-                let basis = opt_text(&mut ie, "basis", item.basis.as_deref(), DOCUMENT_REF_CHARS);
-                let document_ref = opt_text(&mut ie, "document_ref", item.document_ref.as_deref(), DOCUMENT_REF_CHARS);
-                if let Some(on) = on
-                    && entries.iter().any(|x| x.estimated_on == on)
-                {
-                    ie.add("estimated_on", "duplicate", format!("{on} appears twice"));
-                }
-                if let (Some(estimated_on), Some(amount), true) = (on, amount, ie.is_empty()) {
-                    entries.push(MarketValueEstimate { estimated_on, amount, basis, document_ref, source });
-                }
-                e.list.extend(ie.list);
-            }
-            entries.sort_by_key(|x| x.estimated_on);
-            out.market_value_estimates = Some(entries);
+        if let Some(list) = &self.market_value_estimates {
+            let items = list.iter().map(|i| {
+                (i.estimated_on.as_deref(), i.amount.as_deref(), i.document_ref.as_deref(), Some(i.basis.as_deref()))
+            });
+            out.market_value_estimates = dated_amounts(&mut e, "market_value_estimates", "estimated_on", items, today)
+                .map(|v| {
+                    v.into_iter()
+                        .map(|d| MarketValueEstimate {
+                            estimated_on: d.on,
+                            amount: d.amount,
+                            basis: d.basis,
+                            document_ref: d.document_ref,
+                            source,
+                        })
+                        .collect()
+                });
         }
         if let Some(fin) = &self.equity_financings {
             out.equity_financings = fin.validate(&mut e, source, today);

@@ -1178,7 +1178,8 @@ mod tests {
         }
         // Categorical inputs: each value's points, as the sheet gives them.
         type Choice = fn(&mut SmeExtras, &str);
-        let choices: &[(&str, Choice, &[(&str, &str)])] = &[
+        type ValuePoints = &'static [(&'static str, &'static str)];
+        let choices: &[(&str, Choice, ValuePoints)] = &[
             (
                 "ip",
                 |e, v| e.ip_best_class = Some(v.parse().unwrap()),

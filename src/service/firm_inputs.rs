@@ -23,6 +23,7 @@ use crate::domain::readiness::{AttestationKey, RuleBook};
 use crate::domain::tier_check::TierBook;
 use crate::domain::validate::FieldError;
 use crate::error::{AppError, AppResult};
+use crate::store::firm_inputs::Section;
 use crate::store::{Conn, firm_inputs as store, firms};
 
 /// The source a caller writes as.
@@ -59,17 +60,23 @@ pub async fn patch(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     require_firm_exists(conn, firm_id).await?;
+    fn of_firm<T>(firm_id: Uuid, entries: &[T]) -> Vec<(Uuid, &T)> {
+        entries.iter().map(|e| (firm_id, e)).collect()
+    }
     if let Some(entries) = &patch.share_capital {
-        store::replace_share_capital(conn, dialect, firm_id, entries, now).await?;
+        store::clear(conn, Section::ShareCapital, firm_id).await?;
+        store::upsert_share_capital(conn, dialect, &of_firm(firm_id, entries), now).await?;
     }
     if let Some(entries) = &patch.market_value_estimates {
-        store::replace_estimates(conn, dialect, firm_id, entries, now).await?;
+        store::clear(conn, Section::MarketValueEstimates, firm_id).await?;
+        store::upsert_estimates(conn, dialect, &of_firm(firm_id, entries), now).await?;
     }
     if let Some(record) = &patch.equity_financings {
         store::replace_financings(conn, dialect, &[(firm_id, record)], source, now).await?;
     }
     if let Some(entries) = &patch.tier_recognitions {
-        store::replace_recognitions(conn, dialect, firm_id, entries, now).await?;
+        store::clear(conn, Section::TierRecognitions, firm_id).await?;
+        store::upsert_recognitions(conn, dialect, &of_firm(firm_id, entries), now).await?;
     }
     Ok(())
 }

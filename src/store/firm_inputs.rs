@@ -52,8 +52,21 @@ async fn insert_rows(
     Ok(n)
 }
 
-async fn delete_for(conn: &mut Conn, table: &str, firm_id: Uuid) -> AppResult<()> {
-    // `table` is one of this module's constants, never input.
+/// A section kept per firm that a writer may replace whole.
+#[derive(Debug, Clone, Copy)]
+pub enum Section {
+    ShareCapital,
+    MarketValueEstimates,
+    TierRecognitions,
+}
+
+/// Removes a firm's section, before the writer puts the new entries.
+pub async fn clear(conn: &mut Conn, section: Section, firm_id: Uuid) -> AppResult<()> {
+    let table = match section {
+        Section::ShareCapital => "share_capital_history",
+        Section::MarketValueEstimates => "market_value_estimates",
+        Section::TierRecognitions => "tier_recognitions",
+    };
     sqlx::query(&format!("DELETE FROM {table} WHERE firm_id = $1"))
         .bind(firm_id.to_string())
         .execute(&mut *conn)
@@ -253,19 +266,6 @@ pub async fn upsert_share_capital(
     .await
 }
 
-pub async fn replace_share_capital(
-    conn: &mut Conn,
-    dialect: Dialect,
-    firm_id: Uuid,
-    entries: &[ShareCapitalEntry],
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    delete_for(conn, "share_capital_history", firm_id).await?;
-    let rows: Vec<(Uuid, &ShareCapitalEntry)> = entries.iter().map(|e| (firm_id, e)).collect();
-    upsert_share_capital(conn, dialect, &rows, now).await?;
-    Ok(())
-}
-
 /// Inserts or replaces market-value estimates (by firm and date).
 pub async fn upsert_estimates(
     conn: &mut Conn,
@@ -295,19 +295,6 @@ pub async fn upsert_estimates(
         binds,
     )
     .await
-}
-
-pub async fn replace_estimates(
-    conn: &mut Conn,
-    dialect: Dialect,
-    firm_id: Uuid,
-    entries: &[MarketValueEstimate],
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    delete_for(conn, "market_value_estimates", firm_id).await?;
-    let rows: Vec<(Uuid, &MarketValueEstimate)> = entries.iter().map(|e| (firm_id, e)).collect();
-    upsert_estimates(conn, dialect, &rows, now).await?;
-    Ok(())
 }
 
 /// Replaces each firm's financing record whole: the completeness date and every round.
@@ -411,19 +398,6 @@ pub async fn upsert_recognitions(
         binds,
     )
     .await
-}
-
-pub async fn replace_recognitions(
-    conn: &mut Conn,
-    dialect: Dialect,
-    firm_id: Uuid,
-    entries: &[TierRecognition],
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    delete_for(conn, "tier_recognitions", firm_id).await?;
-    let rows: Vec<(Uuid, &TierRecognition)> = entries.iter().map(|e| (firm_id, e)).collect();
-    upsert_recognitions(conn, dialect, &rows, now).await?;
-    Ok(())
 }
 
 /// Appends statements; a statement whose id is already stored is skipped (an import run twice
