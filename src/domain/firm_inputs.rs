@@ -738,6 +738,33 @@ impl TierInputsInput {
     }
 }
 
+/// A registry record for tests of what is evaluated from records.
+#[cfg(test)]
+pub(crate) fn test_firm(tier: Option<Tier>, founded_on: &str, in_reserve_pool: bool) -> crate::domain::firm::Firm {
+    crate::domain::firm::Firm {
+        id: Uuid::nil(),
+        credit_code: "91370100MA3C00001H".to_owned(),
+        name: "济南示例科技股份有限公司".to_owned(),
+        city: crate::domain::firm::City::Jinan,
+        district: None,
+        industry_code: "C3562".to_owned(),
+        tier,
+        tier_recognized_year: tier.map(|_| 2021),
+        founded_on: founded_on.parse().ok(),
+        expected_market_value: None,
+        neeq_listed_on: None,
+        neeq_layer: None,
+        tax_credit_grade: None,
+        lead_bank_id: None,
+        contact_name: None,
+        contact_email: None,
+        contact_phone: None,
+        in_reserve_pool,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

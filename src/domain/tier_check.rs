@@ -1324,34 +1324,12 @@ mod tests {
     /// The scoring inputs recorded for the latest fiscal year take a firm to 专精特新 and 小巨人.
     #[test]
     fn recorded_tier_inputs_of_the_latest_year_are_used() {
-        use crate::domain::firm::{City, Firm};
         use crate::domain::firm_inputs::{
             AttestationSource, AttestationStatement, FirmRecords, InputSource, TierInputs,
         };
         use crate::domain::readiness::{ListingProgress, NicheShareRank, ProvincialKeyIndustry};
         let base = strong();
-        let firm = Firm {
-            id: uuid::Uuid::nil(),
-            credit_code: "91370100MA3C00001H".to_owned(),
-            name: "济南示例精密制造有限公司".to_owned(),
-            city: City::Jinan,
-            district: None,
-            industry_code: "C3562".to_owned(),
-            tier: Some(Tier::ProvincialSrdi),
-            tier_recognized_year: Some(2021),
-            founded_on: Some(date("2010-01-01")),
-            expected_market_value: None,
-            neeq_listed_on: None,
-            neeq_layer: None,
-            tax_credit_grade: None,
-            lead_bank_id: None,
-            contact_name: None,
-            contact_email: None,
-            contact_phone: None,
-            in_reserve_pool: false,
-            created_at: chrono::Utc::now(),
-            updated_at: chrono::Utc::now(),
-        };
+        let firm = crate::domain::firm_inputs::test_firm(Some(Tier::ProvincialSrdi), "2010-01-01", false);
         let inputs = |fy: i32| TierInputs {
             fiscal_year: fy,
             ip_best_class: Some(IpClass::HighValueClassI),

@@ -1176,30 +1176,9 @@ fn net_assets_per_share_reads_share_capital_at_the_latest_year_end() {
 /// not count.
 #[test]
 fn records_as_of_the_date_take_a_neeq_candidate_to_met() {
-    use crate::domain::firm::Firm;
     use crate::domain::firm_inputs::{FirmRecords, InputSource, MarketValueEstimate, ShareCapitalEntry};
-    let firm = Firm {
-        id: uuid::Uuid::nil(),
-        credit_code: "91370100MA3C00001H".to_owned(),
-        name: "济南示例科技股份有限公司".to_owned(),
-        city: crate::domain::firm::City::Jinan,
-        district: None,
-        industry_code: "C3562".to_owned(),
-        tier: Some(Tier::ProvincialSrdi),
-        tier_recognized_year: Some(2022),
-        founded_on: Some(date("2015-03-01")),
-        expected_market_value: Some(d("9999999999")),
-        neeq_listed_on: None,
-        neeq_layer: None,
-        tax_credit_grade: None,
-        lead_bank_id: None,
-        contact_name: None,
-        contact_email: None,
-        contact_phone: None,
-        in_reserve_pool: true,
-        created_at: chrono::Utc::now(),
-        updated_at: chrono::Utc::now(),
-    };
+    let mut firm = crate::domain::firm_inputs::test_firm(Some(Tier::ProvincialSrdi), "2015-03-01", true);
+    firm.expected_market_value = Some(d("9999999999"));
     let year = |fy: i32, profit: &str| FinancialYear {
         fiscal_year: fy,
         revenue: Some(d("90000000")),
