@@ -877,18 +877,18 @@ fn ratio(num: Decimal, den: Decimal, why: impl FnOnce() -> String) -> Val {
 
 fn decide_single(mut o: Outcome, v: Val, op: Comparison, t: Decimal) -> Outcome {
     match v {
-        // A lower bound decides an "at least" test it passes; anything else stays open.
+        // A lower bound decides an "at least" test it passes and an "at most" test it already
+        // fails; anything else stays open until the record is known to be complete.
         Val::AtLeast(f, needed) => match f.holds(op, t) {
-            Some(true) if op.wants_more() => {
-                o.verdict = Some(Verdict::Met);
+            Some(holds) => {
                 o.actual = f.shown();
-                o.notes.push(Cow::Owned(format!("at least this much; {needed} not confirmed")));
-                o
-            }
-            Some(_) => {
-                o.verdict = Some(Verdict::Unknown);
-                o.actual = f.shown();
-                o.missing.push(needed);
+                if holds == op.wants_more() {
+                    o.verdict = Some(if holds { Verdict::Met } else { Verdict::NotMet });
+                    o.notes.push(Cow::Owned(format!("at least this much; {needed} not confirmed")));
+                } else {
+                    o.verdict = Some(Verdict::Unknown);
+                    o.missing.push(needed);
+                }
                 o
             }
             None => o.overflow(),
