@@ -20,6 +20,10 @@ use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::{day, ts};
 use crate::domain::credit_code::CreditCode;
 use crate::domain::firm::{City, FinancialsInput, FirmInput, Tier, Venue};
+use crate::domain::firm_inputs::{
+    AttestationInput, EquityFinancingsInput, EquityRoundInput, TierInputsInput, TierRecognitionInput,
+};
+use crate::service::firm_inputs::{self as inputs_csv, RawInputs};
 use crate::service::import::{self, RawRow};
 use crate::store::events;
 
@@ -186,6 +190,7 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
         let rd_staff_pct: i64 = rng.random_range(8..=35);
         let neeq = rng.random_range(0..100) < 12;
         let expected_mv = base_revenue * Decimal::from(rng.random_range(2..=12));
+        let tier_year = tier.map(|_| rng.random_range(2019..=last_year));
         let firm = FirmInput {
             credit_code: Some(synthetic_credit_code(city, i, seed)),
             name: Some(name),
@@ -193,7 +198,7 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
             district: None,
             industry_code: Some(industry.to_owned()),
             tier: tier.map(|t| t.as_str().to_owned()),
-            tier_recognized_year: tier.map(|_| rng.random_range(2019..=last_year)),
+            tier_recognized_year: tier_year,
             founded_on: Some(founded.to_string()),
             expected_market_value: Some(money(expected_mv)),
             neeq_listed_on: neeq.then(|| {
@@ -210,6 +215,13 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
             contact_phone: Some(format!("0{}-8{:07}", 531 + (i % 9), rng.random_range(0..10_000_000))),
         };
         let mut revenue = base_revenue;
+        // The other inputs come from their own stream, so the registry figures above stay what
+        // they were before these inputs existed.
+        let mut extra = StdRng::seed_from_u64(seed ^ 0x5eed_1d5f ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut firm_inputs = firm_level_inputs(&mut extra, tier, tier_year, base_revenue, today);
+        let capital_base = (base_revenue * Decimal::from(extra.random_range(5..=40)) / Decimal::from(100_000_000))
+            .round_dp(0)
+            * Decimal::from(1_000_000);
         for k in 0..3 {
             let year = last_year - 2 + k;
             if k > 0 {
@@ -224,11 +236,16 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
             let liabilities =
                 (total_assets * Decimal::from(rng.random_range(25..=65)) / Decimal::ONE_HUNDRED).round_dp(2);
             let net_assets = total_assets - liabilities;
-            let roe = if net_assets > Decimal::ZERO {
-                (net_profit * Decimal::ONE_HUNDRED / net_assets).round_dp(2)
-            } else {
-                Decimal::ZERO
+            let roe_of = |profit: Decimal| {
+                if net_assets > Decimal::ZERO {
+                    (profit * Decimal::ONE_HUNDRED / net_assets).round_dp(2)
+                } else {
+                    Decimal::ZERO
+                }
             };
+            let (roe, roe_deducted) = (roe_of(net_profit), roe_of(net_profit - non_recurring));
+            // Audit reports come out by the end of April; a year not yet audited carries no date.
+            let audited_on = NaiveDate::from_ymd_opt(year + 1, 4, 20).filter(|d| *d <= today);
             let employees = employees_base + k as i64 * rng.random_range(0..=40);
             let fin = FinancialsInput {
                 revenue: Some(money(revenue)),
@@ -245,15 +262,27 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
                 total_liabilities: Some(money(liabilities)),
                 net_assets: Some(money(net_assets)),
                 weighted_roe: Some(roe.to_string()),
+                weighted_roe_deducted: Some(roe_deducted.to_string()),
                 invention_patents: Some(patents_base + k as i64 * rng.random_range(0..=4)),
                 employees: Some(employees),
                 rd_staff: Some(employees * rd_staff_pct / 100),
+                audited_on: audited_on.map(|d| d.to_string()),
             };
+            let mut inputs = if k == 0 { std::mem::take(&mut firm_inputs) } else { RawInputs::default() };
+            year_inputs(
+                &mut extra,
+                &mut inputs,
+                tier,
+                year,
+                founded,
+                capital_base + Decimal::from(k as i64 * 2_000_000),
+            );
             rows.push(RawRow {
                 row: rows.len() + 2,
                 firm: firm.clone(),
                 year: Some((i64::from(year), fin)),
                 financial_years: Vec::new(),
+                inputs,
                 read_errors: Vec::new(),
             });
         }
@@ -261,11 +290,147 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
     rows
 }
 
-/// Writes rows in the import CSV layout (see `service::import`).
+/// Recognition years, attestations and a financing record of one synthetic firm: plausible for its
+/// tier (a 小巨人 was provincial 专精特新 one to three years earlier and usually meets the
+/// qualitative 小巨人 conditions; recognised firms often have fund money behind them).
+fn firm_level_inputs(
+    rng: &mut StdRng,
+    tier: Option<Tier>,
+    tier_year: Option<i32>,
+    revenue: Decimal,
+    today: NaiveDate,
+) -> RawInputs {
+    let mut out = RawInputs::default();
+    if let (Some(Tier::LittleGiant), Some(year)) = (tier, tier_year) {
+        out.tier_recognitions.push(TierRecognitionInput {
+            tier: Some(Tier::ProvincialSrdi.as_str().to_owned()),
+            recognized_year: Some(i64::from(year - rng.random_range(1..=3))),
+            document_ref: None,
+        });
+    }
+    let stated = (today - chrono::Duration::days(rng.random_range(30..=300))).to_string();
+    let attest = |out: &mut RawInputs, key: &str, holds: bool| {
+        out.attestations.push(AttestationInput {
+            key: Some(key.to_owned()),
+            holds: Some(holds),
+            stated_on: Some(stated.clone()),
+            ..AttestationInput::default()
+        })
+    };
+    if matches!(tier, Some(Tier::ProvincialSrdi | Tier::LittleGiant)) {
+        let strong = tier == Some(Tier::LittleGiant);
+        for key in [
+            "lg_strategy_governance_credit",
+            "lg_core_business_information_system",
+            "lg_management_or_product_certification",
+            "lg_own_brand",
+            "lg_key_chain_link",
+            "lg_priority_product_field",
+            "lg_not_single_champion_or_group_member",
+        ] {
+            let holds = rng.random_range(0..100) < if strong { 92 } else { 60 };
+            attest(&mut out, key, holds);
+        }
+        attest(&mut out, "lg_national_st_award_top3_3y", rng.random_range(0..100) < 5);
+        attest(&mut out, "lg_maker_china_top50_3y", false);
+    }
+    if tier.is_some() {
+        attest(&mut out, "innovative_valid_honour", rng.random_range(0..100) < 70);
+    }
+    // About 40% of recognised firms, 15% of the others, have a complete financing record.
+    let funded = rng.random_range(0..100) < if tier.is_some() { 40 } else { 15 };
+    if funded {
+        let kinds = ["vc_pe", "vc_pe", "government_fund", "industrial_capital", "individual"];
+        let rounds_kinds = ["series_a", "series_b", "series_c", "strategic", "pre_ipo"];
+        let n = rng.random_range(1..=3);
+        let mut rounds = Vec::with_capacity(n);
+        for _ in 0..n {
+            let paid_in_on = today - chrono::Duration::days(rng.random_range(60..=1400));
+            let amount = (revenue * Decimal::from(rng.random_range(5..=40)) / Decimal::ONE_HUNDRED).round_dp(0);
+            let valuation = amount * Decimal::from(rng.random_range(6..=15));
+            rounds.push(EquityRoundInput {
+                paid_in_on: Some(paid_in_on.to_string()),
+                amount: Some(money(amount)),
+                post_money_valuation: Some(money(valuation)),
+                round: Some(rounds_kinds[rng.random_range(0..rounds_kinds.len())].to_owned()),
+                investor: None,
+                investor_kind: Some(kinds[rng.random_range(0..kinds.len())].to_owned()),
+                by_qualified_institution: Some(rng.random_bool(0.7)),
+                document_ref: None,
+            });
+        }
+        out.equity_financings = Some(EquityFinancingsInput { complete_through: Some(today.to_string()), rounds });
+    }
+    out
+}
+
+/// One fiscal year's year-end share capital and tier scoring inputs, stronger for higher tiers;
+/// a few answers are left out, as real records have gaps.
+fn year_inputs(
+    rng: &mut StdRng,
+    into: &mut RawInputs,
+    tier: Option<Tier>,
+    year: i32,
+    founded: NaiveDate,
+    capital: Decimal,
+) {
+    into.year_end_share_capital.push((i64::from(year), money(capital.max(Decimal::from(1_000_000)))));
+    let level = match tier {
+        Some(Tier::LittleGiant) => 3,
+        Some(Tier::ProvincialSrdi) => 2,
+        Some(Tier::InnovativeSme) => 1,
+        None => 0,
+    };
+    let pick = |rng: &mut StdRng, options: &[&str]| -> String {
+        let i = (level + rng.random_range(0..=1)).min(options.len() as i32 - 1).max(0) as usize;
+        options[i].to_owned()
+    };
+    let sometimes = |rng: &mut StdRng| rng.random_range(0..100) >= 8;
+    let niche_years = (year - founded.year()).max(0) - rng.random_range(0..=3);
+    let ip_class = pick(rng, &["no_ip", "class_ii", "class_i", "self_developed_class_i", "high_value_class_i"]);
+    let class_i = if matches!(ip_class.as_str(), "no_ip" | "class_ii") {
+        0
+    } else {
+        1 + i64::from(level) * rng.random_range(0..=3)
+    };
+    into.tier_inputs.push((
+        i64::from(year),
+        TierInputsInput {
+            ip_best_class: Some(ip_class),
+            class_i_ip_in_use: Some(class_i),
+            strategic_emerging_industry: sometimes(rng).then(|| rng.random_bool(0.6)),
+            niche_market_years: Some(niche_years.max(0).to_string()),
+            product_chain_role: Some(pick(rng, &["other", "other", "basic_or_key_supplier", "fills_chain_gap"])),
+            digitalisation_level: Some(i64::from((level + rng.random_range(0..=1)).clamp(1, 4))),
+            quality_items: Some(i64::from(level.min(2)) + rng.random_range(0..=2)),
+            rd_institution_level: Some(pick(
+                rng,
+                &["no_institution", "below_municipal", "municipal", "provincial", "national"],
+            )),
+            national_niche_market_share: Some((i64::from(level) * 4 + rng.random_range(0..=12)).to_string()),
+            provincial_key_industry: Some(pick(
+                rng,
+                &["not_key", "county_key", "city_key", "provincial_plan", "provincial_plan_and_chain"],
+            )),
+            innovative_operation_items: Some(i64::from(level.min(2)) + rng.random_range(0..=1)),
+            niche_share_rank: Some(pick(
+                rng,
+                &["below", "provincial_top10", "national_top10_or_provincial_top3", "national_top3"],
+            )),
+            cloud_migrated: sometimes(rng).then(|| rng.random_range(0..100) < 35 + level * 18 + (year % 3) * 5),
+            key_chain_supplier: sometimes(rng).then(|| rng.random_range(0..100) < 30 + level * 20),
+        },
+    ));
+}
+
+/// Writes rows in the import CSV layout (see `service::import`). Share capital, tier inputs and
+/// recognition years travel as columns; attestations and financing records need the JSON layout.
 pub fn write_csv(rows: &[RawRow], out: impl std::io::Write) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let mut header: Vec<&str> = import::FIRM_CSV_COLUMNS.to_vec();
     header.extend(import::FINANCIAL_CSV_COLUMNS);
+    header.extend(inputs_csv::FIRM_CSV_COLUMNS);
+    header.extend(inputs_csv::YEAR_CSV_COLUMNS);
     w.write_record(&header)?;
     for r in rows {
         let f = &r.firm;
@@ -304,8 +469,36 @@ pub fn write_csv(rows: &[RawRow], out: impl std::io::Write) -> anyhow::Result<()
                 n(y.invention_patents),
                 n(y.employees),
                 n(y.rd_staff),
+                t(&y.weighted_roe_deducted),
+                t(&y.audited_on),
             ]),
             None => rec.extend(std::iter::repeat_n(String::new(), import::FINANCIAL_CSV_COLUMNS.len())),
+        }
+        let inputs = &r.inputs;
+        for tier in [Tier::InnovativeSme, Tier::ProvincialSrdi, Tier::LittleGiant] {
+            let year = inputs.tier_recognitions.iter().find(|x| x.tier.as_deref() == Some(tier.as_str()));
+            rec.push(n(year.and_then(|x| x.recognized_year)));
+        }
+        rec.push(inputs.year_end_share_capital.first().map(|(_, a)| a.clone()).unwrap_or_default());
+        let b = |v: Option<bool>| v.map(|x| x.to_string()).unwrap_or_default();
+        match inputs.tier_inputs.first() {
+            Some((_, ti)) => rec.extend([
+                t(&ti.ip_best_class),
+                n(ti.class_i_ip_in_use),
+                b(ti.strategic_emerging_industry),
+                t(&ti.niche_market_years),
+                t(&ti.product_chain_role),
+                n(ti.digitalisation_level),
+                n(ti.quality_items),
+                t(&ti.rd_institution_level),
+                t(&ti.national_niche_market_share),
+                t(&ti.provincial_key_industry),
+                n(ti.innovative_operation_items),
+                t(&ti.niche_share_rank),
+                b(ti.cloud_migrated),
+                b(ti.key_chain_supplier),
+            ]),
+            None => rec.extend(std::iter::repeat_n(String::new(), inputs_csv::YEAR_CSV_COLUMNS.len() - 1)),
         }
         w.write_record(&rec)?;
     }

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    applications, banks, consents, financing, firms, funds, health, import, investments, listing, matches, pool,
-    problem, products, roadshows, webhooks,
+    applications, banks, consents, financing, firm_inputs, firms, funds, health, import, investments, listing, matches,
+    pool, problem, products, roadshows, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -23,6 +23,8 @@ use super::{
         import::import_firms,
         pool::list_pool, pool::admit, pool::get_entry, pool::remove,
         listing::readiness, listing::tier_check, listing::record_event, listing::progress,
+        firm_inputs::get_inputs, firm_inputs::patch_inputs, firm_inputs::list_attestations, firm_inputs::attest,
+        firm_inputs::put_tier_inputs,
         listing::list_rules, listing::put_rules, listing::programme_stats,
         webhooks::create_endpoint, webhooks::list_endpoints, webhooks::get_endpoint, webhooks::patch_endpoint,
         webhooks::delete_endpoint, webhooks::enable_endpoint, webhooks::disable_endpoint, webhooks::rotate_secret,

@@ -6,6 +6,7 @@ pub mod banks;
 pub mod consents;
 pub mod docs;
 pub mod financing;
+pub mod firm_inputs;
 pub mod firms;
 pub mod funds;
 pub mod health;
@@ -65,6 +66,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/firms/{id}/financials/{year}").route(web::put().to(firms::put_financials)))
         .service(resource("/v1/firms/{id}/readiness").route(web::get().to(listing::readiness)))
         .service(resource("/v1/firms/{id}/tier-check").route(web::get().to(listing::tier_check)))
+        .service(
+            resource("/v1/firms/{id}/readiness-inputs")
+                .route(web::get().to(firm_inputs::get_inputs))
+                .route(web::patch().to(firm_inputs::patch_inputs)),
+        )
+        .service(
+            resource("/v1/firms/{id}/attestations")
+                .route(web::get().to(firm_inputs::list_attestations))
+                .route(web::post().to(firm_inputs::attest)),
+        )
+        .service(resource("/v1/firms/{id}/tier-inputs/{year}").route(web::put().to(firm_inputs::put_tier_inputs)))
         .service(resource("/v1/firms/{id}/listing-events").route(web::post().to(listing::record_event)))
         .service(resource("/v1/firms/{id}/listing-progress").route(web::get().to(listing::progress)))
         .service(

@@ -94,7 +94,26 @@ pub enum Bind {
     Text(String),
     OptText(Option<String>),
     Int(i64),
+    OptInt(Option<i64>),
     Bool(bool),
+    OptBool(Option<bool>),
+}
+
+impl Bind {
+    /// Binds this value as the query's next parameter.
+    pub fn bind_to<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        match self {
+            Bind::Text(s) => q.bind(s),
+            Bind::OptText(s) => q.bind(s),
+            Bind::Int(i) => q.bind(i),
+            Bind::OptInt(i) => q.bind(i),
+            Bind::Bool(v) => q.bind(v),
+            Bind::OptBool(v) => q.bind(v),
+        }
+    }
 }
 
 /// Builds `WHERE` clauses with numbered `$n` placeholders, which both backends accept.
@@ -130,12 +149,7 @@ impl Filter {
         mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
         for b in &self.binds {
-            q = match b.clone() {
-                Bind::Text(s) => q.bind(s),
-                Bind::OptText(s) => q.bind(s),
-                Bind::Int(i) => q.bind(i),
-                Bind::Bool(v) => q.bind(v),
-            };
+            q = b.clone().bind_to(q);
         }
         q
     }

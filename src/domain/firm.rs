@@ -211,9 +211,15 @@ pub struct FinancialYear {
     /// Weighted average return on equity, in percent (e.g. "8.25").
     #[schema(value_type = Option<String>, example = "8.25")]
     pub weighted_roe: Option<Decimal>,
+    /// Weighted average ROE after deducting non-recurring items (扣除非经常性损益后), in percent.
+    #[schema(value_type = Option<String>, example = "7.90")]
+    pub weighted_roe_deducted: Option<Decimal>,
     pub invention_patents: Option<i64>,
     pub employees: Option<i64>,
     pub rd_staff: Option<i64>,
+    /// Date of the audit report on this year (审计报告日); absent while the year is unaudited.
+    /// Readiness takes the latest year audited by the evaluation date as "the latest year".
+    pub audited_on: Option<NaiveDate>,
 }
 
 /// The writable fields of a firm as they arrive (API body, CSV row, JSON import item). Enums,
@@ -519,9 +525,14 @@ pub struct FinancialsInput {
     pub net_assets: Option<String>,
     #[schema(example = "8.25")]
     pub weighted_roe: Option<String>,
+    #[schema(example = "7.90")]
+    pub weighted_roe_deducted: Option<String>,
     pub invention_patents: Option<i64>,
     pub employees: Option<i64>,
     pub rd_staff: Option<i64>,
+    /// Date of the audit report (after the fiscal year's end, not in the future).
+    #[schema(example = "2025-04-20")]
+    pub audited_on: Option<String>,
 }
 
 impl FinancialsInput {
@@ -536,9 +547,11 @@ impl FinancialsInput {
             && self.total_liabilities.is_none()
             && self.net_assets.is_none()
             && self.weighted_roe.is_none()
+            && self.weighted_roe_deducted.is_none()
             && self.invention_patents.is_none()
             && self.employees.is_none()
             && self.rd_staff.is_none()
+            && self.audited_on.is_none()
     }
 
     /// `prefix` names the field path (e.g. `financials.2024`); `today` bounds the fiscal year.
@@ -554,6 +567,11 @@ impl FinancialsInput {
         let money = |e: &mut Errors, f: &str, v: &Option<String>, neg: bool| {
             v.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| e.money(f, Some(s), neg))
         };
+        let percent = |e: &mut Errors, f: &str, v: &Option<String>| {
+            v.as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .and_then(|s| e.decimal(f, Some(s), Decimal::from(-1000), Decimal::from(1000), 4))
+        };
         let fy = FinancialYear {
             fiscal_year: year.unwrap_or_default() as i32,
             revenue: money(&mut e, "revenue", &self.revenue, false),
@@ -565,15 +583,24 @@ impl FinancialsInput {
             total_assets: money(&mut e, "total_assets", &self.total_assets, false),
             total_liabilities: money(&mut e, "total_liabilities", &self.total_liabilities, false),
             net_assets: money(&mut e, "net_assets", &self.net_assets, true),
-            weighted_roe: self
-                .weighted_roe
-                .as_deref()
-                .filter(|s| !s.trim().is_empty())
-                .and_then(|s| e.decimal("weighted_roe", Some(s), Decimal::from(-1000), Decimal::from(1000), 4)),
+            weighted_roe: percent(&mut e, "weighted_roe", &self.weighted_roe),
+            weighted_roe_deducted: percent(&mut e, "weighted_roe_deducted", &self.weighted_roe_deducted),
             invention_patents: e.int_range("invention_patents", self.invention_patents, 0, 1_000_000),
             employees: e.int_range("employees", self.employees, 0, 10_000_000),
             rd_staff: e.int_range("rd_staff", self.rd_staff, 0, 10_000_000),
+            audited_on: self
+                .audited_on
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .and_then(|s| e.date("audited_on", Some(s))),
         };
+        if let (Some(on), Some(y)) = (fy.audited_on, year) {
+            if on.year() <= y as i32 {
+                e.add("audited_on", "out_of_range", format!("must be after the end of fiscal year {y}"));
+            } else if on > today {
+                e.add("audited_on", "out_of_range", "must not be in the future");
+            }
+        }
         if let (Some(staff), Some(all)) = (fy.rd_staff, fy.employees)
             && staff > all
         {

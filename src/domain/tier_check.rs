@@ -19,8 +19,8 @@ use crate::domain::firm::Tier;
 use crate::domain::readiness::rules::{compile_criteria, err};
 use crate::domain::readiness::{
     Aggregate, ChoiceInput, Comparison, CompileCtx, CompiledCriterion, CompiledStandard, Confidence, Criterion, Ctx,
-    FiscalYears, Metric, ReadinessInput, RuleSetError, ScoreRange, SourceNote, Standard, StandardResult, Verdict,
-    all_of, compile_standard,
+    FiscalYears, LatestYearBasis, Metric, ReadinessInput, RuleSetError, ScoreRange, SourceNote, Standard,
+    StandardResult, Verdict, all_of, compile_standard,
 };
 
 /// Points for a measured value: the first band whose comparison holds gives its points.
@@ -145,6 +145,10 @@ pub struct IndicatorResult {
     /// `None` while an input is missing; the category and total then carry a range.
     #[schema(value_type = Option<String>)]
     pub points: Option<Decimal>,
+    /// While an input is missing: every score the indicator can still get, ascending (a yes/no
+    /// indicator worth 10 or 5 gives `["5", "10"]`, not a range from 0). Empty once scored.
+    #[schema(value_type = Vec<String>)]
+    pub possible_points: Vec<Decimal>,
     /// The measured value (best-scoring measure) or the chosen value.
     #[schema(value_type = Option<String>)]
     pub actual: Option<Decimal>,
@@ -198,6 +202,7 @@ pub struct TierCheck {
     pub scheme_confidence: Confidence,
     pub evaluated_on: NaiveDate,
     pub latest_fiscal_year: i32,
+    pub latest_fiscal_year_basis: LatestYearBasis,
     /// The highest tier whose conditions are all met.
     pub highest_met: Option<Tier>,
     pub tiers: Vec<TierResult>,
@@ -345,6 +350,7 @@ fn compile_indicator(ind: &Indicator, path: &str, ctx: &CompileCtx<'_>) -> Resul
                         threshold: Some(b.threshold),
                         fact: None,
                         attestation: None,
+                        office_only: None,
                         industry_not_in: None,
                         choice: None,
                         one_of: None,
@@ -400,6 +406,7 @@ fn score_indicator(
         label_zh: ind.label_zh.clone(),
         max_points: ind.max_points,
         points: None,
+        possible_points: Vec::new(),
         actual: None,
         choice: None,
         fiscal_years: FiscalYears::default(),
@@ -417,18 +424,23 @@ fn score_indicator(
             }
             None => {
                 r.missing.push(format!("sme.{}", input.as_str()));
-                let best = points.values().copied().max().unwrap_or(Decimal::ZERO);
-                (r, Decimal::ZERO, best)
+                // Any allowed value may turn up; one the sheet does not list scores 0.
+                let mut possible: Vec<Decimal> =
+                    input.allowed().iter().map(|v| points.get(*v).copied().unwrap_or(Decimal::ZERO)).collect();
+                possible.sort_unstable();
+                possible.dedup();
+                let (lo, hi) = (possible[0], possible[possible.len() - 1]);
+                r.possible_points = possible;
+                (r, lo, hi)
             }
         },
         CompiledIndicator::Measures(measures) => {
-            // Best known measure, and the best an unknown measure could still reach.
+            // Best known measure, and the scores each unknown measure could still give.
             let mut known_best: Option<Decimal> = None;
-            let mut unknown_best: Option<Decimal> = None;
+            let mut unknown_sets: Vec<Vec<Decimal>> = Vec::new();
             for (bands, otherwise) in measures {
                 let mut scored = None;
                 let mut unknown = false;
-                let mut reachable = *otherwise;
                 for (criterion, points) in bands {
                     let c = ctx.criterion(criterion);
                     if r.fiscal_years.is_empty() {
@@ -450,26 +462,37 @@ fn score_indicator(
                         Verdict::Unknown => {
                             push_unique(&mut r.missing, c.missing);
                             unknown = true;
-                            reachable = bands.iter().map(|(_, p)| *p).fold(reachable, Decimal::max);
+                            // The bands read one value, so any band (or none) may still hold.
+                            let mut set: Vec<Decimal> = bands.iter().map(|(_, p)| *p).collect();
+                            set.push(*otherwise);
+                            unknown_sets.push(set);
                             break;
                         }
                     }
                 }
-                if unknown {
-                    unknown_best = Some(unknown_best.map_or(reachable, |u| u.max(reachable)));
-                } else {
+                if !unknown {
                     let p = scored.unwrap_or(*otherwise);
                     known_best = Some(known_best.map_or(p, |k| k.max(p)));
                 }
             }
-            let lo = known_best.unwrap_or(Decimal::ZERO);
-            match unknown_best {
-                Some(u) if u > lo => (r, lo, u),
-                _ => {
-                    r.points = Some(lo);
-                    r.missing.clear();
-                    (r, lo, lo)
-                }
+            // The indicator scores its best measure: no lower than the known best, nor than the
+            // least each unknown measure will give.
+            let floor = unknown_sets
+                .iter()
+                .filter_map(|set| set.iter().copied().min())
+                .fold(known_best.unwrap_or(Decimal::ZERO), Decimal::max);
+            let mut possible: Vec<Decimal> =
+                unknown_sets.iter().flatten().copied().chain(std::iter::once(floor)).filter(|p| *p >= floor).collect();
+            possible.sort_unstable();
+            possible.dedup();
+            if possible.len() > 1 {
+                let (lo, hi) = (possible[0], possible[possible.len() - 1]);
+                r.possible_points = possible;
+                (r, lo, hi)
+            } else {
+                r.points = Some(floor);
+                r.missing.clear();
+                (r, floor, floor)
             }
         }
     }
@@ -533,7 +556,8 @@ fn check_scheme(c: &CompiledScheme, input: &ReadinessInput) -> TierCheck {
     let ctx = Ctx::new(input, None, &ranges);
     let mut tiers = Vec::with_capacity(c.tiers.len());
     for (tier, label, conditions) in &c.tiers {
-        let results: Vec<StandardResult> = conditions.iter().map(|s| ctx.standard(s)).collect();
+        let results: Vec<StandardResult> =
+            conditions.iter().filter(|s| s.in_force_on(input.evaluation_date)).map(|s| ctx.standard(s)).collect();
         let verdict = all_of(results.iter().map(|s| s.verdict));
         let mut missing = Vec::new();
         if verdict == Verdict::Unknown {
@@ -553,6 +577,7 @@ fn check_scheme(c: &CompiledScheme, input: &ReadinessInput) -> TierCheck {
         scheme_confidence: c.scheme.confidence,
         evaluated_on: input.evaluation_date,
         latest_fiscal_year: ctx.latest,
+        latest_fiscal_year_basis: input.latest_fiscal_year_and_basis().1,
         highest_met,
         tiers,
         scorecards: cards,
@@ -616,6 +641,20 @@ impl TierBook {
         self.schemes.iter().map(|c| &c.scheme)
     }
 
+    /// Adds the attestation keys the tier conditions read to `into`.
+    pub fn collect_attestation_keys(
+        &self,
+        into: &mut std::collections::BTreeMap<String, crate::domain::readiness::AttestationKey>,
+    ) {
+        for s in self.schemes() {
+            crate::domain::readiness::collect_attestation_keys(
+                s.tiers.iter().flat_map(|t| &t.conditions),
+                &s.version,
+                into,
+            );
+        }
+    }
+
     pub fn scheme_in_force(&self, date: NaiveDate) -> Option<&TierScheme> {
         self.schemes.iter().find(|c| c.scheme.in_force_on(date)).map(|c| &c.scheme)
     }
@@ -671,12 +710,13 @@ mod tests {
             "lg_own_brand",
             "lg_key_chain_link",
             "lg_priority_product_field",
+            "lg_not_single_champion_or_group_member",
         ] {
-            attestations.insert(k.to_owned(), true);
+            attestations.insert(k.to_owned(), true.into());
         }
         // Direct routes denied, so that the general routes decide.
         for k in ["lg_national_st_award_top3_3y", "lg_maker_china_top50_3y"] {
-            attestations.insert(k.to_owned(), false);
+            attestations.insert(k.to_owned(), false.into());
         }
         ReadinessInput {
             evaluation_date: date("2025-06-30"),
@@ -709,8 +749,8 @@ mod tests {
 
     /// Denies every 创新型 direct-entry route, so that the score decides.
     fn no_direct(input: &mut ReadinessInput) {
-        input.attestations.insert("innovative_st_award_3y".to_owned(), false);
-        input.attestations.insert("innovative_valid_honour".to_owned(), false);
+        input.attestations.insert("innovative_st_award_3y".to_owned(), false.into());
+        input.attestations.insert("innovative_valid_honour".to_owned(), false.into());
         input.sme.rd_institution_level = Some(RdInstitutionLevel::Municipal);
         input.equity_financings = Some(vec![]);
     }
@@ -883,6 +923,7 @@ mod tests {
             paid_in_on: date("2024-01-01"),
             amount: d("5000000"),
             by_qualified_institution: true,
+            ..EquityFinancing::default()
         }]);
         let c = b.check(&input).unwrap();
         assert_eq!(tier(&c, Tier::InnovativeSme).verdict, Verdict::Met);
@@ -936,6 +977,7 @@ mod tests {
             paid_in_on: date("2023-07-01"),
             amount: d("20000000"),
             by_qualified_institution: true,
+            ..EquityFinancing::default()
         }]);
         let c = b.check(&input).unwrap();
         assert_eq!(condition(tier(&c, Tier::ProvincialSrdi), "srdi_scale").verdict, Verdict::Met);
@@ -1039,13 +1081,14 @@ mod tests {
             paid_in_on: date("2024-01-01"),
             amount: d("80000000"),
             by_qualified_institution: true,
+            ..EquityFinancing::default()
         }]);
         let r = innovation(&input);
         assert_eq!((r.verdict, r.variant.as_deref()), (Verdict::Met, Some("small")), "{r:#?}");
         input.rd_staff_share = Some(d("49.99"));
         assert_eq!(innovation(&input).verdict, Verdict::NotMet);
         // The direct route: a national S&T award.
-        input.attestations.insert("lg_national_st_award_top3_3y".to_owned(), true);
+        input.attestations.insert("lg_national_st_award_top3_3y".to_owned(), true.into());
         let r = innovation(&input);
         assert_eq!((r.verdict, r.variant.as_deref()), (Verdict::Met, Some("direct_award")));
     }
@@ -1058,6 +1101,287 @@ mod tests {
         let lg = tier(&c, Tier::LittleGiant);
         assert_eq!(lg.verdict, Verdict::Unknown);
         assert!(lg.missing.contains(&"attestation lg_own_brand".to_owned()), "{:?}", lg.missing);
+    }
+
+    /// An unknown yes/no indicator can only score one of its two values.
+    #[test]
+    fn an_unknown_yes_no_indicator_gives_its_possible_scores() {
+        let b = book();
+        let mut input = strong();
+        no_direct(&mut input);
+        input.sme.strategic_emerging_industry = None;
+        input.sme.ip_best_class = Some(IpClass::NoIp);
+        // Known: IP 0 + R&D 20 + growth 20 + debt 10 + share 20 = 70; the field gives 5 or 10.
+        let c = b.check(&input).unwrap();
+        let field = indicator(&c, "innovative_sme", "field");
+        assert_eq!((field.points, field.possible_points.clone()), (None, vec![d("5"), d("10")]));
+        let card = c.scorecards.iter().find(|s| s.name == "innovative_sme").unwrap();
+        assert_eq!((card.points_min, card.points_max), (d("75"), d("80")));
+        // The total clears 60 whatever the answer, and the specialisation floor (≥ 15) too: met.
+        assert_eq!(tier(&c, Tier::InnovativeSme).verdict, Verdict::Met);
+        // Where the answer matters the verdict waits for it: share 50% scores 5, so
+        // specialisation is 5 + {5, 10} = {10, 15} against the floor of 15.
+        set_latest(&mut input, |y| {
+            let revenue = y.main_business_revenue.unwrap() * d("2");
+            y.revenue = Some(revenue);
+            y.rd_expense = Some(revenue * d("0.05"));
+        });
+        let c = b.check(&input).unwrap();
+        let t = tier(&c, Tier::InnovativeSme);
+        assert_eq!(t.verdict, Verdict::Unknown);
+        assert!(t.missing.contains(&"sme.strategic_emerging_industry".to_owned()), "{:?}", t.missing);
+        // A banded indicator with its input missing can score any band or nothing.
+        let mut input = strong();
+        input.sme.digitalisation_level = None;
+        let c = b.check(&input).unwrap();
+        let digital = indicator(&c, "provincial_srdi", "digitalisation");
+        assert_eq!(digital.possible_points, vec![d("0"), d("3"), d("5")]);
+    }
+
+    /// Every band edge of the 专精特新 indicators that read the recorded tier inputs, and every
+    /// value of the categorical ones.
+    #[test]
+    fn provincial_srdi_indicators_of_the_tier_inputs_at_boundaries() {
+        type Setter = fn(&mut SmeExtras, Decimal);
+        let niche: Setter = |e, x| e.niche_market_years = Some(x);
+        let digital: Setter = |e, x| e.digitalisation_level = Some(x.to_string().parse().unwrap());
+        let quality: Setter = |e, x| e.quality_items = Some(x.to_string().parse().unwrap());
+        let operation: Setter = |e, x| e.innovative_operation_items = Some(x.to_string().parse().unwrap());
+        // (indicator, setter, value, points)
+        let cases: &[(&str, Setter, &str, &str)] = &[
+            ("niche_years", niche, "10", "5"),
+            ("niche_years", niche, "9.99", "4"),
+            ("niche_years", niche, "8", "4"),
+            ("niche_years", niche, "6", "3"),
+            ("niche_years", niche, "4", "2"),
+            ("niche_years", niche, "2", "1"),
+            ("niche_years", niche, "1.99", "0"),
+            ("digitalisation", digital, "4", "5"),
+            ("digitalisation", digital, "3", "5"),
+            ("digitalisation", digital, "2", "3"),
+            ("digitalisation", digital, "1", "0"),
+            ("quality", quality, "4", "5"),
+            ("quality", quality, "2", "5"),
+            ("quality", quality, "1", "3"),
+            ("quality", quality, "0", "0"),
+            ("innovative_operation", operation, "6", "4"),
+            ("innovative_operation", operation, "2", "4"),
+            ("innovative_operation", operation, "1", "2"),
+            ("innovative_operation", operation, "0", "0"),
+        ];
+        let b = book();
+        for (name, set, x, points) in cases {
+            let mut input = strong();
+            set(&mut input.sme, d(x));
+            let c = b.check(&input).unwrap();
+            assert_eq!(indicator(&c, "provincial_srdi", name).points, Some(d(points)), "{name} at {x}");
+        }
+        // Categorical inputs: each value's points, as the sheet gives them.
+        type Choice = fn(&mut SmeExtras, &str);
+        type ValuePoints = &'static [(&'static str, &'static str)];
+        let choices: &[(&str, Choice, ValuePoints)] = &[
+            (
+                "ip",
+                |e, v| e.ip_best_class = Some(v.parse().unwrap()),
+                &[
+                    ("high_value_class_i", "10"),
+                    ("self_developed_class_i", "8"),
+                    ("class_i", "6"),
+                    ("class_ii", "2"),
+                    ("no_ip", "0"),
+                ],
+            ),
+            (
+                "rd_institution",
+                |e, v| e.rd_institution_level = Some(v.parse().unwrap()),
+                &[
+                    ("national", "10"),
+                    ("provincial", "8"),
+                    ("municipal", "4"),
+                    ("below_municipal", "2"),
+                    ("no_institution", "0"),
+                ],
+            ),
+            (
+                "product_field",
+                |e, v| e.product_chain_role = Some(v.parse().unwrap()),
+                &[("fills_chain_gap", "5"), ("basic_or_key_supplier", "3"), ("other", "0")],
+            ),
+            (
+                "key_industry",
+                |e, v| e.provincial_key_industry = Some(v.parse().unwrap()),
+                &[
+                    ("provincial_plan_and_chain", "4"),
+                    ("provincial_plan", "3"),
+                    ("city_key", "2"),
+                    ("county_key", "1"),
+                    ("not_key", "0"),
+                ],
+            ),
+            (
+                "niche_share",
+                |e, v| e.niche_share_rank = Some(v.parse().unwrap()),
+                &[
+                    ("national_top3", "4"),
+                    ("national_top10_or_provincial_top3", "3"),
+                    ("provincial_top10", "2"),
+                    ("below", "0"),
+                ],
+            ),
+        ];
+        for (name, set, values) in choices {
+            for (value, points) in *values {
+                let mut input = strong();
+                set(&mut input.sme, value);
+                let c = b.check(&input).unwrap();
+                assert_eq!(indicator(&c, "provincial_srdi", name).points, Some(d(points)), "{name} = {value}");
+            }
+        }
+    }
+
+    /// The 2025 round (工信厅企业函〔2025〕190号) applies from 2025-05-14 only.
+    #[test]
+    fn the_2025_round_rules_apply_from_their_date() {
+        let b = book();
+        let lg = |input: &ReadinessInput| tier(&b.check(input).unwrap(), Tier::LittleGiant).clone();
+        let codes = |t: &TierResult| t.conditions.iter().map(|c| c.code.clone()).collect::<Vec<_>>();
+        // (date, revenue, verdict of the revenue floor: None when the condition is not in force)
+        let cases: &[(&str, &str, Option<Verdict>)] = &[
+            ("2025-05-13", "49999999.99", None),
+            ("2025-05-14", "49999999.99", Some(Verdict::NotMet)),
+            ("2025-05-14", "50000000", Some(Verdict::Met)),
+            ("2025-12-31", "50000000.01", Some(Verdict::Met)),
+        ];
+        for (on, revenue, expected) in cases {
+            let mut input = strong();
+            input.evaluation_date = date(on);
+            set_latest(&mut input, |y| {
+                let share = y.main_business_revenue.unwrap() / y.revenue.unwrap();
+                y.revenue = Some(d(revenue));
+                y.main_business_revenue = Some(d(revenue) * share);
+                y.rd_expense = Some(d(revenue) * d("0.08"));
+            });
+            let t = lg(&input);
+            let floor = t.conditions.iter().find(|c| c.code == "lg_2025_round_revenue").map(|c| c.verdict);
+            assert_eq!(floor, *expected, "{on} {revenue}: {:?}", codes(&t));
+            let before = *on < "2025-05-14";
+            assert_eq!(codes(&t).iter().any(|c| *c == "lg_growth"), before, "{on}");
+            assert_eq!(codes(&t).iter().any(|c| *c == "lg_growth_2025_round"), !before, "{on}");
+        }
+        // Renewals are spared the growth test in the 2025 round; new applicants are not.
+        let mut input = strong();
+        for y in &mut input.financials {
+            y.main_business_revenue = Some(d("95000000"));
+        }
+        let growth = |t: &TierResult| t.conditions.iter().find(|c| c.code == "lg_growth_2025_round").unwrap().verdict;
+        assert_eq!(growth(&lg(&input)), Verdict::NotMet);
+        input.tier = Some(Tier::LittleGiant);
+        assert_eq!(growth(&lg(&input)), Verdict::Met);
+        // Single champions and members of a group with a 小巨人 are outside the round.
+        input.attestations.insert("lg_not_single_champion_or_group_member".to_owned(), false.into());
+        let t = lg(&input);
+        assert_eq!(t.verdict, Verdict::NotMet);
+        let exclusion = t.conditions.iter().find(|c| c.code == "lg_2025_round_exclusions").unwrap();
+        assert_eq!(exclusion.verdict, Verdict::NotMet);
+    }
+
+    /// Shandong item 12 comes from the registry's listing record.
+    #[test]
+    fn listing_progress_is_derived_from_the_listing_record() {
+        use crate::domain::firm::Venue;
+        use crate::domain::listing_stage::{ListingStage, Progress};
+        use crate::domain::readiness::{ListingProgress, listing_progress_of};
+        let at = |venue: Venue, stage: ListingStage| Progress {
+            venue,
+            current: Some(stage),
+            current_layer: None,
+            since: None,
+            history: Vec::new(),
+            allowed_next: Vec::new(),
+            issues: Vec::new(),
+        };
+        let on = date("2025-06-30");
+        let cases: &[(Vec<Progress>, Option<&str>, ListingProgress)] = &[
+            (vec![], None, ListingProgress::NoProgress),
+            (vec![at(Venue::Bse, ListingStage::TutoringFiled)], None, ListingProgress::NoProgress),
+            (vec![at(Venue::Bse, ListingStage::ApplicationAccepted)], None, ListingProgress::RegionalOrApplied),
+            (
+                vec![at(Venue::RegionalSrdiBoard, ListingStage::RegionalListed)],
+                None,
+                ListingProgress::RegionalOrApplied,
+            ),
+            (vec![at(Venue::Neeq, ListingStage::NeeqAccepted)], None, ListingProgress::RegionalOrApplied),
+            (vec![at(Venue::Neeq, ListingStage::NeeqListed)], None, ListingProgress::ListedOrNeeq),
+            (vec![at(Venue::Star, ListingStage::Listed)], None, ListingProgress::ListedOrNeeq),
+            (vec![], Some("2020-01-01"), ListingProgress::ListedOrNeeq),
+            (vec![], Some("2025-07-01"), ListingProgress::NoProgress),
+        ];
+        for (progress, neeq, expected) in cases {
+            assert_eq!(listing_progress_of(progress, neeq.map(date), on), *expected, "{progress:?} {neeq:?}");
+        }
+    }
+
+    /// The scoring inputs recorded for the latest fiscal year take a firm to 专精特新 and 小巨人.
+    #[test]
+    fn recorded_tier_inputs_of_the_latest_year_are_used() {
+        use crate::domain::firm_inputs::{
+            AttestationSource, AttestationStatement, FirmRecords, InputSource, TierInputs,
+        };
+        use crate::domain::readiness::{ListingProgress, NicheShareRank, ProvincialKeyIndustry};
+        let base = strong();
+        let firm = crate::domain::firm_inputs::test_firm(Some(Tier::ProvincialSrdi), "2010-01-01", false);
+        let inputs = |fy: i32| TierInputs {
+            fiscal_year: fy,
+            ip_best_class: Some(IpClass::HighValueClassI),
+            class_i_ip_in_use: Some(5),
+            strategic_emerging_industry: Some(true),
+            niche_market_years: Some(d("12")),
+            product_chain_role: Some(ProductChainRole::FillsChainGap),
+            digitalisation_level: Some(3),
+            quality_items: Some(3),
+            rd_institution_level: Some(RdInstitutionLevel::National),
+            national_niche_market_share: Some(d("15")),
+            provincial_key_industry: Some(ProvincialKeyIndustry::ProvincialPlanAndChain),
+            innovative_operation_items: Some(2),
+            niche_share_rank: Some(NicheShareRank::NationalTop3),
+            cloud_migrated: Some(true),
+            key_chain_supplier: Some(true),
+            source: Some(InputSource::Office),
+        };
+        let attestations = base
+            .attestations
+            .iter()
+            .map(|(k, a)| AttestationStatement {
+                id: uuid::Uuid::now_v7(),
+                key: k.clone(),
+                holds: a.holds,
+                stated_on: date("2025-01-10"),
+                valid_until: None,
+                document_ref: None,
+                remark: None,
+                source: AttestationSource::Office,
+                recorded_at: chrono::Utc::now(),
+            })
+            .collect();
+        let mut records = FirmRecords {
+            equity_financings: Some(Default::default()),
+            attestations,
+            tier_inputs: vec![inputs(2023)],
+            ..FirmRecords::default()
+        };
+        let check = |records: &FirmRecords| {
+            let mut input = ReadinessInput::from_records(&firm, base.financials.clone(), records, base.evaluation_date);
+            input.sme.listing_progress = Some(ListingProgress::NoProgress);
+            book().check(&input).unwrap()
+        };
+        // Only 2023 is on record: the 2024 scoring inputs are unknown.
+        let c = check(&records);
+        assert_eq!(tier(&c, Tier::ProvincialSrdi).verdict, Verdict::Unknown);
+        records.tier_inputs.push(inputs(2024));
+        let c = check(&records);
+        assert_eq!(tier(&c, Tier::ProvincialSrdi).verdict, Verdict::Met, "{:#?}", tier(&c, Tier::ProvincialSrdi));
+        assert_eq!(tier(&c, Tier::LittleGiant).verdict, Verdict::Met, "{:#?}", tier(&c, Tier::LittleGiant));
+        assert_eq!(c.highest_met, Some(Tier::LittleGiant));
     }
 
     #[test]

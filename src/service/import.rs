@@ -25,6 +25,7 @@ use crate::domain::credit_code::CreditCode;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmFields, FirmInput};
 use crate::domain::validate::FieldError;
 use crate::error::{AppError, AppResult};
+use crate::service::firm_inputs::{self, FirmInputsBatch, RawInputs};
 use crate::service::firms::changed_fields;
 use crate::store::{events, financials, firms};
 
@@ -60,6 +61,8 @@ pub const FINANCIAL_CSV_COLUMNS: &[&str] = &[
     "invention_patents",
     "employees",
     "rd_staff",
+    "weighted_roe_deducted",
+    "audited_on",
 ];
 
 /// One input row before validation.
@@ -69,6 +72,9 @@ pub struct RawRow {
     pub firm: FirmInput,
     pub year: Option<(i64, FinancialsInput)>,
     pub financial_years: Vec<(i64, FinancialsInput)>,
+    /// Share capital, tier recognitions and scoring inputs, financing and attestations
+    /// (see `service::firm_inputs`).
+    pub inputs: RawInputs,
     /// Problems found while reading the row (bad numbers, unknown fields).
     pub read_errors: Vec<FieldError>,
 }
@@ -94,6 +100,9 @@ pub struct ImportReport {
     /// Rows rejected; each problem is listed in `errors`.
     pub rejected: usize,
     pub financial_years_written: usize,
+    /// Rows of share capital, market-value estimates, financing records, tier recognitions,
+    /// attestations and tier inputs written.
+    pub inputs_written: usize,
     pub errors: Vec<RejectedRow>,
 }
 
@@ -114,7 +123,11 @@ pub fn read_csv(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
     let mut unknown = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         let name = h.trim().to_ascii_lowercase();
-        if FIRM_CSV_COLUMNS.contains(&name.as_str()) || FINANCIAL_CSV_COLUMNS.contains(&name.as_str()) {
+        if FIRM_CSV_COLUMNS.contains(&name.as_str())
+            || FINANCIAL_CSV_COLUMNS.contains(&name.as_str())
+            || firm_inputs::YEAR_CSV_COLUMNS.contains(&name.as_str())
+            || firm_inputs::FIRM_CSV_COLUMNS.contains(&name.as_str())
+        {
             index.insert(name, i);
         } else if !name.is_empty() {
             unknown.push(FieldError::new(
@@ -195,9 +208,11 @@ pub fn read_csv(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
             total_liabilities: text("total_liabilities"),
             net_assets: text("net_assets"),
             weighted_roe: text("weighted_roe"),
+            weighted_roe_deducted: text("weighted_roe_deducted"),
             invention_patents,
             employees,
             rd_staff,
+            audited_on: text("audited_on"),
         };
         let year = match fiscal_year {
             Some(y) => Some((y, fin)),
@@ -211,7 +226,8 @@ pub fn read_csv(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
             }
             None => None,
         };
-        rows.push(RawRow { row: row_no, firm, year, financial_years: Vec::new(), read_errors });
+        let inputs = RawInputs::from_csv(|name| cell(&record, col(name)), fiscal_year, &mut read_errors);
+        rows.push(RawRow { row: row_no, firm, year, financial_years: Vec::new(), inputs, read_errors });
     }
     Ok(rows)
 }
@@ -231,6 +247,7 @@ pub fn read_json(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
     for (i, mut item) in items.into_iter().enumerate() {
         let mut raw = RawRow { row: i + 1, ..RawRow::default() };
         let years = item.as_object_mut().and_then(|o| o.remove("financials"));
+        raw.inputs = RawInputs::take_from_json(&mut item, &mut raw.read_errors);
         match serde_json::from_value::<FirmInput>(item) {
             Ok(f) => raw.firm = f,
             Err(e) => raw.read_errors.push(FieldError::new("firm", "invalid", e.to_string())),
@@ -262,6 +279,7 @@ struct Group {
     first_row: usize,
     fields: FirmFields,
     years: BTreeMap<i32, FinancialYear>,
+    inputs: FirmInputsBatch,
 }
 
 fn reject(report: &mut ImportReport, row: usize, code: Option<&str>, errors: Vec<FieldError>) {
@@ -283,6 +301,12 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
     let mut report = ImportReport { dry_run, rows: rows.len(), ..ImportReport::default() };
     let mut groups: Vec<Group> = Vec::new();
     let mut by_code: HashMap<String, usize> = HashMap::new();
+    let attestation_keys = if rows.iter().any(|r| !r.inputs.attestations.is_empty()) {
+        let mut conn = db.pool().acquire().await?;
+        crate::service::listing::attestation_catalogue(&mut conn).await?
+    } else {
+        Default::default()
+    };
 
     for raw in rows {
         let code_hint = raw
@@ -306,6 +330,13 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
                 Err(es) => errors.extend(es),
             }
         }
+        let inputs = match raw.inputs.validate(&attestation_keys, today, code_hint.as_deref().unwrap_or_default()) {
+            Ok(i) => i,
+            Err(es) => {
+                errors.extend(es);
+                FirmInputsBatch::default()
+            }
+        };
         let Some(fields) = fields.filter(|_| errors.is_empty()) else {
             reject(&mut report, raw.row, code_hint.as_deref(), errors);
             continue;
@@ -337,6 +368,10 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
                     reject(&mut report, raw.row, Some(&fields.credit_code), errs);
                     continue;
                 }
+                if let Err(errs) = group.inputs.merge(inputs) {
+                    reject(&mut report, raw.row, Some(&fields.credit_code), errs);
+                    continue;
+                }
                 group.years.extend(years.into_iter().map(|y| (y.fiscal_year, y)));
             }
             None => {
@@ -345,6 +380,7 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
                     first_row: raw.row,
                     fields,
                     years: years.into_iter().map(|y| (y.fiscal_year, y)).collect(),
+                    inputs,
                 });
             }
         }
@@ -352,6 +388,9 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
 
     let mut tx = db.begin().await?;
     write_groups(&mut tx, db.dialect(), &groups, &mut report, now).await?;
+    let inputs: Vec<(&str, &FirmInputsBatch)> =
+        groups.iter().map(|g| (g.fields.credit_code.as_str(), &g.inputs)).collect();
+    report.inputs_written = firm_inputs::write_imported(&mut tx, db.dialect(), &inputs, now).await?;
     if dry_run {
         tx.rollback().await?;
     } else {
@@ -484,20 +523,22 @@ async fn write_groups(
         q.execute(&mut **tx).await?;
     }
 
-    const YEAR_COLS: usize = 16;
+    const YEAR_COLS: usize = 18;
     for chunk in year_writes.chunks(dialect.batch_rows(YEAR_COLS)) {
         const COLS: usize = YEAR_COLS;
         let sql = format!(
             "INSERT INTO financials (firm_id, fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, \
              rd_expense, operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, \
-             employees, rd_staff, updated_at) VALUES {} \
+             employees, rd_staff, weighted_roe_deducted, audited_on, updated_at) VALUES {} \
              ON CONFLICT (firm_id, fiscal_year) DO UPDATE SET revenue = excluded.revenue, \
              main_business_revenue = excluded.main_business_revenue, net_profit = excluded.net_profit, \
              net_profit_deducted = excluded.net_profit_deducted, rd_expense = excluded.rd_expense, \
              operating_cash_flow = excluded.operating_cash_flow, total_assets = excluded.total_assets, \
              total_liabilities = excluded.total_liabilities, net_assets = excluded.net_assets, \
              weighted_roe = excluded.weighted_roe, invention_patents = excluded.invention_patents, \
-             employees = excluded.employees, rd_staff = excluded.rd_staff, updated_at = excluded.updated_at",
+             employees = excluded.employees, rd_staff = excluded.rd_staff, \
+             weighted_roe_deducted = excluded.weighted_roe_deducted, audited_on = excluded.audited_on, \
+             updated_at = excluded.updated_at",
             values_placeholders(chunk.len(), COLS, 1)
         );
         let mut q = sqlx::query(&sql);
@@ -518,6 +559,8 @@ async fn write_groups(
                 .bind(y.invention_patents)
                 .bind(y.employees)
                 .bind(y.rd_staff)
+                .bind(y.weighted_roe_deducted.map(|d| d.normalize().to_string()))
+                .bind(y.audited_on.map(day))
                 .bind(ts(now));
         }
         q.execute(&mut **tx).await?;

@@ -1,6 +1,7 @@
 //! Readiness, tier checks and listing progress: the pure evaluators fed from the registry, with the
 //! rule books loaded from the database (so operators' corrections apply without a code change).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,11 +15,11 @@ use crate::domain::firm::Venue;
 use crate::domain::listing_stage::{self, ListingEvent, ListingStage, Progress, RegionalLayer, StageError};
 use crate::domain::readiness::input::ReadinessInput;
 use crate::domain::readiness::rules::RuleSet;
-use crate::domain::readiness::{RuleBook, VenueReadiness, builtin_rule_sets};
+use crate::domain::readiness::{AttestationKey, RuleBook, VenueReadiness, builtin_rule_sets, listing_progress_of};
 use crate::domain::tier_check::{TierBook, TierCheck, TierScheme, builtin_tier_schemes};
 use crate::domain::validate::{Errors, FieldError};
 use crate::error::{AppError, AppResult};
-use crate::store::{Conn, events, financials, firms, listing};
+use crate::store::{Conn, events, financials, firm_inputs, firms, listing};
 
 /// The books built from the stored rules, with the stamp of the rules they were built from.
 type CachedBooks = (String, Arc<RuleBook>, Arc<TierBook>);
@@ -66,20 +67,37 @@ pub async fn ensure_builtin_rules(db: &Db, now: DateTime<Utc>) -> anyhow::Result
     Ok(added)
 }
 
-/// The registry's view of a firm for the evaluators, on `as_of`.
+/// The attestation keys the stored rules read (the built-in rules when none are stored yet,
+/// e.g. for the command-line import before the service first started).
+pub async fn attestation_catalogue(conn: &mut Conn) -> AppResult<BTreeMap<String, AttestationKey>> {
+    let (book, tiers) = RulesCache::default().books(conn).await?;
+    let keys = crate::service::firm_inputs::attestation_keys(&book, &tiers);
+    if !keys.is_empty() {
+        return Ok(keys);
+    }
+    let book = RuleBook::builtin().map_err(|e| anyhow::anyhow!("built-in listing rules: {e}"))?;
+    let tiers = TierBook::builtin().map_err(|e| anyhow::anyhow!("built-in tier schemes: {e}"))?;
+    Ok(crate::service::firm_inputs::attestation_keys(&book, &tiers))
+}
+
+/// What the registry knows of a firm for the evaluators, as it stood on `as_of`: the record,
+/// financials, the dated inputs in force then, and the listing milestones reached by then.
 pub async fn readiness_input(conn: &mut Conn, firm_id: Uuid, as_of: NaiveDate) -> AppResult<ReadinessInput> {
     let firm = firms::get(conn, firm_id).await?.ok_or(AppError::not_found("firm"))?;
     let years = financials::list(conn, firm_id).await?;
-    let mut input = ReadinessInput::from_firm(&firm, years, as_of);
+    let records = firm_inputs::load(conn, firm_id).await?;
+    let mut input = ReadinessInput::from_records(&firm, years, &records, as_of);
+    let events: Vec<ListingEvent> =
+        listing::events(conn, firm_id, None).await?.into_iter().filter(|e| e.reached_on <= as_of).collect();
+    let progress: Vec<Progress> = Venue::ALL.iter().map(|v| listing_stage::progress(*v, &events, as_of)).collect();
     // The NEEQ innovation-layer entry date comes from the recorded milestones, when there are any.
-    let neeq = listing::events(conn, firm_id, Some(Venue::Neeq)).await?;
-    let p = listing_stage::progress(Venue::Neeq, &neeq, as_of);
-    input.neeq_innovation_layer_since = p
-        .history
+    input.neeq_innovation_layer_since = progress
         .iter()
-        .rev()
+        .filter(|p| p.venue == Venue::Neeq)
+        .flat_map(|p| p.history.iter().rev())
         .find(|s| s.stage == ListingStage::NeeqInnovationLayer && s.left_on.is_none())
         .map(|s| s.reached_on);
+    input.sme.listing_progress = Some(listing_progress_of(&progress, firm.neeq_listed_on, as_of));
     Ok(input)
 }
 
@@ -149,7 +167,9 @@ pub fn tier_check(tiers: &TierBook, input: &ReadinessInput, firm_id: Uuid) -> Ap
         as_of: date,
         scheme_status: "superseded".into(),
         note: Some(format!(
-            "no tier scheme is loaded for {date}; evaluated under {} (in force until {}). Load the newer scheme as data to evaluate under it.",
+            "no tier scheme is loaded for {date}; evaluated under {} (in force until {}). The scheme that replaced it \
+             (for the MIIT scheme: the 2026-04-01 revised 办法) stays a placeholder until its figures are confirmed; \
+             load it as data to evaluate under it.",
             check.scheme_version,
             ended.map(|d| d.to_string()).unwrap_or_default()
         )),

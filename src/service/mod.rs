@@ -2,6 +2,7 @@
 //! writes its events to the outbox in that same transaction.
 
 pub mod consent;
+pub mod firm_inputs;
 pub mod firms;
 pub mod import;
 pub mod investments;

@@ -6,12 +6,13 @@ use uuid::Uuid;
 
 use super::Conn;
 use crate::db::row::RowExt;
-use crate::db::types::{opt_fen, ts};
+use crate::db::types::{day, opt_fen, ts};
 use crate::domain::firm::FinancialYear;
 use crate::error::{AppError, AppResult};
 
 pub const COLUMNS: &str = "fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, rd_expense, \
-    operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, employees, rd_staff";
+    operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, employees, rd_staff, \
+    weighted_roe_deducted, audited_on";
 
 pub fn from_row(r: &AnyRow) -> Result<FinancialYear, sqlx::Error> {
     Ok(FinancialYear {
@@ -29,6 +30,8 @@ pub fn from_row(r: &AnyRow) -> Result<FinancialYear, sqlx::Error> {
         invention_patents: r.opt_int("invention_patents")?,
         employees: r.opt_int("employees")?,
         rd_staff: r.opt_int("rd_staff")?,
+        weighted_roe_deducted: r.opt_decimal("weighted_roe_deducted")?,
+        audited_on: r.opt_day("audited_on")?,
     })
 }
 
@@ -45,14 +48,17 @@ pub async fn upsert(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, now: Dat
     sqlx::query(
         "INSERT INTO financials (firm_id, fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, \
          rd_expense, operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, \
-         employees, rd_staff, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         employees, rd_staff, weighted_roe_deducted, audited_on, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          ON CONFLICT (firm_id, fiscal_year) DO UPDATE SET revenue = excluded.revenue, \
          main_business_revenue = excluded.main_business_revenue, net_profit = excluded.net_profit, \
          net_profit_deducted = excluded.net_profit_deducted, rd_expense = excluded.rd_expense, \
          operating_cash_flow = excluded.operating_cash_flow, total_assets = excluded.total_assets, \
          total_liabilities = excluded.total_liabilities, net_assets = excluded.net_assets, \
          weighted_roe = excluded.weighted_roe, invention_patents = excluded.invention_patents, \
-         employees = excluded.employees, rd_staff = excluded.rd_staff, updated_at = excluded.updated_at",
+         employees = excluded.employees, rd_staff = excluded.rd_staff, \
+         weighted_roe_deducted = excluded.weighted_roe_deducted, audited_on = excluded.audited_on, \
+         updated_at = excluded.updated_at",
     )
     .bind(firm_id.to_string())
     .bind(i64::from(fy.fiscal_year))
@@ -69,6 +75,8 @@ pub async fn upsert(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, now: Dat
     .bind(fy.invention_patents)
     .bind(fy.employees)
     .bind(fy.rd_staff)
+    .bind(fy.weighted_roe_deducted.map(|d| d.normalize().to_string()))
+    .bind(fy.audited_on.map(day))
     .bind(ts(now))
     .execute(&mut *conn)
     .await?;

@@ -98,40 +98,50 @@ pub async fn put_tier_scheme(
     .await
 }
 
-/// Inserts built-in versions that the database does not have yet; never overwrites a stored
-/// version, so an operator's correction survives restarts and upgrades.
+/// Stores the built-in versions the database does not have yet, and brings built-in versions
+/// that nobody has edited up to date with the shipped data (a release that corrects a figure or
+/// adds a condition reaches existing databases). A version an operator replaced through the API is
+/// no longer `builtin` and is never overwritten, so an operator's correction survives upgrades.
 pub async fn seed_builtin(
     conn: &mut Conn,
     sets: &[RuleSet],
     schemes: &[TierScheme],
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    let mut added = 0;
-    for s in sets {
-        let exists = sqlx::query(
-            "SELECT 1 AS x FROM rule_sets WHERE kind = 'listing' AND venue = $1 AND scope = $2 AND version = $3",
+    async fn stored(conn: &mut Conn, kind: &str, key: (&str, &str, &str)) -> AppResult<Option<(bool, String)>> {
+        let row = sqlx::query(
+            "SELECT builtin, body FROM rule_sets WHERE kind = $1 AND venue = $2 AND scope = $3 AND version = $4",
         )
-        .bind(s.venue.as_str())
-        .bind(s.scope.as_str())
-        .bind(&s.version)
+        .bind(kind)
+        .bind(key.0)
+        .bind(key.1)
+        .bind(key.2)
         .fetch_optional(&mut *conn)
         .await?;
-        if exists.is_none() {
+        Ok(row.map(|r| Ok::<_, sqlx::Error>((r.flag("builtin")?, r.text("body")?))).transpose()?)
+    }
+    let stale = |found: &Option<(bool, String)>, body: &str| match found {
+        None => true,
+        Some((builtin, stored)) => *builtin && stored != body,
+    };
+    let mut written = 0;
+    for s in sets {
+        let body = serde_json::to_string(s).map_err(|e| anyhow::anyhow!(e))?;
+        let found = stored(conn, "listing", (s.venue.as_str(), s.scope.as_str(), &s.version)).await?;
+        if stale(&found, &body) {
             put_rule_set(conn, s, true, None, now).await?;
-            added += 1;
+            written += 1;
         }
     }
     for s in schemes {
-        let exists = sqlx::query("SELECT 1 AS x FROM rule_sets WHERE kind = 'tier' AND version = $1")
-            .bind(&s.version)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if exists.is_none() {
+        let body = serde_json::to_string(s).map_err(|e| anyhow::anyhow!(e))?;
+        let found = stored(conn, "tier", (TIER_KEY, TIER_KEY, &s.version)).await?;
+        if stale(&found, &body) {
             put_tier_scheme(conn, s, true, None, now).await?;
-            added += 1;
+            written += 1;
         }
     }
-    Ok(added)
+    Ok(written)
 }
 
 fn event_from_row(r: &AnyRow) -> Result<ListingEvent, sqlx::Error> {

@@ -8,6 +8,7 @@ pub mod consents;
 pub mod events;
 pub mod financials;
 pub mod firm_finance;
+pub mod firm_inputs;
 pub mod firms;
 pub mod funds;
 pub mod idempotency;

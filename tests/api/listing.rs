@@ -300,7 +300,13 @@ async fn programme_statistics_match_independent_counts() {
     assert_eq!(a["new_listings_in_year"], 1);
     assert_eq!(a["srdi_board_firms"], 1);
     assert!(a["roadshows_in_year"].is_null() || a["roadshows_in_year"].is_number());
-    assert_eq!(stats["targets"]["reserve_pool_min"], 1000);
+    // The pool target counts 专精特新 firms (provincial or 小巨人); every pool firm is shown beside it.
+    let pool =
+        stats["targets"].as_array().expect("targets").iter().find(|t| t["id"] == "srdi_reserve_pool").expect("pool");
+    let srdi_in_pool =
+        count(&|f| f["in_reserve_pool"] == true && (f["tier"] == "provincial_srdi" || f["tier"] == "little_giant"));
+    assert_eq!((&pool["target"], &pool["actual"]), (&json!("1000"), &json!(srdi_in_pool.to_string())));
+    assert_eq!(pool["actual_all_firms"], json!(a["reserve_pool_size"].to_string()));
     let qingdao =
         stats["by_city"].as_array().expect("cities").iter().find(|c| c["city"] == "qingdao").expect("qingdao");
     assert_eq!(qingdao["firms"], json!(count(&|f| f["city"] == "qingdao")));
@@ -334,10 +340,11 @@ async fn programme_statistics_match_independent_counts() {
     let text = csv.text().await.expect("text");
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("parses");
-    assert!(
-        rows.iter()
-            .any(|r| &r[2] == "reserve_pool_size" && r[3] == *a["reserve_pool_size"].to_string() && &r[4] == "1000")
-    );
+    assert!(rows.iter().any(|r| &r[2] == "reserve_pool_size" && r[3] == *a["reserve_pool_size"].to_string()));
+    assert!(rows.iter().any(|r| &r[0] == "target"
+        && &r[2] == "srdi_reserve_pool"
+        && r[3] == srdi_in_pool.to_string()
+        && &r[4] == "1000"));
     let ent = app.key_for(Role::Enterprise, Some(ids[0].parse().expect("uuid"))).await;
     assert_eq!(app.get("/v1/stats/programme", &ent).await.status(), StatusCode::FORBIDDEN);
 }

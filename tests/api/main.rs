@@ -8,6 +8,7 @@ mod helpers;
 mod smtp_sink;
 
 mod financing;
+mod firm_inputs;
 mod firms;
 mod hygiene;
 mod import;
@@ -15,4 +16,5 @@ mod investments;
 mod listing;
 mod pool;
 mod roadshows;
+mod statistics;
 mod webhooks;

@@ -11,12 +11,16 @@ use rust_decimal::Decimal;
 
 use crate::domain::firm::Venue;
 use crate::domain::firm::{FinancialYear, NeeqLayer, Tier};
-use crate::domain::readiness::input::ReadinessInput;
+use crate::domain::firm_inputs::{AttestationSource, InvestorKind};
+use crate::domain::investment::InvestmentRound;
+use crate::domain::readiness::input::{EquityFinancing, ReadinessInput};
 use crate::domain::readiness::rules::{
     Aggregate, Comparison, CompiledCriterion, CompiledStandard, CompiledVariant, Fact, Metric, Quantity, RuleScope,
     Test,
 };
-use crate::domain::readiness::{CriterionResult, FiscalYears, RuleBook, StandardResult, Text, VariantResult, Verdict};
+use crate::domain::readiness::{
+    AttestationUsed, CriterionResult, FiscalYears, RuleBook, StandardResult, Text, VariantResult, Verdict,
+};
 
 /// Windows never reach further back than this many fiscal years (validated in the rules).
 const MAX_YEARS: usize = 6;
@@ -66,9 +70,11 @@ impl Frac {
     }
 }
 
-/// A value that is known, missing from the input, or not defined (e.g. growth from a zero base).
+/// A value that is known, known only as a lower bound (with what would make it exact), missing
+/// from the input, or not defined (e.g. growth from a zero base).
 enum Val {
     Known(Frac),
+    AtLeast(Frac, String),
     Missing,
     Undefined(String),
 }
@@ -81,6 +87,7 @@ struct Outcome {
     missing: Vec<String>,
     /// Notes that depend on the data (the static ones are compiled into the criterion's note).
     notes: Vec<Cow<'static, str>>,
+    attestation: Option<AttestationUsed>,
 }
 
 impl Outcome {
@@ -192,14 +199,22 @@ impl<'a> Ctx<'a> {
         let pick = |f: fn(&FinancialYear) -> Option<Decimal>| row.and_then(f);
         let count = |f: fn(&FinancialYear) -> Option<i64>| row.and_then(f).map(Decimal::from);
         let v = match metric {
-            Metric::NetProfitLower => {
-                let a = pick(|r| r.net_profit);
-                let b = pick(|r| r.net_profit_deducted);
+            Metric::NetProfitLower | Metric::WeightedRoeLower => {
+                // 扣非前后孰低: both figures are needed, the lower one counts.
+                let (a, b, names) = if metric == Metric::NetProfitLower {
+                    (pick(|r| r.net_profit), pick(|r| r.net_profit_deducted), ("net_profit", "net_profit_deducted"))
+                } else {
+                    (
+                        pick(|r| r.weighted_roe),
+                        pick(|r| r.weighted_roe_deducted),
+                        ("weighted_roe", "weighted_roe_deducted"),
+                    )
+                };
                 if a.is_none() {
-                    missing.push(format!("net_profit {fy}"));
+                    missing.push(format!("{} {fy}", names.0));
                 }
                 if b.is_none() {
-                    missing.push(format!("net_profit_deducted {fy}"));
+                    missing.push(format!("{} {fy}", names.1));
                 }
                 return Some(a?.min(b?));
             }
@@ -213,6 +228,7 @@ impl<'a> Ctx<'a> {
             Metric::TotalLiabilities => pick(|r| r.total_liabilities),
             Metric::NetAssets => pick(|r| r.net_assets),
             Metric::WeightedRoe => pick(|r| r.weighted_roe),
+            Metric::WeightedRoeDeducted => pick(|r| r.weighted_roe_deducted),
             Metric::Employees => count(|r| r.employees),
             Metric::RdStaff => count(|r| r.rd_staff),
             // Not yearly; compile never builds a yearly quantity from these.
@@ -266,6 +282,7 @@ impl<'a> Ctx<'a> {
             missing: Vec::new(),
             note: c.note.clone(),
             confidence: c.confidence,
+            attestation: None,
             any_of: Vec::new(),
         };
         let outcome = match &c.test {
@@ -281,15 +298,27 @@ impl<'a> Ctx<'a> {
                 o
             }
             Test::Fact(f) => self.fact(*f),
-            Test::Attestation(key) => match self.input.attestations.get(key.as_str()) {
-                Some(true) => verdict_only(Verdict::Met),
-                Some(false) => verdict_only(Verdict::NotMet),
-                None => Outcome {
-                    verdict: Some(Verdict::Unknown),
-                    missing: vec![format!("attestation {key}")],
-                    ..Outcome::default()
-                },
-            },
+            Test::Attestation(key) => {
+                match self.input.attestations.get(key.as_str()) {
+                    Some(a) => {
+                        let mut o = verdict_only(if a.holds { Verdict::Met } else { Verdict::NotMet });
+                        if a.source == AttestationSource::SelfDeclared {
+                            o.notes.push(Cow::Borrowed("企业自我声明，尚未经主管部门确认 (self-declared by the firm, not confirmed by the office)"));
+                        }
+                        o.attestation = Some(AttestationUsed {
+                            source: a.source,
+                            stated_on: a.stated_on,
+                            document_ref: a.document_ref.clone(),
+                        });
+                        o
+                    }
+                    None => Outcome {
+                        verdict: Some(Verdict::Unknown),
+                        missing: vec![format!("attestation {key}")],
+                        ..Outcome::default()
+                    },
+                }
+            }
             Test::IndustryNotIn(prefixes) => match self.input.industry_code.as_deref() {
                 Some(code) if !code.trim().is_empty() => {
                     let code = code.trim();
@@ -348,6 +377,7 @@ impl<'a> Ctx<'a> {
         result.actual = outcome.actual;
         result.fiscal_years = outcome.fiscal_years;
         result.missing = outcome.missing;
+        result.attestation = outcome.attestation;
         if !outcome.notes.is_empty() {
             let mut note = result.note.as_deref().unwrap_or_default().to_owned();
             for n in outcome.notes {
@@ -477,7 +507,7 @@ impl<'a> Ctx<'a> {
                             None => return o.overflow(),
                         },
                         Val::Undefined(why) => undefined = Some(why),
-                        Val::Missing => {}
+                        Val::Missing | Val::AtLeast(..) => {}
                     }
                 }
                 let v = if !o.missing.is_empty() {
@@ -545,7 +575,12 @@ impl<'a> Ctx<'a> {
         let date = input.evaluation_date;
         match metric {
             Metric::ExpectedMarketValue => match input.expected_market_value {
-                Some(v) => known(v),
+                Some(v) => {
+                    if let Some(on) = input.expected_market_value_on {
+                        o.notes.push(Cow::Owned(format!("estimate of {on}")));
+                    }
+                    known(v)
+                }
                 None => missing(o, "expected_market_value".to_owned()),
             },
             Metric::MonthsOnNeeq => match (input.neeq_listed_on, input.neeq_layer) {
@@ -590,12 +625,14 @@ impl<'a> Ctx<'a> {
                 None => missing(o, "share_capital".to_owned()),
             },
             Metric::NetAssetsPerShare => {
+                // 最近一期末: net assets and share capital both at the end of the latest year.
                 o.fiscal_years = FiscalYears::one(self.latest);
                 let assets = self.raw(Metric::NetAssets, self.latest, &mut o.missing);
-                if input.share_capital.is_none() {
-                    o.missing.push("share_capital".to_owned());
+                let capital = input.share_capital_at_year_end;
+                if capital.is_none() {
+                    o.missing.push(format!("share_capital {}-12-31", self.latest));
                 }
-                match (assets, input.share_capital) {
+                match (assets, capital) {
                     (Some(a), Some(c)) if c > Decimal::ZERO => Val::Known(Frac { num: a, den: c }),
                     (Some(_), Some(_)) => Val::Undefined("share_capital is not positive".to_owned()),
                     _ => Val::Missing,
@@ -627,17 +664,70 @@ impl<'a> Ctx<'a> {
         };
         let end = self.input.evaluation_date;
         let start = end.checked_sub_months(Months::new(u32::from(months))).unwrap_or(NaiveDate::MIN);
+        let in_window = events.iter().filter(|e| e.paid_in_on > start && e.paid_in_on <= end);
+        if metric == Metric::EquityFinancingMinValuation {
+            // Every round in the window must carry its valuation; the lowest counts.
+            let mut lowest: Option<Decimal> = None;
+            for e in in_window {
+                match e.post_money_valuation {
+                    Some(v) => lowest = Some(lowest.map_or(v, |l| l.min(v))),
+                    None => {
+                        o.missing.push(format!("post_money_valuation of the round paid in on {}", e.paid_in_on));
+                        return Val::Missing;
+                    }
+                }
+            }
+            return match lowest {
+                Some(v) if !self.input.equity_financings_partial => Val::Known(Frac::whole(v)),
+                Some(_) => {
+                    o.missing.push(format!("equity_financings complete through {end}"));
+                    Val::Missing
+                }
+                None if self.input.equity_financings_partial => {
+                    o.missing.push(format!("equity_financings complete through {end}"));
+                    Val::Missing
+                }
+                None => Val::Undefined(format!("no equity financing in the {months} months to {end}")),
+            };
+        }
         let institutional_only = metric == Metric::EquityFinancingInstitutional;
         let mut total = Decimal::ZERO;
-        for e in events {
-            if e.paid_in_on > start && e.paid_in_on <= end && (!institutional_only || e.by_qualified_institution) {
+        for e in in_window {
+            if !institutional_only || e.by_qualified_institution {
                 match total.checked_add(e.amount) {
                     Some(t) => total = t,
                     None => return Val::Undefined("arithmetic overflow".to_owned()),
                 }
             }
         }
+        if self.input.equity_financings_partial {
+            // The rounds on record are a lower bound of the total.
+            return Val::AtLeast(Frac::whole(total), format!("equity_financings complete through {end}"));
+        }
         Val::Known(Frac::whole(total))
+    }
+
+    /// A fact read from the financing record: met when a recorded round shows it, not met when
+    /// the record is complete and none does, unknown otherwise.
+    fn financing_fact(&self, shows: impl Fn(&EquityFinancing) -> bool) -> Outcome {
+        let Some(rounds) = &self.input.equity_financings else {
+            return Outcome {
+                verdict: Some(Verdict::Unknown),
+                missing: vec!["equity_financings".to_owned()],
+                ..Outcome::default()
+            };
+        };
+        if rounds.iter().any(shows) {
+            verdict_only(Verdict::Met)
+        } else if self.input.equity_financings_partial {
+            Outcome {
+                verdict: Some(Verdict::Unknown),
+                missing: vec![format!("equity_financings complete through {}", self.input.evaluation_date)],
+                ..Outcome::default()
+            }
+        } else {
+            verdict_only(Verdict::NotMet)
+        }
     }
 
     fn fact(&self, f: Fact) -> Outcome {
@@ -649,6 +739,11 @@ impl<'a> Ctx<'a> {
             Fact::TierInnovativeSmeOrAbove => yes(tier.is_some()),
             Fact::TierProvincialSrdiOrAbove => yes(tier.is_some_and(|t| t >= Tier::ProvincialSrdi)),
             Fact::TierLittleGiant => yes(tier == Some(Tier::LittleGiant)),
+            Fact::FundBacked => self
+                .financing_fact(|r| matches!(r.investor_kind, Some(InvestorKind::GovernmentFund | InvestorKind::VcPe))),
+            Fact::EquityRoundBOrLater => self.financing_fact(|r| {
+                matches!(r.round, Some(InvestmentRound::SeriesB | InvestmentRound::SeriesC | InvestmentRound::PreIpo))
+            }),
             Fact::MeetsExchangeFinancialStandard => {
                 let v = self.exchange_verdict();
                 let mut o = verdict_only(v);
@@ -673,7 +768,9 @@ impl<'a> Ctx<'a> {
         let mut verdicts = Vec::new();
         for venue in [Venue::Bse, Venue::Star, Venue::Chinext] {
             if let Some(set) = book.select(venue, RuleScope::Listing, self.input.evaluation_date) {
-                verdicts.extend(set.standards.iter().map(|s| inner.standard(s).verdict));
+                let date = self.input.evaluation_date;
+                verdicts
+                    .extend(set.standards.iter().filter(|s| s.in_force_on(date)).map(|s| inner.standard(s).verdict));
             }
         }
         let v = any_of(verdicts.into_iter());
@@ -780,6 +877,22 @@ fn ratio(num: Decimal, den: Decimal, why: impl FnOnce() -> String) -> Val {
 
 fn decide_single(mut o: Outcome, v: Val, op: Comparison, t: Decimal) -> Outcome {
     match v {
+        // A lower bound decides an "at least" test it passes and an "at most" test it already
+        // fails; anything else stays open until the record is known to be complete.
+        Val::AtLeast(f, needed) => match f.holds(op, t) {
+            Some(holds) => {
+                o.actual = f.shown();
+                if holds == op.wants_more() {
+                    o.verdict = Some(if holds { Verdict::Met } else { Verdict::NotMet });
+                    o.notes.push(Cow::Owned(format!("at least this much; {needed} not confirmed")));
+                } else {
+                    o.verdict = Some(Verdict::Unknown);
+                    o.missing.push(needed);
+                }
+                o
+            }
+            None => o.overflow(),
+        },
         Val::Known(f) => match f.holds(op, t) {
             Some(ok) => {
                 o.verdict = Some(if ok { Verdict::Met } else { Verdict::NotMet });
@@ -829,7 +942,7 @@ fn decide_each(mut o: Outcome, vals: Vec<(i32, Val)>, op: Comparison, t: Decimal
                     }
                 }
             }
-            Val::Missing => any_missing = true,
+            Val::Missing | Val::AtLeast(..) => any_missing = true,
             Val::Undefined(why) => {
                 failed = true;
                 o.notes.push(Cow::Owned(format!("{fy}: {why}")));

@@ -1,6 +1,7 @@
-//! What the evaluators know about a firm: registry data plus optional facts the registry does not
-//! hold (tier-scoring inputs, attestations of qualitative conditions, equity financings).
-//! Absent optional data makes the criteria that need it `unknown`, never `not_met`.
+//! What the evaluators know about a firm: registry data plus the facts the registry keeps beside it
+//! (tier-scoring inputs, attestations of qualitative conditions, equity financings, dated share
+//! capital and market-value estimates). Absent optional data makes the criteria that need it
+//! `unknown`, never `not_met`.
 
 use std::collections::BTreeMap;
 
@@ -10,10 +11,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::UnknownValue;
-use crate::domain::firm::{FinancialYear, Firm, NeeqLayer, Tier, vocabulary};
+use crate::domain::firm::{FinancialYear, Firm, NeeqLayer, Tier, Venue, vocabulary};
+use crate::domain::firm_inputs::{
+    AttestationSource, FirmRecords, InvestorKind, TierInputs, attestation_in_force, estimate_on, share_capital_on,
+};
+use crate::domain::investment::InvestmentRound;
+use crate::domain::listing_stage::{ListingStage, Progress};
 
 /// One equity financing round (新增股权融资), counted by date in trailing windows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EquityFinancing {
     pub paid_in_on: NaiveDate,
     #[schema(value_type = String, example = "20000000.00")]
@@ -21,13 +27,47 @@ pub struct EquityFinancing {
     /// Paid in by qualified institutional investors (合格机构投资者), as the MIIT scheme requires.
     #[serde(default)]
     pub by_qualified_institution: bool,
+    /// Post-money valuation at the round's price, where known.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub post_money_valuation: Option<Decimal>,
+    #[serde(default)]
+    pub round: Option<InvestmentRound>,
+    #[serde(default)]
+    pub investor_kind: Option<InvestorKind>,
 }
+
+/// An attestation as the evaluator reads it: whether the condition holds, and who said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Attested {
+    pub holds: bool,
+    pub source: AttestationSource,
+    pub stated_on: Option<NaiveDate>,
+    pub document_ref: Option<String>,
+}
+
+impl From<bool> for Attested {
+    /// An undated statement of the office (tests and hand-built inputs).
+    fn from(holds: bool) -> Self {
+        Attested { holds, source: AttestationSource::Office, stated_on: None, document_ref: None }
+    }
+}
+
+vocabulary!(
+    /// Where "the latest fiscal year" (最近一年) comes from.
+    LatestYearBasis {
+        Audited = "audited" / "最近一个已审计会计年度",
+        Given = "given" / "指定的会计年度",
+        Assumed = "assumed" / "评价日上一日历年度（无审计信息）",
+    }
+);
 
 /// Input to the readiness evaluator and the SME tier check.
 ///
-/// "Latest fiscal year" is the calendar year before `evaluation_date` (Chinese fiscal years are
-/// calendar years), or `latest_fiscal_year` when given and earlier — e.g. early in a year, before
-/// the previous year's audit is out, an operator evaluates on the last audited year.
+/// "Latest fiscal year" is the latest year whose audit report is dated on or before
+/// `evaluation_date` when the financials say which years are audited; otherwise the calendar
+/// year before `evaluation_date` (Chinese fiscal years are calendar years). A `latest_fiscal_year`
+/// given explicitly wins when it is earlier.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ReadinessInput {
     pub evaluation_date: NaiveDate,
@@ -36,9 +76,13 @@ pub struct ReadinessInput {
     /// Any order; if a fiscal year appears twice the later entry wins.
     #[serde(default)]
     pub financials: Vec<FinancialYear>,
+    /// The estimate valid on the evaluation date.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub expected_market_value: Option<Decimal>,
+    /// The date that estimate was made, shown beside every criterion that uses it.
+    #[serde(default)]
+    pub expected_market_value_on: Option<NaiveDate>,
     #[serde(default)]
     pub neeq_listed_on: Option<NaiveDate>,
     #[serde(default)]
@@ -62,17 +106,25 @@ pub struct ReadinessInput {
     pub in_reserve_pool: bool,
     #[serde(default)]
     pub founded_on: Option<NaiveDate>,
-    /// Registered share capital in yuan (股本总额).
+    /// Share capital in yuan (股本总额) on the evaluation date.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub share_capital: Option<Decimal>,
+    /// Share capital at the end of the latest fiscal year, for per-share figures (最近一期末).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub share_capital_at_year_end: Option<Decimal>,
     /// `None`: not known (criteria on financing are unknown); `Some([])`: known to be none.
     #[serde(default)]
     pub equity_financings: Option<Vec<EquityFinancing>>,
-    /// Qualitative conditions an operator asserts or denies, by the key the rule data names
-    /// (e.g. `star5_major_business_approved`). Missing keys are unknown.
+    /// The rounds are a lower bound: the record is not known to be complete up to the
+    /// evaluation date, so a financing test they fail is unknown rather than not met.
     #[serde(default)]
-    pub attestations: BTreeMap<String, bool>,
+    pub equity_financings_partial: bool,
+    /// Qualitative conditions asserted or denied, by the key the rule data names (e.g.
+    /// `star5_major_business_approved`). Missing keys are unknown.
+    #[serde(default)]
+    pub attestations: BTreeMap<String, Attested>,
     /// Inputs only the SME tier scoring needs.
     #[serde(default)]
     pub sme: SmeExtras,
@@ -95,14 +147,118 @@ impl ReadinessInput {
         }
     }
 
+    /// The registry's view plus the firm's other records, each taken as it stood on
+    /// `evaluation_date`: the share capital and market-value estimate valid then (never a later
+    /// estimate), the rounds paid in by then, the attestations in force then, and the tier
+    /// inputs of the latest fiscal year.
+    pub fn from_records(
+        firm: &Firm,
+        financials: Vec<FinancialYear>,
+        records: &FirmRecords,
+        evaluation_date: NaiveDate,
+    ) -> Self {
+        let mut input = ReadinessInput::from_firm(firm, financials, evaluation_date);
+        let estimate = estimate_on(&records.market_value_estimates, evaluation_date);
+        input.expected_market_value = estimate.map(|e| e.amount);
+        input.expected_market_value_on = estimate.map(|e| e.estimated_on);
+        input.share_capital = share_capital_on(&records.share_capital, evaluation_date).map(|e| e.amount);
+        let latest = input.latest_fiscal_year();
+        input.share_capital_at_year_end = NaiveDate::from_ymd_opt(latest, 12, 31)
+            .and_then(|end| share_capital_on(&records.share_capital, end))
+            .map(|e| e.amount);
+        if let Some(record) = &records.equity_financings {
+            input.equity_financings = Some(
+                record
+                    .rounds
+                    .iter()
+                    .filter(|r| r.paid_in_on <= evaluation_date)
+                    .map(|r| EquityFinancing {
+                        paid_in_on: r.paid_in_on,
+                        amount: r.amount,
+                        by_qualified_institution: r.by_qualified_institution,
+                        post_money_valuation: r.post_money_valuation,
+                        round: r.round,
+                        investor_kind: r.investor_kind,
+                    })
+                    .collect(),
+            );
+            input.equity_financings_partial = record.complete_through.is_none_or(|c| c < evaluation_date);
+        }
+        let mut keys: Vec<&str> = records.attestations.iter().map(|s| s.key.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            if let Some(s) = attestation_in_force(&records.attestations, key, evaluation_date) {
+                input.attestations.insert(
+                    key.to_owned(),
+                    Attested {
+                        holds: s.holds,
+                        source: s.source,
+                        stated_on: Some(s.stated_on),
+                        document_ref: s.document_ref.clone(),
+                    },
+                );
+            }
+        }
+        if let Some(t) = records.tier_inputs.iter().find(|t| t.fiscal_year == latest) {
+            input.sme = SmeExtras::from(t);
+        }
+        input
+    }
+
     /// The fiscal year the rules call "latest" (最近一年) on the evaluation date.
     pub fn latest_fiscal_year(&self) -> i32 {
-        let default = self.evaluation_date.year() - 1;
-        match self.latest_fiscal_year {
-            Some(y) if y < default => y,
-            _ => default,
-        }
+        self.latest_fiscal_year_and_basis().0
     }
+
+    /// The latest fiscal year and where it comes from (see the type's documentation).
+    pub fn latest_fiscal_year_and_basis(&self) -> (i32, LatestYearBasis) {
+        let default = self.evaluation_date.year() - 1;
+        if let Some(y) = self.latest_fiscal_year
+            && y < default
+        {
+            return (y, LatestYearBasis::Given);
+        }
+        if self.financials.iter().any(|f| f.audited_on.is_some()) {
+            let audited = self
+                .financials
+                .iter()
+                .filter(|f| f.fiscal_year <= default && f.audited_on.is_some_and(|on| on <= self.evaluation_date))
+                .map(|f| f.fiscal_year)
+                .max();
+            if let Some(y) = audited {
+                return (y, LatestYearBasis::Audited);
+            }
+        }
+        (default, LatestYearBasis::Assumed)
+    }
+}
+
+/// Shandong 特色化 item 12 from the registry's own listing record on a date: listed on an
+/// exchange or quoted on NEEQ; on the regional 专精特新专板 or with an application filed; or
+/// nothing recorded. `progress` is every venue's state as of that date.
+pub fn listing_progress_of(progress: &[Progress], neeq_listed_on: Option<NaiveDate>, on: NaiveDate) -> ListingProgress {
+    let stage = |v: Venue| progress.iter().find(|p| p.venue == v).and_then(|p| p.current);
+    let exchanges = [Venue::Bse, Venue::Star, Venue::Chinext];
+    let listed = exchanges.iter().any(|v| stage(*v) == Some(ListingStage::Listed))
+        || matches!(stage(Venue::Neeq), Some(ListingStage::NeeqListed | ListingStage::NeeqInnovationLayer))
+        || neeq_listed_on.is_some_and(|d| d <= on);
+    if listed {
+        return ListingProgress::ListedOrNeeq;
+    }
+    let applied = exchanges.iter().any(|v| {
+        matches!(
+            stage(*v),
+            Some(
+                ListingStage::ApplicationAccepted
+                    | ListingStage::Inquiry
+                    | ListingStage::CommitteeApproved
+                    | ListingStage::Registered
+            )
+        )
+    }) || matches!(stage(Venue::Neeq), Some(ListingStage::NeeqApplied | ListingStage::NeeqAccepted))
+        || stage(Venue::RegionalSrdiBoard) == Some(ListingStage::RegionalListed);
+    if applied { ListingProgress::RegionalOrApplied } else { ListingProgress::NoProgress }
 }
 
 vocabulary!(
@@ -227,6 +383,26 @@ pub struct SmeExtras {
     pub innovative_operation_items: Option<i64>,
     pub niche_share_rank: Option<NicheShareRank>,
     pub listing_progress: Option<ListingProgress>,
+}
+
+impl From<&TierInputs> for SmeExtras {
+    fn from(t: &TierInputs) -> Self {
+        SmeExtras {
+            ip_best_class: t.ip_best_class,
+            class_i_ip_in_use: t.class_i_ip_in_use,
+            strategic_emerging_industry: t.strategic_emerging_industry,
+            niche_market_years: t.niche_market_years,
+            product_chain_role: t.product_chain_role,
+            digitalisation_level: t.digitalisation_level,
+            quality_items: t.quality_items,
+            rd_institution_level: t.rd_institution_level,
+            national_niche_market_share: t.national_niche_market_share,
+            provincial_key_industry: t.provincial_key_industry,
+            innovative_operation_items: t.innovative_operation_items,
+            niche_share_rank: t.niche_share_rank,
+            listing_progress: None,
+        }
+    }
 }
 
 impl SmeExtras {

@@ -42,12 +42,13 @@ use crate::domain::firm::{Venue, vocabulary};
 
 pub(crate) use eval::{Ctx, ScoreRange, all_of, any_of, criteria_rank, relative_shortfall};
 pub use input::{
-    ChoiceInput, EquityFinancing, IpClass, ListingProgress, NicheShareRank, ProductChainRole, ProvincialKeyIndustry,
-    RdInstitutionLevel, ReadinessInput, SmeExtras,
+    Attested, ChoiceInput, EquityFinancing, IpClass, LatestYearBasis, ListingProgress, NicheShareRank,
+    ProductChainRole, ProvincialKeyIndustry, RdInstitutionLevel, ReadinessInput, SmeExtras, listing_progress_of,
 };
+pub(crate) use rules::collect_attestation_keys;
 pub use rules::{
-    Aggregate, Comparison, Confidence, Criterion, Fact, Metric, RuleScope, RuleSet, RuleSetError, SourceNote, Standard,
-    Unit, Variant,
+    Aggregate, AttestationKey, Comparison, Confidence, Criterion, Fact, Metric, RuleScope, RuleSet, RuleSetError,
+    SourceNote, Standard, Unit, Variant,
 };
 pub(crate) use rules::{CompileCtx, CompiledCriterion, CompiledStandard, compile_standard};
 use rules::{CompiledRuleSet, compile_rule_set, err};
@@ -224,9 +225,20 @@ pub struct CriterionResult {
     #[schema(value_type = Option<String>)]
     pub note: Option<Text>,
     pub confidence: Option<Confidence>,
+    /// For a criterion decided by an attestation: who stated it, when, and on what document.
+    /// `source: self_declared` marks a firm's own statement the office has not confirmed.
+    pub attestation: Option<AttestationUsed>,
     /// The alternatives of an "any of" criterion; empty otherwise.
     #[schema(no_recursion)]
     pub any_of: Vec<CriterionResult>,
+}
+
+/// The attestation a criterion's verdict rests on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AttestationUsed {
+    pub source: crate::domain::firm_inputs::AttestationSource,
+    pub stated_on: Option<NaiveDate>,
+    pub document_ref: Option<String>,
 }
 
 /// One way of meeting a standard, as evaluated.
@@ -305,6 +317,9 @@ pub struct VenueReadiness {
     pub rule_set_confidence: Confidence,
     pub evaluated_on: NaiveDate,
     pub latest_fiscal_year: i32,
+    /// `audited`: the latest year audited by the evaluation date; `assumed`: no audit dates are
+    /// recorded, so the calendar year before the evaluation date; `given`: set by the caller.
+    pub latest_fiscal_year_basis: LatestYearBasis,
     pub verdict: Verdict,
     pub eligible: bool,
     /// Standards met, listed only when the entry conditions are met too.
@@ -400,6 +415,15 @@ impl RuleBook {
         self.sets.iter().map(|c| &c.set)
     }
 
+    /// Every attestation key some loaded rule set reads, with who may state it.
+    pub fn attestation_keys(&self) -> std::collections::BTreeMap<String, AttestationKey> {
+        let mut keys = std::collections::BTreeMap::new();
+        for set in self.rule_sets() {
+            collect_attestation_keys(set.entry_conditions.iter().chain(&set.standards), &set.version, &mut keys);
+        }
+        keys
+    }
+
     pub fn rule_set_in_force(&self, venue: Venue, scope: RuleScope, date: NaiveDate) -> Option<&RuleSet> {
         self.select(venue, scope, date).map(|c| &c.set)
     }
@@ -468,8 +492,11 @@ impl RuleBook {
 }
 
 fn venue_readiness(set: &CompiledRuleSet, ctx: &Ctx<'_>) -> VenueReadiness {
-    let entry: Vec<StandardResult> = set.entry_conditions.iter().map(|s| ctx.standard(s)).collect();
-    let standards: Vec<StandardResult> = set.standards.iter().map(|s| ctx.standard(s)).collect();
+    let date = ctx.input.evaluation_date;
+    let entry: Vec<StandardResult> =
+        set.entry_conditions.iter().filter(|s| s.in_force_on(date)).map(|s| ctx.standard(s)).collect();
+    let standards: Vec<StandardResult> =
+        set.standards.iter().filter(|s| s.in_force_on(date)).map(|s| ctx.standard(s)).collect();
     let gates = all_of(entry.iter().map(|s| s.verdict));
     let financial = any_of(standards.iter().map(|s| s.verdict));
     let eligible = gates == Verdict::Met && financial == Verdict::Met;
@@ -487,6 +514,7 @@ fn venue_readiness(set: &CompiledRuleSet, ctx: &Ctx<'_>) -> VenueReadiness {
         rule_set_confidence: set.set.confidence,
         evaluated_on: ctx.input.evaluation_date,
         latest_fiscal_year: ctx.latest,
+        latest_fiscal_year_basis: ctx.input.latest_fiscal_year_and_basis().1,
         verdict: all_of([gates, financial].into_iter()),
         eligible,
         eligible_standards,

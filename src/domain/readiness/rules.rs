@@ -47,6 +47,8 @@ vocabulary!(
         TotalLiabilities = "total_liabilities" / "负债总额",
         NetAssets = "net_assets" / "净资产",
         WeightedRoe = "weighted_roe" / "加权平均净资产收益率",
+        WeightedRoeDeducted = "weighted_roe_deducted" / "扣除非经常性损益后的加权平均净资产收益率",
+        WeightedRoeLower = "weighted_roe_lower" / "加权平均净资产收益率(扣非前后孰低)",
         Employees = "employees" / "员工总数",
         RdStaff = "rd_staff" / "研发人员数",
         ExpectedMarketValue = "expected_market_value" / "预计市值",
@@ -65,6 +67,7 @@ vocabulary!(
         InnovativeOperationItems = "innovative_operation_items" / "创新型生产经营项数",
         EquityFinancing = "equity_financing" / "股权融资额",
         EquityFinancingInstitutional = "equity_financing_institutional" / "合格机构投资者股权融资额",
+        EquityFinancingMinValuation = "equity_financing_min_valuation" / "期间内各次股权融资投后估值的最低值",
     }
 );
 
@@ -94,10 +97,9 @@ impl Metric {
         use Metric::*;
         match self {
             Revenue | MainBusinessRevenue | NetProfit | NetProfitDeducted | NetProfitLower | RdExpense
-            | OperatingCashFlow | TotalAssets | TotalLiabilities | NetAssets | WeightedRoe | Employees | RdStaff => {
-                MetricKind::Yearly
-            }
-            EquityFinancing | EquityFinancingInstitutional => MetricKind::Event,
+            | OperatingCashFlow | TotalAssets | TotalLiabilities | NetAssets | WeightedRoe | WeightedRoeDeducted
+            | WeightedRoeLower | Employees | RdStaff => MetricKind::Yearly,
+            EquityFinancing | EquityFinancingInstitutional | EquityFinancingMinValuation => MetricKind::Event,
             _ => MetricKind::Current,
         }
     }
@@ -105,7 +107,9 @@ impl Metric {
     pub(crate) fn unit(self) -> Unit {
         use Metric::*;
         match self {
-            WeightedRoe | RdStaffShare | NationalNicheMarketShare => Unit::Percent,
+            WeightedRoe | WeightedRoeDeducted | WeightedRoeLower | RdStaffShare | NationalNicheMarketShare => {
+                Unit::Percent
+            }
             Employees | RdStaff | InventionPatents | QualityItems | ClassIIpInUse | InnovativeOperationItems => {
                 Unit::Count
             }
@@ -168,6 +172,8 @@ vocabulary!(
         TierProvincialSrdiOrAbove = "tier_provincial_srdi_or_above" / "省级专精特新中小企业及以上",
         TierLittleGiant = "tier_little_giant" / "国家级专精特新\"小巨人\"企业",
         MeetsExchangeFinancialStandard = "meets_exchange_financial_standard" / "营收或利润达到沪深北交易所上市标准",
+        FundBacked = "fund_backed" / "有政府投资基金、创投或私募股权基金入股（据融资记录）",
+        EquityRoundBOrLater = "equity_round_b_or_later" / "已完成B轮及以上私募股权融资（据融资记录）",
     }
 );
 
@@ -209,6 +215,10 @@ pub struct Criterion {
     /// Key of a qualitative condition an operator asserts in `ReadinessInput::attestations`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<String>,
+    /// With `attestation`: only the office may state it (a judgement, not a fact the firm can
+    /// document). Otherwise a firm may self-declare it, marked as such.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office_only: Option<bool>,
     /// GB/T 4754 prefixes (section letter, optionally with division digits) that fail the test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub industry_not_in: Option<Vec<String>>,
@@ -247,6 +257,13 @@ pub struct Variant {
 pub struct Standard {
     pub code: String,
     pub label_zh: String,
+    /// A condition that applies only for part of its rule set's period (e.g. one application
+    /// round's extra requirement): it is evaluated on `effective_from <= date < effective_to`
+    /// and left out of the answer otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_from: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_to: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub criteria: Option<Vec<Criterion>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -283,6 +300,50 @@ pub struct RuleSet {
     pub entry_conditions: Vec<Standard>,
     /// At least one must hold.
     pub standards: Vec<Standard>,
+}
+
+/// A qualitative condition that some rule reads from attestations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AttestationKey {
+    pub key: String,
+    pub label_zh: String,
+    /// Only the office may state it; a firm's key is refused.
+    pub office_only: bool,
+    /// Where it is read: `rule version: standard code`.
+    pub read_by: Vec<String>,
+}
+
+/// Adds the attestation keys the standards read to `into` (by key). A key any rule marks
+/// office-only is office-only.
+pub(crate) fn collect_attestation_keys<'a>(
+    standards: impl IntoIterator<Item = &'a Standard>,
+    version: &str,
+    into: &mut std::collections::BTreeMap<String, AttestationKey>,
+) {
+    fn walk(c: &Criterion, origin: &str, into: &mut std::collections::BTreeMap<String, AttestationKey>) {
+        if let Some(key) = &c.attestation {
+            let entry = into.entry(key.clone()).or_insert_with(|| AttestationKey {
+                key: key.clone(),
+                label_zh: c.label_zh.clone(),
+                office_only: false,
+                read_by: Vec::new(),
+            });
+            entry.office_only |= c.office_only == Some(true);
+            if !entry.read_by.iter().any(|r| r == origin) {
+                entry.read_by.push(origin.to_owned());
+            }
+        }
+        for o in c.any_of.iter().flatten() {
+            walk(o, origin, into);
+        }
+    }
+    for s in standards {
+        let origin = format!("{version}: {}", s.code);
+        let variants = s.variants.iter().flatten().map(|v| &v.criteria);
+        for c in s.criteria.iter().chain(variants).flatten() {
+            walk(c, &origin, into);
+        }
+    }
 }
 
 /// A malformed rule set, with the JSON path of the offending field.
@@ -353,6 +414,8 @@ pub(crate) struct CompiledVariant {
 pub(crate) struct CompiledStandard {
     pub code: Text,
     pub label_zh: Text,
+    pub effective_from: Option<NaiveDate>,
+    pub effective_to: Option<NaiveDate>,
     pub confidence: Option<Confidence>,
     pub note: Option<Text>,
     /// A standard written with plain `criteria` has one variant labelled "".
@@ -367,6 +430,12 @@ pub(crate) struct CompiledRuleSet {
     pub standards: Vec<CompiledStandard>,
 }
 
+impl CompiledStandard {
+    pub(crate) fn in_force_on(&self, date: NaiveDate) -> bool {
+        self.effective_from.is_none_or(|f| f <= date) && self.effective_to.is_none_or(|t| date < t)
+    }
+}
+
 /// Names of the scorecards (and their categories) a criterion may refer to with `score`.
 /// Listing rule sets have none.
 #[derive(Debug, Clone, Copy, Default)]
@@ -376,6 +445,8 @@ pub(crate) struct CompileCtx<'a> {
 
 pub(crate) const LOWER_OF_NOTE: &str =
     "净利润以扣除非经常性损益前后孰低者为准 (lower of net_profit and net_profit_deducted, each year)";
+pub(crate) const LOWER_OF_ROE_NOTE: &str =
+    "加权平均净资产收益率以扣除非经常性损益前后孰低者为准 (lower of weighted_roe and weighted_roe_deducted, each year)";
 const MARKET_VALUE_NOTE: &str =
     "预计市值为保荐机构估计值 (expected market value is the sponsor's estimate at the issue price, taken as input)";
 const EACH_NOTE: &str =
@@ -448,6 +519,11 @@ pub(crate) fn compile_standard<'s>(
     if s.label_zh.trim().is_empty() {
         return err(&format!("{path}.label_zh"), "must not be empty");
     }
+    if let (Some(from), Some(to)) = (s.effective_from, s.effective_to)
+        && to <= from
+    {
+        return err(&format!("{path}.effective_to"), "must be after effective_from");
+    }
     let variants = match (&s.criteria, &s.variants) {
         (Some(criteria), None) => vec![CompiledVariant {
             label: Text::default(),
@@ -480,6 +556,8 @@ pub(crate) fn compile_standard<'s>(
     Ok(CompiledStandard {
         code: Text::from(s.code.as_str()),
         label_zh: Text::from(s.label_zh.as_str()),
+        effective_from: s.effective_from,
+        effective_to: s.effective_to,
         confidence: s.confidence,
         note: s.note.as_deref().map(Text::from),
         variants,
@@ -522,6 +600,7 @@ fn present_keys(c: &Criterion) -> Vec<&'static str> {
     k(c.threshold.is_some(), "threshold");
     k(c.fact.is_some(), "fact");
     k(c.attestation.is_some(), "attestation");
+    k(c.office_only.is_some(), "office_only");
     k(c.industry_not_in.is_some(), "industry_not_in");
     k(c.choice.is_some(), "choice");
     k(c.one_of.is_some(), "one_of");
@@ -620,8 +699,10 @@ fn compile_criterion(
                 } else {
                     unit = Some(metric.unit());
                 }
-                if metric == Metric::NetProfitLower {
-                    auto_notes.push(LOWER_OF_NOTE);
+                match metric {
+                    Metric::NetProfitLower => auto_notes.push(LOWER_OF_NOTE),
+                    Metric::WeightedRoeLower => auto_notes.push(LOWER_OF_ROE_NOTE),
+                    _ => {}
                 }
                 match aggregate {
                     Aggregate::Each | Aggregate::EachGrowth => auto_notes.push(EACH_NOTE),
@@ -656,7 +737,7 @@ fn compile_criterion(
         only_keys(c, path, &["fact"])?;
         Test::Fact(fact)
     } else if let Some(key) = &c.attestation {
-        only_keys(c, path, &["attestation"])?;
+        only_keys(c, path, &["attestation", "office_only"])?;
         if !is_code(key) {
             return err(&format!("{path}.attestation"), "must be non-empty snake_case");
         }

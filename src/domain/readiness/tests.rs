@@ -45,6 +45,7 @@ fn strong(on: &str) -> ReadinessInput {
         y.total_liabilities = Some(d("1000000000"));
         y.net_assets = Some(d("1000000000"));
         y.weighted_roe = Some(d("20"));
+        y.weighted_roe_deducted = Some(d("19"));
         y.invention_patents = Some(60);
         y.employees = Some(1000);
         y.rd_staff = Some(200);
@@ -59,10 +60,13 @@ fn strong(on: &str) -> ReadinessInput {
     input.in_reserve_pool = true;
     input.founded_on = Some(date("2010-03-01"));
     input.share_capital = Some(d("100000000"));
+    input.share_capital_at_year_end = Some(d("100000000"));
     input.equity_financings = Some(vec![EquityFinancing {
         paid_in_on: evaluation_date - chrono::TimeDelta::days(100),
         amount: d("100000000"),
         by_qualified_institution: true,
+        post_money_valuation: Some(d("1000000000")),
+        ..EquityFinancing::default()
     }]);
     for key in [
         "star5_major_business_approved",
@@ -71,7 +75,7 @@ fn strong(on: &str) -> ReadinessInput {
         "neeq_placements_at_300m_market_value",
         "neeq_average_market_value_300m_with_trading",
     ] {
-        input.attestations.insert(key.to_owned(), true);
+        input.attestations.insert(key.to_owned(), true.into());
     }
     input
 }
@@ -171,12 +175,18 @@ fn ocf_sum3(i: &mut ReadinessInput, x: Decimal) {
     year_mut(i, 1).operating_cash_flow = Some(x * d("0.3"));
     year_mut(i, 2).operating_cash_flow = Some(x * d("0.2"));
 }
+/// Sets the lower-of ROE of one year to `x` (ROE before 扣非 stays higher).
+fn set_roe(i: &mut ReadinessInput, back: i32, x: Decimal) {
+    let y = year_mut(i, back);
+    y.weighted_roe = Some(x + d("0.5"));
+    y.weighted_roe_deducted = Some(x);
+}
 fn roe_avg2(i: &mut ReadinessInput, x: Decimal) {
-    year_mut(i, 0).weighted_roe = Some(x + d("1"));
-    year_mut(i, 1).weighted_roe = Some(x - d("1"));
+    set_roe(i, 0, x + d("1"));
+    set_roe(i, 1, x - d("1"));
 }
 fn roe_latest(i: &mut ReadinessInput, x: Decimal) {
-    year_mut(i, 0).weighted_roe = Some(x);
+    set_roe(i, 0, x);
 }
 fn net_assets(i: &mut ReadinessInput, x: Decimal) {
     year_mut(i, 0).net_assets = Some(x);
@@ -199,18 +209,29 @@ fn share_capital(i: &mut ReadinessInput, x: Decimal) {
     i.share_capital = Some(x);
 }
 fn net_assets_per_share(i: &mut ReadinessInput, x: Decimal) {
-    i.share_capital = Some(d("100000000"));
+    i.share_capital_at_year_end = Some(d("100000000"));
     year_mut(i, 0).net_assets = Some(x * d("100000000"));
 }
 fn full_years(i: &mut ReadinessInput, x: Decimal) {
     let first_full = i.latest_fiscal_year() - x.to_i32().unwrap() + 1;
     i.founded_on = Some(NaiveDate::from_ymd_opt(first_full, 1, 1).unwrap());
 }
+/// Two placements in the last 24 months, the lower valued at `x`.
+fn min_valuation_24m(i: &mut ReadinessInput, x: Decimal) {
+    let round = |days: i64, valuation: Decimal| EquityFinancing {
+        paid_in_on: i.evaluation_date - chrono::TimeDelta::days(days),
+        amount: d("25000000"),
+        post_money_valuation: Some(valuation),
+        ..EquityFinancing::default()
+    };
+    i.equity_financings = Some(vec![round(500, x), round(100, x + d("100000000"))]);
+}
 fn equity_24m(i: &mut ReadinessInput, x: Decimal) {
     i.equity_financings = Some(vec![EquityFinancing {
         paid_in_on: i.evaluation_date - chrono::TimeDelta::days(200),
         amount: x,
         by_qualified_institution: false,
+        ..EquityFinancing::default()
     }]);
 }
 
@@ -330,6 +351,7 @@ fn cases() -> Vec<Case> {
         c(NEW, Neeq, Inn, "neeq_innovation_2", None, "share_capital", share_capital, "20000000", "0.01"),
         c(NEW, Neeq, Inn, "neeq_innovation_3", None, "rd_sum_2y", rd_sum2, "25000000", "0.01"),
         c(NEW, Neeq, Inn, "neeq_innovation_3", None, "equity_financing_24m", equity_24m, "40000000", "0.01"),
+        c(NEW, Neeq, Inn, "neeq_innovation_3", None, "placement_market_value.lowest_post_money_valuation_24m", min_valuation_24m, "300000000", "0.01"),
         c(NEW, Neeq, Inn, "neeq_innovation_4", None, "share_capital", share_capital, "50000000", "0.01"),
     ]
 }
@@ -732,7 +754,7 @@ fn chinext_industry_negative_list() {
         let mut input = strong(NEW);
         input.industry_code = Some(code.to_owned());
         if let Some(j) = justified {
-            input.attestations.insert("chinext_traditional_industry_integration".to_owned(), j);
+            input.attestations.insert("chinext_traditional_industry_integration".to_owned(), j.into());
         }
         let r = b.evaluate(Venue::Chinext, RuleScope::Listing, &input).unwrap();
         assert_eq!(standard(&r, "chinext_industry").verdict, verdict, "{code} {justified:?}");
@@ -771,6 +793,10 @@ fn closest_standard_has_fewest_unmet_then_smallest_shortfall() {
         y.net_profit_deducted = Some(d("10000000"));
     }
     input.expected_market_value = Some(d("300000000"));
+    for y in &mut input.financials {
+        y.weighted_roe = Some(d("20"));
+        y.weighted_roe_deducted = Some(d("20"));
+    }
     let r = b.evaluate(Venue::Bse, RuleScope::Listing, &input).unwrap();
     assert!(!r.eligible);
     // bse_1: one miss each way — (a) profit 1,000万 < 1,500万 (rel. 1/3), (b) profit < 2,500万
@@ -1012,4 +1038,231 @@ fn openapi_schemas_generate() {
     for name in ["VenueReadiness", "CriterionResult", "RuleSet", "Criterion", "ReadinessInput", "SmeExtras"] {
         assert!(json.contains(&format!("\"{name}\"")), "{name} missing from the generated schemas");
     }
+}
+
+#[test]
+fn weighted_roe_uses_the_lower_of_before_and_after_non_recurring_items() {
+    let b = book();
+    // (before, after 扣非, shown, verdict of BSE 1(b)'s 8% floor)
+    let cases = [
+        ("9", Some("7.9"), Some("7.9"), Verdict::NotMet),
+        ("7.9", Some("9"), Some("7.9"), Verdict::NotMet),
+        ("9", Some("8"), Some("8"), Verdict::Met),
+        ("9", None, None, Verdict::Unknown),
+    ];
+    for (before, after, shown, verdict) in cases {
+        let mut input = strong(NEW);
+        let y = year_mut(&mut input, 0);
+        y.weighted_roe = Some(d(before));
+        y.weighted_roe_deducted = after.map(d);
+        let r = b.evaluate(Venue::Bse, RuleScope::Listing, &input).unwrap();
+        let (_, criteria) = variant_criteria(standard(&r, "bse_1"), Some("b"));
+        let c = find_criterion(criteria, "weighted_roe_latest");
+        assert_eq!((c.actual, c.verdict), (shown.map(d), verdict), "{before}/{after:?}");
+        assert!(c.note.as_deref().unwrap().contains("孰低"), "{c:?}");
+        if verdict == Verdict::Unknown {
+            assert_eq!(c.missing, vec!["weighted_roe_deducted 2024".to_owned()]);
+        }
+    }
+}
+
+/// The latest fiscal year is the latest audited by the evaluation date, when audit dates are known.
+#[test]
+fn latest_fiscal_year_follows_the_audits() {
+    // (audit dates of 2022, 2023, 2024; evaluation date; latest year; basis)
+    let cases: &[([Option<&str>; 3], &str, i32, LatestYearBasis)] = &[
+        ([None, None, None], "2025-03-01", 2024, LatestYearBasis::Assumed),
+        ([Some("2023-04-20"), Some("2024-04-20"), Some("2025-04-20")], "2025-04-19", 2023, LatestYearBasis::Audited),
+        ([Some("2023-04-20"), Some("2024-04-20"), Some("2025-04-20")], "2025-04-20", 2024, LatestYearBasis::Audited),
+        ([Some("2023-04-20"), Some("2024-04-20"), None], "2025-12-31", 2023, LatestYearBasis::Audited),
+        ([Some("2023-04-20"), None, None], "2023-04-19", 2022, LatestYearBasis::Assumed),
+        ([Some("2023-04-20"), Some("2024-04-20"), Some("2025-04-20")], "2024-12-31", 2023, LatestYearBasis::Audited),
+    ];
+    for (audits, on, latest, basis) in cases {
+        let mut input = strong(NEW);
+        input.evaluation_date = date(on);
+        for (i, a) in audits.iter().enumerate() {
+            let fy = 2022 + i as i32;
+            let y = input.financials.iter_mut().find(|y| y.fiscal_year == fy).unwrap();
+            y.audited_on = a.map(date);
+        }
+        assert_eq!(input.latest_fiscal_year_and_basis(), (*latest, *basis), "{audits:?} on {on}");
+        // The evaluators read their windows from it.
+        let r = book().evaluate(Venue::Chinext, RuleScope::Listing, &input).unwrap();
+        assert_eq!((r.latest_fiscal_year, r.latest_fiscal_year_basis), (*latest, *basis));
+        let c = find_criterion(&standard(&r, "chinext_1").criteria, "net_profit_sum_2y");
+        assert_eq!(c.fiscal_years, vec![latest - 1, *latest]);
+    }
+}
+
+#[test]
+fn a_self_declared_attestation_counts_and_is_marked() {
+    use crate::domain::firm_inputs::AttestationSource;
+    let b = book();
+    let mut input = strong(NEW);
+    input.attestations.insert(
+        "star5_major_business_approved".to_owned(),
+        Attested {
+            holds: true,
+            source: AttestationSource::SelfDeclared,
+            stated_on: Some(date("2025-05-01")),
+            document_ref: Some("国药监临〔2025〕12号".to_owned()),
+        },
+    );
+    let r = b.evaluate(Venue::Star, RuleScope::Listing, &input).unwrap();
+    let c = find_criterion(&standard(&r, "star_5").criteria, "major_business_approved");
+    assert_eq!(c.verdict, Verdict::Met);
+    let used = c.attestation.as_ref().expect("attestation shown");
+    assert_eq!((used.source, used.stated_on), (AttestationSource::SelfDeclared, Some(date("2025-05-01"))));
+    assert!(c.note.as_deref().unwrap().contains("self-declared"), "{c:?}");
+    // The office's statement carries no such note.
+    input.attestations.insert("star5_major_business_approved".to_owned(), false.into());
+    let r = b.evaluate(Venue::Star, RuleScope::Listing, &input).unwrap();
+    let c = find_criterion(&standard(&r, "star_5").criteria, "major_business_approved");
+    assert_eq!(
+        (c.verdict, c.attestation.as_ref().map(|a| a.source)),
+        (Verdict::NotMet, Some(AttestationSource::Office))
+    );
+    assert!(c.note.is_none(), "{c:?}");
+}
+
+/// Rounds on record without a completeness date are a lower bound of what was raised.
+#[test]
+fn an_incomplete_financing_record_is_a_lower_bound() {
+    let b = book();
+    // (amount on record, record complete?, verdict of NEEQ 4's ≥ 2,000万 in 24 months)
+    let cases = [
+        ("20000000", false, Verdict::Met),
+        ("19999999.99", false, Verdict::Unknown),
+        ("19999999.99", true, Verdict::NotMet),
+        ("20000000", true, Verdict::Met),
+    ];
+    for (amount, complete, verdict) in cases {
+        let mut input = strong(NEW);
+        equity_24m(&mut input, d(amount));
+        input.equity_financings_partial = !complete;
+        let r = b.evaluate(Venue::Neeq, RuleScope::Listing, &input).unwrap();
+        let c = find_criterion(&standard(&r, "neeq_4").criteria, "equity_financing_24m");
+        assert_eq!(c.verdict, verdict, "{amount} complete={complete}: {c:#?}");
+        if verdict == Verdict::Unknown {
+            assert_eq!(c.missing, vec!["equity_financings complete through 2025-06-30".to_owned()]);
+        }
+    }
+    // A round without its valuation leaves the placement-valuation test open.
+    let mut input = strong(NEW);
+    min_valuation_24m(&mut input, d("400000000"));
+    input.equity_financings.as_mut().unwrap()[1].post_money_valuation = None;
+    let r = b.evaluate(Venue::Neeq, RuleScope::InnovationLayer, &input).unwrap();
+    let c = find_criterion(
+        &standard(&r, "neeq_innovation_3").criteria,
+        "placement_market_value.lowest_post_money_valuation_24m",
+    );
+    assert_eq!(c.verdict, Verdict::Unknown);
+    assert!(c.missing[0].starts_with("post_money_valuation"), "{c:?}");
+}
+
+#[test]
+fn net_assets_per_share_reads_share_capital_at_the_latest_year_end() {
+    let b = book();
+    let mut input = strong(NEW);
+    input.share_capital_at_year_end = None;
+    let r = b.evaluate(Venue::Neeq, RuleScope::Listing, &input).unwrap();
+    let c = find_criterion(&standard(&r, "neeq_general").criteria, "net_assets_per_share");
+    assert_eq!((c.verdict, c.missing.clone()), (Verdict::Unknown, vec!["share_capital 2024-12-31".to_owned()]));
+}
+
+/// A firm's records, each read as of the evaluation date, take a NEEQ candidate to `met` on the
+/// listing and the innovation-layer entry standards; on an earlier date the later records do
+/// not count.
+#[test]
+fn records_as_of_the_date_take_a_neeq_candidate_to_met() {
+    use crate::domain::firm_inputs::{FirmRecords, InputSource, MarketValueEstimate, ShareCapitalEntry};
+    let mut firm = crate::domain::firm_inputs::test_firm(Some(Tier::ProvincialSrdi), "2015-03-01", true);
+    firm.expected_market_value = Some(d("9999999999"));
+    let year = |fy: i32, profit: &str| FinancialYear {
+        fiscal_year: fy,
+        revenue: Some(d("90000000")),
+        net_profit: Some(d(profit)),
+        net_profit_deducted: Some(d(profit)),
+        net_assets: Some(d("60000000")),
+        weighted_roe: Some(d("18")),
+        weighted_roe_deducted: Some(d("17")),
+        audited_on: Some(date(&format!("{}-04-20", fy + 1))),
+        ..FinancialYear::default()
+    };
+    let financials = vec![year(2023, "11000000"), year(2024, "12000000")];
+    let capital = |on: &str, amount: &str| ShareCapitalEntry {
+        effective_on: date(on),
+        amount: d(amount),
+        document_ref: None,
+        source: InputSource::Office,
+    };
+    let records = FirmRecords {
+        share_capital: vec![capital("2020-06-01", "10000000"), capital("2024-11-01", "30000000")],
+        market_value_estimates: vec![MarketValueEstimate {
+            estimated_on: date("2025-06-01"),
+            amount: d("500000000"),
+            basis: Some("主办券商估值".to_owned()),
+            document_ref: None,
+            source: InputSource::Firm,
+        }],
+        ..FirmRecords::default()
+    };
+    let b = book();
+    let input = ReadinessInput::from_records(&firm, financials.clone(), &records, date("2025-06-30"));
+    assert_eq!(input.expected_market_value, Some(d("500000000")), "the dated estimate, not the firm field");
+    assert_eq!(input.share_capital_at_year_end, Some(d("30000000")));
+    for scope in [RuleScope::Listing, RuleScope::InnovationLayer] {
+        let r = b.evaluate(Venue::Neeq, scope, &input).unwrap();
+        assert!(r.eligible, "{scope}: {r:#?}");
+        assert_eq!(r.latest_fiscal_year_basis, LatestYearBasis::Audited);
+    }
+    let r = b.evaluate(Venue::Neeq, RuleScope::InnovationLayer, &input).unwrap();
+    assert_eq!(r.eligible_standards, vec!["neeq_innovation_1"]);
+    // On 2025-05-31 the estimate did not exist yet: NEEQ 5's market value is unknown, not met.
+    let earlier = ReadinessInput::from_records(&firm, financials, &records, date("2025-05-31"));
+    assert_eq!(earlier.expected_market_value, None);
+    let r = b.evaluate(Venue::Neeq, RuleScope::Listing, &earlier).unwrap();
+    let c = find_criterion(&standard(&r, "neeq_5").criteria, "market_value_at_placement");
+    assert_eq!(c.verdict, Verdict::Unknown);
+}
+
+#[test]
+fn regional_board_reads_the_financing_record() {
+    use crate::domain::firm_inputs::InvestorKind;
+    use crate::domain::investment::InvestmentRound;
+    let b = book();
+    let mut input = strong(NEW);
+    input.tier = None;
+    input.in_reserve_pool = false;
+    let layer = |input: &ReadinessInput, code: &str| {
+        let r = b.evaluate(Venue::RegionalSrdiBoard, RuleScope::Listing, input).unwrap();
+        standard(&r, code).verdict
+    };
+    // (investor kind, round, record complete, incubation verdict, standardization verdict)
+    let cases = [
+        (Some(InvestorKind::VcPe), Some(InvestmentRound::SeriesB), true, Verdict::Met, Verdict::Met),
+        (Some(InvestorKind::GovernmentFund), Some(InvestmentRound::SeriesA), true, Verdict::Met, Verdict::Unknown),
+        (Some(InvestorKind::Individual), Some(InvestmentRound::Angel), false, Verdict::Unknown, Verdict::Unknown),
+    ];
+    for (kind, round, complete, incubation, standardization) in cases {
+        input.equity_financings = Some(vec![EquityFinancing {
+            paid_in_on: date("2024-01-01"),
+            amount: d("30000000"),
+            investor_kind: kind,
+            round,
+            ..EquityFinancing::default()
+        }]);
+        input.equity_financings_partial = !complete;
+        assert_eq!(layer(&input, "regional_incubation"), incubation, "{kind:?} {round:?}");
+        assert_eq!(layer(&input, "regional_standardization"), standardization, "{kind:?} {round:?}");
+    }
+}
+
+#[test]
+fn attestation_keys_name_who_may_state_them() {
+    let keys = book().attestation_keys();
+    assert!(keys["srdi_potential"].office_only);
+    assert!(!keys["star5_major_business_approved"].office_only);
+    assert!(keys["star5_major_business_approved"].read_by.iter().any(|r| r.ends_with(": star_5")), "{keys:#?}");
 }

@@ -1,0 +1,984 @@
+//! Facts about a firm that the registry keeps beside its record and yearly financials because the
+//! listing standards, the MIIT tier scheme and the programme statistics read them:
+//!
+//! * share capital (股本总额) and market-value estimates (预计市值), each a dated history, so that
+//!   an evaluation on a past date uses the figure valid then;
+//! * equity financing rounds (dated, with amount and, where known, the post-money valuation), and
+//!   the date through which the list of rounds is known to be complete;
+//! * attestations: dated statements that a qualitative condition holds or not, attributed to the
+//!   office or, when a firm makes them, marked self-declared;
+//! * the tier scheme's scoring inputs, per fiscal year;
+//! * the year each tier was first recognised (the office records these).
+//!
+//! This module holds the stored shapes, the validation of what arrives (every bad field named,
+//! with its path), and the pure rules that pick the value in force on a date.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::firm::{Tier, vocabulary};
+use crate::domain::investment::InvestmentRound;
+use crate::domain::readiness::{IpClass, NicheShareRank, ProductChainRole, ProvincialKeyIndustry, RdInstitutionLevel};
+use crate::domain::validate::{Errors, FieldError};
+
+/// Longest document reference (a filing number, a registry extract id, a file name).
+const DOCUMENT_REF_CHARS: usize = 200;
+const REMARK_CHARS: usize = 2000;
+/// More rounds or dated entries than any SME has; bounds the work one request can ask for.
+const MAX_ENTRIES: usize = 200;
+
+vocabulary!(
+    /// Who recorded a figure: the office, the firm itself, or (for market-value estimates) the
+    /// `expected_market_value` field of the firm record, dated the day it was written.
+    InputSource {
+        Office = "office" / "主管部门录入",
+        Firm = "firm" / "企业填报",
+        FirmRecord = "firm_record" / "企业档案字段",
+    }
+);
+
+vocabulary!(
+    /// Who made an attestation. A firm's own statement counts but is marked as self-declared
+    /// until the office states on the same key.
+    AttestationSource {
+        Office = "office" / "主管部门确认",
+        SelfDeclared = "self_declared" / "企业自我声明（未经确认）",
+    }
+);
+
+vocabulary!(
+    /// Kind of investor in an equity round.
+    InvestorKind {
+        GovernmentFund = "government_fund" / "政府投资基金",
+        VcPe = "vc_pe" / "创业投资/私募股权基金",
+        IndustrialCapital = "industrial_capital" / "产业资本",
+        Individual = "individual" / "个人投资者",
+        EmployeeVehicle = "employee_vehicle" / "员工持股平台",
+        Other = "other" / "其他",
+    }
+);
+
+/// Share capital from a date on (a capital increase or decrease starts a new entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShareCapitalEntry {
+    pub effective_on: NaiveDate,
+    /// Yuan.
+    #[schema(value_type = String, example = "30000000.00")]
+    pub amount: Decimal,
+    pub document_ref: Option<String>,
+    pub source: InputSource,
+}
+
+/// An estimate of the firm's market value (预计市值) made on a date, e.g. by a sponsor broker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MarketValueEstimate {
+    pub estimated_on: NaiveDate,
+    #[schema(value_type = String, example = "800000000.00")]
+    pub amount: Decimal,
+    /// How it was estimated (sponsor's estimate, placement price, comparable firms …).
+    pub basis: Option<String>,
+    pub document_ref: Option<String>,
+    pub source: InputSource,
+}
+
+/// One equity financing round as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EquityRound {
+    pub id: Uuid,
+    pub paid_in_on: NaiveDate,
+    #[schema(value_type = String, example = "20000000.00")]
+    pub amount: Decimal,
+    /// Post-money valuation at the round's price, where known.
+    #[schema(value_type = Option<String>, example = "300000000.00")]
+    pub post_money_valuation: Option<Decimal>,
+    pub round: Option<InvestmentRound>,
+    pub investor: Option<String>,
+    pub investor_kind: Option<InvestorKind>,
+    /// Paid in by qualified institutional investors (合格机构投资者), as the MIIT scheme counts.
+    pub by_qualified_institution: bool,
+    pub document_ref: Option<String>,
+    pub source: InputSource,
+}
+
+/// The firm's equity rounds, and the date through which the list is known to be complete.
+/// Without that date the rounds are a lower bound: a financing test they already pass is met,
+/// one they fail is unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EquityFinancingRecord {
+    pub complete_through: Option<NaiveDate>,
+    pub rounds: Vec<EquityRound>,
+}
+
+/// The year a tier was first recognised (认定年份); renewals do not change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TierRecognition {
+    pub tier: Tier,
+    pub recognized_year: i32,
+    pub document_ref: Option<String>,
+}
+
+/// A dated statement that a qualitative condition (a key the rule data names) holds or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AttestationStatement {
+    pub id: Uuid,
+    pub key: String,
+    pub holds: bool,
+    /// The statement speaks from this date on.
+    pub stated_on: NaiveDate,
+    /// Last day it speaks for (inclusive), e.g. a certificate's expiry; `null`: until superseded.
+    pub valid_until: Option<NaiveDate>,
+    pub document_ref: Option<String>,
+    pub remark: Option<String>,
+    pub source: AttestationSource,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The tier scheme's scoring inputs for one fiscal year (上年度 in the scheme's wording).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TierInputs {
+    pub fiscal_year: i32,
+    pub ip_best_class: Option<IpClass>,
+    /// Class-I IPs related to the main product, in use and earning (小巨人 needs ≥ 2).
+    pub class_i_ip_in_use: Option<i64>,
+    pub strategic_emerging_industry: Option<bool>,
+    /// Years in the specific niche market at the end of the fiscal year.
+    #[schema(value_type = Option<String>, example = "6")]
+    pub niche_market_years: Option<Decimal>,
+    pub product_chain_role: Option<ProductChainRole>,
+    /// MIIT SME digitalisation level (中小企业数字化水平评测), 1–4.
+    pub digitalisation_level: Option<i64>,
+    /// How many of: provincial quality award, ISO9001-type certification, own brand,
+    /// standard-setting participation (0–4).
+    pub quality_items: Option<i64>,
+    pub rd_institution_level: Option<RdInstitutionLevel>,
+    /// Main product's national niche market share, percent.
+    #[schema(value_type = Option<String>, example = "12.5")]
+    pub national_niche_market_share: Option<Decimal>,
+    /// Shandong 特色化 item 9.
+    pub provincial_key_industry: Option<ProvincialKeyIndustry>,
+    /// Shandong 特色化 item 10: how many of the six "innovative production & operation" items (0–6).
+    pub innovative_operation_items: Option<i64>,
+    /// Shandong 特色化 item 11.
+    pub niche_share_rank: Option<NicheShareRank>,
+    /// Core business systems migrated to the cloud (业务系统上云), for the plan's 上云率.
+    pub cloud_migrated: Option<bool>,
+    /// Supplies a provincial key industrial chain (为省重点产业链配套), for the plan's 配套率.
+    pub key_chain_supplier: Option<bool>,
+    pub source: Option<InputSource>,
+}
+
+/// Everything a firm has on record beyond its registry fields and financials.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FirmRecords {
+    /// Oldest first.
+    pub share_capital: Vec<ShareCapitalEntry>,
+    /// Oldest first.
+    pub market_value_estimates: Vec<MarketValueEstimate>,
+    /// `null` while nothing is recorded about equity financing.
+    pub equity_financings: Option<EquityFinancingRecord>,
+    pub tier_recognitions: Vec<TierRecognition>,
+    /// Every statement ever made, oldest first; the one in force on a date is picked by
+    /// [`attestation_in_force`].
+    pub attestations: Vec<AttestationStatement>,
+    /// Oldest fiscal year first.
+    pub tier_inputs: Vec<TierInputs>,
+}
+
+/// The latest entry dated on or before `date` (entries in any order).
+pub fn share_capital_on(entries: &[ShareCapitalEntry], date: NaiveDate) -> Option<&ShareCapitalEntry> {
+    entries.iter().filter(|e| e.effective_on <= date).max_by_key(|e| e.effective_on)
+}
+
+/// The latest estimate made on or before `date`: an evaluation on a past date never sees a
+/// later estimate.
+pub fn estimate_on(estimates: &[MarketValueEstimate], date: NaiveDate) -> Option<&MarketValueEstimate> {
+    estimates.iter().filter(|e| e.estimated_on <= date).max_by_key(|e| e.estimated_on)
+}
+
+/// The statement on `key` that speaks for `date`: among those stated on or before it and not
+/// expired, the latest; on the same day the office's word wins over a self-declaration, then the
+/// later recorded.
+pub fn attestation_in_force<'a>(
+    statements: &'a [AttestationStatement],
+    key: &str,
+    date: NaiveDate,
+) -> Option<&'a AttestationStatement> {
+    statements
+        .iter()
+        .filter(|s| s.key == key && s.stated_on <= date && s.valid_until.is_none_or(|u| date <= u))
+        .max_by_key(|s| (s.stated_on, s.source == AttestationSource::Office, s.recorded_at))
+}
+
+/// Whether a tier's first recognition year is known and lies in `first..=last`.
+pub fn recognized_between(recognitions: &[TierRecognition], tier: Tier, first: i32, last: i32) -> Option<bool> {
+    recognitions.iter().find(|r| r.tier == tier).map(|r| (first..=last).contains(&r.recognized_year))
+}
+
+// ---------------------------------------------------------------------------------------------
+// What arrives. Every value comes as text so that validation names each bad field.
+
+/// One share-capital entry.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareCapitalInput {
+    #[schema(example = "2024-12-31")]
+    pub effective_on: Option<String>,
+    #[schema(example = "30000000.00")]
+    pub amount: Option<String>,
+    pub document_ref: Option<String>,
+}
+
+/// One market-value estimate.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarketValueEstimateInput {
+    #[schema(example = "2025-03-01")]
+    pub estimated_on: Option<String>,
+    #[schema(example = "800000000.00")]
+    pub amount: Option<String>,
+    pub basis: Option<String>,
+    pub document_ref: Option<String>,
+}
+
+/// One equity round.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EquityRoundInput {
+    #[schema(example = "2024-09-30")]
+    pub paid_in_on: Option<String>,
+    #[schema(example = "20000000.00")]
+    pub amount: Option<String>,
+    #[schema(example = "300000000.00")]
+    pub post_money_valuation: Option<String>,
+    #[schema(value_type = Option<InvestmentRound>)]
+    pub round: Option<String>,
+    pub investor: Option<String>,
+    #[schema(value_type = Option<InvestorKind>)]
+    pub investor_kind: Option<String>,
+    /// Default `false`.
+    pub by_qualified_institution: Option<bool>,
+    pub document_ref: Option<String>,
+}
+
+/// The rounds (replacing those recorded) and the date through which they are complete.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EquityFinancingsInput {
+    /// Every round paid in up to this date is in `rounds`. Omitted: the list may be incomplete.
+    #[schema(example = "2025-06-30")]
+    pub complete_through: Option<String>,
+    #[serde(default)]
+    pub rounds: Vec<EquityRoundInput>,
+}
+
+/// A tier's first recognition year.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierRecognitionInput {
+    #[schema(value_type = Option<Tier>)]
+    pub tier: Option<String>,
+    pub recognized_year: Option<i64>,
+    pub document_ref: Option<String>,
+}
+
+/// `PATCH /v1/firms/{id}/readiness-inputs`: each section present replaces that section whole;
+/// sections left out stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadinessInputsPatch {
+    pub share_capital: Option<Vec<ShareCapitalInput>>,
+    pub market_value_estimates: Option<Vec<MarketValueEstimateInput>>,
+    pub equity_financings: Option<EquityFinancingsInput>,
+    /// Office only: recognitions are the office's to record.
+    pub tier_recognitions: Option<Vec<TierRecognitionInput>>,
+}
+
+/// A validated patch: `None` leaves a section unchanged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidPatch {
+    pub share_capital: Option<Vec<ShareCapitalEntry>>,
+    pub market_value_estimates: Option<Vec<MarketValueEstimate>>,
+    pub equity_financings: Option<EquityFinancingRecord>,
+    pub tier_recognitions: Option<Vec<TierRecognition>>,
+}
+
+impl ValidPatch {
+    pub fn is_empty(&self) -> bool {
+        self.share_capital.is_none()
+            && self.market_value_estimates.is_none()
+            && self.equity_financings.is_none()
+            && self.tier_recognitions.is_none()
+    }
+}
+
+fn not_future(e: &mut Errors, field: &str, d: Option<NaiveDate>, today: NaiveDate) -> Option<NaiveDate> {
+    let d = d?;
+    if d > today {
+        e.add(field, "out_of_range", "must not be in the future");
+        return None;
+    }
+    Some(d)
+}
+
+fn opt_text(e: &mut Errors, field: &str, v: Option<&str>, max: usize) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty()).and_then(|s| e.text(field, Some(s), max))
+}
+
+/// A required amount in yuan, greater than zero.
+fn positive_amount(e: &mut Errors, field: &str, v: Option<&str>) -> Option<Decimal> {
+    let Some(raw) = v.filter(|s| !s.trim().is_empty()) else {
+        e.add(field, "required", "is required");
+        return None;
+    };
+    let amount = e.money(field, Some(raw), false)?;
+    if amount.is_zero() {
+        e.add(field, "out_of_range", "must be greater than zero");
+        return None;
+    }
+    Some(amount)
+}
+
+fn required_date(e: &mut Errors, field: &str, v: Option<&str>, today: NaiveDate) -> Option<NaiveDate> {
+    match v.filter(|s| !s.trim().is_empty()) {
+        None => {
+            e.add(field, "required", "is required");
+            None
+        }
+        Some(s) => {
+            let d = e.date(field, Some(s));
+            not_future(e, field, d, today)
+        }
+    }
+}
+
+fn too_many(e: &mut Errors, field: &str, n: usize) -> bool {
+    if n > MAX_ENTRIES {
+        e.add(field, "too_long", format!("at most {MAX_ENTRIES} entries"));
+        return true;
+    }
+    false
+}
+
+/// A dated amount as validated (share capital, market-value estimate).
+struct DatedAmount {
+    on: NaiveDate,
+    amount: Decimal,
+    document_ref: Option<String>,
+    basis: Option<String>,
+}
+
+/// Validates a list of (date, amount, document, basis-if-the-section-has-one): each date required,
+/// not in the future and given once, each amount positive. Sorted by date; `None` if too long.
+fn dated_amounts<'a>(
+    e: &mut Errors,
+    section: &str,
+    date_field: &str,
+    items: impl ExactSizeIterator<Item = (Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<Option<&'a str>>)>,
+    today: NaiveDate,
+) -> Option<Vec<DatedAmount>> {
+    if too_many(e, section, items.len()) {
+        return None;
+    }
+    let mut out: Vec<DatedAmount> = Vec::new();
+    for (i, (date, amount, document_ref, basis)) in items.enumerate() {
+        let mut ie = Errors::with_prefix(format!("{section}[{i}]"));
+        let on = required_date(&mut ie, date_field, date, today);
+        let amount = positive_amount(&mut ie, "amount", amount);
+        let basis = basis.and_then(|b| opt_text(&mut ie, "basis", b, DOCUMENT_REF_CHARS));
+        let document_ref = opt_text(&mut ie, "document_ref", document_ref, DOCUMENT_REF_CHARS);
+        if let Some(on) = on
+            && out.iter().any(|x| x.on == on)
+        {
+            ie.add(date_field, "duplicate", format!("{on} appears twice"));
+        }
+        if let (Some(on), Some(amount), true) = (on, amount, ie.is_empty()) {
+            out.push(DatedAmount { on, amount, document_ref, basis });
+        }
+        e.list.extend(ie.list);
+    }
+    out.sort_by_key(|x| x.on);
+    Some(out)
+}
+
+impl ReadinessInputsPatch {
+    /// Validates every section present; `source` is who is writing. Paths name the entry, e.g.
+    /// `equity_financings.rounds[2].amount`.
+    pub fn validate(&self, source: InputSource, today: NaiveDate) -> Result<ValidPatch, Vec<FieldError>> {
+        let mut e = Errors::default();
+        let mut out = ValidPatch::default();
+        if let Some(list) = &self.share_capital {
+            let items =
+                list.iter().map(|i| (i.effective_on.as_deref(), i.amount.as_deref(), i.document_ref.as_deref(), None));
+            out.share_capital = dated_amounts(&mut e, "share_capital", "effective_on", items, today).map(|v| {
+                v.into_iter()
+                    .map(|d| ShareCapitalEntry {
+                        effective_on: d.on,
+                        amount: d.amount,
+                        document_ref: d.document_ref,
+                        source,
+                    })
+                    .collect()
+            });
+        }
+        if let Some(list) = &self.market_value_estimates {
+            let items = list.iter().map(|i| {
+                (i.estimated_on.as_deref(), i.amount.as_deref(), i.document_ref.as_deref(), Some(i.basis.as_deref()))
+            });
+            out.market_value_estimates = dated_amounts(&mut e, "market_value_estimates", "estimated_on", items, today)
+                .map(|v| {
+                    v.into_iter()
+                        .map(|d| MarketValueEstimate {
+                            estimated_on: d.on,
+                            amount: d.amount,
+                            basis: d.basis,
+                            document_ref: d.document_ref,
+                            source,
+                        })
+                        .collect()
+                });
+        }
+        if let Some(fin) = &self.equity_financings {
+            out.equity_financings = fin.validate(&mut e, source, today);
+        }
+        if let Some(list) = &self.tier_recognitions
+            && !too_many(&mut e, "tier_recognitions", list.len())
+        {
+            let mut entries: Vec<TierRecognition> = Vec::with_capacity(list.len());
+            for (i, item) in list.iter().enumerate() {
+                let mut ie = Errors::with_prefix(format!("tier_recognitions[{i}]"));
+                let tier = match item.tier.as_deref() {
+                    None => {
+                        ie.add("tier", "required", "is required");
+                        None
+                    }
+                    t => ie.vocab::<Tier>("tier", t),
+                };
+                let year = match item.recognized_year {
+                    None => {
+                        ie.add("recognized_year", "required", "is required");
+                        None
+                    }
+                    y => ie.int_range("recognized_year", y, 2011, i64::from(today.year())).map(|y| y as i32),
+                };
+                let document_ref = opt_text(&mut ie, "document_ref", item.document_ref.as_deref(), DOCUMENT_REF_CHARS);
+                if let Some(t) = tier
+                    && entries.iter().any(|x| x.tier == t)
+                {
+                    ie.add("tier", "duplicate", format!("{t} appears twice"));
+                }
+                if let (Some(tier), Some(recognized_year), true) = (tier, year, ie.is_empty()) {
+                    entries.push(TierRecognition { tier, recognized_year, document_ref });
+                }
+                e.list.extend(ie.list);
+            }
+            // A 小巨人 must hold the provincial title first (reference §6.3).
+            let year_of = |t: Tier| entries.iter().find(|x| x.tier == t).map(|x| x.recognized_year);
+            if let (Some(lg), Some(p)) = (year_of(Tier::LittleGiant), year_of(Tier::ProvincialSrdi))
+                && lg < p
+                && let Some(i) = entries.iter().position(|x| x.tier == Tier::LittleGiant)
+            {
+                e.add(
+                    &format!("tier_recognitions[{i}].recognized_year"),
+                    "out_of_range",
+                    format!("a little giant is recognised after its provincial title ({p}), not in {lg}"),
+                );
+            }
+            entries.sort_by_key(|x| x.tier);
+            out.tier_recognitions = Some(entries);
+        }
+        e.finish(out)
+    }
+}
+
+impl EquityFinancingsInput {
+    fn validate(&self, e: &mut Errors, source: InputSource, today: NaiveDate) -> Option<EquityFinancingRecord> {
+        let before = e.list.len();
+        let complete_through = match self.complete_through.as_deref().filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(s) => {
+                let d = e.date("equity_financings.complete_through", Some(s));
+                not_future(e, "equity_financings.complete_through", d, today)
+            }
+        };
+        if too_many(e, "equity_financings.rounds", self.rounds.len()) {
+            return None;
+        }
+        let mut rounds = Vec::with_capacity(self.rounds.len());
+        for (i, r) in self.rounds.iter().enumerate() {
+            let mut ie = Errors::with_prefix(format!("equity_financings.rounds[{i}]"));
+            let paid_in_on = required_date(&mut ie, "paid_in_on", r.paid_in_on.as_deref(), today);
+            let amount = positive_amount(&mut ie, "amount", r.amount.as_deref());
+            let post_money_valuation = match r.post_money_valuation.as_deref().filter(|s| !s.trim().is_empty()) {
+                None => None,
+                v => positive_amount(&mut ie, "post_money_valuation", v),
+            };
+            if let (Some(a), Some(v)) = (amount, post_money_valuation)
+                && v < a
+            {
+                ie.add("post_money_valuation", "out_of_range", "must not be below the round's amount");
+            }
+            let round = r.round.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| ie.vocab("round", Some(s)));
+            let investor_kind = r
+                .investor_kind
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .and_then(|s| ie.vocab("investor_kind", Some(s)));
+            let investor = opt_text(&mut ie, "investor", r.investor.as_deref(), DOCUMENT_REF_CHARS);
+            let document_ref = opt_text(&mut ie, "document_ref", r.document_ref.as_deref(), DOCUMENT_REF_CHARS);
+            if let (Some(paid_in_on), Some(amount), true) = (paid_in_on, amount, ie.is_empty()) {
+                rounds.push(EquityRound {
+                    id: Uuid::now_v7(),
+                    paid_in_on,
+                    amount,
+                    post_money_valuation,
+                    round,
+                    investor,
+                    investor_kind,
+                    by_qualified_institution: r.by_qualified_institution.unwrap_or(false),
+                    document_ref,
+                    source,
+                });
+            }
+            e.list.extend(ie.list);
+        }
+        rounds.sort_by_key(|r| r.paid_in_on);
+        (e.list.len() == before).then_some(EquityFinancingRecord { complete_through, rounds })
+    }
+}
+
+/// `POST /v1/firms/{id}/attestations`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationInput {
+    /// A key the rules in force read (see `GET /v1/firms/{id}/attestations`).
+    #[schema(example = "star5_major_business_approved")]
+    pub key: Option<String>,
+    /// Whether the condition holds.
+    pub holds: Option<bool>,
+    /// Default: today. Not in the future.
+    #[schema(example = "2025-06-30")]
+    pub stated_on: Option<String>,
+    /// Last day the statement speaks for (inclusive).
+    pub valid_until: Option<String>,
+    /// Supporting document (approval number, certificate, award notice …).
+    pub document_ref: Option<String>,
+    pub remark: Option<String>,
+}
+
+/// An attestation as validated, before it gets an id and a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidAttestation {
+    pub key: String,
+    pub holds: bool,
+    pub stated_on: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    pub document_ref: Option<String>,
+    pub remark: Option<String>,
+}
+
+impl AttestationInput {
+    /// `known_key` says whether the rules read the key (the rule books decide; see the service).
+    pub fn validate(
+        &self,
+        today: NaiveDate,
+        known_key: impl Fn(&str) -> bool,
+    ) -> Result<ValidAttestation, Vec<FieldError>> {
+        let mut e = Errors::default();
+        let key = match self.key.as_deref().map(str::trim) {
+            None | Some("") => {
+                e.add("key", "required", "is required");
+                None
+            }
+            Some(k) if !known_key(k) => {
+                e.add(
+                    "key",
+                    "unknown_value",
+                    format!("{k:?} is not a condition any rule in force reads; see GET /v1/firms/{{id}}/attestations"),
+                );
+                None
+            }
+            Some(k) => Some(k.to_owned()),
+        };
+        let holds = e.required("holds", self.holds);
+        let stated_on = match self.stated_on.as_deref().filter(|s| !s.trim().is_empty()) {
+            None => Some(today),
+            Some(s) => {
+                let d = e.date("stated_on", Some(s));
+                not_future(&mut e, "stated_on", d, today)
+            }
+        };
+        let valid_until =
+            self.valid_until.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| e.date("valid_until", Some(s)));
+        if let (Some(from), Some(until)) = (stated_on, valid_until)
+            && until < from
+        {
+            e.add("valid_until", "out_of_range", "must not be before stated_on");
+        }
+        let document_ref = opt_text(&mut e, "document_ref", self.document_ref.as_deref(), DOCUMENT_REF_CHARS);
+        let remark = opt_text(&mut e, "remark", self.remark.as_deref(), REMARK_CHARS);
+        match (key, holds, stated_on, e.is_empty()) {
+            (Some(key), Some(holds), Some(stated_on), true) => {
+                Ok(ValidAttestation { key, holds, stated_on, valid_until, document_ref, remark })
+            }
+            _ => Err(e.list),
+        }
+    }
+}
+
+/// `PUT /v1/firms/{id}/tier-inputs/{year}`: the year's scoring inputs, whole (fields left out
+/// become unknown).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierInputsInput {
+    #[schema(value_type = Option<IpClass>)]
+    pub ip_best_class: Option<String>,
+    pub class_i_ip_in_use: Option<i64>,
+    pub strategic_emerging_industry: Option<bool>,
+    #[schema(example = "6")]
+    pub niche_market_years: Option<String>,
+    #[schema(value_type = Option<ProductChainRole>)]
+    pub product_chain_role: Option<String>,
+    /// 1–4.
+    pub digitalisation_level: Option<i64>,
+    /// 0–4.
+    pub quality_items: Option<i64>,
+    #[schema(value_type = Option<RdInstitutionLevel>)]
+    pub rd_institution_level: Option<String>,
+    /// Percent, 0–100.
+    #[schema(example = "12.5")]
+    pub national_niche_market_share: Option<String>,
+    #[schema(value_type = Option<ProvincialKeyIndustry>)]
+    pub provincial_key_industry: Option<String>,
+    /// 0–6.
+    pub innovative_operation_items: Option<i64>,
+    #[schema(value_type = Option<NicheShareRank>)]
+    pub niche_share_rank: Option<String>,
+    pub cloud_migrated: Option<bool>,
+    pub key_chain_supplier: Option<bool>,
+}
+
+impl TierInputsInput {
+    pub fn is_empty(&self) -> bool {
+        self.ip_best_class.is_none()
+            && self.class_i_ip_in_use.is_none()
+            && self.strategic_emerging_industry.is_none()
+            && self.niche_market_years.is_none()
+            && self.product_chain_role.is_none()
+            && self.digitalisation_level.is_none()
+            && self.quality_items.is_none()
+            && self.rd_institution_level.is_none()
+            && self.national_niche_market_share.is_none()
+            && self.provincial_key_industry.is_none()
+            && self.innovative_operation_items.is_none()
+            && self.niche_share_rank.is_none()
+            && self.cloud_migrated.is_none()
+            && self.key_chain_supplier.is_none()
+    }
+
+    /// `prefix` names the path (empty for the API body, `tier_inputs.2024` in an import).
+    pub fn validate(
+        &self,
+        fiscal_year: i64,
+        prefix: &str,
+        source: InputSource,
+        today: NaiveDate,
+    ) -> Result<TierInputs, Vec<FieldError>> {
+        let mut e = Errors::with_prefix(prefix);
+        let year = e.int_range("fiscal_year", Some(fiscal_year), 1990, i64::from(today.year()));
+        fn text(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        let pct = |e: &mut Errors, f: &str, v: &Option<String>, max: i64| {
+            text(v).and_then(|s| e.decimal(f, Some(s), Decimal::ZERO, Decimal::from(max), 2))
+        };
+        let out = TierInputs {
+            fiscal_year: year.unwrap_or_default() as i32,
+            ip_best_class: text(&self.ip_best_class).and_then(|s| e.vocab("ip_best_class", Some(s))),
+            class_i_ip_in_use: e.int_range("class_i_ip_in_use", self.class_i_ip_in_use, 0, 10_000),
+            strategic_emerging_industry: self.strategic_emerging_industry,
+            niche_market_years: pct(&mut e, "niche_market_years", &self.niche_market_years, 200),
+            product_chain_role: text(&self.product_chain_role).and_then(|s| e.vocab("product_chain_role", Some(s))),
+            digitalisation_level: e.int_range("digitalisation_level", self.digitalisation_level, 1, 4),
+            quality_items: e.int_range("quality_items", self.quality_items, 0, 4),
+            rd_institution_level: text(&self.rd_institution_level)
+                .and_then(|s| e.vocab("rd_institution_level", Some(s))),
+            national_niche_market_share: pct(
+                &mut e,
+                "national_niche_market_share",
+                &self.national_niche_market_share,
+                100,
+            ),
+            provincial_key_industry: text(&self.provincial_key_industry)
+                .and_then(|s| e.vocab("provincial_key_industry", Some(s))),
+            innovative_operation_items: e.int_range(
+                "innovative_operation_items",
+                self.innovative_operation_items,
+                0,
+                6,
+            ),
+            niche_share_rank: text(&self.niche_share_rank).and_then(|s| e.vocab("niche_share_rank", Some(s))),
+            cloud_migrated: self.cloud_migrated,
+            key_chain_supplier: self.key_chain_supplier,
+            source: Some(source),
+        };
+        if let (Some(n), Some(class)) = (out.class_i_ip_in_use, out.ip_best_class)
+            && n > 0
+            && matches!(class, IpClass::ClassIi | IpClass::NoIp)
+        {
+            e.add(
+                "class_i_ip_in_use",
+                "invalid",
+                format!("{n} Class-I IPs contradict ip_best_class {class}; the best class is then at least class_i"),
+            );
+        }
+        e.finish(out)
+    }
+}
+
+/// A registry record for tests of what is evaluated from records.
+#[cfg(test)]
+pub(crate) fn test_firm(tier: Option<Tier>, founded_on: &str, in_reserve_pool: bool) -> crate::domain::firm::Firm {
+    crate::domain::firm::Firm {
+        id: Uuid::nil(),
+        credit_code: "91370100MA3C00001H".to_owned(),
+        name: "济南示例科技股份有限公司".to_owned(),
+        city: crate::domain::firm::City::Jinan,
+        district: None,
+        industry_code: "C3562".to_owned(),
+        tier,
+        tier_recognized_year: tier.map(|_| 2021),
+        founded_on: founded_on.parse().ok(),
+        expected_market_value: None,
+        neeq_listed_on: None,
+        neeq_layer: None,
+        tax_credit_grade: None,
+        lead_bank_id: None,
+        contact_name: None,
+        contact_email: None,
+        contact_phone: None,
+        in_reserve_pool,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn statement(
+        key: &str,
+        holds: bool,
+        on: &str,
+        until: Option<&str>,
+        source: AttestationSource,
+        at: i64,
+    ) -> AttestationStatement {
+        AttestationStatement {
+            id: Uuid::now_v7(),
+            key: key.to_owned(),
+            holds,
+            stated_on: date(on),
+            valid_until: until.map(date),
+            document_ref: None,
+            remark: None,
+            source,
+            recorded_at: DateTime::from_timestamp(at, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn dated_values_are_picked_as_of_the_date() {
+        let entry = |on: &str, amount: &str| ShareCapitalEntry {
+            effective_on: date(on),
+            amount: d(amount),
+            document_ref: None,
+            source: InputSource::Office,
+        };
+        let history = [entry("2024-07-01", "30000000"), entry("2020-01-01", "10000000")];
+        // (date, expected amount)
+        let cases = [
+            ("2019-12-31", None),
+            ("2020-01-01", Some("10000000")),
+            ("2024-06-30", Some("10000000")),
+            ("2024-07-01", Some("30000000")),
+        ];
+        for (on, expected) in cases {
+            assert_eq!(share_capital_on(&history, date(on)).map(|e| e.amount), expected.map(d), "{on}");
+        }
+        let est = |on: &str, amount: &str| MarketValueEstimate {
+            estimated_on: date(on),
+            amount: d(amount),
+            basis: None,
+            document_ref: None,
+            source: InputSource::Firm,
+        };
+        let estimates = [est("2023-03-01", "300000000"), est("2025-03-01", "900000000")];
+        assert_eq!(estimate_on(&estimates, date("2024-12-31")).map(|e| e.amount), Some(d("300000000")));
+        assert_eq!(estimate_on(&estimates, date("2025-03-01")).map(|e| e.amount), Some(d("900000000")));
+        assert!(estimate_on(&estimates, date("2023-02-28")).is_none());
+    }
+
+    #[test]
+    fn the_latest_statement_in_force_speaks_and_the_office_wins_a_tie() {
+        use AttestationSource::{Office, SelfDeclared};
+        let k = "lg_own_brand";
+        let all = vec![
+            statement(k, true, "2024-01-01", None, SelfDeclared, 1),
+            statement(k, false, "2024-06-01", None, Office, 2),
+            statement(k, true, "2025-01-01", Some("2025-12-31"), SelfDeclared, 3),
+            statement(k, false, "2025-01-01", Some("2025-03-31"), Office, 0),
+            statement("other", true, "2020-01-01", None, Office, 0),
+        ];
+        // (date, holds, source)
+        let cases = [
+            ("2023-12-31", None),
+            ("2024-01-01", Some((true, SelfDeclared))),
+            ("2024-06-01", Some((false, Office))),
+            ("2025-01-01", Some((false, Office))),
+            ("2025-03-31", Some((false, Office))),
+            ("2025-04-01", Some((true, SelfDeclared))),
+            ("2026-01-01", Some((false, Office))),
+        ];
+        for (on, expected) in cases {
+            let got = attestation_in_force(&all, k, date(on)).map(|s| (s.holds, s.source));
+            assert_eq!(got, expected, "{on}");
+        }
+    }
+
+    #[test]
+    fn patch_names_every_bad_field_with_its_path() {
+        let today = date("2025-06-30");
+        let patch: ReadinessInputsPatch = serde_json::from_value(serde_json::json!({
+            "share_capital": [
+                {"effective_on": "2024-12-31", "amount": "30000000"},
+                {"effective_on": "2024-12-31", "amount": "0"},
+                {"effective_on": "2026-01-01", "amount": "-5"}
+            ],
+            "market_value_estimates": [{"amount": "1.005"}],
+            "equity_financings": {"complete_through": "tomorrow", "rounds": [
+                {"paid_in_on": "2024-01-01", "amount": "20000000", "post_money_valuation": "10000000", "round": "series_z"}
+            ]},
+            "tier_recognitions": [
+                {"tier": "provincial_srdi", "recognized_year": 2023},
+                {"tier": "little_giant", "recognized_year": 2022},
+                {"tier": "bronze", "recognized_year": 1999}
+            ]
+        }))
+        .unwrap();
+        let errors = patch.validate(InputSource::Office, today).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "share_capital[1].amount",
+                "share_capital[1].effective_on",
+                "share_capital[2].effective_on",
+                "share_capital[2].amount",
+                "market_value_estimates[0].estimated_on",
+                "market_value_estimates[0].amount",
+                "equity_financings.complete_through",
+                "equity_financings.rounds[0].post_money_valuation",
+                "equity_financings.rounds[0].round",
+                "tier_recognitions[2].tier",
+                "tier_recognitions[2].recognized_year",
+                "tier_recognitions[1].recognized_year",
+            ],
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn a_valid_patch_is_sorted_and_attributed() {
+        let patch: ReadinessInputsPatch = serde_json::from_value(serde_json::json!({
+            "share_capital": [{"effective_on": "2024-12-31", "amount": "30000000"}, {"effective_on": "2020-05-01", "amount": "5000000"}],
+            "equity_financings": {"rounds": [{"paid_in_on": "2024-01-01", "amount": "20000000", "investor_kind": "vc_pe", "round": "series_b"}]}
+        }))
+        .unwrap();
+        let v = patch.validate(InputSource::Firm, date("2025-06-30")).unwrap();
+        let sc = v.share_capital.unwrap();
+        assert_eq!(sc[0].effective_on, date("2020-05-01"));
+        assert!(sc.iter().all(|e| e.source == InputSource::Firm));
+        let fin = v.equity_financings.unwrap();
+        assert_eq!(fin.complete_through, None);
+        assert_eq!(fin.rounds[0].round, Some(InvestmentRound::SeriesB));
+        assert!(v.market_value_estimates.is_none() && v.tier_recognitions.is_none());
+    }
+
+    #[test]
+    fn tier_inputs_are_checked_at_their_bounds() {
+        let today = date("2025-06-30");
+        // (field setter, ok?)
+        type Set = fn(&mut TierInputsInput);
+        let cases: &[(&str, Set, bool)] = &[
+            ("digitalisation_level", |i| i.digitalisation_level = Some(1), true),
+            ("digitalisation_level", |i| i.digitalisation_level = Some(4), true),
+            ("digitalisation_level", |i| i.digitalisation_level = Some(0), false),
+            ("digitalisation_level", |i| i.digitalisation_level = Some(5), false),
+            ("quality_items", |i| i.quality_items = Some(4), true),
+            ("quality_items", |i| i.quality_items = Some(5), false),
+            ("innovative_operation_items", |i| i.innovative_operation_items = Some(6), true),
+            ("innovative_operation_items", |i| i.innovative_operation_items = Some(7), false),
+            ("national_niche_market_share", |i| i.national_niche_market_share = Some("100".into()), true),
+            ("national_niche_market_share", |i| i.national_niche_market_share = Some("100.01".into()), false),
+            ("niche_market_years", |i| i.niche_market_years = Some("-1".into()), false),
+            ("ip_best_class", |i| i.ip_best_class = Some("class_iii".into()), false),
+            (
+                "class_i_ip_in_use",
+                |i| {
+                    i.ip_best_class = Some("class_ii".into());
+                    i.class_i_ip_in_use = Some(2);
+                },
+                false,
+            ),
+        ];
+        for (field, set, ok) in cases {
+            let mut input = TierInputsInput::default();
+            set(&mut input);
+            let r = input.validate(2024, "", InputSource::Office, today);
+            match r {
+                Ok(_) => assert!(ok, "{field} accepted"),
+                Err(errors) => {
+                    assert!(!ok, "{field} refused: {errors:?}");
+                    assert_eq!(errors[0].field, *field);
+                }
+            }
+        }
+        assert_eq!(
+            TierInputsInput::default().validate(2026, "tier_inputs.2026", InputSource::Office, today).unwrap_err()[0]
+                .field,
+            "tier_inputs.2026.fiscal_year"
+        );
+    }
+
+    #[test]
+    fn attestation_input_rules() {
+        let today = date("2025-06-30");
+        let known = |k: &str| k == "lg_own_brand";
+        let ok = AttestationInput { key: Some("lg_own_brand".into()), holds: Some(true), ..Default::default() };
+        let v = ok.validate(today, known).unwrap();
+        assert_eq!(v.stated_on, today);
+        let bad = AttestationInput {
+            key: Some("made_up".into()),
+            holds: None,
+            stated_on: Some("2025-07-01".into()),
+            valid_until: Some("2020-01-01".into()),
+            ..Default::default()
+        };
+        let fields: Vec<String> = bad.validate(today, known).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["key", "holds", "stated_on"]);
+        let backwards = AttestationInput { valid_until: Some("2020-01-01".into()), ..ok };
+        assert_eq!(backwards.validate(today, known).unwrap_err()[0].field, "valid_until");
+    }
+}
