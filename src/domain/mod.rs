@@ -30,3 +30,12 @@ impl std::fmt::Display for UnknownValue {
 }
 
 impl std::error::Error for UnknownValue {}
+
+/// A closed vocabulary: its values, their wire spelling and their Chinese label. The pages look
+/// the English label up in their message catalogue by `NAME` and wire value.
+pub trait Vocabulary: Copy + 'static {
+    const NAME: &'static str;
+    fn all() -> &'static [Self];
+    fn wire(self) -> &'static str;
+    fn zh(self) -> &'static str;
+}

@@ -8,4 +8,5 @@ pub mod investments;
 pub mod listing;
 pub mod matching;
 pub mod roadshows;
+pub mod sessions;
 pub mod stats;
