@@ -24,13 +24,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::pagination;
-use crate::api::query_vocab;
 use crate::domain::access::{Principal, Role};
 use crate::domain::firm::{City, FinancialYear, TaxCreditGrade, Tier, Venue, vocabulary};
 use crate::domain::matching::{FirmFacts, MatchFirm, RuleResult, explain, near_miss};
 use crate::error::{AppError, AppResult};
 use crate::service::matching::{self, CachedProduct, Compiled};
+use crate::service::paging::{self as pagination, query_vocab};
 use crate::service::products::{ProductView, view};
 use crate::store::match_reads::{self, MatchRow, Mode, PullFilter, Reader};
 use crate::store::{Conn, banks, consents, financials, firms, lpr, pool};
