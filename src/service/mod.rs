@@ -11,6 +11,7 @@ pub mod listing;
 pub mod matches;
 pub mod matching;
 pub mod paging;
+pub mod pool;
 pub mod products;
 pub mod roadshows;
 pub mod sessions;
