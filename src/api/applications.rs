@@ -15,9 +15,7 @@ use super::auth::Caller;
 use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
-use crate::domain::application::{
-    ApplicationDraft, ApplicationStatus, StatusChangeDraft,
-};
+use crate::domain::application::{ApplicationDraft, ApplicationStatus, StatusChangeDraft};
 use crate::error::AppResult;
 use crate::service::applications as service;
 pub use crate::service::applications::{APPLICATION_CONSENT_DAYS, ApplicationDetail, ApplicationPage};

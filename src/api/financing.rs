@@ -1,7 +1,6 @@
 //! An enterprise's financing status, the office's lead-bank (主办行) and financial-tutoring
 //! (金融辅导) designations, and the full rematch.
 
-
 use actix_web::{HttpRequest, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,11 +10,11 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::auth::Caller;
-pub use crate::service::financing::{BankRef, FinancingStatus, FinancingTotals};
 use super::parse_json;
 use super::problem::Problem;
 use crate::domain::validate::nullable;
 use crate::error::{AppError, AppResult};
+pub use crate::service::financing::{BankRef, FinancingStatus, FinancingTotals};
 use crate::service::matching::{self, RematchReport};
 use crate::store::{banks, events, firm_finance};
 

@@ -395,7 +395,8 @@ pub async fn list_registrations(
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    let rows = service::registrations_of(&mut conn, &caller, id.into_inner(), q.fund_id, status, after, limit + 1).await?;
+    let rows =
+        service::registrations_of(&mut conn, &caller, id.into_inner(), q.fund_id, status, after, limit + 1).await?;
     Ok(web::Json(page(rows, limit, |r| r.id)))
 }
 

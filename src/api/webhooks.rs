@@ -18,6 +18,8 @@ use super::{AppState, parse_json};
 use crate::domain::access::Principal;
 use crate::domain::validate::Errors;
 use crate::error::{AppError, AppResult};
+use crate::service::webhooks as service;
+pub use crate::service::webhooks::{Attempt, RotatedSecret, TestQueued};
 use crate::store::idempotency::{self, Claim};
 use crate::store::webhooks as store;
 use crate::webhooks::endpoint::{DisabledReason, Endpoint, EndpointFields, EndpointInput};
@@ -25,8 +27,6 @@ use crate::webhooks::outbox::webhook_id;
 use crate::webhooks::payload::EventId;
 use crate::webhooks::signing::WebhookSecret;
 use crate::webhooks::{dispatcher, settings};
-use crate::service::webhooks as service;
-pub use crate::service::webhooks::{Attempt, RotatedSecret, TestQueued};
 
 /// Most deliveries one `recover` call queues.
 pub const RECOVER_CAP: u32 = 10_000;

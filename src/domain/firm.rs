@@ -56,6 +56,13 @@ macro_rules! vocabulary {
             }
         }
 
+        impl crate::domain::VocabularyValue for $name {
+            type Value = $name;
+            fn vocabulary_value(&self) -> $name {
+                *self
+            }
+        }
+
         impl std::str::FromStr for $name {
             type Err = crate::domain::UnknownValue;
             fn from_str(s: &str) -> Result<Self, Self::Err> {

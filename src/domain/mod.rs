@@ -39,3 +39,16 @@ pub trait Vocabulary: Copy + 'static {
     fn wire(self) -> &'static str;
     fn zh(self) -> &'static str;
 }
+
+/// A vocabulary value, or a reference to one (templates hold either).
+pub trait VocabularyValue {
+    type Value: Vocabulary;
+    fn vocabulary_value(&self) -> Self::Value;
+}
+
+impl<T: VocabularyValue + ?Sized> VocabularyValue for &T {
+    type Value = T::Value;
+    fn vocabulary_value(&self) -> T::Value {
+        (**self).vocabulary_value()
+    }
+}

@@ -598,7 +598,9 @@ fn sign_in_link(links: &[SignInLinkEntry], valid_minutes: u32) -> Doc {
             "如果这不是您本人的操作，请忽略本邮件，您的账户不会有任何变化。".to_owned(),
         ],
         en: vec![
-            format!("You asked to sign in to the platform. Open the link below within {valid_minutes} minutes to sign in; each link works once."),
+            format!(
+                "You asked to sign in to the platform. Open the link below within {valid_minutes} minutes to sign in; each link works once."
+            ),
             "If you did not ask for this, ignore this message: nothing changes.".to_owned(),
         ],
         details_zh,

@@ -64,7 +64,9 @@ pub async fn sign_in_with_key(
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     let replaces = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-    match sessions::sign_in_with_key(&state.db, &form.key, replaces.as_deref(), pages.lifetimes, state.clock.now()).await? {
+    match sessions::sign_in_with_key(&state.db, &form.key, replaces.as_deref(), pages.lifetimes, state.clock.now())
+        .await?
+    {
         Some(opened) => Ok(signed_in(&pages, opened, session::local_path(form.next.as_deref()))),
         None => {
             let page = SignInPage {
@@ -142,7 +144,11 @@ pub async fn redeem_link(
     }
 }
 
-pub async fn sign_out(req: HttpRequest, state: web::Data<AppState>, pages: web::Data<PageState>) -> AppResult<HttpResponse> {
+pub async fn sign_out(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    pages: web::Data<PageState>,
+) -> AppResult<HttpResponse> {
     if let Some(c) = req.cookie(SESSION_COOKIE) {
         sessions::sign_out(&state.db, c.value()).await?;
     }

@@ -26,7 +26,9 @@ fn key_for(e: &AppError) -> &'static str {
         AppError::NotFound { .. } => "error.not_found",
         AppError::Conflict { .. } => "error.conflict",
         AppError::Validation(_) => "error.validation",
-        AppError::BadRequest { .. } | AppError::UnsupportedMediaType(_) | AppError::NotAcceptable(_) => "error.bad_request",
+        AppError::BadRequest { .. } | AppError::UnsupportedMediaType(_) | AppError::NotAcceptable(_) => {
+            "error.bad_request"
+        }
         AppError::PayloadTooLarge(_) => "error.too_large",
         AppError::Unauthorized(_) => "error.unauthorized",
         AppError::Unavailable(_) => "error.unavailable",

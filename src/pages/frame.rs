@@ -20,7 +20,10 @@ use crate::error::AppError;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
      frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'";
 
-pub async fn frame(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+pub async fn frame(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let pages = req
         .app_data::<web::Data<PageState>>()
         .cloned()
@@ -65,7 +68,8 @@ pub async fn frame(req: ServiceRequest, next: Next<impl MessageBody + 'static>) 
     let res = next.call(req).await?;
     let mut res = match res.response().error().and_then(|e| e.as_error::<AppError>()) {
         Some(AppError::Unauthorized(_)) => {
-            let target = format!("/signin?next={}", url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>());
+            let target =
+                format!("/signin?next={}", url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>());
             let mut resp = HttpResponse::SeeOther().insert_header((header::LOCATION, target)).finish();
             if res.request().cookie(SESSION_COOKIE).is_some() {
                 let _ = resp.add_cookie(&session::removal(&pages, SESSION_COOKIE));
@@ -121,7 +125,8 @@ async fn submitted_token(req: &ServiceRequest, body: &web::Bytes) -> Option<Stri
     if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return Some(h.to_owned());
     }
-    let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let ctype =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     if ctype.starts_with("application/x-www-form-urlencoded") {
         return url::form_urlencoded::parse(body).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
     }

@@ -12,6 +12,7 @@ pub mod bank;
 pub mod charts;
 pub mod enterprise;
 pub mod errors;
+pub mod form;
 pub mod frame;
 pub mod fund;
 pub mod i18n;
@@ -28,7 +29,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::domain::Vocabulary;
+use crate::domain::VocabularyValue;
 use crate::domain::access::{Principal, Role};
 use crate::domain::validate::FieldError;
 use crate::error::{AppError, AppResult};
@@ -59,7 +60,9 @@ impl PageState {
     }
 }
 
-fn framed(path: &str) -> actix_web::Scope<
+fn framed(
+    path: &str,
+) -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
         Config = (),
@@ -94,7 +97,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/firms/{id}", get().to(enterprise::overview))
                 .route("/firms/{id}/matches", get().to(enterprise::matches))
                 .route("/firms/{id}/applications", post().to(enterprise::apply))
-                .route("/firms/{id}/applications/{aid}/withdraw", post().to(enterprise::withdraw))
                 .route("/firms/{id}/consents", get().to(enterprise::consents))
                 .route("/firms/{id}/consents", post().to(enterprise::grant_consent))
                 .route("/firms/{id}/consents/{cid}/revoke", post().to(enterprise::revoke_consent))
@@ -202,8 +204,17 @@ impl Ctx {
         i18n::t(self.lang, key).replacen("{}", &arg.to_string(), 1)
     }
 
-    pub fn v<V: Vocabulary>(&self, value: V) -> &'static str {
-        i18n::vocab(self.lang, value)
+    /// The label of a vocabulary value in the reader's language.
+    pub fn v<V: VocabularyValue>(&self, value: V) -> &'static str {
+        i18n::vocab(self.lang, value.vocabulary_value())
+    }
+
+    /// The Chinese or the English of a pair, by the reader's language.
+    pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        match self.lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
     }
 
     pub fn html_lang(&self) -> &'static str {
@@ -280,10 +291,7 @@ impl Ctx {
             (Role::Enterprise, None) => Vec::new(),
         };
         let path = self.here.split('?').next().unwrap_or("");
-        items
-            .into_iter()
-            .map(|(href, key)| NavItem { current: path == href, label: self.t(key), href })
-            .collect()
+        items.into_iter().map(|(href, key)| NavItem { current: path == href, label: self.t(key), href }).collect()
     }
 
     pub fn asset(&self, name: &str) -> String {

@@ -56,8 +56,14 @@ pub fn lang_of(req: &HttpRequest) -> Lang {
 }
 
 /// A cookie with the attributes every cookie of the pages carries.
-pub fn cookie(state: &PageState, name: &'static str, value: String, max_age: Option<chrono::Duration>) -> Cookie<'static> {
-    let mut c = Cookie::build(name, value).path("/").http_only(true).same_site(SameSite::Strict).secure(state.secure_cookies);
+pub fn cookie(
+    state: &PageState,
+    name: &'static str,
+    value: String,
+    max_age: Option<chrono::Duration>,
+) -> Cookie<'static> {
+    let mut c =
+        Cookie::build(name, value).path("/").http_only(true).same_site(SameSite::Strict).secure(state.secure_cookies);
     if let Some(age) = max_age {
         c = c.max_age(actix_web::cookie::time::Duration::seconds(age.num_seconds()));
     }

@@ -67,7 +67,12 @@ pub async fn detail(conn: &mut Conn, application: Application, actor: Actor) -> 
 
 /// Applies for a product as the caller's own firm (enterprise only). Applying grants the
 /// product's bank consent to see the firm (for a year) if no consent in force covers it yet.
-pub async fn apply(conn: &mut Conn, caller: &Principal, draft: &ApplicationDraft, now: DateTime<Utc>) -> AppResult<ApplicationDetail> {
+pub async fn apply(
+    conn: &mut Conn,
+    caller: &Principal,
+    draft: &ApplicationDraft,
+    now: DateTime<Utc>,
+) -> AppResult<ApplicationDetail> {
     let Some(firm_id) = caller.firm_id() else {
         return Err(AppError::Forbidden("only an enterprise key applies, for its own firm".into()));
     };

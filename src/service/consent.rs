@@ -92,7 +92,12 @@ pub async fn grant_as(
 }
 
 /// A firm's consents with their state now (the enterprise itself, the office).
-pub async fn list_as(conn: &mut Conn, caller: &Principal, firm_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<ConsentRecord>> {
+pub async fn list_as(
+    conn: &mut Conn,
+    caller: &Principal,
+    firm_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<ConsentRecord>> {
     caller.require_firm(firm_id)?;
     if firms::get(conn, firm_id).await?.is_none() {
         return Err(AppError::not_found("firm"));
@@ -111,4 +116,14 @@ pub async fn revoke_as(
     caller.require_firm(firm_id)?;
     let record = consents::get(conn, firm_id, consent_id, now).await?.ok_or(AppError::not_found("consent"))?;
     revoke(conn, &record, caller, now).await
+}
+
+/// The partner banks a firm can grant consent to (the enterprise itself, the office).
+pub async fn grantable_banks(
+    conn: &mut Conn,
+    caller: &Principal,
+    firm_id: Uuid,
+) -> AppResult<Vec<crate::domain::bank::Bank>> {
+    caller.require_firm(firm_id)?;
+    banks::list(conn, None, 500).await
 }

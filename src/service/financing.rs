@@ -63,7 +63,12 @@ pub struct FinancingStatus {
 }
 
 /// The firm's financing status (the enterprise itself, the office).
-pub async fn status(conn: &mut Conn, caller: &Principal, firm_id: Uuid, now: DateTime<Utc>) -> AppResult<FinancingStatus> {
+pub async fn status(
+    conn: &mut Conn,
+    caller: &Principal,
+    firm_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<FinancingStatus> {
     caller.require_firm(firm_id)?;
     let (lead_bank_id, tutoring_whitelist) =
         firm_finance::flags(conn, firm_id).await?.ok_or(AppError::not_found("firm"))?;
@@ -135,4 +140,3 @@ pub async fn status(conn: &mut Conn, caller: &Principal, firm_id: Uuid, now: Dat
         listing_stage,
     })
 }
-

@@ -80,7 +80,12 @@ pub async fn update(
 }
 
 /// Records an investment as the caller: a fund for itself, the office for a named fund.
-pub async fn record_as(conn: &mut Conn, caller: &Principal, input: &InvestmentInput, now: DateTime<Utc>) -> AppResult<Investment> {
+pub async fn record_as(
+    conn: &mut Conn,
+    caller: &Principal,
+    input: &InvestmentInput,
+    now: DateTime<Utc>,
+) -> AppResult<Investment> {
     let fund_id = match (caller.role, input.fund_id) {
         (Role::Fund, None) => caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?,
         (Role::Fund, Some(_)) => {
@@ -116,4 +121,26 @@ pub async fn list_as(
         return Err(AppError::field("year", "out_of_range", "must be between 1990 and 2100"));
     }
     investments::list(conn, &filter, after, limit).await
+}
+
+/// Like [`list_as`], each with its firm's name (for people).
+pub async fn list_named_as(
+    conn: &mut Conn,
+    caller: &Principal,
+    filter: investments::InvestmentFilter,
+    after: Option<Uuid>,
+    limit: u32,
+) -> AppResult<Vec<(Investment, String)>> {
+    let items = list_as(conn, caller, filter, after, limit).await?;
+    let mut names = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(items.len());
+    for inv in items {
+        if !names.contains_key(&inv.firm_id) {
+            let name = firms::get(conn, inv.firm_id).await?.map(|f| f.name).unwrap_or_default();
+            names.insert(inv.firm_id, name);
+        }
+        let name = names.get(&inv.firm_id).cloned().unwrap_or_default();
+        out.push((inv, name));
+    }
+    Ok(out)
 }

@@ -34,7 +34,12 @@ pub async fn list(
 }
 
 /// The filtered pool from `after` on, every page, as CSV.
-pub async fn csv(conn: &mut Conn, caller: &Principal, filter: &PoolFilter, mut after: Option<Uuid>) -> AppResult<Vec<u8>> {
+pub async fn csv(
+    conn: &mut Conn,
+    caller: &Principal,
+    filter: &PoolFilter,
+    mut after: Option<Uuid>,
+) -> AppResult<Vec<u8>> {
     caller.require_admin()?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let csv_err = |e: csv::Error| AppError::Internal(e.into());

@@ -32,4 +32,3 @@ pub fn view(product: LoanProduct, table: &[LprFixing], today: NaiveDate) -> Prod
     };
     ProductView { product, indicative_rate, lpr_effective_on }
 }
-

@@ -21,13 +21,13 @@ use crate::domain::roadshow::{
     Presenter, Registration, RegistrationFields, RegistrationInput, RegistrationStatus, Roadshow, RoadshowFields,
     RoadshowInput, RoadshowStatus, email_key, registration_refusal, valid_industry_prefix,
 };
-use crate::mail::ics::{self, CalendarEvent, EventStatus};
-use crate::mail::templates::{span_en, span_zh};
-use crate::service::paging::query_vocab;
 use crate::error::{AppError, AppResult};
 use crate::mail::ics::Party;
+use crate::mail::ics::{self, CalendarEvent, EventStatus};
 use crate::mail::outbox;
 use crate::mail::templates::{MailContext, MailKind, MailRequest, RegistrationInfo, RoadshowInfo};
+use crate::mail::templates::{span_en, span_zh};
+use crate::service::paging::query_vocab;
 use crate::store::{Conn, events, firms, funds, registrations, roadshows};
 
 /// What every roadshow mail needs besides its recipient: the office as sender and organizer,
@@ -648,7 +648,6 @@ fn cst_day_start(field: &str, value: &str) -> AppResult<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| AppError::field(field, "invalid", "not a day"))
 }
-
 
 /// Roadshow search as people type it (dates `YYYY-MM-DD` in China Standard Time).
 #[derive(Debug, Clone, Default)]

@@ -147,7 +147,13 @@ pub async fn sign_in_with_key(
 
 /// Mails one-time links to `address` if it is the contact of firms or funds. Says nothing about
 /// whether it is: the caller answers the same either way. `link_base` is the public base URL.
-pub async fn request_link(db: &Db, address: &str, link_base: &str, organizer: Party, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn request_link(
+    db: &Db,
+    address: &str,
+    link_base: &str,
+    organizer: Party,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let wanted = normalise_email(address);
     if !outbox::deliverable(&wanted) {
         return Ok(());

@@ -96,7 +96,13 @@ pub async fn list_endpoints(
 }
 
 /// Replaces the signing secret; the previous one keeps signing alongside for the overlap window.
-pub async fn rotate_secret(db: &Db, config: &Config, caller: &Principal, id: Uuid, now: DateTime<Utc>) -> AppResult<RotatedSecret> {
+pub async fn rotate_secret(
+    db: &Db,
+    config: &Config,
+    caller: &Principal,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<RotatedSecret> {
     let sealer = settings::secret_box(config)?;
     let overlap = chrono::Duration::hours(i64::from(config.webhooks_rotation_overlap_hours));
     let mut tx = db.begin().await?;
