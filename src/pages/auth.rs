@@ -1,7 +1,7 @@
 //! Sign-in (API key or mailed link), sign-out, the language switch, and each role's start page.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 

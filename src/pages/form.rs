@@ -58,11 +58,11 @@ impl Form {
             (Ok(v), true) => Ok(v),
             (Ok(_), false) => Err(AppError::Validation(self.read_errors.clone())),
             (Err(AppError::Validation(mut list)), _) => {
-                for e in &self.read_errors {
-                    if !list.iter().any(|x| x.field == e.field) {
-                        list.push(e.clone());
-                    }
-                }
+                // A value that could not be read is the problem with its field, not its absence.
+                list.retain(|x| {
+                    !self.read_errors.iter().any(|e| x.field == e.field || x.field.ends_with(&format!(".{}", e.field)))
+                });
+                list.extend(self.read_errors.iter().cloned());
                 Err(AppError::Validation(list))
             }
             (Err(e), _) => Err(e),
