@@ -269,7 +269,7 @@ impl Browser {
     pub async fn sign_in_with_key(&self, key: &str) {
         self.goto("/signin").await;
         self.fill("#key", key).await;
-        self.click_and_wait("#by-key ~ form button[type=submit], form[action='/signin/key'] button").await;
+        self.click_and_wait("form[action='/signin/key'] button").await;
     }
 
     /// Asks for a sign-in link for `address`, reads it from the mail the SMTP sink received,

@@ -247,3 +247,307 @@ async fn fund_manager_registers_is_waitlisted_when_full_cancels_and_records_an_i
     b.check_page("fund-investments").await;
     b.close().await;
 }
+
+/// An application of the demo firm for a product of `bank`, made through the API.
+async fn application_for(b: &Browser, firm: Uuid, bank: Uuid) -> Uuid {
+    let (product, amount, term) = a_matched_product(b, firm, Some(bank)).await;
+    let key = b.app.key_for(Role::Enterprise, Some(firm)).await;
+    let body = json!({"product_id": product, "amount": amount, "term_months": term.parse::<i64>().expect("term"),
+        "purpose": "流动资金"});
+    let resp = b.app.post_json("/v1/applications", &key, &body).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let a: Value = resp.json().await.expect("json");
+    a["id"].as_str().expect("id").parse().expect("uuid")
+}
+
+async fn fetch_in_page(b: &Browser, path: &str) -> Value {
+    b.client
+        .execute_async(
+            &format!(
+                "const done = arguments[0]; fetch('{path}').then(async r => done([r.status, r.headers.get('content-type'), await r.text()]));"
+            ),
+            vec![],
+        )
+        .await
+        .expect("fetch")
+}
+
+#[tokio::test]
+async fn bank_filters_matched_firms_downloads_csv_moves_an_application_and_manages_webhooks() {
+    let b = start().await;
+    let s = demo(&b).await;
+    let application = application_for(&b, s.firm_id, s.bank_id).await;
+    let bank_key = b.app.key_for(Role::Bank, Some(s.bank_id)).await;
+    let endpoint = b
+        .app
+        .post_json(
+            "/v1/webhook-endpoints",
+            &bank_key,
+            &json!({"url": "https://hooks.bank.example.cn/srdi", "event_types": ["match.created"]}),
+        )
+        .await;
+    assert_eq!(endpoint.status(), StatusCode::CREATED);
+    let endpoint: Value = endpoint.json().await.expect("json");
+
+    b.sign_in_with_key(&bank_key).await;
+    assert_eq!(b.path().await, "/app/matches");
+    b.check_page("bank-matches").await;
+    let all = b.client.find_all(fantoccini::Locator::Css("#results tbody tr")).await.expect("rows").len();
+    assert!(all > 0, "the demo bank has matched firms");
+    // Filter by the city of a matched firm the API pull shows.
+    let pulled = api_json(&b, "/v1/matches?limit=1", &bank_key).await;
+    let city: srdi_capital::domain::firm::City =
+        pulled["items"][0]["firm"]["city"].as_str().expect("a matched firm's city").parse().expect("city");
+    b.fill("#min_score", "60").await;
+    b.select("#city", city.as_str()).await;
+    b.click("form.filters button").await;
+    // htmx swaps the results in place and puts the filters in the address.
+    let started = std::time::Instant::now();
+    while !b.path().await.contains(&format!("city={}", city.as_str())) {
+        assert!(started.elapsed() < harness::WAIT, "the filtered list did not arrive");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let filtered = b.client.find_all(fantoccini::Locator::Css("#results tbody tr")).await.expect("rows");
+    assert!(!filtered.is_empty() && filtered.len() <= all, "the city's matches are listed");
+    for row in &filtered {
+        assert!(row.text().await.expect("row").contains(city.label_zh()), "only firms in {city} remain");
+    }
+    let csv = fetch_in_page(&b, &format!("/app/matches.csv?min_score=60&city={}", city.as_str())).await;
+    assert_eq!(csv[0], 200);
+    assert!(csv[1].as_str().unwrap_or("").starts_with("text/csv"));
+    let text = csv[2].as_str().unwrap_or("");
+    assert!(text.starts_with("firm_id,product_id"), "the pull's CSV columns");
+    assert_eq!(text.lines().count() - 1, filtered.len(), "the CSV holds the filtered rows");
+
+    b.goto("/app/applications").await;
+    b.check_page("bank-applications").await;
+    b.click_and_wait(&format!("#app-{application} form button")).await;
+    assert_eq!(b.path().await, "/app/applications");
+    assert!(b.text(&format!("#app-{application}")).await.contains("审核中"));
+    b.goto(&format!("/app/applications/{application}")).await;
+    b.fill("#approved_rate", "3.10").await;
+    b.click_and_wait("button[value='approved']").await;
+    assert_eq!(b.text("#application-status").await, "已批准");
+    b.check_page("bank-application").await;
+
+    b.goto("/app/webhooks").await;
+    b.check_page("bank-webhooks").await;
+    b.click_and_wait(&format!("a[href='/app/webhooks/{}']", endpoint["id"].as_str().expect("id"))).await;
+    b.click_and_wait("form[action$='/test'] button").await;
+    shows(&b, zh("webhooks.ping_queued")).await;
+    b.click_and_wait("form[action$='/rotate-secret'] button").await;
+    assert!(b.text("#new-secret").await.starts_with("whsec_"), "the new secret is shown once");
+    b.check_page("bank-webhook").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn office_sees_targets_exports_the_pool_imports_a_csv_with_a_bad_row_and_runs_a_roadshow() {
+    let b = start().await;
+    let s = demo(&b).await;
+    b.sign_in_with_key(&b.app.admin_key).await;
+    assert_eq!(b.path().await, "/app/office");
+    assert!(b.exists("figure.chart svg").await, "the targets are drawn");
+    assert!(b.exists("figure.chart details table").await, "each chart has its data table");
+    b.check_page("office-dashboard").await;
+
+    b.goto("/app/pool").await;
+    b.check_page("office-pool").await;
+    let csv = fetch_in_page(&b, "/app/pool.csv").await;
+    assert_eq!(csv[0], 200);
+    assert!(csv[2].as_str().unwrap_or("").starts_with("firm_id,credit_code,name"));
+
+    // An import with one good row and one with a broken credit code: the bad row is named.
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("firms.csv");
+    let good = crate::helpers::code(9001);
+    std::fs::write(
+        &file,
+        format!(
+            "credit_code,name,city,industry_code\n{good},浏览器导入测试有限公司,jinan,C3562\n91370100MA3C00001X,坏代码企业有限公司,jinan,C3562\n"
+        ),
+    )
+    .expect("write csv");
+    b.goto("/app/import").await;
+    b.client
+        .find(fantoccini::Locator::Css("#file"))
+        .await
+        .expect("file input")
+        .send_keys(file.to_str().expect("path"))
+        .await
+        .expect("choose the file");
+    b.click_and_wait("form[action='/app/import'] button").await;
+    let rejected = b.text("#rejected-rows").await;
+    assert!(rejected.contains("credit_code") && rejected.contains("91370100MA3C00001X"), "the bad row is named: {rejected}");
+    assert!(rejected.contains('3'), "with its line number: {rejected}");
+    b.check_page("office-import").await;
+
+    // A roadshow: create (draft), publish, check a registration in.
+    b.goto("/app/roadshows/new").await;
+    b.check_page("office-roadshow-new").await;
+    b.fill("#title", "齐鲁企舞·办公室创建专场").await;
+    b.select("#centre", "online").await;
+    let day = (Utc::now() + Duration::days(20)).format("%Y-%m-%d").to_string();
+    b.client
+        .execute(
+            &format!(
+                "document.getElementById('starts_at').value = '{day}T09:30'; document.getElementById('ends_at').value = '{day}T11:30';"
+            ),
+            vec![],
+        )
+        .await
+        .expect("set the times");
+    b.fill("#capacity", "30").await;
+    b.click_and_wait("form[action='/app/roadshows'] button").await;
+    let path = b.path().await;
+    let roadshow: Uuid = path.trim_start_matches("/app/roadshows/").parse().expect("the new roadshow's page");
+    b.click_and_wait("form[action$='/status'] input[value='published'] ~ button").await;
+    assert!(b.body().await.contains("已发布"));
+    b.check_page("office-roadshow").await;
+
+    let fund_key = b.app.key_for(Role::Fund, Some(s.fund_id)).await;
+    let reg = b
+        .app
+        .post_json(
+            &format!("/v1/roadshows/{roadshow}/registrations"),
+            &fund_key,
+            &json!({"attendee_name": "赵经理", "attendee_email": "zhao@fund.example.cn"}),
+        )
+        .await;
+    assert_eq!(reg.status(), StatusCode::CREATED);
+    let reg: Value = reg.json().await.expect("json");
+    b.goto(&format!("/app/roadshows/{roadshow}/check-in")).await;
+    b.fill("#token", reg["checkin_token"].as_str().expect("token")).await;
+    b.click_and_wait("form[action$='/check-in'] button").await;
+    shows(&b, zh("checkin.done")).await;
+    b.check_page("office-checkin").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn other_tenants_pages_are_403_or_404_roles_stay_apart_and_revoked_keys_end_sessions() {
+    let b = start().await;
+    let s = demo(&b).await;
+    let other = b.app.create_firm(crate::helpers::firm_body(7)).await;
+    let other_id = other["id"].as_str().expect("id").to_owned();
+    let theirs = application_for(&b, s.firm_id, s.bank_id).await;
+
+    let own_key = b.app.key_for(Role::Enterprise, Some(other_id.parse().expect("uuid"))).await;
+    b.sign_in_with_key(&own_key).await;
+    assert_eq!(b.path().await, format!("/app/firms/{other_id}"));
+
+    // Editing the firm id in the address: 403, as a page.
+    for page in ["", "/matches", "/consents", "/readiness", "/profile"] {
+        b.goto(&format!("/app/firms/{}{page}", s.firm_id)).await;
+        assert_eq!(b.status().await, 403, "/app/firms/<other>{page}");
+        shows(&b, zh("error.forbidden.title")).await;
+    }
+    b.check_page("error-403").await;
+    // Another firm's application does not exist for this firm.
+    b.goto(&format!("/app/applications/{theirs}")).await;
+    assert_eq!(b.status().await, 404);
+    b.check_page("error-404").await;
+    // A bank's page is not an enterprise's.
+    b.goto("/app/matches").await;
+    assert_eq!(b.status().await, 403);
+
+    // The enterprise session cookie cannot act as a bank, even with a valid CSRF token.
+    b.goto(&format!("/app/firms/{other_id}/consents")).await;
+    let csrf = b
+        .client
+        .find(fantoccini::Locator::Css("input[name=csrf_token]"))
+        .await
+        .expect("token")
+        .attr("value")
+        .await
+        .expect("attr")
+        .expect("value");
+    let cookie = b.session_cookie().await;
+    let resp = http()
+        .post(b.url(&format!("/app/applications/{theirs}/transitions")))
+        .header("Cookie", format!("srdi_session={cookie}"))
+        .form(&[("csrf_token", csrf.as_str()), ("status", "under_review")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "another firm's application is not found for this session");
+    assert!(resp.headers()["content-type"].to_str().unwrap_or("").starts_with("text/html"));
+    let app = api_json(&b, &format!("/v1/applications/{theirs}"), &b.app.admin_key).await;
+    assert_eq!(app["status"], "submitted", "nothing moved");
+
+    // A revoked key ends its session at the next page load.
+    let mut conn = b.app.db.pool().acquire().await.expect("conn");
+    let listed = srdi_capital::store::keys::list(&mut conn).await.expect("keys");
+    let id = listed.iter().filter(|k| k.subject_id.map(|s| s.to_string()) == Some(other_id.clone())).last().expect("key").id;
+    srdi_capital::store::keys::revoke(&mut conn, &id.to_string(), Utc::now()).await.expect("revoke");
+    drop(conn);
+    b.goto(&format!("/app/firms/{other_id}")).await;
+    assert!(b.path().await.starts_with("/signin?next="), "back to the sign-in page");
+    b.check_page("signin").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn form_posts_without_their_csrf_token_are_refused_and_the_public_list_shows_no_firm() {
+    let b = start().await;
+    let s = demo(&b).await;
+    let firm = api_json(&b, &format!("/v1/firms/{}", s.firm_id), &b.app.admin_key).await;
+    let firm_name = firm["name"].as_str().expect("name").to_owned();
+
+    // The public list: published roadshows, no sign-in, no firm named.
+    b.goto("/roadshows").await;
+    assert_eq!(b.status().await, 200);
+    shows(&b, "齐鲁企舞·济南站").await;
+    assert!(!b.body().await.contains(&firm_name), "no presenting firm on the public page");
+    b.check_page("public-roadshows").await;
+    b.click_and_wait("a[lang='en']").await;
+    shows(&b, srdi_capital::pages::i18n::t(srdi_capital::pages::i18n::Lang::En, "public.title")).await;
+    b.check_page("public-roadshows-en").await;
+    b.click_and_wait("a[lang='zh-CN']").await;
+
+    let key = b.app.key_for(Role::Enterprise, Some(s.firm_id)).await;
+    b.sign_in_with_key(&key).await;
+    b.goto(&format!("/app/firms/{}/consents", s.firm_id)).await;
+    let before = api_json(&b, &format!("/v1/firms/{}/consents", s.firm_id), &b.app.admin_key).await["items"]
+        .as_array()
+        .expect("items")
+        .len();
+    // A form whose token was removed (as a forged cross-site form would lack it) is refused.
+    b.client
+        .execute(
+            "document.querySelectorAll('form[action$=\"/consents\"] input[name=csrf_token]').forEach(e => e.remove());",
+            vec![],
+        )
+        .await
+        .expect("remove the token");
+    b.click_and_wait(&format!("form[action='/app/firms/{}/consents'] button", s.firm_id)).await;
+    assert_eq!(b.status().await, 403);
+    shows(&b, zh("error.csrf.title")).await;
+    b.check_page("error-csrf").await;
+    let after = api_json(&b, &format!("/v1/firms/{}/consents", s.firm_id), &b.app.admin_key).await["items"]
+        .as_array()
+        .expect("items")
+        .len();
+    assert_eq!(before, after, "nothing was granted");
+
+    // The same with the session cookie alone, from outside the browser, and with a wrong token.
+    let cookie = b.session_cookie().await;
+    for token in [None, Some("forged")] {
+        let mut form = vec![("bank_id", "all")];
+        if let Some(t) = token {
+            form.push(("csrf_token", t));
+        }
+        let resp = http()
+            .post(b.url(&format!("/app/firms/{}/consents", s.firm_id)))
+            .header("Cookie", format!("srdi_session={cookie}"))
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "token {token:?}");
+    }
+    // A sign-in form posted without the pre-session cookie it is bound to is refused too.
+    let resp = http().post(b.url("/signin/key")).form(&[("key", key.as_str())]).send().await.expect("post");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    b.close().await;
+}
