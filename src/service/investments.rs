@@ -135,11 +135,14 @@ pub async fn list_named_as(
     let mut names = std::collections::HashMap::new();
     let mut out = Vec::with_capacity(items.len());
     for inv in items {
-        if !names.contains_key(&inv.firm_id) {
-            let name = firms::get(conn, inv.firm_id).await?.map(|f| f.name).unwrap_or_default();
-            names.insert(inv.firm_id, name);
-        }
-        let name = names.get(&inv.firm_id).cloned().unwrap_or_default();
+        let name = match names.get(&inv.firm_id) {
+            Some(n) => String::clone(n),
+            None => {
+                let n = firms::get(conn, inv.firm_id).await?.map(|f| f.name).unwrap_or_default();
+                names.insert(inv.firm_id, n.clone());
+                n
+            }
+        };
         out.push((inv, name));
     }
     Ok(out)

@@ -366,7 +366,10 @@ fn pull_filter(q: &MatchQuery) -> AppResult<PullFilter> {
     })
 }
 
-fn start_at(cursor: Option<&str>) -> AppResult<(Option<i64>, Option<(i64, Uuid, Uuid)>)> {
+/// Where a pull resumes: the high-water mark and the last row seen, from a cursor.
+type Resume = (Option<i64>, Option<(i64, Uuid, Uuid)>);
+
+fn start_at(cursor: Option<&str>) -> AppResult<Resume> {
     match cursor.filter(|c| !c.is_empty()) {
         Some(c) => decode_cursor(c).map(|(hw, last)| (Some(hw), Some(last))),
         None => Ok((None, None)),

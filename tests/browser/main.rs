@@ -378,7 +378,10 @@ async fn office_sees_targets_exports_the_pool_imports_a_csv_with_a_bad_row_and_r
         .expect("choose the file");
     b.click_and_wait("form[action='/app/import'] button").await;
     let rejected = b.text("#rejected-rows").await;
-    assert!(rejected.contains("credit_code") && rejected.contains("91370100MA3C00001X"), "the bad row is named: {rejected}");
+    assert!(
+        rejected.contains("credit_code") && rejected.contains("91370100MA3C00001X"),
+        "the bad row is named: {rejected}"
+    );
     assert!(rejected.contains('3'), "with its line number: {rejected}");
     b.check_page("office-import").await;
 
@@ -478,7 +481,7 @@ async fn other_tenants_pages_are_403_or_404_roles_stay_apart_and_revoked_keys_en
     // A revoked key ends its session at the next page load.
     let mut conn = b.app.db.pool().acquire().await.expect("conn");
     let listed = srdi_capital::store::keys::list(&mut conn).await.expect("keys");
-    let id = listed.iter().filter(|k| k.subject_id.map(|s| s.to_string()) == Some(other_id.clone())).last().expect("key").id;
+    let id = listed.iter().rfind(|k| k.subject_id.map(|s| s.to_string()) == Some(other_id.clone())).expect("key").id;
     srdi_capital::store::keys::revoke(&mut conn, &id.to_string(), Utc::now()).await.expect("revoke");
     drop(conn);
     b.goto(&format!("/app/firms/{other_id}")).await;
