@@ -2,7 +2,6 @@
 //! pull's filters, paging and CSV; the applications queue with the allowed moves as buttons; an
 //! application's page; webhook endpoints with the attempt log, test ping and secret rotation.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -10,7 +9,7 @@ use uuid::Uuid;
 
 use super::form::Form;
 use super::session::Viewer;
-use super::{Ctx, FormErrors, form_errors, render, render_status, see_other};
+use super::{Ctx, FormErrors, answer, render, see_other};
 use crate::api::AppState;
 use crate::domain::application::{ApplicationStatus, DeclineReason, StatusChangeDraft, allowed_next};
 use crate::domain::firm::{City, Tier, Venue};
@@ -200,17 +199,9 @@ pub async fn transition(
         Ok(out)
     }
     .await;
-    match form.merge(result) {
-        Ok(_) => Ok(see_other(
-            form.text("back")
-                .and_then(|b| super::session::local_path(Some(&b)))
-                .unwrap_or_else(|| format!("/app/applications/{id}")),
-        )),
-        Err(e) => {
-            let page = application_page(&state, &v, id, form_errors(e)?).await?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-    }
+    let back = form.text("back").and_then(|b| super::session::local_path(Some(&b)));
+    let done = |_| back.unwrap_or_else(|| format!("/app/applications/{id}"));
+    answer(&form, result, done, async |errors| application_page(&state, &v, id, errors).await).await
 }
 
 #[derive(Template)]

@@ -2,7 +2,6 @@
 //! products with near misses and applying, consents, readiness per venue, listing progress,
 //! profile and financials.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -11,13 +10,14 @@ use uuid::Uuid;
 
 use super::form::Form;
 use super::session::Viewer;
-use super::{Ctx, FormErrors, form_errors, render, render_status, see_other};
+use super::{Ctx, FormErrors, answer, render, see_other};
 use crate::api::AppState;
 use crate::domain::application::ApplicationDraft;
 use crate::domain::consent::ConsentDraft;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmInput};
 use crate::domain::listing_stage::Progress;
 use crate::error::{AppError, AppResult};
+use crate::service::applications::ApplicationDetail;
 use crate::service::financing::FinancingStatus;
 use crate::service::listing::ReadinessReport;
 use crate::service::matches::FirmMatches;
@@ -107,14 +107,8 @@ pub async fn apply(
         Ok(out)
     }
     .await;
-    match form.merge(result) {
-        Ok(detail) => Ok(see_other(format!("/app/applications/{}", detail.application.id))),
-        Err(e) => {
-            let errors = form_errors(e)?;
-            let page = matches_page(&state, &v, id, errors, draft.product_id).await?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-    }
+    let done = |detail: ApplicationDetail| format!("/app/applications/{}", detail.application.id);
+    answer(&form, result, done, async |errors| matches_page(&state, &v, id, errors, draft.product_id).await).await
 }
 
 #[derive(Template)]
@@ -186,13 +180,8 @@ pub async fn grant_consent(
         Ok(record)
     }
     .await;
-    match form.merge(result) {
-        Ok(_) => Ok(see_other(format!("/app/firms/{id}/consents"))),
-        Err(e) => {
-            let page = consents_page(&state, &v, id, form_errors(e)?).await?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-    }
+    let done = |_| format!("/app/firms/{id}/consents");
+    answer(&form, result, done, async |errors| consents_page(&state, &v, id, errors).await).await
 }
 
 pub async fn revoke_consent(
@@ -373,9 +362,9 @@ async fn profile_page(
     state: &AppState,
     v: &Viewer,
     id: Uuid,
-    saved: bool,
     posted: Posted<'_>,
 ) -> AppResult<ProfilePage> {
+    let saved = false;
     let (firm, years) = firm_of(state, v, id).await?;
     let ctx = Ctx::from(v);
     let latest = years.last();
@@ -400,7 +389,9 @@ pub async fn profile(
     id: web::Path<Uuid>,
     q: web::Query<SavedQuery>,
 ) -> AppResult<HttpResponse> {
-    render(&profile_page(&state, &v, id.into_inner(), q.saved.is_some(), Posted::Nothing).await?)
+    let mut page = profile_page(&state, &v, id.into_inner(), Posted::Nothing).await?;
+    page.saved = q.saved.is_some();
+    render(&page)
 }
 
 pub async fn save_profile(
@@ -429,14 +420,8 @@ pub async fn save_profile(
         Ok(firm)
     }
     .await;
-    match form.merge(result) {
-        Ok(_) => Ok(see_other(format!("/app/firms/{id}/profile?saved=1"))),
-        Err(e) => {
-            let errors = form_errors(e)?;
-            let page = profile_page(&state, &v, id, false, Posted::Profile(&form, errors)).await?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-    }
+    let done = |_| format!("/app/firms/{id}/profile?saved=1");
+    answer(&form, result, done, async |errors| profile_page(&state, &v, id, Posted::Profile(&form, errors)).await).await
 }
 
 pub async fn save_financials(
@@ -472,12 +457,7 @@ pub async fn save_financials(
         Ok(fy)
     }
     .await;
-    match form.merge(result) {
-        Ok(_) => Ok(see_other(format!("/app/firms/{id}/profile?saved=1"))),
-        Err(e) => {
-            let errors = form_errors(e)?;
-            let page = profile_page(&state, &v, id, false, Posted::Financials(&form, errors)).await?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-    }
+    let done = |_| format!("/app/firms/{id}/profile?saved=1");
+    answer(&form, result, done, async |errors| profile_page(&state, &v, id, Posted::Financials(&form, errors)).await)
+        .await
 }

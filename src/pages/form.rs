@@ -11,7 +11,7 @@ use crate::domain::validate::FieldError;
 use crate::error::AppError;
 
 /// The fields of a URL-encoded form, in order, plus the problems met while reading numbers.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Form {
     pairs: Vec<(String, String)>,
     pub read_errors: Vec<FieldError>,

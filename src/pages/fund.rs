@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::form::Form;
 use super::session::Viewer;
-use super::{Ctx, FormErrors, form_errors, render, render_status, see_other};
+use super::{Ctx, FormErrors, answer, form_errors, render, render_status, see_other};
 use crate::api::AppState;
 use crate::domain::access::Role;
 use crate::domain::investment::{Investment, InvestmentInput, InvestmentRound};
@@ -155,14 +155,8 @@ pub async fn register(
         Ok(reg)
     }
     .await;
-    match form.merge(result) {
-        Ok(reg) => Ok(see_other(format!("/app/registrations?new={}", reg.id))),
-        Err(e) => {
-            let errors = form_errors(e)?;
-            let page = roadshow_page(&state, &v, id, errors, Some(form)).await?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-    }
+    let done = |reg: Registration| format!("/app/registrations?new={}", reg.id);
+    answer(&form, result, done, async |errors| roadshow_page(&state, &v, id, errors, Some(form.clone())).await).await
 }
 
 pub async fn cancel(v: Viewer, state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> AppResult<HttpResponse> {

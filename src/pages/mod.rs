@@ -363,6 +363,23 @@ impl FormErrors {
     }
 }
 
+/// The answer to a posted form: on success a redirect to `done`'s page (post, redirect, get); on a
+/// 422 the form's page again with each field's error next to it; any other error as its error page.
+pub async fn answer<T, P: Template>(
+    form: &form::Form,
+    result: AppResult<T>,
+    done: impl FnOnce(T) -> String,
+    again: impl AsyncFnOnce(FormErrors) -> AppResult<P>,
+) -> AppResult<HttpResponse> {
+    match form.merge(result) {
+        Ok(value) => Ok(see_other(done(value))),
+        Err(e) => {
+            let page = again(form_errors(e)?).await?;
+            render_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
+
 /// A form's outcome: 422 validation errors are shown on the form again; anything else is an error page.
 pub fn form_errors(result: AppError) -> Result<FormErrors, AppError> {
     match result {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::charts::{Bar, BarChart, fraction};
 use super::form::Form;
 use super::session::Viewer;
-use super::{Ctx, FormErrors, form_errors, render, render_status, see_other};
+use super::{Ctx, FormErrors, answer, render, render_status, see_other};
 use crate::api::AppState;
 use crate::domain::firm::{City, Tier, Venue};
 use crate::domain::pool::PoolEntry;
@@ -372,14 +372,11 @@ pub async fn create_roadshow(v: Viewer, state: web::Data<AppState>, mut form: Fo
         Ok(rs)
     }
     .await;
-    match form.merge(result) {
-        Ok(rs) => Ok(see_other(format!("/app/roadshows/{}", rs.id))),
-        Err(e) => {
-            let errors = form_errors(e)?;
-            let page = NewRoadshowPage { ctx: Ctx::from(&v), centres: Centre::ALL, errors, form };
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-    }
+    let done = |rs: Roadshow| format!("/app/roadshows/{}", rs.id);
+    answer(&form, result, done, async |errors| {
+        Ok(NewRoadshowPage { ctx: Ctx::from(&v), centres: Centre::ALL, errors, form: form.clone() })
+    })
+    .await
 }
 
 pub async fn set_roadshow_status(
