@@ -358,12 +358,7 @@ enum Posted<'a> {
     Financials(&'a Form, FormErrors),
 }
 
-async fn profile_page(
-    state: &AppState,
-    v: &Viewer,
-    id: Uuid,
-    posted: Posted<'_>,
-) -> AppResult<ProfilePage> {
+async fn profile_page(state: &AppState, v: &Viewer, id: Uuid, posted: Posted<'_>) -> AppResult<ProfilePage> {
     let saved = false;
     let (firm, years) = firm_of(state, v, id).await?;
     let ctx = Ctx::from(v);

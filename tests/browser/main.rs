@@ -295,9 +295,16 @@ async fn bank_filters_matched_firms_downloads_csv_moves_an_application_and_manag
     let all = b.client.find_all(fantoccini::Locator::Css("#results tbody tr")).await.expect("rows").len();
     assert!(all > 0, "the demo bank has matched firms");
     // Filter by the city of a matched firm the API pull shows.
-    let pulled = api_json(&b, "/v1/matches?limit=1", &bank_key).await;
+    let pulled = api_json(&b, "/v1/matches?limit=200", &bank_key).await;
+    let item = pulled["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["firm_id"].as_str() != Some(s.firm_id.to_string().as_str()))
+        .expect("a matched firm besides the demo firm")
+        .clone();
     let city: srdi_capital::domain::firm::City =
-        pulled["items"][0]["firm"]["city"].as_str().expect("a matched firm's city").parse().expect("city");
+        item["firm"]["city"].as_str().expect("a matched firm's city").parse().expect("city");
     b.fill("#min_score", "60").await;
     b.select("#city", city.as_str()).await;
     b.click("form.filters button").await;
@@ -318,6 +325,28 @@ async fn bank_filters_matched_firms_downloads_csv_moves_an_application_and_manag
     let text = csv[2].as_str().unwrap_or("");
     assert!(text.starts_with("firm_id,product_id"), "the pull's CSV columns");
     assert_eq!(text.lines().count() - 1, filtered.len(), "the CSV holds the filtered rows");
+
+    // The firm withdraws its consent: the bank's next page load no longer shows it.
+    let shown_firm = item["firm"]["name"].as_str().expect("name").to_owned();
+    let shown_id: Uuid = item["firm_id"].as_str().expect("id").parse().expect("uuid");
+    assert!(b.body().await.contains(&shown_firm));
+    let firm_key = b.app.key_for(Role::Enterprise, Some(shown_id)).await;
+    let consents = api_json(&b, &format!("/v1/firms/{shown_id}/consents"), &firm_key).await;
+    for c in consents["items"].as_array().expect("items").iter().filter(|c| c["state"] == "in_force") {
+        let resp = b
+            .app
+            .req(
+                reqwest::Method::DELETE,
+                &format!("/v1/firms/{shown_id}/consents/{}", c["id"].as_str().expect("id")),
+                Some(&firm_key),
+            )
+            .send()
+            .await
+            .expect("revoke");
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    }
+    b.goto(&format!("/app/matches?city={}", city.as_str())).await;
+    assert!(!b.body().await.contains(&shown_firm), "a firm without consent is gone at the next page load");
 
     b.goto("/app/applications").await;
     b.check_page("bank-applications").await;
