@@ -5,6 +5,7 @@
 #
 #   scripts/bench-pages.sh            # needs `cargo build --release` first
 #   DURATION=30s CONNECTIONS=16 scripts/bench-pages.sh
+#   ONLY=/app/matches CONNECTIONS=4 scripts/bench-pages.sh     # pages whose path contains ONLY
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,7 @@ for spec in "enterprise /app/firms/$firm" "enterprise /app/firms/$firm/matches" 
             "fund /app/roadshows" "bank /app/matches" "bank /app/applications" "admin /app/office" "admin /app/pool" \
             "public /roadshows"; do
     set -- $spec
+    [ -n "${ONLY:-}" ] && [[ "$2" != *"$ONLY"* ]] && continue
     if [ "$1" = public ]; then cookie=""; else cookie="srdi_session=$(session "$1")"; fi
     status="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$B$2")"
     [ "$status" = 200 ] || { echo "$2 answered $status" >&2; exit 1; }
