@@ -2,9 +2,10 @@
 # The whole test suite, as CI runs it: formatting, lints, unit and black-box API tests on SQLite and
 # on PostgreSQL, the OpenAPI drift check, and a schemathesis fuzz run against the live service.
 #
-# Needs: Rust with cargo-nextest, python3 with venv, and PostgreSQL at SRDI_TEST_POSTGRES_URL
-# (default postgres://postgres@127.0.0.1:5432, trust auth). Python tools are installed into
-# target/test-venv on first use.
+# Needs: Rust with cargo-nextest, python3 with venv, Debian's `chromium` and `chromium-driver` (the
+# browser tests fail, not skip, without them), and PostgreSQL at SRDI_TEST_POSTGRES_URL (default
+# postgres://postgres@127.0.0.1:5432, trust auth). Python tools are installed into target/test-venv
+# on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,11 +26,11 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 
-step "unit tests and API tests on SQLite"
+step "unit, API and browser tests on SQLite"
 SRDI_TEST_DATABASE=sqlite cargo nextest run --locked --no-fail-fast
 
-step "API tests on PostgreSQL"
-SRDI_TEST_DATABASE=postgres cargo nextest run --locked --no-fail-fast --test api
+step "API and browser tests on PostgreSQL"
+SRDI_TEST_DATABASE=postgres cargo nextest run --locked --no-fail-fast --test api --test browser
 
 step "OpenAPI drift check"
 cargo run --quiet --locked -- openapi > target/openapi.generated.json

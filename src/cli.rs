@@ -209,18 +209,14 @@ async fn demo(mut config: Config, firms: usize) -> anyhow::Result<()> {
         );
     }
     let db = open_db(&config).await?;
-    let mut conn = db.pool().acquire().await?;
     let now = chrono::Utc::now();
-    if crate::store::firms::count(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}"))? == 0 {
-        eprintln!("seeding {firms} demo firms…");
-        let pool = (firms * 7 / 8).max(firms.min(1000));
-        let report = crate::seed::seed(&db, firms, pool, 2022, now).await?;
-        eprintln!("seeded: {report}");
-        let demo_firm = crate::seed::financing::demo_firm(&db).await?;
-        let report = crate::seed::financing::seed(&db, 0, 2022, demo_firm, now).await?;
-        eprintln!("seeded: {report}");
+    eprintln!("preparing demo data ({firms} firms on first start)…");
+    let (seeded, subjects) = crate::seed::demo_data(&db, firms, now).await?;
+    if let Some((firms, financing)) = seeded {
+        eprintln!("seeded: {firms}");
+        eprintln!("seeded: {financing}");
     }
-    let subjects = crate::seed::demo_subjects(&db, now).await?;
+    let mut conn = db.pool().acquire().await?;
     let mut lines = Vec::new();
     for (role, subject) in [
         (Role::Admin, None),
@@ -233,18 +229,36 @@ async fn demo(mut config: Config, firms: usize) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
         lines.push(format!("  {:<10} {key}", role.as_str()));
     }
+    let firm_contact = crate::store::firms::get(&mut conn, subjects.firm_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .and_then(|f| f.contact_email);
+    let fund_contact = crate::store::funds::get(&mut conn, subjects.fund_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map(|f| f.contact_email);
     drop(conn);
     db.close().await;
     let app = Application::build(config.clone()).await?;
     let base =
         config.public_base_url.clone().unwrap_or_else(|| format!("http://{}:{}", config.listen.ip(), app.port()));
     println!("srdi-capital demo is serving at {base}");
+    println!("Web pages: {base}/  (sign in at {base}/signin with a key below, or by e-mail link)");
     println!("API docs: {base}/docs/");
     println!("API keys (send as `Authorization: Bearer <key>`):");
     for l in &lines {
         println!("{l}");
     }
     println!("enterprise key acts for firm {}", subjects.firm_id);
+    let mail_to = match &config.smtp_url {
+        Some(_) => "your SMTP server".to_owned(),
+        None => format!("{}/*.eml", config.mail_dir.display()),
+    };
+    for (who, address) in [("the demo firm's contact", firm_contact), ("the demo fund's contact", fund_contact)] {
+        if let Some(a) = address {
+            println!("e-mail sign-in for {who}: {a} (the link arrives in {mail_to})");
+        }
+    }
     println!("try: curl -H 'Authorization: Bearer <admin key>' '{base}/v1/reserve-pool?limit=5'");
     println!("     curl -H 'Authorization: Bearer <bank key>' '{base}/v1/matches?limit=5'");
     println!(

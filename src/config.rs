@@ -89,6 +89,10 @@ pub struct Config {
     pub mail_lease_secs: u64,
     /// Mails claimed per round.
     pub mail_batch_size: u32,
+    /// A web session ends after this many minutes without a page load.
+    pub session_idle_minutes: u32,
+    /// A web session ends this many hours after sign-in, however active.
+    pub session_max_hours: u32,
 }
 
 fn comma_separated<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -140,6 +144,8 @@ impl Default for Config {
             mail_poll_interval_ms: 1000,
             mail_lease_secs: 300,
             mail_batch_size: 20,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
         }
     }
 }
@@ -189,6 +195,20 @@ impl Config {
         self.retry_schedule_secs()?;
         self.validate_webhooks()?;
         self.validate_mail()?;
+        if !(1..=24 * 60).contains(&self.session_idle_minutes) {
+            return Err(ConfigError::Invalid {
+                setting: "SRDI_SESSION_IDLE_MINUTES",
+                reason: "must be between 1 and 1440".into(),
+            });
+        }
+        if !(1..=24 * 30).contains(&self.session_max_hours)
+            || u64::from(self.session_max_hours) * 60 < u64::from(self.session_idle_minutes)
+        {
+            return Err(ConfigError::Invalid {
+                setting: "SRDI_SESSION_MAX_HOURS",
+                reason: "must be between 1 and 720, and not shorter than the idle timeout".into(),
+            });
+        }
         if let Some(base) = &self.public_base_url
             && !(base.starts_with("http://") || base.starts_with("https://"))
         {
@@ -280,6 +300,11 @@ impl Config {
         self.public_base_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
     }
 
+    /// Whether people reach the service over HTTPS (session cookies are then `Secure`).
+    pub fn served_over_https(&self) -> bool {
+        self.public_base_url.as_deref().is_some_and(|b| b.starts_with("https://"))
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.database_url.expose().starts_with("sqlite:")
     }
@@ -325,5 +350,9 @@ mod tests {
         assert!(c.validate().expect_err("lease too short").to_string().contains("SRDI_MAIL_LEASE_SECS"));
         let c = Config { mail_from: "not an address".into(), ..Config::default() };
         assert!(c.validate().expect_err("bad from").to_string().contains("SRDI_MAIL_FROM"));
+        let c = Config { session_idle_minutes: 0, ..Config::default() };
+        assert!(c.validate().expect_err("no idle time").to_string().contains("SRDI_SESSION_IDLE_MINUTES"));
+        let c = Config { session_idle_minutes: 600, session_max_hours: 2, ..Config::default() };
+        assert!(c.validate().expect_err("max below idle").to_string().contains("SRDI_SESSION_MAX_HOURS"));
     }
 }

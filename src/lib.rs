@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod mail;
+pub mod pages;
 pub mod seed;
 pub mod service;
 pub mod startup;

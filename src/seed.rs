@@ -611,6 +611,7 @@ pub async fn seed(db: &Db, n: usize, pool: usize, seed_value: u64, now: DateTime
 }
 
 /// The bank, fund and firm that the demo's keys act for.
+#[derive(Debug, Clone, Copy)]
 pub struct DemoSubjects {
     pub bank_id: Uuid,
     pub fund_id: Uuid,
@@ -741,4 +742,29 @@ pub async fn seed_roadshows(db: &Db, demo_firm: Uuid, now: DateTime<Utc>) -> any
     }
     tx.commit().await?;
     Ok(created)
+}
+
+/// Everything `demo` puts in an empty database: the synthetic firms (7 in 8 in the reserve pool,
+/// at least 1,000 when there are that many), banks, products, consents and matches, the demo bank,
+/// fund and firm, and roadshows. Returns what was seeded (nothing when firms already exist) and
+/// the demo subjects.
+pub async fn demo_data(
+    db: &Db,
+    firms: usize,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Option<(SeedReport, financing::FinancingSeedReport)>, DemoSubjects)> {
+    let existing = {
+        let mut conn = db.pool().acquire().await?;
+        crate::store::firms::count(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    let seeded = if existing == 0 {
+        let pool = (firms * 7 / 8).max(firms.min(1000));
+        let report = seed(db, firms, pool, 2022, now).await?;
+        let demo_firm = financing::demo_firm(db).await?;
+        let financing = financing::seed(db, 0, 2022, demo_firm, now).await?;
+        Some((report, financing))
+    } else {
+        None
+    };
+    Ok((seeded, demo_subjects(db, now).await?))
 }

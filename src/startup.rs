@@ -57,13 +57,18 @@ impl Application {
             rules: crate::service::listing::RulesCache::default(),
         });
         let max_body = config.max_body_bytes;
+        let base_url =
+            config.public_base_url.clone().unwrap_or_else(|| format!("http://{}:{port}", config.listen.ip()));
+        let pages = web::Data::new(crate::pages::PageState::new(&config, base_url));
         let server =
             HttpServer::new(move || {
                 App::new()
                     .wrap(from_fn(observe::observe))
                     .app_data(state.clone())
+                    .app_data(pages.clone())
                     .app_data(web::PayloadConfig::default().limit(max_body))
                     .configure(api::routes)
+                    .configure(crate::pages::routes)
                     .service(api::docs::swagger_ui())
                     .service(web::resource("/docs").route(web::get().to(|| async {
                         actix_web::HttpResponse::Found().insert_header(("Location", "/docs/")).finish()

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Duration;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -10,11 +9,10 @@ use uuid::Uuid;
 use super::auth::Caller;
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json};
-use crate::domain::consent::{ConsentDraft, MAX_CONSENT_DAYS};
-use crate::error::{AppError, AppResult};
+use crate::domain::consent::ConsentDraft;
+use crate::error::AppResult;
 use crate::service::consent;
-use crate::store::consents::{self, ConsentRecord};
-use crate::store::{banks, firms};
+use crate::store::consents::ConsentRecord;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConsentList {
@@ -43,22 +41,10 @@ pub async fn grant(
     let firm_id = id.into_inner();
     caller.require_firm(firm_id)?;
     idempotent(&state, &req, &caller, &body, || async {
-        let mut draft: ConsentDraft = parse_json(&req, &body)?;
+        let draft: ConsentDraft = parse_json(&req, &body)?;
         let now = state.clock.now();
-        if draft.expires_at.is_none() {
-            draft.expires_at = Some(now + Duration::days(MAX_CONSENT_DAYS));
-        }
-        let new = draft.validate(now)?;
         let mut tx = state.db.begin().await?;
-        if firms::get(&mut tx, firm_id).await?.is_none() {
-            return Err(AppError::not_found("firm"));
-        }
-        if let Some(b) = new.bank_id
-            && banks::get(&mut tx, b).await?.is_none()
-        {
-            return Err(AppError::field("bank_id", "not_found", format!("no partner bank with id {b}")));
-        }
-        let record = consent::grant(&mut tx, firm_id, &new, Some(&caller.0), now).await?;
+        let record = consent::grant_as(&mut tx, &caller, firm_id, draft, now).await?;
         tx.commit().await?;
         tracing::info!(firm_id = %firm_id, consent_id = %record.consent.id, "consent granted");
         Ok((StatusCode::CREATED, record))
@@ -76,12 +62,8 @@ pub async fn list(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<ConsentList>> {
     let firm_id = id.into_inner();
-    caller.require_firm(firm_id)?;
     let mut conn = state.db.pool().acquire().await?;
-    if firms::get(&mut conn, firm_id).await?.is_none() {
-        return Err(AppError::not_found("firm"));
-    }
-    let items = consents::for_firm(&mut conn, firm_id, state.clock.now()).await?;
+    let items = consent::list_as(&mut conn, &caller, firm_id, state.clock.now()).await?;
     Ok(web::Json(ConsentList { firm_id, items }))
 }
 
@@ -97,11 +79,9 @@ pub async fn revoke(
     path: web::Path<(Uuid, Uuid)>,
 ) -> AppResult<HttpResponse> {
     let (firm_id, consent_id) = path.into_inner();
-    caller.require_firm(firm_id)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let record = consents::get(&mut tx, firm_id, consent_id, now).await?.ok_or(AppError::not_found("consent"))?;
-    let revoked = consent::revoke(&mut tx, &record, &caller, now).await?;
+    let revoked = consent::revoke_as(&mut tx, &caller, firm_id, consent_id, now).await?;
     tx.commit().await?;
     if revoked {
         tracing::info!(firm_id = %firm_id, consent_id = %consent_id, "consent revoked");

@@ -1,11 +1,8 @@
 //! An enterprise's financing status, the office's lead-bank (主办行) and financial-tutoring
 //! (金融辅导) designations, and the full rematch.
 
-use std::collections::BTreeMap;
-
 use actix_web::{HttpRequest, web};
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -13,61 +10,13 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::auth::Caller;
-use super::matches::{FirmMatch, firm_matches};
 use super::parse_json;
 use super::problem::Problem;
-use crate::domain::application::ApplicationStatus;
 use crate::domain::validate::nullable;
 use crate::error::{AppError, AppResult};
+pub use crate::service::financing::{BankRef, FinancingStatus, FinancingTotals};
 use crate::service::matching::{self, RematchReport};
-use crate::store::applications::{self, AppFilter, Application, Scope};
-use crate::store::consents::{self, ConsentRecord};
 use crate::store::{banks, events, firm_finance};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BankRef {
-    pub id: Uuid,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FinancingTotals {
-    pub applications: usize,
-    /// Submitted, under review or approved (not yet disbursed).
-    pub open: usize,
-    /// Applications per status.
-    pub by_status: BTreeMap<ApplicationStatus, usize>,
-    #[schema(value_type = String, example = "5000000.00")]
-    pub requested: Decimal,
-    /// Sum of approvals (approved and disbursed applications).
-    #[schema(value_type = String, example = "3000000.00")]
-    pub approved: Decimal,
-    #[schema(value_type = String, example = "3000000.00")]
-    pub disbursed: Decimal,
-}
-
-/// Everything about one firm's road to credit, in one answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FinancingStatus {
-    pub firm_id: Uuid,
-    pub as_of: DateTime<Utc>,
-    /// The firm's lead bank (主办行), if the office designated one.
-    pub lead_bank: Option<BankRef>,
-    /// On the financial-tutoring whitelist (金融辅导白名单).
-    pub tutoring_whitelist: bool,
-    /// Every application with its current stage, oldest first.
-    pub applications: Vec<Application>,
-    pub totals: FinancingTotals,
-    /// Products the firm qualifies for now, best score first.
-    pub matched_products: Vec<FirmMatch>,
-    /// Open products the firm misses by one or two rules (see `GET /v1/firms/{id}/matches`).
-    pub near_misses: usize,
-    pub consents: Vec<ConsentRecord>,
-    /// The firm's presenting slots at roadshows (published roadshows only, for the firm's own key).
-    pub roadshow_slots: Vec<crate::api::roadshows::FirmSlot>,
-    /// Listing progress on every venue where the firm has a recorded milestone.
-    pub listing_stage: Vec<crate::domain::listing_stage::Progress>,
-}
 
 /// The firm's financing status: applications and their stages, totals requested, approved and
 /// disbursed, matched products, consents (enterprise itself, office).
@@ -79,79 +28,9 @@ pub async fn financing_status(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<FinancingStatus>> {
-    let firm_id = id.into_inner();
-    caller.require_firm(firm_id)?;
     let now = state.clock.now();
     let mut conn = state.db.pool().acquire().await?;
-    let (lead_bank_id, tutoring_whitelist) =
-        firm_finance::flags(&mut conn, firm_id).await?.ok_or(AppError::not_found("firm"))?;
-    let lead_bank = match lead_bank_id {
-        Some(b) => banks::get(&mut conn, b).await?.map(|b| BankRef { id: b.id, name: b.name }),
-        None => None,
-    };
-    let mut apps = Vec::new();
-    let mut after = None;
-    loop {
-        let page = applications::list(&mut conn, Scope::Firm(firm_id), &AppFilter::default(), after, 500).await?;
-        after = page.last().map(|a| a.id);
-        let n = page.len();
-        apps.extend(page);
-        if n < 500 {
-            break;
-        }
-    }
-    let mut totals = FinancingTotals {
-        applications: apps.len(),
-        open: 0,
-        by_status: BTreeMap::new(),
-        requested: Decimal::ZERO,
-        approved: Decimal::ZERO,
-        disbursed: Decimal::ZERO,
-    };
-    for a in &apps {
-        *totals.by_status.entry(a.status).or_default() += 1;
-        if matches!(
-            a.status,
-            ApplicationStatus::Submitted | ApplicationStatus::UnderReview | ApplicationStatus::Approved
-        ) {
-            totals.open += 1;
-        }
-        totals.requested += a.amount;
-        if let Some(x) = &a.approval {
-            totals.approved += x.amount;
-        }
-        if let Some(x) = &a.disbursal {
-            totals.disbursed += x.amount;
-        }
-    }
-    for d in [&mut totals.requested, &mut totals.approved, &mut totals.disbursed] {
-        d.rescale(2);
-    }
-    let fm = firm_matches(&mut conn, firm_id, None, now).await?;
-    let consents = consents::for_firm(&mut conn, firm_id, now).await?;
-    let roadshow_slots = crate::store::roadshows::slots_of_firm(&mut conn, firm_id, !caller.is_admin())
-        .await?
-        .into_iter()
-        .map(|(slot, roadshow)| crate::api::roadshows::FirmSlot { roadshow, slot })
-        .collect();
-    let listing_stage = crate::service::listing::progress_all(&mut conn, firm_id, now.date_naive())
-        .await?
-        .into_iter()
-        .filter(|p| p.current.is_some())
-        .collect();
-    Ok(web::Json(FinancingStatus {
-        firm_id,
-        as_of: now,
-        lead_bank,
-        tutoring_whitelist,
-        applications: apps,
-        totals,
-        matched_products: fm.matches,
-        near_misses: fm.near_misses.len(),
-        consents,
-        roadshow_slots,
-        listing_stage,
-    }))
+    Ok(web::Json(crate::service::financing::status(&mut conn, &caller, id.into_inner(), now).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -147,22 +147,11 @@ pub async fn patch_firm(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> AppResult<web::Json<Firm>> {
-    let id = id.into_inner();
-    caller.require_firm(id)?;
     let input: FirmInput = parse_json(&req, &body)?;
-    if caller.role == Role::Enterprise && input.credit_code.is_some() {
-        return Err(AppError::Forbidden("an enterprise cannot change its credit code; ask the office".into()));
-    }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let current = firms::get(&mut tx, id).await?.ok_or(AppError::not_found("firm"))?;
-    let fields = input.validate_onto(Some(&crate::domain::firm::FirmFields::of(&current)), now.date_naive())?;
-    let (firm, changed) = service::firms::update(&mut tx, &current, &fields, now).await?;
-    if !changed.is_empty() {
-        service::matching::refresh_firm(&mut tx, state.db.dialect(), id, now).await?;
-    }
+    let firm = service::firms::patch_as(&mut tx, state.db.dialect(), &caller, id.into_inner(), &input, now).await?;
     tx.commit().await?;
-    tracing::info!(firm_id = %id, changed = ?changed, "firm updated");
     Ok(web::Json(firm))
 }
 
@@ -200,14 +189,10 @@ pub async fn put_financials(
     body: web::Bytes,
 ) -> AppResult<web::Json<FinancialYear>> {
     let (id, year) = path.into_inner();
-    caller.require_firm(id)?;
     let input: FinancialsInput = parse_json(&req, &body)?;
     let now = state.clock.now();
-    let fy = input.validate(year, "", now.date_naive())?;
     let mut tx = state.db.begin().await?;
-    if service::firms::put_financials(&mut tx, id, &fy, now).await? {
-        service::matching::refresh_firm(&mut tx, state.db.dialect(), id, now).await?;
-    }
+    let fy = service::firms::put_financials_as(&mut tx, state.db.dialect(), &caller, id, year, &input, now).await?;
     tx.commit().await?;
     Ok(web::Json(fy))
 }

@@ -33,19 +33,8 @@ pub async fn import_firms(
     q: web::Query<ImportQuery>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    caller.require_admin()?;
     let content_type =
         req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let rows = import::read_body(content_type, &body)?;
-    let report = import::run(&state.db, rows, q.dry_run, state.clock.now()).await?;
-    tracing::info!(
-        rows = report.rows,
-        created = report.created,
-        updated = report.updated,
-        unchanged = report.unchanged,
-        rejected = report.rejected,
-        dry_run = report.dry_run,
-        "import finished"
-    );
+    let report = import::run_as(&state.db, &caller, content_type, &body, q.dry_run, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(report))
 }

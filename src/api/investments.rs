@@ -64,21 +64,11 @@ pub async fn create_investment(
 ) -> AppResult<HttpResponse> {
     idempotent(&state, &req, &caller, &body, || async {
         let input: InvestmentInput = parse_json(&req, &body)?;
-        let fund_id = match (caller.role, input.fund_id) {
-            (Role::Fund, None) => caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?,
-            (Role::Fund, Some(_)) => {
-                return Err(AppError::field("fund_id", "invalid", "a fund key records for its own fund"));
-            }
-            (Role::Admin, Some(f)) => f,
-            (Role::Admin, None) => return Err(AppError::field("fund_id", "required", "say which fund invests")),
-            (role, _) => return Err(AppError::Forbidden(format!("a {role} key cannot record investments"))),
-        };
         let now = state.clock.now();
-        let fields = input.validate_onto(None, now.date_naive())?;
         let mut tx = state.db.begin().await?;
-        let inv = service::investments::record(&mut tx, fund_id, &fields, now).await?;
+        let inv = service::investments::record_as(&mut tx, &caller, &input, now).await?;
         tx.commit().await?;
-        tracing::info!(investment_id = %inv.id, fund_id = %fund_id, firm_id = %inv.firm_id, status = %inv.status, "investment recorded");
+        tracing::info!(investment_id = %inv.id, fund_id = %inv.fund_id, firm_id = %inv.firm_id, status = %inv.status, "investment recorded");
         Ok((StatusCode::CREATED, inv))
     })
     .await
@@ -94,30 +84,17 @@ pub async fn list_investments(
     caller: Caller,
     q: web::Query<InvestmentQuery>,
 ) -> AppResult<web::Json<Page<Investment>>> {
-    let mut filter = investments::InvestmentFilter {
+    let filter = investments::InvestmentFilter {
         fund_id: q.fund_id,
         firm_id: q.firm_id,
         roadshow_id: q.roadshow_id,
         status: query_vocab("status", q.status.as_deref())?,
         year: q.year,
     };
-    match caller.role {
-        Role::Admin => {}
-        Role::Fund => filter.fund_id = Some(caller.fund_id().ok_or_else(|| AppError::Forbidden("no fund".into()))?),
-        Role::Enterprise => {
-            filter.firm_id = Some(caller.firm_id().ok_or_else(|| AppError::Forbidden("no firm".into()))?)
-        }
-        Role::Bank => return Err(AppError::Forbidden("a bank key cannot read investments".into())),
-    }
-    if let Some(y) = filter.year
-        && !(1990..=2100).contains(&y)
-    {
-        return Err(AppError::field("year", "out_of_range", "must be between 1990 and 2100"));
-    }
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    let rows = investments::list(&mut conn, &filter, after, limit + 1).await?;
+    let rows = service::investments::list_as(&mut conn, &caller, filter, after, limit + 1).await?;
     Ok(web::Json(page(rows, limit, |i| i.id)))
 }
 

@@ -47,14 +47,10 @@ pub async fn readiness(
     id: web::Path<Uuid>,
     q: web::Query<ReadinessQuery>,
 ) -> AppResult<web::Json<ReadinessReport>> {
-    let id = id.into_inner();
-    caller.require_firm(id)?;
     let venue = query_vocab::<Venue>("venue", q.venue.as_deref())?;
     let date = as_of(&state, q.as_of.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    let (book, _) = state.rules.books(&mut conn).await?;
-    let input = svc::readiness_input(&mut conn, id, date).await?;
-    Ok(web::Json(svc::readiness(&book, &input, id, venue).await?))
+    Ok(web::Json(svc::readiness_as(&mut conn, &state.rules, &caller, id.into_inner(), venue, date).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -134,10 +130,9 @@ pub async fn progress(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<ProgressReport>> {
     let id = id.into_inner();
-    caller.require_firm(id)?;
     let today = state.clock.today();
     let mut conn = state.db.pool().acquire().await?;
-    let venues = svc::progress_all(&mut conn, id, today).await?;
+    let venues = svc::progress_as(&mut conn, &caller, id, today).await?;
     Ok(web::Json(ProgressReport { firm_id: id, as_of: today, venues }))
 }
 
@@ -229,13 +224,9 @@ pub async fn programme_stats(
     req: HttpRequest,
     q: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
-    caller.require_admin()?;
     let year = q.year.unwrap_or_else(|| state.clock.today().year());
-    if !(2022..=2100).contains(&year) {
-        return Err(AppError::field("year", "out_of_range", "must be between 2022 and 2100"));
-    }
     let mut conn = state.db.pool().acquire().await?;
-    let stats = stats::programme(&mut conn, year).await?;
+    let stats = stats::programme_as(&mut conn, &caller, year).await?;
     if wants_csv(&req) {
         let body = stats::to_csv(&stats).map_err(|e| AppError::Internal(e.into()))?;
         return Ok(csv_response(&format!("programme-{year}.csv"), body));

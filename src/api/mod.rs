@@ -15,7 +15,8 @@ pub mod investments;
 pub mod listing;
 pub mod matches;
 pub mod observe;
-pub mod pagination;
+pub use crate::service::paging as pagination;
+pub use crate::service::paging::query_vocab;
 pub mod pool;
 pub mod problem;
 pub mod products;
@@ -327,18 +328,4 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]
         )]),
         _ => AppError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")),
     })
-}
-
-/// Parses an optional vocabulary query parameter, naming it when the value is unknown.
-pub fn query_vocab<T>(name: &str, value: Option<&str>) -> AppResult<Option<T>>
-where
-    T: std::str::FromStr<Err = crate::domain::UnknownValue>,
-{
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v
-            .parse::<T>()
-            .map(Some)
-            .map_err(|e| AppError::field(name, "unknown_value", format!("{v:?} is not allowed; {e}"))),
-    }
 }

@@ -58,20 +58,6 @@ pub struct RemoveQuery {
     pub reason: Option<String>,
 }
 
-const CSV_HEADER: &[&str] = &[
-    "firm_id",
-    "credit_code",
-    "name",
-    "city",
-    "tier",
-    "industry_code",
-    "target_venue",
-    "sponsor_broker",
-    "key_firm",
-    "admitted_on",
-    "note",
-];
-
 /// List the reserve pool; `Accept: text/csv` gives the same list as CSV (all pages).
 #[utoipa::path(get, path = "/v1/reserve-pool", tag = "reserve-pool", params(PoolQuery),
     responses((status = 200, description = "A page of the pool, or with `Accept: text/csv` the whole filtered list as CSV",
@@ -93,39 +79,13 @@ pub async fn list_pool(
     };
     let mut conn = state.db.pool().acquire().await?;
     if wants_csv(&req) {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let csv_err = |e: csv::Error| AppError::Internal(e.into());
-        w.write_record(CSV_HEADER).map_err(csv_err)?;
-        let mut after = decode_cursor(q.cursor.as_deref())?;
-        loop {
-            let rows = pool::list(&mut conn, &filter, after, 1000).await?;
-            for e in &rows {
-                w.write_record([
-                    e.firm_id.to_string(),
-                    e.credit_code.clone(),
-                    e.name.clone(),
-                    e.city.to_string(),
-                    e.tier.map(|t| t.to_string()).unwrap_or_default(),
-                    e.industry_code.clone(),
-                    e.target_venue.to_string(),
-                    e.sponsor_broker.clone().unwrap_or_default(),
-                    e.key_firm.to_string(),
-                    e.admitted_on.to_string(),
-                    e.note.clone().unwrap_or_default(),
-                ])
-                .map_err(csv_err)?;
-            }
-            match rows.last() {
-                Some(last) if rows.len() == 1000 => after = Some(last.firm_id),
-                _ => break,
-            }
-        }
-        let body = w.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("csv: {e}")))?;
+        let after = decode_cursor(q.cursor.as_deref())?;
+        let body = crate::service::pool::csv(&mut conn, &caller, &filter, after).await?;
         return Ok(csv_response("reserve-pool.csv", body));
     }
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
-    let rows = pool::list(&mut conn, &filter, after, limit + 1).await?;
+    let rows = crate::service::pool::list(&mut conn, &caller, &filter, after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(page(rows, limit, |e| e.firm_id)))
 }
 

@@ -2,8 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -14,37 +13,12 @@ use super::pagination::{decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
 use crate::domain::access::Role;
-use crate::domain::product::{LoanProduct, LprFixing, ProductDraft, ProductKind, effective_rate, lpr_on};
+use crate::domain::product::{LoanProduct, ProductDraft, ProductKind};
 use crate::error::{AppError, AppResult};
 use crate::service::matching;
+pub use crate::service::products::{ProductView, view};
 use crate::store::matches::Subject;
 use crate::store::{Conn, banks, events, lpr, matches, products};
-
-/// A product with the rate it gives today.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ProductView {
-    #[serde(flatten)]
-    pub product: LoanProduct,
-    /// Annual percent today: the fixed rate, or the LPR in force plus the spread. `null` while the
-    /// LPR table has no fixing on or before today.
-    #[schema(value_type = Option<String>, example = "2.80")]
-    pub indicative_rate: Option<Decimal>,
-    /// The LPR fixing the indicative rate used.
-    pub lpr_effective_on: Option<NaiveDate>,
-}
-
-pub fn view(product: LoanProduct, table: &[LprFixing], today: NaiveDate) -> ProductView {
-    let fixing = lpr_on(table, today);
-    let (indicative_rate, lpr_effective_on) = match (&product.terms(), product.fixed_rate) {
-        (_, Some(rate)) => (Some(rate), None),
-        (Ok(terms), None) => match fixing {
-            Some(f) => (Some(effective_rate(&terms.pricing, f)), Some(f.effective_on)),
-            None => (None, None),
-        },
-        (Err(_), None) => (None, None),
-    };
-    ProductView { product, indicative_rate, lpr_effective_on }
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

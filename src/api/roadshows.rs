@@ -3,7 +3,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -16,13 +15,11 @@ use crate::domain::access::Role;
 use crate::domain::roadshow::{
     CheckInRequest, Decision, InvestorVisibility, Presenter, Recommendation, Registration, RegistrationInput,
     RegistrationStatus, Roadshow, RoadshowInput, RoadshowStatus, SlotInput, StatusChange, VisibilityInput, rank,
-    valid_industry_prefix,
 };
 use crate::error::{AppError, AppResult};
-use crate::mail::ics::{self, CalendarEvent, EventStatus};
-use crate::mail::templates::{span_en, span_zh};
 use crate::service::roadshows::{self as service, Letterhead};
-use crate::store::{Conn, firms, investments, registrations, roadshows};
+pub use crate::service::roadshows::{CheckInResult, FirmSlot, FirmSlots};
+use crate::store::{firms, investments, registrations, roadshows};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RoadshowPage {
@@ -93,13 +90,6 @@ pub struct PresenterList {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CheckInResult {
-    pub registration: Registration,
-    /// `false` when the registration had already checked in (the call changes nothing then).
-    pub first_check_in: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct StatusCount {
     #[schema(value_type = RegistrationStatus)]
     pub status: RegistrationStatus,
@@ -128,46 +118,6 @@ pub struct Outcome {
     pub intentions: MoneyCount,
     /// Closed investments recorded against this roadshow.
     pub closed_investments: MoneyCount,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FirmSlot {
-    pub roadshow: Roadshow,
-    pub slot: Presenter,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FirmSlots {
-    pub firm_id: Uuid,
-    pub items: Vec<FirmSlot>,
-}
-
-/// Roadshows are for the office, funds and enterprises.
-fn require_roadshow_reader(caller: &Caller) -> AppResult<()> {
-    match caller.role {
-        Role::Admin | Role::Fund | Role::Enterprise => Ok(()),
-        role => Err(AppError::Forbidden(format!("a {role} key cannot read roadshows"))),
-    }
-}
-
-/// The roadshow if the caller may see it (drafts are the office's alone; to others they do not exist).
-async fn visible_roadshow(conn: &mut Conn, caller: &Caller, id: Uuid) -> AppResult<Roadshow> {
-    require_roadshow_reader(caller)?;
-    match roadshows::get(conn, id).await? {
-        Some(rs) if caller.is_admin() || rs.status.public() => Ok(rs),
-        _ => Err(AppError::not_found("roadshow")),
-    }
-}
-
-fn cst_day_start(field: &str, value: &str) -> AppResult<DateTime<Utc>> {
-    let d = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::field(field, "invalid", format!("{value:?} is not a date (YYYY-MM-DD)")))?;
-    let cst = FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("UTC+8"))?;
-    let local = d.and_hms_opt(0, 0, 0).ok_or_else(|| anyhow::anyhow!("midnight"))?;
-    cst.from_local_datetime(&local)
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| AppError::field(field, "invalid", "not a day"))
 }
 
 /// Create a roadshow (admin). It starts as a `draft`; publish it with `POST /v1/roadshows/{id}/status`.
@@ -209,42 +159,17 @@ pub async fn list_roadshows(
     caller: Caller,
     q: web::Query<RoadshowQuery>,
 ) -> AppResult<web::Json<Page<Roadshow>>> {
-    require_roadshow_reader(&caller)?;
-    let status: Option<RoadshowStatus> = query_vocab("status", q.status.as_deref())?;
-    let statuses = match (status, caller.is_admin()) {
-        (Some(RoadshowStatus::Draft), false) => return Ok(web::Json(Page { items: Vec::new(), next_cursor: None })),
-        (Some(s), _) => vec![s],
-        (None, true) => Vec::new(),
-        (None, false) => vec![RoadshowStatus::Published],
-    };
-    let industry = match q.industry.as_deref().map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()) {
-        Some(p) if valid_industry_prefix(&p) => Some(p),
-        Some(_) => {
-            return Err(AppError::field(
-                "industry",
-                "invalid",
-                "must be a GB/T 4754 code or prefix, e.g. C, C35, C3562",
-            ));
-        }
-        None => None,
-    };
-    let from = q.from.as_deref().filter(|s| !s.trim().is_empty()).map(|d| cst_day_start("from", d)).transpose()?;
-    let until =
-        q.to.as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|d| cst_day_start("to", d).map(|t| t + Duration::days(1)))
-            .transpose()?;
-    let filter = roadshows::RoadshowFilter {
-        statuses,
-        centre: query_vocab("centre", q.centre.as_deref())?,
-        from,
-        until,
-        industry,
+    let search = service::RoadshowSearch {
+        centre: q.centre.clone(),
+        from: q.from.clone(),
+        to: q.to.clone(),
+        industry: q.industry.clone(),
+        status: q.status.clone(),
     };
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    let rows = roadshows::list(&mut conn, &filter, after, limit + 1).await?;
+    let rows = service::list_roadshows(&mut conn, Some(&caller), &search, after, limit + 1).await?;
     Ok(web::Json(page(rows, limit, |r| r.id)))
 }
 
@@ -258,7 +183,7 @@ pub async fn get_roadshow(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<Roadshow>> {
     let mut conn = state.db.pool().acquire().await?;
-    visible_roadshow(&mut conn, &caller, id.into_inner()).await.map(web::Json)
+    service::visible_roadshow(&mut conn, &caller, id.into_inner()).await.map(web::Json)
 }
 
 /// Change a roadshow (admin). A change of title, centre, venue or time mails every confirmed
@@ -324,52 +249,13 @@ pub async fn set_status(
     security(("api_key" = [])))]
 pub async fn calendar(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let mut conn = state.db.pool().acquire().await?;
-    let rs = visible_roadshow(&mut conn, &caller, id.into_inner()).await?;
-    let presenters = roadshows::presenters(&mut conn, rs.id, None).await?;
+    let rs = service::visible_roadshow(&mut conn, &caller, id.into_inner()).await?;
     let lh = Letterhead::from_config(&state.config);
-    let mut zh =
-        vec![format!("路演中心：{}", rs.centre.label_zh()), format!("时间：{}", span_zh(rs.starts_at, rs.ends_at))];
-    let mut en = vec![
-        format!("Centre: {}", crate::mail::templates::Centre::from(rs.centre).label_en()),
-        format!("Time: {}", span_en(rs.starts_at, rs.ends_at)),
-    ];
-    if !presenters.is_empty() {
-        zh.push("路演企业：".to_owned());
-        en.push("Presenting firms:".to_owned());
-        for p in &presenters {
-            let cst = FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("UTC+8"))?;
-            let line = format!(
-                "{}–{} {}",
-                p.slot_starts_at.with_timezone(&cst).format("%H:%M"),
-                p.slot_ends_at.with_timezone(&cst).format("%H:%M"),
-                p.firm_name
-            );
-            zh.push(line.clone());
-            en.push(line);
-        }
-    }
-    let location = match rs.venue.as_deref() {
-        Some(v) => format!("{} · {v}", rs.centre.label_zh()),
-        None => rs.centre.label_zh().to_owned(),
-    };
-    let event = CalendarEvent {
-        uid: ics::roadshow_uid(rs.id),
-        sequence: u32::try_from(rs.sequence).unwrap_or(0),
-        summary: rs.title.clone(),
-        description: format!("{}\n\n{}", zh.join("\n"), en.join("\n")),
-        location,
-        url: lh.link_base.as_ref().map(|b| format!("{b}/v1/roadshows/{}", rs.id)),
-        starts_at: rs.starts_at,
-        ends_at: rs.ends_at,
-        organizer: lh.organizer.clone(),
-        attendee: None,
-        status: if rs.status == RoadshowStatus::Cancelled { EventStatus::Cancelled } else { EventStatus::Confirmed },
-        dtstamp: rs.updated_at,
-    };
+    let body = service::calendar_ics(&mut conn, &lh, &rs).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header(("Content-Disposition", format!("inline; filename=\"roadshow-{}.ics\"", rs.id)))
-        .body(ics::calendar(&[event])))
+        .body(body))
 }
 
 /// Reserve-pool firms ranked as presenters for this roadshow (admin).
@@ -407,12 +293,8 @@ pub async fn list_presenters(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<PresenterList>> {
     let mut conn = state.db.pool().acquire().await?;
-    let rs = visible_roadshow(&mut conn, &caller, id.into_inner()).await?;
-    let only = match caller.role {
-        Role::Enterprise => Some(caller.firm_id().ok_or_else(|| AppError::Forbidden("this key has no firm".into()))?),
-        _ => None,
-    };
-    let items = roadshows::presenters(&mut conn, rs.id, only).await?;
+    let rs = service::visible_roadshow(&mut conn, &caller, id.into_inner()).await?;
+    let items = service::presenters(&mut conn, &caller, &rs).await?;
     Ok(web::Json(PresenterList { roadshow_id: rs.id, items }))
 }
 
@@ -487,23 +369,10 @@ pub async fn register(
     let id = id.into_inner();
     idempotent(&state, &req, &caller, &body, || async {
         let input: RegistrationInput = parse_json(&req, &body)?;
-        let fund_id = match (caller.role, input.fund_id) {
-            (Role::Fund, None) => caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?,
-            (Role::Fund, Some(_)) => {
-                return Err(AppError::field("fund_id", "invalid", "a fund key registers for its own fund"));
-            }
-            (Role::Admin, Some(f)) => f,
-            (Role::Admin, None) => return Err(AppError::field("fund_id", "required", "say which fund registers")),
-            (role, _) => return Err(AppError::Forbidden(format!("a {role} key cannot register for roadshows"))),
-        };
-        let fields = input.validate()?;
         let now = state.clock.now();
         let lh = Letterhead::from_config(&state.config);
         let mut tx = state.db.begin().await?;
-        if caller.is_admin() && crate::store::funds::get(&mut tx, fund_id).await?.is_none() {
-            return Err(AppError::field("fund_id", "not_found", format!("no fund with id {fund_id}")));
-        }
-        let reg = service::register(&mut tx, &lh, id, fund_id, &fields, &caller, now).await?;
+        let reg = service::register_as(&mut tx, &lh, id, &input, &caller, now).await?;
         tx.commit().await?;
         tracing::info!(roadshow_id = %id, registration_id = %reg.id, status = %reg.status, "registration");
         Ok((StatusCode::CREATED, reg))
@@ -522,17 +391,12 @@ pub async fn list_registrations(
     id: web::Path<Uuid>,
     q: web::Query<RegistrationQuery>,
 ) -> AppResult<web::Json<Page<Registration>>> {
-    let fund_id = match caller.role {
-        Role::Admin => q.fund_id,
-        Role::Fund => Some(caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?),
-        role => return Err(AppError::Forbidden(format!("a {role} key cannot read registrations"))),
-    };
-    let filter = registrations::RegistrationFilter { fund_id, status: query_vocab("status", q.status.as_deref())? };
+    let status = query_vocab("status", q.status.as_deref())?;
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    let rs = visible_roadshow(&mut conn, &caller, id.into_inner()).await?;
-    let rows = registrations::list(&mut conn, rs.id, &filter, after, limit + 1).await?;
+    let rows =
+        service::registrations_of(&mut conn, &caller, id.into_inner(), q.fund_id, status, after, limit + 1).await?;
     Ok(web::Json(page(rows, limit, |r| r.id)))
 }
 
@@ -629,49 +493,8 @@ pub async fn check_in(
     caller.require_admin()?;
     let id = id.into_inner();
     let input: CheckInRequest = parse_json(&req, &body)?;
-    let token = input.token.trim();
-    if token.is_empty() || token.len() > 100 {
-        return Err(AppError::field("token", "invalid", "must be a registration's check-in token"));
-    }
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    roadshows::get(&mut tx, id).await?.ok_or(AppError::not_found("roadshow"))?;
-    let Some(reg) = registrations::find_by_token(&mut tx, id, token).await? else {
-        registrations::log_checkin(&mut tx, id, None, "unknown_token", caller.key_id, now).await?;
-        tx.commit().await?;
-        return Err(AppError::not_found("registration"));
-    };
-    let refusal = match reg.status {
-        RegistrationStatus::Confirmed => None,
-        RegistrationStatus::Cancelled => Some(("registration_cancelled", "the registration was cancelled")),
-        RegistrationStatus::Waitlisted => Some(("registration_waitlisted", "the registration is on the waitlist")),
-        RegistrationStatus::PendingApproval => {
-            Some(("registration_pending_approval", "the registration still waits for approval"))
-        }
-        RegistrationStatus::Rejected => Some(("registration_rejected", "the registration was not approved")),
-    };
-    if let Some((code, detail)) = refusal {
-        registrations::log_checkin(&mut tx, id, Some(reg.id), code, caller.key_id, now).await?;
-        tx.commit().await?;
-        return Err(AppError::Conflict {
-            code,
-            detail: detail.into(),
-            extra: Some(serde_json::json!({ "registration_id": reg.id, "registration_status": reg.status })),
-        });
-    }
-    let first = registrations::check_in(&mut tx, reg.id, now).await?.unwrap_or(false);
-    registrations::log_checkin(
-        &mut tx,
-        id,
-        Some(reg.id),
-        if first { "checked_in" } else { "already_checked_in" },
-        caller.key_id,
-        now,
-    )
-    .await?;
-    let registration = registrations::get(&mut tx, reg.id).await?.ok_or(AppError::not_found("registration"))?;
-    tx.commit().await?;
-    Ok(web::Json(CheckInResult { registration, first_check_in: first }))
+    Ok(web::Json(service::check_in(&state.db, &caller, id, &input.token, now).await?))
 }
 
 /// What came of a roadshow: registrations by status, attendance, presenters, investments (admin).
@@ -710,18 +533,8 @@ pub async fn firm_slots(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<FirmSlots>> {
-    let id = id.into_inner();
-    caller.require_firm(id)?;
     let mut conn = state.db.pool().acquire().await?;
-    if firms::get(&mut conn, id).await?.is_none() {
-        return Err(AppError::not_found("firm"));
-    }
-    let items = roadshows::slots_of_firm(&mut conn, id, !caller.is_admin())
-        .await?
-        .into_iter()
-        .map(|(slot, roadshow)| FirmSlot { roadshow, slot })
-        .collect();
-    Ok(web::Json(FirmSlots { firm_id: id, items }))
+    Ok(web::Json(service::firm_slots(&mut conn, &caller, id.into_inner()).await?))
 }
 
 /// Whether the firm has opted in to being shown to fund managers (the firm's key, or admin).

@@ -15,15 +15,16 @@ use super::auth::Caller;
 use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, parse_json};
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::Principal;
 use crate::domain::validate::Errors;
 use crate::error::{AppError, AppResult};
-use crate::store::Conn;
+use crate::service::webhooks as service;
+pub use crate::service::webhooks::{Attempt, RotatedSecret, TestQueued};
 use crate::store::idempotency::{self, Claim};
 use crate::store::webhooks as store;
 use crate::webhooks::endpoint::{DisabledReason, Endpoint, EndpointFields, EndpointInput};
 use crate::webhooks::outbox::webhook_id;
-use crate::webhooks::payload::{EventEnvelope, EventId};
+use crate::webhooks::payload::EventId;
 use crate::webhooks::signing::WebhookSecret;
 use crate::webhooks::{dispatcher, settings};
 
@@ -39,14 +40,6 @@ pub struct CreatedEndpoint {
     /// answer; `null` when the answer is replayed for a repeated `Idempotency-Key` (rotate the
     /// secret if it was lost).
     pub secret: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RotatedSecret {
-    /// The new `whsec_…` secret, shown only in this answer.
-    pub secret: String,
-    /// Until then every delivery carries signatures by both the previous and the new secret.
-    pub previous_secret_expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,44 +66,10 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
-/// One delivery attempt.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Attempt {
-    pub id: Uuid,
-    pub delivery_id: Uuid,
-    /// The `webhook-id` (`evt_…`), the same on every attempt of the event.
-    pub event_id: String,
-    pub event_type: Option<String>,
-    /// 1 for the first attempt of this delivery.
-    pub attempt_number: u32,
-    /// What queued it: `event`, `test`, `resend` or `recover`.
-    pub origin: String,
-    pub attempted_at: DateTime<Utc>,
-    /// `success`, `http_error`, `redirect`, `gone`, `rate_limited`, `timeout`, `connection_error`
-    /// or `refused` (the SSRF guard would not connect).
-    pub outcome: String,
-    pub status_code: Option<u16>,
-    /// The start of the response body (at most 4096 bytes).
-    pub response_body: Option<String>,
-    pub error: Option<String>,
-    pub duration_ms: i64,
-    /// When the delivery is tried next after this attempt; `null`: no further automatic attempt.
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    /// The delivery's state now: `pending`, `succeeded` or `failed`.
-    pub delivery_status: Option<String>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttemptPage {
     pub items: Vec<Attempt>,
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TestQueued {
-    /// The ping's `webhook-id`.
-    pub event_id: String,
-    pub delivery_id: Uuid,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -138,26 +97,6 @@ pub struct ResendRequest {
 pub struct ResendQueued {
     pub event_id: String,
     pub delivery_ids: Vec<Uuid>,
-}
-
-/// The bank whose endpoints the caller manages: `None` for admin (all banks).
-fn managed_bank(caller: &Principal) -> AppResult<Option<Uuid>> {
-    match caller.role {
-        Role::Admin => Ok(None),
-        Role::Bank => {
-            caller.bank_id().map(Some).ok_or_else(|| AppError::Forbidden("this bank key names no bank".into()))
-        }
-        role => Err(AppError::Forbidden(format!("a {role} key cannot manage webhook endpoints"))),
-    }
-}
-
-/// The endpoint, if the caller may manage it (another bank's is reported as not found).
-async fn owned(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<Endpoint> {
-    let bank = managed_bank(caller)?;
-    match store::get_endpoint(conn, id).await? {
-        Some(e) if bank.is_none_or(|b| b == e.bank_id) => Ok(e),
-        _ => Err(AppError::not_found("webhook endpoint")),
-    }
 }
 
 fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
@@ -189,7 +128,7 @@ pub async fn create_endpoint(
     req: HttpRequest,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let own_bank = managed_bank(&caller)?;
+    let own_bank = service::managed_bank(&caller)?;
     let sealer = settings::secret_box(&state.config)?;
     let key = idempotency_key(&req)?;
     let now = state.clock.now();
@@ -231,12 +170,7 @@ pub async fn create_endpoint(
             Err(e) => (None, e),
         };
         let mut tx = state.db.begin().await?;
-        let bank_exists = sqlx::query("SELECT id FROM banks WHERE id = $1")
-            .bind(bank_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if !bank_exists {
+        if crate::store::banks::get(&mut tx, bank_id).await?.is_none() {
             errors.push(crate::domain::validate::FieldError::new("bank_id", "not_found", "no bank with this id"));
         }
         let Some(fields) = fields.filter(|_| errors.is_empty()) else {
@@ -287,14 +221,10 @@ pub async fn list_endpoints(
     caller: Caller,
     q: web::Query<EndpointQuery>,
 ) -> AppResult<web::Json<Page<Endpoint>>> {
-    let bank = match managed_bank(&caller)? {
-        Some(own) => Some(own),
-        None => q.bank_id,
-    };
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    let rows = store::list_endpoints(&mut conn, bank, after, limit + 1).await?;
+    let rows = service::list_endpoints(&mut conn, &caller, q.bank_id, after, limit + 1).await?;
     Ok(web::Json(page(rows, limit, |e| e.id)))
 }
 
@@ -308,7 +238,7 @@ pub async fn get_endpoint(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<Endpoint>> {
     let mut conn = state.db.pool().acquire().await?;
-    owned(&mut conn, &caller, id.into_inner()).await.map(web::Json)
+    service::owned(&mut conn, &caller, id.into_inner()).await.map(web::Json)
 }
 
 /// Change an endpoint. Absent fields keep their value; `product_ids: null` removes the filter.
@@ -327,7 +257,7 @@ pub async fn patch_endpoint(
     let input: EndpointInput = parse_json(&req, &body)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let current = owned(&mut tx, &caller, id.into_inner()).await?;
+    let current = service::owned(&mut tx, &caller, id.into_inner()).await?;
     if input.bank_id.is_some_and(|b| b != current.bank_id) {
         return Err(AppError::field("bank_id", "immutable", "an endpoint stays with its bank"));
     }
@@ -348,7 +278,7 @@ pub async fn delete_endpoint(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let mut tx = state.db.begin().await?;
-    let e = owned(&mut tx, &caller, id.into_inner()).await?;
+    let e = service::owned(&mut tx, &caller, id.into_inner()).await?;
     store::delete_endpoint(&mut tx, e.id).await?;
     tx.commit().await?;
     tracing::info!(endpoint_id = %e.id, "webhook endpoint deleted");
@@ -383,7 +313,7 @@ pub async fn disable_endpoint(
 async fn set_enabled(state: &AppState, caller: &Principal, id: Uuid, enabled: bool) -> AppResult<web::Json<Endpoint>> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let e = owned(&mut tx, caller, id).await?;
+    let e = service::owned(&mut tx, caller, id).await?;
     let reason = (!enabled).then_some(DisabledReason::Manual);
     let changed = store::set_enabled(&mut tx, e.id, enabled, reason, now).await?;
     let updated = store::get_endpoint(&mut tx, e.id).await?.ok_or(AppError::not_found("webhook endpoint"))?;
@@ -409,17 +339,7 @@ pub async fn rotate_secret(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<RotatedSecret>> {
-    let sealer = settings::secret_box(&state.config)?;
-    let now = state.clock.now();
-    let overlap = chrono::Duration::hours(i64::from(state.config.webhooks_rotation_overlap_hours));
-    let mut tx = state.db.begin().await?;
-    let e = owned(&mut tx, &caller, id.into_inner()).await?;
-    let secret = WebhookSecret::generate();
-    let sealed = sealer.seal_secret(&secret).map_err(|e| AppError::Internal(e.into()))?;
-    let until = store::rotate_secret(&mut tx, e.id, &sealed, overlap, now).await?;
-    tx.commit().await?;
-    tracing::info!(endpoint_id = %e.id, "webhook signing secret rotated");
-    Ok(web::Json(RotatedSecret { secret: secret.expose(), previous_secret_expires_at: until }))
+    Ok(web::Json(service::rotate_secret(&state.db, &state.config, &caller, id.into_inner(), state.clock.now()).await?))
 }
 
 /// Send a signed `webhook.ping` to the endpoint (asynchronously, like any delivery; see
@@ -429,22 +349,8 @@ pub async fn rotate_secret(
         (status = 404, body = Problem), (status = 409, body = Problem, description = "The endpoint is disabled")),
     security(("api_key" = [])))]
 pub async fn test_endpoint(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let e = owned(&mut tx, &caller, id.into_inner()).await?;
-    if !e.enabled {
-        return Err(AppError::conflict("endpoint_disabled", "the endpoint is disabled; enable it first"));
-    }
-    let ping = EventEnvelope::ping(now);
-    let body = ping.to_bytes().map_err(|e| AppError::Internal(e.into()))?;
-    let body = String::from_utf8(body).map_err(|e| AppError::Internal(e.into()))?;
-    let event_uuid = ping.id.uuid();
-    store::insert_message(&mut tx, event_uuid, ping.event_type, None, false, &body, now).await?;
-    let ids = store::insert_deliveries(&mut tx, event_uuid, &[(e.id, true)], "test", now).await?;
-    tx.commit().await?;
-    dispatcher::wake();
-    let delivery_id = ids.first().copied().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no delivery id")))?;
-    Ok(HttpResponse::Accepted().json(TestQueued { event_id: ping.id.to_string(), delivery_id }))
+    let queued = service::test_endpoint(&state.db, &caller, id.into_inner(), state.clock.now()).await?;
+    Ok(HttpResponse::Accepted().json(queued))
 }
 
 /// Queue again every delivery to this endpoint that failed (after all its attempts, or while the
@@ -471,7 +377,7 @@ pub async fn recover(
     }
     let since = errors.finish(since)?.unwrap_or(now);
     let mut tx = state.db.begin().await?;
-    let e = owned(&mut tx, &caller, id.into_inner()).await?;
+    let e = service::owned(&mut tx, &caller, id.into_inner()).await?;
     if !e.enabled {
         return Err(AppError::conflict("endpoint_disabled", "the endpoint is disabled; enable it first"));
     }
@@ -496,27 +402,7 @@ pub async fn list_attempts(
     let limit = limit(q.limit)?;
     let before = decode_cursor(q.cursor.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    let e = owned(&mut conn, &caller, id.into_inner()).await?;
-    let rows = store::list_attempts(&mut conn, e.id, before, limit + 1).await?;
-    let items: Vec<Attempt> = rows
-        .into_iter()
-        .map(|a| Attempt {
-            id: a.id,
-            delivery_id: a.delivery_id,
-            event_id: webhook_id(a.event_id).to_string(),
-            event_type: a.event_type,
-            attempt_number: a.attempt_number,
-            origin: a.origin,
-            attempted_at: a.attempted_at,
-            outcome: a.outcome,
-            status_code: a.status_code,
-            response_body: a.response_body,
-            error: a.error,
-            duration_ms: a.duration_ms,
-            next_attempt_at: a.next_attempt_at,
-            delivery_status: a.delivery_status,
-        })
-        .collect();
+    let items = service::attempts(&mut conn, &caller, id.into_inner(), before, limit + 1).await?;
     Ok(web::Json(page(items, limit, |a| a.id)))
 }
 
@@ -536,7 +422,7 @@ pub async fn resend_event(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let bank = managed_bank(&caller)?;
+    let bank = service::managed_bank(&caller)?;
     let input: ResendRequest =
         if body.iter().any(|b| !b.is_ascii_whitespace()) { parse_json(&req, &body)? } else { ResendRequest::default() };
     let raw = id.into_inner();

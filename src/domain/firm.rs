@@ -43,6 +43,26 @@ macro_rules! vocabulary {
             }
         }
 
+        impl crate::domain::Vocabulary for $name {
+            const NAME: &'static str = stringify!($name);
+            fn all() -> &'static [Self] {
+                Self::ALL
+            }
+            fn wire(self) -> &'static str {
+                self.as_str()
+            }
+            fn zh(self) -> &'static str {
+                self.label_zh()
+            }
+        }
+
+        impl crate::domain::VocabularyValue for $name {
+            type Value = $name;
+            fn vocabulary_value(&self) -> $name {
+                *self
+            }
+        }
+
         impl std::str::FromStr for $name {
             type Err = crate::domain::UnknownValue;
             fn from_str(s: &str) -> Result<Self, Self::Err> {

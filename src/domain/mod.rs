@@ -32,3 +32,25 @@ impl std::fmt::Display for UnknownValue {
 }
 
 impl std::error::Error for UnknownValue {}
+
+/// A closed vocabulary: its values, their wire spelling and their Chinese label. The pages look
+/// the English label up in their message catalogue by `NAME` and wire value.
+pub trait Vocabulary: Copy + 'static {
+    const NAME: &'static str;
+    fn all() -> &'static [Self];
+    fn wire(self) -> &'static str;
+    fn zh(self) -> &'static str;
+}
+
+/// A vocabulary value, or a reference to one (templates hold either).
+pub trait VocabularyValue {
+    type Value: Vocabulary;
+    fn vocabulary_value(&self) -> Self::Value;
+}
+
+impl<T: VocabularyValue + ?Sized> VocabularyValue for &T {
+    type Value = T::Value;
+    fn vocabulary_value(&self) -> T::Value {
+        (**self).vocabulary_value()
+    }
+}

@@ -198,14 +198,22 @@ pub fn after_failure(failure: SendFailure, attempt: i64, schedule: &[u64]) -> Ou
     }
 }
 
+/// Sign-in mails carry a usable link: once they are sent or given up, nothing needs the stored
+/// request any more, and keeping it would keep a working credential in the database.
+const SIGN_IN_KIND: &str = "sign_in_link";
+const REDACTED_REQUEST: &str = "{}";
+
 async fn record(db: &Db, id: Uuid, outcome: &Outcome, now: DateTime<Utc>) -> AppResult<()> {
     let mut conn = db.pool().acquire().await?;
     let q = match outcome {
         Outcome::Sent => sqlx::query(
-            "UPDATE mail_outbox SET status = 'sent', sent_at = $2, locked_until = NULL, last_error = NULL WHERE id = $1",
+            "UPDATE mail_outbox SET status = 'sent', sent_at = $2, locked_until = NULL, last_error = NULL, \
+             request = CASE WHEN kind = $3 THEN $4 ELSE request END WHERE id = $1",
         )
         .bind(id.to_string())
-        .bind(ts(now)),
+        .bind(ts(now))
+        .bind(SIGN_IN_KIND)
+        .bind(REDACTED_REQUEST),
         Outcome::Retry { after, error } => sqlx::query(
             "UPDATE mail_outbox SET next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1 AND status = 'pending'",
         )
@@ -213,10 +221,13 @@ async fn record(db: &Db, id: Uuid, outcome: &Outcome, now: DateTime<Utc>) -> App
         .bind(ts(now + chrono::Duration::from_std(*after).unwrap_or(chrono::Duration::zero())))
         .bind(error.clone()),
         Outcome::Failed { error } => sqlx::query(
-            "UPDATE mail_outbox SET status = 'failed', locked_until = NULL, last_error = $2 WHERE id = $1 AND status = 'pending'",
+            "UPDATE mail_outbox SET status = 'failed', locked_until = NULL, last_error = $2, \
+             request = CASE WHEN kind = $3 THEN $4 ELSE request END WHERE id = $1 AND status = 'pending'",
         )
         .bind(id.to_string())
-        .bind(error.clone()),
+        .bind(error.clone())
+        .bind(SIGN_IN_KIND)
+        .bind(REDACTED_REQUEST),
     };
     q.execute(&mut *conn).await?;
     Ok(())
@@ -371,6 +382,7 @@ mod tests {
     fn kind_names_are_the_wire_tags() {
         assert_eq!(kind_name(&MailKind::RegistrationWaitlisted { position: 2 }), "registration_waitlisted");
         assert_eq!(kind_name(&MailKind::RoadshowCancelled { reason: None }), "roadshow_cancelled");
+        assert_eq!(kind_name(&MailKind::SignInLink { links: Vec::new(), valid_minutes: 15 }), SIGN_IN_KIND);
     }
 
     #[test]

@@ -103,6 +103,21 @@ pub enum MailKind {
         /// Start of the uninterrupted failure period that led to the disable.
         since: DateTime<Utc>,
     },
+    /// One-time sign-in links for the web pages, one per firm or fund whose contact this address
+    /// is. The outbox blanks the stored request once the mail is sent or given up, so the
+    /// database keeps no usable link.
+    SignInLink {
+        links: Vec<SignInLinkEntry>,
+        valid_minutes: u32,
+    },
+}
+
+/// Whom one sign-in link signs in as, and the link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInLinkEntry {
+    /// The firm's or fund's name.
+    pub name: String,
+    pub url: String,
 }
 
 impl MailKind {
@@ -116,7 +131,8 @@ impl MailKind {
             MailKind::RegistrationCancelled | MailKind::RoadshowCancelled { .. } => Some(Method::Cancel),
             MailKind::RegistrationWaitlisted { .. }
             | MailKind::ApplicationStatusChanged { .. }
-            | MailKind::WebhookEndpointDisabled { .. } => None,
+            | MailKind::WebhookEndpointDisabled { .. }
+            | MailKind::SignInLink { .. } => None,
         }
     }
 }
@@ -263,6 +279,7 @@ fn kind_name(kind: &MailKind) -> &'static str {
         MailKind::PresenterSlot { .. } => "presenter_slot",
         MailKind::ApplicationStatusChanged { .. } => "application_status_changed",
         MailKind::WebhookEndpointDisabled { .. } => "webhook_endpoint_disabled",
+        MailKind::SignInLink { .. } => "sign_in_link",
     }
 }
 
@@ -283,6 +300,7 @@ fn compose(kind: &MailKind, ctx: &MailContext) -> Result<Doc, RenderError> {
         MailKind::WebhookEndpointDisabled { endpoint_id, endpoint_url, reason, since } => {
             Ok(webhook_endpoint_disabled(*endpoint_id, endpoint_url, reason, *since))
         }
+        MailKind::SignInLink { links, valid_minutes } => Ok(sign_in_link(links, *valid_minutes)),
         MailKind::PresenterSlot { slot_id, sequence, firm_name, slot_starts_at, slot_ends_at } => {
             let rs = ctx.roadshow.as_ref().ok_or_else(|| missing("roadshow"))?;
             Ok(presenter_slot(ctx, rs, *slot_id, *sequence, firm_name, *slot_starts_at, *slot_ends_at))
@@ -559,6 +577,34 @@ fn webhook_endpoint_disabled(endpoint_id: Uuid, endpoint_url: &str, reason: &str
             format!("URL: {endpoint_url}"),
             format!("Reason: {reason}"),
         ],
+        calendar: None,
+    }
+}
+
+fn sign_in_link(links: &[SignInLinkEntry], valid_minutes: u32) -> Doc {
+    let mut details_zh = Vec::new();
+    let mut details_en = Vec::new();
+    for l in links {
+        details_zh.push(format!("{}：", l.name));
+        details_zh.push(l.url.clone());
+        details_en.push(format!("{}:", l.name));
+        details_en.push(l.url.clone());
+    }
+    Doc {
+        subject_zh: format!("{SERVICE_TAG}登录链接"),
+        subject_en: "Your sign-in link".to_owned(),
+        zh: vec![
+            format!("您申请了登录平台。请在 {valid_minutes} 分钟内打开下面的链接完成登录；每个链接只能使用一次。"),
+            "如果这不是您本人的操作，请忽略本邮件，您的账户不会有任何变化。".to_owned(),
+        ],
+        en: vec![
+            format!(
+                "You asked to sign in to the platform. Open the link below within {valid_minutes} minutes to sign in; each link works once."
+            ),
+            "If you did not ask for this, ignore this message: nothing changes.".to_owned(),
+        ],
+        details_zh,
+        details_en,
         calendar: None,
     }
 }

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::firm::{FinancialYear, Firm, FirmFields};
+use crate::db::Dialect;
+use crate::domain::access::{Principal, Role};
+use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmFields, FirmInput};
 use crate::error::{AppError, AppResult};
 use crate::store::{Conn, events, financials, firms};
 
@@ -99,4 +101,54 @@ pub async fn put_financials(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, 
         .await?;
     }
     Ok(changed)
+}
+
+/// Changes some of a firm's fields as the caller (the enterprise itself, the office); the
+/// matches follow before the transaction commits. An enterprise cannot change its credit code.
+pub async fn patch_as(
+    conn: &mut Conn,
+    dialect: Dialect,
+    caller: &Principal,
+    id: Uuid,
+    input: &FirmInput,
+    now: DateTime<Utc>,
+) -> AppResult<Firm> {
+    caller.require_firm(id)?;
+    if caller.role == Role::Enterprise && input.credit_code.is_some() {
+        return Err(AppError::Forbidden("an enterprise cannot change its credit code; ask the office".into()));
+    }
+    let current = firms::get(conn, id).await?.ok_or(AppError::not_found("firm"))?;
+    let fields = input.validate_onto(Some(&FirmFields::of(&current)), now.date_naive())?;
+    let (firm, changed) = update(conn, &current, &fields, now).await?;
+    if !changed.is_empty() {
+        crate::service::matching::refresh_firm(conn, dialect, id, now).await?;
+    }
+    tracing::info!(firm_id = %id, changed = ?changed, "firm updated");
+    Ok(firm)
+}
+
+/// Writes one fiscal year of a firm's financials whole, as the caller (the enterprise itself, the office).
+pub async fn put_financials_as(
+    conn: &mut Conn,
+    dialect: Dialect,
+    caller: &Principal,
+    id: Uuid,
+    year: i64,
+    input: &FinancialsInput,
+    now: DateTime<Utc>,
+) -> AppResult<FinancialYear> {
+    caller.require_firm(id)?;
+    let fy = input.validate(year, "", now.date_naive())?;
+    if put_financials(conn, id, &fy, now).await? {
+        crate::service::matching::refresh_firm(conn, dialect, id, now).await?;
+    }
+    Ok(fy)
+}
+
+/// A firm as the caller may see it, with its financials oldest first.
+pub async fn get_as(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<(Firm, Vec<FinancialYear>)> {
+    caller.require_firm(id)?;
+    let firm = firms::get(conn, id).await?.ok_or(AppError::not_found("firm"))?;
+    let years = financials::list(conn, id).await?;
+    Ok((firm, years))
 }

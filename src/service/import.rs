@@ -602,3 +602,27 @@ pub fn read_body(content_type: &str, bytes: &[u8]) -> AppResult<Vec<RawRow>> {
         ))),
     }
 }
+
+/// Imports an uploaded file (CSV or JSON by content type) as the office.
+pub async fn run_as(
+    db: &Db,
+    caller: &crate::domain::access::Principal,
+    content_type: &str,
+    bytes: &[u8],
+    dry_run: bool,
+    now: DateTime<Utc>,
+) -> AppResult<ImportReport> {
+    caller.require_admin()?;
+    let rows = read_body(content_type, bytes)?;
+    let report = run(db, rows, dry_run, now).await?;
+    tracing::info!(
+        rows = report.rows,
+        created = report.created,
+        updated = report.updated,
+        unchanged = report.unchanged,
+        rejected = report.rejected,
+        dry_run = report.dry_run,
+        "import finished"
+    );
+    Ok(report)
+}

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::investment::{Investment, InvestmentFields};
+use crate::domain::access::{Principal, Role};
+use crate::domain::investment::{Investment, InvestmentFields, InvestmentInput};
 use crate::error::{AppError, AppResult};
 use crate::store::{Conn, events, firms, funds, investments, roadshows};
 
@@ -76,4 +77,73 @@ pub async fn update(
     let inv = investments::update(conn, current.id, f, now).await?;
     event(conn, "investment.updated", &inv, now).await?;
     Ok(inv)
+}
+
+/// Records an investment as the caller: a fund for itself, the office for a named fund.
+pub async fn record_as(
+    conn: &mut Conn,
+    caller: &Principal,
+    input: &InvestmentInput,
+    now: DateTime<Utc>,
+) -> AppResult<Investment> {
+    let fund_id = match (caller.role, input.fund_id) {
+        (Role::Fund, None) => caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?,
+        (Role::Fund, Some(_)) => {
+            return Err(AppError::field("fund_id", "invalid", "a fund key records for its own fund"));
+        }
+        (Role::Admin, Some(f)) => f,
+        (Role::Admin, None) => return Err(AppError::field("fund_id", "required", "say which fund invests")),
+        (role, _) => return Err(AppError::Forbidden(format!("a {role} key cannot record investments"))),
+    };
+    let fields = input.validate_onto(None, now.date_naive())?;
+    record(conn, fund_id, &fields, now).await
+}
+
+/// Investments the caller may see: a fund its own, an enterprise those in its firm, the office all.
+pub async fn list_as(
+    conn: &mut Conn,
+    caller: &Principal,
+    mut filter: investments::InvestmentFilter,
+    after: Option<Uuid>,
+    limit: u32,
+) -> AppResult<Vec<Investment>> {
+    match caller.role {
+        Role::Admin => {}
+        Role::Fund => filter.fund_id = Some(caller.fund_id().ok_or_else(|| AppError::Forbidden("no fund".into()))?),
+        Role::Enterprise => {
+            filter.firm_id = Some(caller.firm_id().ok_or_else(|| AppError::Forbidden("no firm".into()))?)
+        }
+        Role::Bank => return Err(AppError::Forbidden("a bank key cannot read investments".into())),
+    }
+    if let Some(y) = filter.year
+        && !(1990..=2100).contains(&y)
+    {
+        return Err(AppError::field("year", "out_of_range", "must be between 1990 and 2100"));
+    }
+    investments::list(conn, &filter, after, limit).await
+}
+
+/// Like [`list_as`], each with its firm's name (for people).
+pub async fn list_named_as(
+    conn: &mut Conn,
+    caller: &Principal,
+    filter: investments::InvestmentFilter,
+    after: Option<Uuid>,
+    limit: u32,
+) -> AppResult<Vec<(Investment, String)>> {
+    let items = list_as(conn, caller, filter, after, limit).await?;
+    let mut names = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(items.len());
+    for inv in items {
+        let name = match names.get(&inv.firm_id) {
+            Some(n) => String::clone(n),
+            None => {
+                let n = firms::get(conn, inv.firm_id).await?.map(|f| f.name).unwrap_or_default();
+                names.insert(inv.firm_id, n.clone());
+                n
+            }
+        };
+        out.push((inv, name));
+    }
+    Ok(out)
 }

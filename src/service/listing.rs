@@ -309,3 +309,29 @@ pub async fn progress_all(conn: &mut Conn, firm_id: Uuid, today: NaiveDate) -> A
     let all = listing::events(conn, firm_id, None).await?;
     Ok(Venue::ALL.iter().map(|v| listing_stage::progress(*v, &all, today)).collect())
 }
+
+/// Readiness of a firm as the caller may see it (the enterprise itself, the office).
+pub async fn readiness_as(
+    conn: &mut Conn,
+    rules: &RulesCache,
+    caller: &crate::domain::access::Principal,
+    firm_id: Uuid,
+    venue: Option<Venue>,
+    as_of: NaiveDate,
+) -> AppResult<ReadinessReport> {
+    caller.require_firm(firm_id)?;
+    let (book, _) = rules.books(conn).await?;
+    let input = readiness_input(conn, firm_id, as_of).await?;
+    readiness(&book, &input, firm_id, venue).await
+}
+
+/// Listing progress on every venue, as the caller may see it (the enterprise itself, the office).
+pub async fn progress_as(
+    conn: &mut Conn,
+    caller: &crate::domain::access::Principal,
+    firm_id: Uuid,
+    today: NaiveDate,
+) -> AppResult<Vec<Progress>> {
+    caller.require_firm(firm_id)?;
+    progress_all(conn, firm_id, today).await
+}

@@ -137,6 +137,19 @@ fn avg(v: Option<f64>) -> Option<Decimal> {
 
 const EXCHANGES: [Venue; 3] = [Venue::Bse, Venue::Star, Venue::Chinext];
 
+/// Programme statistics for the office.
+pub async fn programme_as(
+    conn: &mut Conn,
+    caller: &crate::domain::access::Principal,
+    year: i32,
+) -> AppResult<ProgrammeStats> {
+    caller.require_admin()?;
+    if !(2022..=2100).contains(&year) {
+        return Err(crate::error::AppError::field("year", "out_of_range", "must be between 2022 and 2100"));
+    }
+    programme(conn, year).await
+}
+
 pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> {
     let fiscal_year = year - 1;
     let mut actual = Actuals::default();

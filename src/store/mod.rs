@@ -22,6 +22,7 @@ pub mod pool;
 pub mod products;
 pub mod registrations;
 pub mod roadshows;
+pub mod sessions;
 pub mod webhooks;
 
 pub type Conn = sqlx::AnyConnection;

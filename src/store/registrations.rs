@@ -148,6 +148,14 @@ pub async fn list(
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
 
+/// A fund's registrations across roadshows, newest first.
+pub async fn of_fund(conn: &mut Conn, fund_id: Uuid, limit: u32) -> AppResult<Vec<Registration>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM roadshow_registrations g WHERE g.fund_id = $1 ORDER BY g.id DESC LIMIT $2");
+    let rows = sqlx::query(&sql).bind(fund_id.to_string()).bind(i64::from(limit)).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+}
+
 /// Registrations of a roadshow in these statuses (for change and cancellation mails).
 pub async fn with_status(
     conn: &mut Conn,

@@ -1,4 +1,5 @@
-//! Keyset pagination: `limit` (capped) and an opaque `cursor`; answers are `{items, next_cursor}`.
+//! Parameters of listing use cases, shared by the API and the pages: keyset pagination (`limit`,
+//! capped, and an opaque `cursor`; answers are `{items, next_cursor}`) and vocabulary filters.
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,20 @@ pub fn page<T>(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> Uuid) -> Page
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| encode_cursor(id_of(r))) } else { None };
     Page { items: rows, next_cursor }
+}
+
+/// Parses an optional vocabulary query parameter, naming it when the value is unknown.
+pub fn query_vocab<T>(name: &str, value: Option<&str>) -> AppResult<Option<T>>
+where
+    T: std::str::FromStr<Err = crate::domain::UnknownValue>,
+{
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<T>()
+            .map(Some)
+            .map_err(|e| AppError::field(name, "unknown_value", format!("{v:?} is not allowed; {e}"))),
+    }
 }
 
 #[cfg(test)]

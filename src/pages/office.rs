@@ -1,0 +1,439 @@
+//! The office's pages: the programme dashboard (each 2025 target beside its actual, as charts
+//! with their tables), the reserve pool with CSV export, the import upload with its per-row
+//! report, and roadshow management (create, status, check-in).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::Datelike;
+use futures_util::StreamExt as _;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::charts::{Bar, BarChart, fraction};
+use super::form::Form;
+use super::session::Viewer;
+use super::{Ctx, FormErrors, answer, render, render_status, see_other};
+use crate::api::AppState;
+use crate::domain::firm::{City, Tier, Venue};
+use crate::domain::pool::PoolEntry;
+use crate::domain::roadshow::{Centre, Registration, Roadshow, RoadshowInput, RoadshowStatus};
+use crate::error::{AppError, AppResult};
+use crate::service;
+use crate::service::import::ImportReport;
+use crate::service::roadshows::Letterhead;
+use crate::service::stats::ProgrammeStats;
+use crate::store::pool::PoolFilter;
+
+#[derive(Template)]
+#[template(path = "office_dashboard.html")]
+struct DashboardPage {
+    ctx: Ctx,
+    stats: ProgrammeStats,
+    charts: Vec<BarChart>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct YearQuery {
+    year: Option<i32>,
+}
+
+fn target_bar(ctx: &Ctx, key: &str, actual: i64, target: i64) -> Bar {
+    let scale = (target.max(actual) as f64) * 1.1;
+    Bar {
+        label: ctx.t(key).to_owned(),
+        value_text: format!("{actual} / {target}"),
+        fraction: fraction(actual as f64, scale),
+        target_fraction: Some(fraction(target as f64, scale)),
+        target_text: target.to_string(),
+    }
+}
+
+fn count_chart(id: &'static str, title: String, columns: [String; 3], rows: Vec<(String, i64)>) -> BarChart {
+    let max = rows.iter().map(|(_, v)| *v).max().unwrap_or(0) as f64;
+    BarChart {
+        id,
+        title,
+        bars: rows
+            .into_iter()
+            .map(|(label, v)| Bar {
+                label,
+                value_text: v.to_string(),
+                fraction: fraction(v as f64, max),
+                target_fraction: None,
+                target_text: String::new(),
+            })
+            .collect(),
+        columns,
+    }
+}
+
+fn charts(ctx: &Ctx, s: &ProgrammeStats) -> Vec<BarChart> {
+    let (t, a) = (&s.targets, &s.actual);
+    let cols = |v: &str, tg: &str| [ctx.t("chart.item").to_owned(), ctx.t(v).to_owned(), ctx.t(tg).to_owned()];
+    let targets = BarChart {
+        id: "targets",
+        title: ctx.t("dashboard.targets_chart").to_owned(),
+        bars: vec![
+            target_bar(ctx, "dashboard.reserve_pool", a.reserve_pool_size, t.reserve_pool_min),
+            target_bar(ctx, "dashboard.new_listings", a.new_listings_since_2022, t.new_listings_by_2025),
+            target_bar(ctx, "dashboard.srdi_board", a.srdi_board_firms, t.srdi_board_min),
+            target_bar(ctx, "dashboard.provincial_srdi", a.provincial_srdi, t.provincial_srdi_cumulative),
+            target_bar(ctx, "dashboard.little_giants", a.little_giant, t.little_giant_cumulative),
+            target_bar(ctx, "dashboard.roadshows", a.roadshows_in_year.unwrap_or(0), t.roadshows_per_year),
+            target_bar(ctx, "dashboard.fund_projects", a.fund_projects_in_year.unwrap_or(0), t.fund_projects_per_year),
+            target_bar(
+                ctx,
+                "dashboard.shareholding_reforms",
+                a.shareholding_reforms_in_year,
+                t.shareholding_reforms_per_year,
+            ),
+        ],
+        columns: cols("chart.actual", "chart.target"),
+    };
+    let by_city = count_chart(
+        "by-city",
+        ctx.t("dashboard.by_city").to_owned(),
+        cols("dashboard.pool_firms", "chart.target"),
+        s.by_city
+            .iter()
+            .map(|c| (c.city.map(|c| ctx.v(c)).unwrap_or_else(|| ctx.t("common.unknown")).to_owned(), c.pool_firms))
+            .collect(),
+    );
+    let by_venue = count_chart(
+        "by-venue",
+        ctx.t("dashboard.by_venue").to_owned(),
+        cols("dashboard.pool_firms", "chart.target"),
+        s.by_venue.iter().map(|v| (ctx.v(v.venue).to_owned(), v.pool_firms)).collect(),
+    );
+    let mut stage_rows = Vec::new();
+    for v in &s.by_venue {
+        for st in &v.stages {
+            stage_rows.push((format!("{} · {}", ctx.v(v.venue), ctx.v(st.stage)), st.firms));
+        }
+    }
+    let by_stage = count_chart(
+        "by-stage",
+        ctx.t("dashboard.by_stage").to_owned(),
+        cols("dashboard.firms", "chart.target"),
+        stage_rows,
+    );
+    let by_tier = count_chart(
+        "by-tier",
+        ctx.t("dashboard.by_tier").to_owned(),
+        cols("dashboard.firms", "chart.target"),
+        s.by_tier
+            .iter()
+            .map(|t| (t.tier.map(|t| ctx.v(t)).unwrap_or_else(|| ctx.t("dashboard.no_tier")).to_owned(), t.firms))
+            .collect(),
+    );
+    let rd = |key: &str, actual: &Option<rust_decimal::Decimal>, target: &rust_decimal::Decimal| {
+        let (a, tg) = (actual.and_then(|d| d.to_f64()).unwrap_or(0.0), target.to_f64().unwrap_or(0.0));
+        let scale = tg.max(a) * 1.1;
+        Bar {
+            label: ctx.t(key).to_owned(),
+            value_text: actual.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+            fraction: fraction(a, scale),
+            target_fraction: Some(fraction(tg, scale)),
+            target_text: target.to_string(),
+        }
+    };
+    let quality = BarChart {
+        id: "quality",
+        title: ctx.t1("dashboard.quality_chart", s.fiscal_year),
+        bars: vec![
+            rd("dashboard.provincial_rd", &a.provincial_srdi_avg_rd_ratio_pct, &t.provincial_srdi_rd_ratio_pct),
+            rd("dashboard.little_giant_rd", &a.little_giant_avg_rd_ratio_pct, &t.little_giant_rd_ratio_pct),
+            rd(
+                "dashboard.little_giant_patents",
+                &a.little_giant_avg_invention_patents,
+                &t.little_giant_invention_patents,
+            ),
+        ],
+        columns: cols("chart.actual", "chart.target"),
+    };
+    vec![targets, quality, by_city, by_venue, by_stage, by_tier]
+}
+
+pub async fn dashboard(v: Viewer, state: web::Data<AppState>, q: web::Query<YearQuery>) -> AppResult<HttpResponse> {
+    let year = q.year.unwrap_or_else(|| state.clock.today().year());
+    let mut conn = state.db.pool().acquire().await?;
+    let stats = service::stats::programme_as(&mut conn, v.principal(), year).await?;
+    let ctx = Ctx::from(&v);
+    let charts = charts(&ctx, &stats);
+    render(&DashboardPage { ctx, stats, charts })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PoolQuery {
+    venue: Option<String>,
+    city: Option<String>,
+    tier: Option<String>,
+    cursor: Option<String>,
+}
+
+impl PoolQuery {
+    fn filter(&self) -> AppResult<PoolFilter> {
+        use crate::service::paging::query_vocab;
+        Ok(PoolFilter {
+            venue: query_vocab("venue", self.venue.as_deref())?,
+            city: query_vocab("city", self.city.as_deref())?,
+            tier: query_vocab("tier", self.tier.as_deref())?,
+            key_firm: None,
+        })
+    }
+
+    fn query(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("venue", &self.venue), ("city", &self.city), ("tier", &self.tier)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                s.append_pair(k, v);
+            }
+        }
+        s.finish()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "office_pool.html")]
+struct PoolPage {
+    ctx: Ctx,
+    q: PoolQuery,
+    items: Vec<PoolEntry>,
+    next: Option<String>,
+    cities: &'static [City],
+    tiers: &'static [Tier],
+    venues: &'static [Venue],
+}
+
+impl PoolPage {
+    fn is(&self, have: &Option<String>, value: &str) -> bool {
+        have.as_deref() == Some(value)
+    }
+}
+
+/// Rows of one pool page.
+const POOL_PAGE: u32 = 100;
+
+pub async fn pool(v: Viewer, state: web::Data<AppState>, q: web::Query<PoolQuery>) -> AppResult<HttpResponse> {
+    let q = q.into_inner();
+    let filter = q.filter()?;
+    let after = service::paging::decode_cursor(q.cursor.as_deref())?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rows = service::pool::list(&mut conn, v.principal(), &filter, after, POOL_PAGE + 1).await?;
+    let page = service::paging::page(rows, POOL_PAGE, |e| e.firm_id);
+    let next = page.next_cursor.map(|c| {
+        let query = q.query();
+        format!("/app/pool?{query}{}cursor={c}", if query.is_empty() { "" } else { "&" })
+    });
+    render(&PoolPage {
+        ctx: Ctx::from(&v),
+        q,
+        items: page.items,
+        next,
+        cities: City::ALL,
+        tiers: Tier::ALL,
+        venues: Venue::ALL,
+    })
+}
+
+pub async fn pool_csv(v: Viewer, state: web::Data<AppState>, q: web::Query<PoolQuery>) -> AppResult<HttpResponse> {
+    let filter = q.filter()?;
+    let mut conn = state.db.pool().acquire().await?;
+    let body = service::pool::csv(&mut conn, v.principal(), &filter, None).await?;
+    Ok(crate::api::csv_response("reserve-pool.csv", body))
+}
+
+#[derive(Template)]
+#[template(path = "office_import.html")]
+struct ImportPage {
+    ctx: Ctx,
+    report: Option<ImportReport>,
+    problem: Option<String>,
+}
+
+pub async fn import_page(v: Viewer) -> AppResult<HttpResponse> {
+    v.require_admin()?;
+    render(&ImportPage { ctx: Ctx::from(&v), report: None, problem: None })
+}
+
+/// The uploaded file and the dry-run switch of the import form.
+async fn read_upload(mut parts: actix_multipart::Multipart) -> AppResult<(String, Vec<u8>, bool)> {
+    let bad = |_| AppError::bad_request("invalid_upload", "the upload could not be read");
+    let (mut content_type, mut bytes, mut dry_run) = (String::from("text/csv"), Vec::new(), false);
+    while let Some(field) = parts.next().await {
+        let mut field = field.map_err(bad)?;
+        let name = field.name().unwrap_or("").to_owned();
+        let is_json = field.content_disposition().and_then(|d| d.get_filename()).is_some_and(|f| f.ends_with(".json"));
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            value.extend_from_slice(&chunk.map_err(bad)?);
+        }
+        match name.as_str() {
+            "file" => {
+                if is_json {
+                    content_type = "application/json".into();
+                }
+                bytes = value;
+            }
+            "dry_run" => dry_run = !value.is_empty(),
+            _ => {}
+        }
+    }
+    Ok((content_type, bytes, dry_run))
+}
+
+pub async fn import(
+    v: Viewer,
+    state: web::Data<AppState>,
+    parts: actix_multipart::Multipart,
+) -> AppResult<HttpResponse> {
+    v.require_admin()?;
+    let (content_type, bytes, dry_run) = read_upload(parts).await?;
+    let outcome =
+        service::import::run_as(&state.db, v.principal(), &content_type, &bytes, dry_run, state.clock.now()).await;
+    let ctx = Ctx::from(&v);
+    match outcome {
+        Ok(report) => {
+            let status = if report.rejected > 0 { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+            render_status(status, &ImportPage { ctx, report: Some(report), problem: None })
+        }
+        Err(e @ (AppError::BadRequest { .. } | AppError::Validation(_) | AppError::UnsupportedMediaType(_))) => {
+            let problem = e.to_problem();
+            let detail = match problem.errors {
+                Some(list) => list.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
+                None => problem.detail,
+            };
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &ImportPage { ctx, report: None, problem: Some(detail) })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "office_roadshow_new.html")]
+struct NewRoadshowPage {
+    ctx: Ctx,
+    centres: &'static [Centre],
+    errors: FormErrors,
+    form: Form,
+}
+
+impl NewRoadshowPage {
+    fn value(&self, name: &str) -> String {
+        self.form.raw(name).unwrap_or_default()
+    }
+
+    fn error(&self, name: &str) -> Option<String> {
+        self.errors.of(name)
+    }
+}
+
+pub async fn new_roadshow(v: Viewer) -> AppResult<HttpResponse> {
+    v.require_admin()?;
+    render(&NewRoadshowPage {
+        ctx: Ctx::from(&v),
+        centres: Centre::ALL,
+        errors: FormErrors::default(),
+        form: Form::default(),
+    })
+}
+
+/// `2025-06-12T09:30` from a `datetime-local` input is a time in China: `2025-06-12T09:30:00+08:00`.
+fn local_time(form: &Form, name: &str) -> Option<String> {
+    form.text(name).map(|t| if t.len() == 16 { format!("{t}:00+08:00") } else { t })
+}
+
+pub async fn create_roadshow(v: Viewer, state: web::Data<AppState>, mut form: Form) -> AppResult<HttpResponse> {
+    let input = RoadshowInput {
+        title: form.text("title"),
+        centre: form.text("centre"),
+        venue: form.text("venue"),
+        starts_at: local_time(&form, "starts_at"),
+        ends_at: local_time(&form, "ends_at"),
+        registration_opens_at: None,
+        registration_closes_at: local_time(&form, "registration_closes_at"),
+        cancellation_deadline: local_time(&form, "cancellation_deadline"),
+        capacity: form.parse("capacity"),
+        industry_focus: form
+            .text("industry_focus")
+            .map(|s| s.split([',', '，', ' ']).map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()),
+        requires_approval: Some(form.checked("requires_approval")),
+        change_note: None,
+    };
+    let now = state.clock.now();
+    let result = async {
+        v.require_admin()?;
+        let fields = input.validate_onto(None, now)?;
+        let mut tx = state.db.begin().await?;
+        let rs = service::roadshows::create_roadshow(&mut tx, &fields, now).await?;
+        tx.commit().await?;
+        Ok(rs)
+    }
+    .await;
+    let done = |rs: Roadshow| format!("/app/roadshows/{}", rs.id);
+    answer(&form, result, done, async |errors| {
+        Ok(NewRoadshowPage { ctx: Ctx::from(&v), centres: Centre::ALL, errors, form: form.clone() })
+    })
+    .await
+}
+
+pub async fn set_roadshow_status(
+    v: Viewer,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    mut form: Form,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    v.require_admin()?;
+    let to: RoadshowStatus =
+        form.parse("status").ok_or_else(|| AppError::field("status", "required", "is required"))?;
+    form.merge(Ok(()))?;
+    let reason = form.text("reason");
+    let lh = Letterhead::from_config(&state.config);
+    let mut tx = state.db.begin().await?;
+    service::roadshows::change_status(&mut tx, &lh, id, to, reason.as_deref(), state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(see_other(format!("/app/roadshows/{id}")))
+}
+
+#[derive(Template)]
+#[template(path = "office_checkin.html")]
+struct CheckInPage {
+    ctx: Ctx,
+    rs: Roadshow,
+    registrations: Vec<Registration>,
+    checked: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CheckedQuery {
+    checked: Option<Uuid>,
+}
+
+pub async fn check_in_list(
+    v: Viewer,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    q: web::Query<CheckedQuery>,
+) -> AppResult<HttpResponse> {
+    v.require_admin()?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rs = service::roadshows::visible_roadshow(&mut conn, v.principal(), id.into_inner()).await?;
+    let registrations =
+        service::roadshows::registrations_of(&mut conn, v.principal(), rs.id, None, None, None, 500).await?;
+    render(&CheckInPage { ctx: Ctx::from(&v), rs, registrations, checked: q.checked })
+}
+
+pub async fn check_in(
+    v: Viewer,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: Form,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let token = form.text("token").unwrap_or_default();
+    let result = service::roadshows::check_in(&state.db, v.principal(), id, &token, state.clock.now()).await?;
+    Ok(see_other(format!("/app/roadshows/{id}/check-in?checked={}", result.registration.id)))
+}

@@ -1,0 +1,71 @@
+//! Browsing the listing reserve pool (the office): pages and the CSV export.
+
+use uuid::Uuid;
+
+use crate::domain::access::Principal;
+use crate::domain::pool::PoolEntry;
+use crate::error::{AppError, AppResult};
+use crate::store::Conn;
+use crate::store::pool::{self, PoolFilter};
+
+const CSV_HEADER: &[&str] = &[
+    "firm_id",
+    "credit_code",
+    "name",
+    "city",
+    "tier",
+    "industry_code",
+    "target_venue",
+    "sponsor_broker",
+    "key_firm",
+    "admitted_on",
+    "note",
+];
+
+pub async fn list(
+    conn: &mut Conn,
+    caller: &Principal,
+    filter: &PoolFilter,
+    after: Option<Uuid>,
+    limit: u32,
+) -> AppResult<Vec<PoolEntry>> {
+    caller.require_admin()?;
+    pool::list(conn, filter, after, limit).await
+}
+
+/// The filtered pool from `after` on, every page, as CSV.
+pub async fn csv(
+    conn: &mut Conn,
+    caller: &Principal,
+    filter: &PoolFilter,
+    mut after: Option<Uuid>,
+) -> AppResult<Vec<u8>> {
+    caller.require_admin()?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| AppError::Internal(e.into());
+    w.write_record(CSV_HEADER).map_err(csv_err)?;
+    loop {
+        let rows = pool::list(conn, filter, after, 1000).await?;
+        for e in &rows {
+            w.write_record([
+                e.firm_id.to_string(),
+                e.credit_code.clone(),
+                e.name.clone(),
+                e.city.to_string(),
+                e.tier.map(|t| t.to_string()).unwrap_or_default(),
+                e.industry_code.clone(),
+                e.target_venue.to_string(),
+                e.sponsor_broker.clone().unwrap_or_default(),
+                e.key_firm.to_string(),
+                e.admitted_on.to_string(),
+                e.note.clone().unwrap_or_default(),
+            ])
+            .map_err(csv_err)?;
+        }
+        match rows.last() {
+            Some(last) if rows.len() == 1000 => after = Some(last.firm_id),
+            _ => break,
+        }
+    }
+    w.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("csv: {e}")))
+}
