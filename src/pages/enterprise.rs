@@ -273,9 +273,11 @@ const FINANCIAL_FIELDS: &[&str] = &[
     "total_liabilities",
     "net_assets",
     "weighted_roe",
+    "weighted_roe_deducted",
     "invention_patents",
     "employees",
     "rd_staff",
+    "audited_on",
 ];
 
 fn profile_value(f: &Firm, name: &str) -> String {
@@ -309,9 +311,11 @@ fn financial_value(y: Option<&FinancialYear>, name: &str) -> String {
         "total_liabilities" => d(y.total_liabilities),
         "net_assets" => d(y.net_assets),
         "weighted_roe" => d(y.weighted_roe),
+        "weighted_roe_deducted" => d(y.weighted_roe_deducted),
         "invention_patents" => i(y.invention_patents),
         "employees" => i(y.employees),
         "rd_staff" => i(y.rd_staff),
+        "audited_on" => y.audited_on.map(|d| d.to_string()).unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -332,7 +336,7 @@ fn fields(
             inputmode: match name {
                 "fiscal_year" | "invention_patents" | "employees" | "rd_staff" => Some("numeric"),
                 "name" | "district" | "industry_code" | "founded_on" | "contact_name" | "contact_email"
-                | "contact_phone" => None,
+                | "contact_phone" | "audited_on" => None,
                 _ => Some("decimal"),
             },
             error: errors.of(name),
@@ -438,9 +442,11 @@ pub async fn save_financials(
         total_liabilities: form.text("total_liabilities"),
         net_assets: form.text("net_assets"),
         weighted_roe: form.text("weighted_roe"),
+        weighted_roe_deducted: form.text("weighted_roe_deducted"),
         invention_patents: form.parse("invention_patents"),
         employees: form.parse("employees"),
         rd_staff: form.parse("rd_staff"),
+        audited_on: form.text("audited_on"),
     };
     let now = state.clock.now();
     let result = async {

@@ -207,6 +207,8 @@ mod tests {
         check::<roadshow::RoadshowStatus>(&mut missing);
         check::<roadshow::RegistrationStatus>(&mut missing);
         check::<crate::service::matches::MatchStatus>(&mut missing);
+        check::<crate::domain::programme::ProgrammeMetric>(&mut missing);
+        check::<crate::domain::programme::TargetStatus>(&mut missing);
         check::<crate::domain::matching::RuleKind>(&mut missing);
         check::<readiness::rules::RuleScope>(&mut missing);
         assert!(missing.is_empty(), "English labels missing: {missing:#?}");

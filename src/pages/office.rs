@@ -18,6 +18,7 @@ use super::{Ctx, FormErrors, answer, render, render_status, see_other};
 use crate::api::AppState;
 use crate::domain::firm::{City, Tier, Venue};
 use crate::domain::pool::PoolEntry;
+use crate::domain::programme::TargetResult;
 use crate::domain::roadshow::{Centre, Registration, Roadshow, RoadshowInput, RoadshowStatus};
 use crate::error::{AppError, AppResult};
 use crate::service;
@@ -39,15 +40,20 @@ pub struct YearQuery {
     year: Option<i32>,
 }
 
-fn target_bar(ctx: &Ctx, key: &str, actual: i64, target: i64) -> Bar {
-    let scale = (target.max(actual) as f64) * 1.1;
-    Bar {
-        label: ctx.t(key).to_owned(),
-        value_text: format!("{actual} / {target}"),
-        fraction: fraction(actual as f64, scale),
-        target_fraction: Some(fraction(target as f64, scale)),
-        target_text: target.to_string(),
-    }
+/// A target's progress as a bar: the actual against the target, each on the bar's own scale
+/// (the targets count firms, yuan and percentages, so only progress is comparable between them).
+fn target_bar(ctx: &Ctx, t: &TargetResult) -> Option<Bar> {
+    let (metric, target, actual) = (t.metric?, t.target?, t.actual?);
+    let (a, tg) = (actual.to_f64().unwrap_or(0.0), target.to_f64().unwrap_or(0.0));
+    let scale = tg.max(a) * 1.1;
+    let unit = ctx.t(&format!("unit.{}", t.unit));
+    Some(Bar {
+        label: ctx.v(metric).to_owned(),
+        value_text: format!("{} / {} {unit}", actual.normalize(), target.normalize()),
+        fraction: fraction(a, scale),
+        target_fraction: Some(fraction(tg, scale)),
+        target_text: format!("{} {unit}", target.normalize()),
+    })
 }
 
 fn count_chart(id: &'static str, title: String, columns: [String; 3], rows: Vec<(String, i64)>) -> BarChart {
@@ -70,26 +76,11 @@ fn count_chart(id: &'static str, title: String, columns: [String; 3], rows: Vec<
 }
 
 fn charts(ctx: &Ctx, s: &ProgrammeStats) -> Vec<BarChart> {
-    let (t, a) = (&s.targets, &s.actual);
     let cols = |v: &str, tg: &str| [ctx.t("chart.item").to_owned(), ctx.t(v).to_owned(), ctx.t(tg).to_owned()];
     let targets = BarChart {
         id: "targets",
         title: ctx.t("dashboard.targets_chart").to_owned(),
-        bars: vec![
-            target_bar(ctx, "dashboard.reserve_pool", a.reserve_pool_size, t.reserve_pool_min),
-            target_bar(ctx, "dashboard.new_listings", a.new_listings_since_2022, t.new_listings_by_2025),
-            target_bar(ctx, "dashboard.srdi_board", a.srdi_board_firms, t.srdi_board_min),
-            target_bar(ctx, "dashboard.provincial_srdi", a.provincial_srdi, t.provincial_srdi_cumulative),
-            target_bar(ctx, "dashboard.little_giants", a.little_giant, t.little_giant_cumulative),
-            target_bar(ctx, "dashboard.roadshows", a.roadshows_in_year.unwrap_or(0), t.roadshows_per_year),
-            target_bar(ctx, "dashboard.fund_projects", a.fund_projects_in_year.unwrap_or(0), t.fund_projects_per_year),
-            target_bar(
-                ctx,
-                "dashboard.shareholding_reforms",
-                a.shareholding_reforms_in_year,
-                t.shareholding_reforms_per_year,
-            ),
-        ],
+        bars: s.targets.iter().filter_map(|t| target_bar(ctx, t)).collect(),
         columns: cols("chart.actual", "chart.target"),
     };
     let by_city = count_chart(
@@ -128,32 +119,7 @@ fn charts(ctx: &Ctx, s: &ProgrammeStats) -> Vec<BarChart> {
             .map(|t| (t.tier.map(|t| ctx.v(t)).unwrap_or_else(|| ctx.t("dashboard.no_tier")).to_owned(), t.firms))
             .collect(),
     );
-    let rd = |key: &str, actual: &Option<rust_decimal::Decimal>, target: &rust_decimal::Decimal| {
-        let (a, tg) = (actual.and_then(|d| d.to_f64()).unwrap_or(0.0), target.to_f64().unwrap_or(0.0));
-        let scale = tg.max(a) * 1.1;
-        Bar {
-            label: ctx.t(key).to_owned(),
-            value_text: actual.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
-            fraction: fraction(a, scale),
-            target_fraction: Some(fraction(tg, scale)),
-            target_text: target.to_string(),
-        }
-    };
-    let quality = BarChart {
-        id: "quality",
-        title: ctx.t1("dashboard.quality_chart", s.fiscal_year),
-        bars: vec![
-            rd("dashboard.provincial_rd", &a.provincial_srdi_avg_rd_ratio_pct, &t.provincial_srdi_rd_ratio_pct),
-            rd("dashboard.little_giant_rd", &a.little_giant_avg_rd_ratio_pct, &t.little_giant_rd_ratio_pct),
-            rd(
-                "dashboard.little_giant_patents",
-                &a.little_giant_avg_invention_patents,
-                &t.little_giant_invention_patents,
-            ),
-        ],
-        columns: cols("chart.actual", "chart.target"),
-    };
-    vec![targets, quality, by_city, by_venue, by_stage, by_tier]
+    vec![targets, by_city, by_venue, by_stage, by_tier]
 }
 
 pub async fn dashboard(v: Viewer, state: web::Data<AppState>, q: web::Query<YearQuery>) -> AppResult<HttpResponse> {
