@@ -74,7 +74,8 @@ pub struct Config {
     pub webhooks_max_in_flight: u32,
     /// Days signed payloads and the attempt log are kept (at least 30).
     pub webhooks_retention_days: u32,
-    /// `smtp://user:pass@host:port` / `smtps://…`; unset: mails are written under `mail_dir`.
+    /// `smtps://user:pass@host` / `smtp://user:pass@host?tls=required`; credentials without TLS are
+    /// refused (see `mail::transport`); unset: mails are written under `mail_dir`.
     pub smtp_url: Option<Secret>,
     pub mail_dir: PathBuf,
     pub mail_from: String,
@@ -344,6 +345,9 @@ mod tests {
         let c = Config { smtp_url: Some(Secret::new("smtp://u:hunter2@mail?tls=maybe")), ..Config::default() };
         let err = c.validate().expect_err("bad tls mode").to_string();
         assert!(err.contains("SRDI_SMTP_URL") && !err.contains("hunter2"), "{err}");
+        let c = Config { smtp_url: Some(Secret::new("smtp://u:hunter2@mail.example.cn")), ..Config::default() };
+        let err = c.validate().expect_err("password in clear").to_string();
+        assert!(err.contains("SRDI_SMTP_URL") && err.contains("in clear") && !err.contains("hunter2"), "{err}");
         let c = Config { mail_retry_schedule: vec!["soon".into()], ..Config::default() };
         assert!(c.validate().expect_err("bad schedule").to_string().contains("SRDI_MAIL_RETRY_SCHEDULE"));
         let c = Config { mail_lease_secs: 60, ..Config::default() };
