@@ -63,6 +63,7 @@ impl Application {
         let server =
             HttpServer::new(move || {
                 App::new()
+                    .wrap(from_fn(api::problem::errors_as_problems))
                     .wrap(from_fn(observe::observe))
                     .app_data(state.clone())
                     .app_data(pages.clone())

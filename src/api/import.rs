@@ -7,6 +7,7 @@ use utoipa::IntoParams;
 use super::AppState;
 use super::auth::Caller;
 use super::problem::Problem;
+use crate::api::query::Query;
 use crate::error::AppResult;
 use crate::service::import::{self, ImportReport};
 
@@ -30,7 +31,7 @@ pub async fn import_firms(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    q: web::Query<ImportQuery>,
+    q: Query<ImportQuery>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let content_type =

@@ -12,6 +12,7 @@ use super::auth::Caller;
 use super::pagination::{decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
+use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::product::{LoanProduct, ProductDraft, ProductKind};
 use crate::error::{AppError, AppResult};
@@ -106,7 +107,7 @@ pub async fn create_product(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    q: web::Query<CreateQuery>,
+    q: Query<CreateQuery>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let bank_id = match (caller.role, caller.bank_id(), q.bank_id) {
@@ -149,7 +150,7 @@ pub async fn create_product(
 pub async fn list_products(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<ProductQuery>,
+    q: Query<ProductQuery>,
 ) -> AppResult<HttpResponse> {
     let mut filter =
         products::ProductFilter { kind: query_vocab("kind", q.kind.as_deref())?, bank_id: q.bank_id, active: q.active };

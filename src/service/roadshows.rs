@@ -726,15 +726,9 @@ pub async fn register_as(
     caller: &Principal,
     now: DateTime<Utc>,
 ) -> AppResult<Registration> {
-    let fund_id = match (caller.role, input.fund_id) {
-        (Role::Fund, None) => caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?,
-        (Role::Fund, Some(_)) => {
-            return Err(AppError::field("fund_id", "invalid", "a fund key registers for its own fund"));
-        }
-        (Role::Admin, Some(f)) => f,
-        (Role::Admin, None) => return Err(AppError::field("fund_id", "required", "say which fund registers")),
-        (role, _) => return Err(AppError::Forbidden(format!("a {role} key cannot register for roadshows"))),
-    };
+    let fund_id = caller
+        .acting_fund(input.fund_id)?
+        .ok_or_else(|| AppError::field("fund_id", "required", "say which fund registers"))?;
     let fields = input.validate()?;
     if caller.is_admin() && funds::get(conn, fund_id).await?.is_none() {
         return Err(AppError::field("fund_id", "not_found", format!("no fund with id {fund_id}")));

@@ -18,7 +18,7 @@ use crate::helpers::*;
 // ------------------------------------------------------------------ support
 
 /// Onboards a bank through the API and issues its key.
-async fn bank(app: &TestApp, code: &str) -> (Uuid, String) {
+pub(crate) async fn bank(app: &TestApp, code: &str) -> (Uuid, String) {
     let resp = app
         .post_json(
             "/v1/banks",
@@ -38,7 +38,7 @@ async fn bank(app: &TestApp, code: &str) -> (Uuid, String) {
 }
 
 /// A 专精特新贷-style product: provincial tier or above, revenue at least `min_revenue`.
-fn srdi_product(name: &str, min_revenue: &str) -> Value {
+pub(crate) fn srdi_product(name: &str, min_revenue: &str) -> Value {
     json!({
         "name": name,
         "kind": "srdi_loan",
@@ -52,7 +52,7 @@ fn srdi_product(name: &str, min_revenue: &str) -> Value {
     })
 }
 
-async fn publish(app: &TestApp, key: &str, body: &Value) -> Uuid {
+pub(crate) async fn publish(app: &TestApp, key: &str, body: &Value) -> Uuid {
     let resp = app.post_json("/v1/products", key, body).await;
     assert_eq!(resp.status(), StatusCode::CREATED, "publish product");
     let p: Value = resp.json().await.expect("json");
@@ -64,7 +64,7 @@ async fn firm(app: &TestApp, n: usize) -> Uuid {
     f["id"].as_str().expect("id").parse().expect("uuid")
 }
 
-async fn set_revenue(app: &TestApp, firm: Uuid, revenue: &str) {
+pub(crate) async fn set_revenue(app: &TestApp, firm: Uuid, revenue: &str) {
     let resp = app
         .put_json(
             &format!("/v1/firms/{firm}/financials/2024"),
@@ -75,7 +75,7 @@ async fn set_revenue(app: &TestApp, firm: Uuid, revenue: &str) {
     assert_eq!(resp.status(), StatusCode::OK, "put financials");
 }
 
-async fn consent_all(app: &TestApp, firm: Uuid) -> Uuid {
+pub(crate) async fn consent_all(app: &TestApp, firm: Uuid) -> Uuid {
     consent_to(app, firm, None).await
 }
 
@@ -93,7 +93,7 @@ async fn revoke(app: &TestApp, key: &str, firm: Uuid, consent: Uuid) {
 }
 
 /// Processes every queued re-evaluation (waits for work a worker holds) — no blind sleeps.
-async fn drain(app: &TestApp) {
+pub(crate) async fn drain(app: &TestApp) {
     matching::drain(&app.db, &*app.clock).await.expect("drain");
 }
 

@@ -7,6 +7,9 @@ mod helpers;
 #[path = "../support/smtp_sink.rs"]
 mod smtp_sink;
 
+mod authz;
+mod boundary;
+mod exports;
 mod financing;
 mod firm_inputs;
 mod firms;

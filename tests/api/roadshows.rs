@@ -443,7 +443,7 @@ async fn a_fund_cannot_see_or_cancel_another_funds_registrations() {
             &json!({"attendee_name": "x", "attendee_email": "x@f.example.cn", "fund_id": fund_a}),
         )
         .await;
-    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN, "another fund is a foreign subject");
     let firm = app.create_firm(firm_body(1)).await;
     let ent = app.key_for(Role::Enterprise, Some(id_of(&firm).parse().expect("uuid"))).await;
     assert_eq!(register(&app, &ent, &rid, "e@firm.example.cn", 1).await.status(), StatusCode::FORBIDDEN);

@@ -26,7 +26,7 @@ const WAIT: Duration = Duration::from_secs(15);
 
 /// Webhook settings for tests: a sealing key, loopback 127.0.0.1 only, plain HTTP, a short
 /// retry schedule, a 1 s request timeout and a fast poll.
-fn hooks(c: &mut Config) {
+pub fn hooks(c: &mut Config) {
     c.webhooks_secret_key = Secret::new(SecretBoxKey::generate().to_base64());
     c.webhooks_allow_networks = vec!["127.0.0.1/32".into()];
     c.webhooks_allow_http = true;
