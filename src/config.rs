@@ -43,6 +43,9 @@ pub struct Config {
     /// `sqlite://path` (embedded default) or `postgres://…`. May carry a password: kept secret.
     pub database_url: Secret,
     pub database_max_connections: u32,
+    /// PostgreSQL `statement_timeout` of every pooled connection, in milliseconds (0: none), so a
+    /// runaway query cannot outlive its client by minutes; such a request answers 503.
+    pub database_statement_timeout_ms: u64,
     pub listen: SocketAddr,
     /// Base URL printed by `demo` and used in links; defaults to `http://{listen}`.
     pub public_base_url: Option<String>,
@@ -122,6 +125,7 @@ impl Default for Config {
         Config {
             database_url: Secret::new("sqlite://./data/srdi-capital.db"),
             database_max_connections: 8,
+            database_statement_timeout_ms: 30_000,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_base_url: None,
             log_format: LogFormat::Text,

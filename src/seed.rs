@@ -513,7 +513,9 @@ pub async fn seed(db: &Db, n: usize, pool: usize, seed_value: u64, now: DateTime
     let today = now.date_naive();
     let rows = synthetic_rows(n, seed_value, today);
     let codes: Vec<String> = rows.iter().step_by(3).take(pool).filter_map(|r| r.firm.credit_code.clone()).collect();
-    let report = import::run(db, rows, false, now).await.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
+    let report = import::run(db, rows, import::ImportMode::default(), now)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
     if report.rejected > 0 {
         anyhow::bail!("synthetic rows were rejected: {:?}", report.errors.first());
     }

@@ -27,7 +27,7 @@ impl Application {
     }
 
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Application> {
-        let db = Db::connect(config.database_url.expose(), config.database_max_connections).await?;
+        let db = Db::from_config(&config).await?;
         db.migrate().await?;
         let listener = TcpListener::bind(config.listen)?;
         Self::with_listener(config, clock, db, listener).await

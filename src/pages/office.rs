@@ -258,8 +258,15 @@ pub async fn import(
 ) -> AppResult<HttpResponse> {
     v.require_admin()?;
     let (content_type, bytes, dry_run) = read_upload(parts).await?;
-    let outcome =
-        service::import::run_as(&state.db, v.principal(), &content_type, &bytes, dry_run, state.clock.now()).await;
+    let outcome = service::import::run_as(
+        &state.db,
+        v.principal(),
+        &content_type,
+        &bytes,
+        service::import::ImportMode { dry_run, atomic: false },
+        state.clock.now(),
+    )
+    .await;
     let ctx = Ctx::from(&v);
     match outcome {
         Ok(report) => {

@@ -17,6 +17,7 @@ mod hygiene;
 mod import;
 mod investments;
 mod listing;
+mod load;
 mod pool;
 mod roadshows;
 mod statistics;
