@@ -378,6 +378,11 @@ async fn office_sees_targets_exports_the_pool_imports_a_csv_with_a_bad_row_and_r
     assert_eq!(b.path().await, "/app/office");
     assert!(b.exists("figure.chart svg").await, "the targets are drawn");
     assert!(b.exists("figure.chart details table").await, "each chart has its data table");
+    let targets = b.text("table.targets").await;
+    assert!(
+        targets.contains("入库培育创新型中小企业2万家以上") && targets.contains("本系统不统计"),
+        "every quantified target of the plan is listed, those the service cannot count marked so"
+    );
     b.check_page("office-dashboard").await;
 
     b.goto("/app/pool").await;
