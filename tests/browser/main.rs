@@ -93,6 +93,7 @@ async fn enterprise_signs_in_by_mailed_link_applies_grants_consent_and_sees_fiel
     assert_eq!(b.status().await, 422);
     let error = b.text(&format!("#amount-{product}-error")).await;
     assert!(error.contains("一百万"), "the error names the value typed: {error}");
+    assert!(error.starts_with("格式不正确"), "the error is worded in the reader's language: {error}");
     let invalid = b.client.find(fantoccini::Locator::Css(&format!("#amount-{product}"))).await.expect("amount");
     assert_eq!(invalid.attr("aria-invalid").await.expect("attr").as_deref(), Some("true"));
     b.check_page("enterprise-apply-error").await;
