@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Db;
+use crate::domain::events::EventKind;
 use crate::domain::firm::Venue;
 use crate::domain::listing_stage::{self, ListingEvent, ListingStage, Progress, RegionalLayer, StageError};
 use crate::domain::readiness::input::ReadinessInput;
@@ -19,7 +20,8 @@ use crate::domain::readiness::{AttestationKey, RuleBook, VenueReadiness, builtin
 use crate::domain::tier_check::{TierBook, TierCheck, TierScheme, builtin_tier_schemes};
 use crate::domain::validate::{Errors, FieldError};
 use crate::error::{AppError, AppResult};
-use crate::store::{Conn, events, financials, firm_inputs, firms, listing};
+use crate::service::events::{self, NewEvent};
+use crate::store::{Conn, financials, firm_inputs, firms, listing};
 
 /// The books built from the stored rules, with the stamp of the rules they were built from.
 type CachedBooks = (String, Arc<RuleBook>, Arc<TierBook>);
@@ -279,12 +281,12 @@ pub async fn record_event(
     listing::put_status(conn, firm_id, &progress, now).await?;
     events::record(
         conn,
-        events::NewEvent {
-            event_type: "listing.stage_reached",
-            firm_id: Some(firm_id),
-            bank_id: None,
-            fact_key: Some(format!("listing_event:{}", event.id)),
-            data: serde_json::json!({
+        NewEvent::fact(
+            EventKind::ListingStageReached,
+            Some(firm_id),
+            None,
+            format!("listing_event:{}", event.id),
+            serde_json::json!({
                 "firm_id": firm_id,
                 "venue": event.venue,
                 "stage": event.stage,
@@ -294,7 +296,7 @@ pub async fn record_event(
                 "corrects": event.corrects,
                 "current_stage": progress.current,
             }),
-        },
+        ),
         now,
     )
     .await?;

@@ -211,7 +211,7 @@ async fn listing_events_follow_the_stage_machine_with_corrections() {
     let events = srdi_capital::store::events::for_firm(&mut app.db.pool().acquire().await.expect("c"), firm_id)
         .await
         .expect("events");
-    assert_eq!(events.iter().filter(|e| e.event_type == "listing.stage_reached").count(), 5);
+    assert_eq!(events.iter().filter(|e| e.kind.as_str() == "listing.stage_reached").count(), 5);
 
     let ent = app.key_for(Role::Enterprise, Some(firm_id)).await;
     assert_eq!(app.get(&format!("/v1/firms/{id}/listing-progress"), &ent).await.status(), StatusCode::OK);

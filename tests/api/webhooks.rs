@@ -1,7 +1,7 @@
 //! Webhooks (issue 5) against a real HTTP receiver on loopback, on both backends.
 
 #[path = "../support/webhook_receiver.rs"]
-mod receiver;
+pub(crate) mod receiver;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,8 @@ use srdi_capital::config::{Config, Secret};
 use srdi_capital::db::row::RowExt;
 use srdi_capital::db::types::ts;
 use srdi_capital::domain::access::Role;
-use srdi_capital::store::events::{self, NewEvent};
+use srdi_capital::domain::events::EventKind;
+use srdi_capital::service::events::{self, NewEvent};
 use srdi_capital::webhooks::dispatcher;
 use srdi_capital::webhooks::signing::{self, SecretBoxKey, WebhookSecret};
 use uuid::Uuid;
@@ -26,7 +27,7 @@ const WAIT: Duration = Duration::from_secs(15);
 
 /// Webhook settings for tests: a sealing key, loopback 127.0.0.1 only, plain HTTP, a short
 /// retry schedule, a 1 s request timeout and a fast poll.
-fn hooks(c: &mut Config) {
+pub(crate) fn hooks(c: &mut Config) {
     c.webhooks_secret_key = Secret::new(SecretBoxKey::generate().to_base64());
     c.webhooks_allow_networks = vec!["127.0.0.1/32".into()];
     c.webhooks_allow_http = true;
@@ -87,17 +88,17 @@ async fn consent(app: &TestApp, firm: Uuid, bank: Option<Uuid>) -> Uuid {
     id
 }
 
-/// Records a business event in its own transaction, as the capabilities that own them do.
+/// Records an event of a hand-picked type through the service's one event path, in its own
+/// transaction: for the delivery mechanics (retries, scope, limits) that need an event of a
+/// given shape. What business changes send is proven from the public API in `events.rs`.
 async fn record(app: &TestApp, event_type: &'static str, firm: Option<Uuid>, bank: Option<Uuid>, data: Value) -> Uuid {
     let mut tx = app.db.begin().await.expect("begin");
-    let ev = events::record(
-        &mut tx,
-        NewEvent { event_type, firm_id: firm, bank_id: bank, fact_key: Some(Uuid::now_v7().to_string()), data },
-        app.clock.now(),
-    )
-    .await
-    .expect("record")
-    .expect("new fact");
+    let kind = event_type.parse().expect("a known event kind");
+    let ev =
+        events::record(&mut tx, NewEvent::fact(kind, firm, bank, Uuid::now_v7().to_string(), data), app.clock.now())
+            .await
+            .expect("record")
+            .expect("new fact");
     tx.commit().await.expect("commit");
     ev.id
 }
@@ -146,7 +147,7 @@ async fn attempts(app: &TestApp, key: &str, endpoint: Uuid) -> Vec<Value> {
 
 /// Verifies a received delivery with the independent Standard Webhooks reference library
 /// (Python `standardwebhooks`; `SRDI_TEST_PYTHON` names the interpreter).
-fn python_verifies(secret: &str, r: &Received) -> bool {
+pub(crate) fn python_verifies(secret: &str, r: &Received) -> bool {
     use std::io::Write as _;
     use std::process::{Command, Stdio};
     let python = std::env::var("SRDI_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
@@ -790,13 +791,13 @@ async fn after_consent_is_revoked_no_more_events_about_the_firm_reach_the_bank()
         .expect("revoke");
     let revoked = events::record(
         &mut tx,
-        NewEvent {
-            event_type: "consent.revoked",
-            firm_id: Some(f),
-            bank_id: Some(a),
-            fact_key: Some(format!("consent:{c}:revoked")),
-            data: json!({"firm_id": f, "consent_id": c}),
-        },
+        NewEvent::fact(
+            EventKind::ConsentRevoked,
+            Some(f),
+            Some(a),
+            format!("consent:{c}:revoked"),
+            json!({"firm_id": f, "consent_id": c}),
+        ),
         Utc::now(),
     )
     .await
@@ -1021,13 +1022,7 @@ async fn an_endpoint_never_gets_more_concurrent_requests_than_its_cap() {
     for n in 0..8 {
         events::record(
             &mut tx,
-            NewEvent {
-                event_type: "consent.granted",
-                firm_id: None,
-                bank_id: Some(a),
-                fact_key: Some(format!("cap:{n}")),
-                data: json!({"n": n}),
-            },
+            NewEvent::fact(EventKind::ConsentGranted, None, Some(a), format!("cap:{n}"), json!({"n": n})),
             app.clock.now(),
         )
         .await
