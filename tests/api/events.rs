@@ -13,6 +13,7 @@ use srdi_capital::clock::SystemClock;
 
 use crate::webhooks::receiver::{Received, Receiver};
 use srdi_capital::service::matches::sync_token;
+use uuid::Uuid;
 
 use crate::financing::{bank, consent_to, firm, json_of, publish, revoke, set_revenue, srdi_product};
 use crate::helpers::*;
@@ -149,4 +150,70 @@ fn urlencoding(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// "Consent in force" has one SQL spelling (for reads and deliveries) and one Rust rule (for
+/// consent changes); the same cases run through both and must agree, on both backends.
+#[tokio::test]
+async fn consent_in_force_is_the_same_rule_in_sql_and_in_rust() {
+    use chrono::{DateTime, Utc};
+    use srdi_capital::db::types::ts;
+    use srdi_capital::domain::consent::{Consent, ConsentPurpose, covers};
+    use srdi_capital::store::{consents, webhooks as hook_store};
+
+    let app = spawn_app().await;
+    let (a, b) = (app.insert_bank("RULE-A").await, app.insert_bank("RULE-B").await);
+    let t = |s: &str| -> DateTime<Utc> { s.parse().expect("timestamp") };
+    let now = t("2026-06-30T12:00:00Z");
+    let (g, x) = ("2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+    // (what, bank named (None: all banks), granted, expires, revoked, bank asked, covered at `now`)
+    let cases: &[(&str, Option<Uuid>, &str, &str, Option<&str>, Uuid, bool)] = &[
+        ("named bank", Some(a), g, x, None, a, true),
+        ("another bank", Some(b), g, x, None, a, false),
+        ("all banks", None, g, x, None, b, true),
+        ("granted later", Some(a), "2026-07-01T00:00:00Z", x, None, a, false),
+        ("granted at that instant", Some(a), "2026-06-30T12:00:00Z", x, None, a, true),
+        ("expired", Some(a), g, "2026-06-30T11:59:59Z", None, a, false),
+        ("expires at that instant", Some(a), g, "2026-06-30T12:00:00Z", None, a, false),
+        ("expires a second later", Some(a), g, "2026-06-30T12:00:01Z", None, a, true),
+        ("revoked", Some(a), g, x, Some("2026-03-01T00:00:00Z"), a, false),
+        ("revoked at that instant", Some(a), g, x, Some("2026-06-30T12:00:00Z"), a, false),
+        ("revocation dated later", Some(a), g, x, Some("2026-07-01T00:00:00Z"), a, true),
+        ("all banks, revoked", None, g, x, Some("2026-03-01T00:00:00Z"), a, false),
+        ("all banks, expired", None, g, "2026-05-01T00:00:00Z", None, b, false),
+    ];
+    let mut conn = app.db.pool().acquire().await.expect("conn");
+    for (n, (what, named, granted, expires, revoked, asked, want)) in cases.iter().enumerate() {
+        let firm: Uuid = app.create_firm(firm_body(100 + n)).await["id"].as_str().expect("id").parse().expect("uuid");
+        let consent = Consent {
+            id: Uuid::now_v7(),
+            firm_id: firm,
+            bank_id: *named,
+            purpose: ConsentPurpose::FinancingMatching,
+            granted_at: t(granted),
+            expires_at: t(expires),
+            revoked_at: revoked.map(t),
+        };
+        sqlx::query(
+            "INSERT INTO consents (id, firm_id, bank_id, purpose, granted_at, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, 'financing_matching', $4, $5, $6)",
+        )
+        .bind(consent.id.to_string())
+        .bind(firm.to_string())
+        .bind(named.map(|b| b.to_string()))
+        .bind(ts(consent.granted_at))
+        .bind(ts(consent.expires_at))
+        .bind(consent.revoked_at.map(ts))
+        .execute(&mut *conn)
+        .await
+        .expect("insert consent");
+        let rust = covers(std::slice::from_ref(&consent), *asked, now);
+        let read_gate = consents::covers(&mut conn, firm, *asked, now).await.expect("sql");
+        let coverage = hook_store::consent_coverage(&mut conn, &[firm], now).await.expect("coverage");
+        let delivery_gate =
+            coverage.get(&firm).is_some_and(|banks| banks.iter().any(|x| x.is_none_or(|x| x == *asked)));
+        assert_eq!((rust, read_gate, delivery_gate), (*want, *want, *want), "{what}");
+        let state = consents::get(&mut conn, firm, consent.id, now).await.expect("get").expect("found").state;
+        assert_eq!(state == "in_force", consent.is_in_force(now), "{what}: the answer's state follows the rule too");
+    }
 }
