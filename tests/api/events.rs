@@ -167,7 +167,8 @@ async fn consent_in_force_is_the_same_rule_in_sql_and_in_rust() {
     let now = t("2026-06-30T12:00:00Z");
     let (g, x) = ("2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
     // (what, bank named (None: all banks), granted, expires, revoked, bank asked, covered at `now`)
-    let cases: &[(&str, Option<Uuid>, &str, &str, Option<&str>, Uuid, bool)] = &[
+    type Case<'a> = (&'a str, Option<Uuid>, &'a str, &'a str, Option<&'a str>, Uuid, bool);
+    let cases: &[Case] = &[
         ("named bank", Some(a), g, x, None, a, true),
         ("another bank", Some(b), g, x, None, a, false),
         ("all banks", None, g, x, None, b, true),
