@@ -170,7 +170,7 @@ pub(crate) fn python_verifies(secret: &str, r: &Received) -> bool {
 }
 
 /// Our own verifier, at the delivery's own timestamp (for deliveries made under a manual clock).
-fn rust_verifies(secret: &str, r: &Received) -> bool {
+pub(crate) fn rust_verifies(secret: &str, r: &Received) -> bool {
     let secret = WebhookSecret::parse(secret).expect("secret");
     let ts: i64 = r.header("webhook-timestamp").parse().expect("timestamp");
     signing::verify(
