@@ -10,14 +10,14 @@ use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use srdi_capital::clock::{ManualClock, SharedClock, SystemClock};
-use srdi_capital::config::{Config, Secret};
+use srdi_capital::config::Config;
 use srdi_capital::db::row::RowExt;
 use srdi_capital::db::types::ts;
 use srdi_capital::domain::access::Role;
 use srdi_capital::domain::events::EventKind;
 use srdi_capital::service::events::{self, NewEvent};
 use srdi_capital::webhooks::dispatcher;
-use srdi_capital::webhooks::signing::{self, SecretBoxKey, WebhookSecret};
+use srdi_capital::webhooks::signing::{self, WebhookSecret};
 use uuid::Uuid;
 
 use self::receiver::{Received, Receiver, Reply};
@@ -28,12 +28,7 @@ const WAIT: Duration = Duration::from_secs(15);
 /// Webhook settings for tests: a sealing key, loopback 127.0.0.1 only, plain HTTP, a short
 /// retry schedule, a 1 s request timeout and a fast poll.
 pub(crate) fn hooks(c: &mut Config) {
-    c.webhooks_secret_key = Secret::new(SecretBoxKey::generate().to_base64());
-    c.webhooks_allow_networks = vec!["127.0.0.1/32".into()];
-    c.webhooks_allow_http = true;
-    c.webhooks_retry_schedule = vec!["0".into(), "1".into(), "1".into(), "1".into()];
-    c.webhooks_request_timeout_ms = 1000;
-    c.webhooks_poll_interval_ms = 20;
+    loopback_webhooks(c);
 }
 
 async fn hook_app() -> TestApp {
@@ -145,28 +140,9 @@ async fn attempts(app: &TestApp, key: &str, endpoint: Uuid) -> Vec<Value> {
     page["items"].as_array().expect("items").clone()
 }
 
-/// Verifies a received delivery with the independent Standard Webhooks reference library
-/// (Python `standardwebhooks`; `SRDI_TEST_PYTHON` names the interpreter).
+/// Verifies a received delivery with the independent Standard Webhooks reference library.
 pub(crate) fn python_verifies(secret: &str, r: &Received) -> bool {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
-    let python = std::env::var("SRDI_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/verify_standard_webhook.py");
-    let mut child = Command::new(&python)
-        .arg(script)
-        .args([secret, r.header("webhook-id"), r.header("webhook-timestamp"), r.header("webhook-signature")])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {python} ({e}); `pip install standardwebhooks` or set SRDI_TEST_PYTHON")
-        });
-    child.stdin.take().expect("stdin").write_all(&r.body).expect("write body");
-    let out = child.wait_with_output().expect("verifier ran");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.code() != Some(3), "standardwebhooks missing for {python}: {stderr}");
-    out.status.success()
+    r.verified_by_reference_library(secret)
 }
 
 /// Our own verifier, at the delivery's own timestamp (for deliveries made under a manual clock).
