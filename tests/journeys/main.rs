@@ -11,3 +11,4 @@ mod helpers;
 mod receiver;
 
 mod bank;
+mod office;
