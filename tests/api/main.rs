@@ -7,6 +7,7 @@ mod helpers;
 #[path = "../support/smtp_sink.rs"]
 mod smtp_sink;
 
+mod events;
 mod financing;
 mod firm_inputs;
 mod firms;
