@@ -27,8 +27,9 @@ use srdi_capital::clock::SystemClock;
 use srdi_capital::config::{Config, Secret};
 use srdi_capital::db::Db;
 use srdi_capital::db::types::ts;
+use srdi_capital::domain::events::EventKind;
+use srdi_capital::service::events::{self, NewEvent};
 use srdi_capital::startup::Application;
-use srdi_capital::store::events::{self, NewEvent};
 use srdi_capital::webhooks::endpoint::EndpointFields;
 use srdi_capital::webhooks::payload::EventType;
 use srdi_capital::webhooks::settings;
@@ -164,13 +165,13 @@ async fn produce(
                     let firm = firms[n % firms.len()];
                     let ev = events::record(
                         &mut tx,
-                        NewEvent {
-                            event_type: "match.created",
-                            firm_id: Some(firm),
-                            bank_id: Some(bank),
-                            fact_key: Some(format!("bench:{n}:{}", Uuid::now_v7())),
-                            data: serde_json::json!({"firm_id": firm, "product_id": Uuid::nil(), "score": n % 100}),
-                        },
+                        NewEvent::fact(
+                            EventKind::MatchCreated,
+                            Some(firm),
+                            Some(bank),
+                            format!("bench:{n}:{}", Uuid::now_v7()),
+                            serde_json::json!({"firm_id": firm, "product_id": Uuid::nil(), "score": n % 100}),
+                        ),
                         chrono::Utc::now(),
                     )
                     .await

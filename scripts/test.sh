@@ -29,8 +29,8 @@ cargo clippy --all-targets --locked -- -D warnings
 step "unit, API and browser tests on SQLite"
 SRDI_TEST_DATABASE=sqlite cargo nextest run --locked --no-fail-fast
 
-step "API and browser tests on PostgreSQL"
-SRDI_TEST_DATABASE=postgres cargo nextest run --locked --no-fail-fast --test api --test browser
+step "API, journey and browser tests on PostgreSQL"
+SRDI_TEST_DATABASE=postgres cargo nextest run --locked --no-fail-fast --test api --test journeys --test browser
 
 step "OpenAPI drift check"
 cargo run --quiet --locked -- openapi > target/openapi.generated.json

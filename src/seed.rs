@@ -20,13 +20,14 @@ use crate::db::Db;
 use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::{day, ts};
 use crate::domain::credit_code::CreditCode;
+use crate::domain::events::EventKind;
 use crate::domain::firm::{City, FinancialsInput, FirmInput, Tier, Venue};
 use crate::domain::firm_inputs::{
     AttestationInput, EquityFinancingsInput, EquityRoundInput, TierInputsInput, TierRecognitionInput,
 };
+use crate::service::events::{self, NewEvent, Numbering};
 use crate::service::firm_inputs::{self as inputs_csv, RawInputs};
 use crate::service::import::{self, RawRow};
-use crate::store::events;
 
 /// Approximate 2023 GDP in 100 million yuan: only a weight for where synthetic firms sit.
 const CITY_WEIGHTS: &[(City, u32)] = &[
@@ -582,22 +583,19 @@ pub async fn seed(db: &Db, n: usize, pool: usize, seed_value: u64, now: DateTime
                 .bind(ts(now));
         }
         q.execute(&mut *tx).await?;
-        let sql = format!(
-            "INSERT INTO events (id, event_type, firm_id, bank_id, firm_seq, occurred_at, payload) VALUES {}",
-            values_placeholders(pool_rows.len(), 7, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, venue, key_firm, _, seq) in &pool_rows {
-            q = q
-                .bind(events::event_id("reserve_pool.admitted", &format!("firm:{id}:seq:{seq}")).to_string())
-                .bind("reserve_pool.admitted")
-                .bind(id.to_string())
-                .bind(None::<String>)
-                .bind(*seq)
-                .bind(ts(now))
-                .bind(serde_json::json!({ "firm_id": id, "target_venue": venue, "key_firm": key_firm }).to_string());
-        }
-        q.execute(&mut *tx).await?;
+        // Each admission is its firm's next change; the firm rows are bumped just below.
+        let admitted_events = pool_rows
+            .iter()
+            .map(|(id, venue, key_firm, _, seq)| NewEvent {
+                numbering: Numbering::Given(*seq),
+                ..NewEvent::firm_change(
+                    EventKind::ReservePoolAdmitted,
+                    *id,
+                    serde_json::json!({ "firm_id": id, "target_venue": venue, "key_firm": key_firm }),
+                )
+            })
+            .collect();
+        events::record_many(&mut tx, admitted_events, now).await?;
         let sql = format!(
             "UPDATE firms SET in_reserve_pool = $1, event_seq = event_seq + 1 WHERE id IN ({})",
             list_placeholders(pool_rows.len(), 2)

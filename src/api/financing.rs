@@ -12,11 +12,13 @@ use super::AppState;
 use super::auth::Caller;
 use super::parse_json;
 use super::problem::Problem;
+use crate::domain::events::EventKind;
 use crate::domain::validate::nullable;
 use crate::error::{AppError, AppResult};
+use crate::service::events::{self, NewEvent};
 pub use crate::service::financing::{BankRef, FinancingStatus, FinancingTotals};
 use crate::service::matching::{self, RematchReport};
-use crate::store::{banks, events, firm_finance};
+use crate::store::{banks, firm_finance};
 
 /// The firm's financing status: applications and their stages, totals requested, approved and
 /// disbursed, matched products, consents (enterprise itself, office).
@@ -63,18 +65,8 @@ async fn flags_changed(
     field: &'static str,
     now: DateTime<Utc>,
 ) -> AppResult<FinancingFlags> {
-    events::record(
-        tx,
-        events::NewEvent {
-            event_type: "firm.updated",
-            firm_id: Some(firm_id),
-            bank_id: None,
-            fact_key: None,
-            data: json!({ "firm_id": firm_id, "changed": [field] }),
-        },
-        now,
-    )
-    .await?;
+    let data = json!({ "firm_id": firm_id, "changed": [field] });
+    events::record(tx, NewEvent::firm_change(EventKind::FirmUpdated, firm_id, data), now).await?;
     matching::refresh_firm(tx, state.db.dialect(), firm_id, now).await?;
     let (lead_bank_id, tutoring_whitelist) =
         firm_finance::flags(tx, firm_id).await?.ok_or(AppError::not_found("firm"))?;

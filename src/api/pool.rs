@@ -108,7 +108,7 @@ pub async fn admit(
         let now = state.clock.now();
         let admission = input.validate(now.date_naive())?;
         let mut tx = state.db.begin().await?;
-        let (entry, created) = pool::admit(&mut tx, &admission, &caller, now).await?;
+        let (entry, created) = crate::service::pool::admit(&mut tx, &admission, &caller, now).await?;
         crate::service::matching::refresh_firm(&mut tx, state.db.dialect(), entry.firm_id, now).await?;
         tx.commit().await?;
         tracing::info!(firm_id = %entry.firm_id, venue = %entry.target_venue, created, "reserve pool admission");
@@ -164,7 +164,7 @@ pub async fn remove(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let firm_id = firm_id.into_inner();
-    pool::remove(&mut tx, firm_id, &reason, &caller, now).await?;
+    crate::service::pool::remove(&mut tx, firm_id, &reason, &caller, now).await?;
     crate::service::matching::refresh_firm(&mut tx, state.db.dialect(), firm_id, now).await?;
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())

@@ -14,12 +14,14 @@ use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
 use crate::api::query::Query;
 use crate::domain::access::Role;
+use crate::domain::events::EventKind;
 use crate::domain::product::{LoanProduct, ProductDraft, ProductKind};
 use crate::error::{AppError, AppResult};
+use crate::service::events::{self, NewEvent};
 use crate::service::matching;
 pub use crate::service::products::{ProductView, view};
 use crate::store::matches::Subject;
-use crate::store::{Conn, banks, events, lpr, matches, products};
+use crate::store::{Conn, banks, lpr, matches, products};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -75,23 +77,14 @@ async fn owned(conn: &mut Conn, caller: &Caller, id: Uuid) -> AppResult<LoanProd
 
 async fn record_product_event(
     conn: &mut Conn,
-    event_type: &'static str,
+    kind: EventKind,
     p: &LoanProduct,
     version: i64,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    events::record(
-        conn,
-        events::NewEvent {
-            event_type,
-            firm_id: None,
-            bank_id: Some(p.bank_id),
-            fact_key: Some(format!("product:{}:v{version}", p.id)),
-            data: json!({ "product_id": p.id, "bank_id": p.bank_id, "version": version, "active": p.active }),
-        },
-        now,
-    )
-    .await?;
+    let data = json!({ "product_id": p.id, "bank_id": p.bank_id, "version": version, "active": p.active });
+    let key = format!("product:{}:v{version}", p.id);
+    events::record(conn, NewEvent::fact(kind, None, Some(p.bank_id), key, data), now).await?;
     Ok(())
 }
 
@@ -129,7 +122,7 @@ pub async fn create_product(
             return Err(AppError::field("bank_id", "not_found", format!("no bank with id {bank_id}")));
         }
         let product = products::insert(&mut tx, bank_id, &terms, now).await?;
-        record_product_event(&mut tx, "product.created", &product, 1, now).await?;
+        record_product_event(&mut tx, EventKind::ProductCreated, &product, 1, now).await?;
         matches::enqueue(&mut tx, Subject::Product, product.id, now).await?;
         let table = lpr::list(&mut tx).await?;
         tx.commit().await?;
@@ -225,7 +218,7 @@ pub async fn patch_product(
     })?;
     let terms = draft.validate()?;
     let (product, version) = products::update(&mut tx, id, &terms, now).await?;
-    record_product_event(&mut tx, "product.updated", &product, version, now).await?;
+    record_product_event(&mut tx, EventKind::ProductUpdated, &product, version, now).await?;
     matches::enqueue(&mut tx, Subject::Product, id, now).await?;
     let table = lpr::list(&mut tx).await?;
     tx.commit().await?;
@@ -250,7 +243,7 @@ pub async fn delete_product(
     let current = owned(&mut tx, &caller, id).await?;
     if let Some(version) = products::withdraw(&mut tx, id, now).await? {
         let withdrawn = LoanProduct { active: false, ..current };
-        record_product_event(&mut tx, "product.withdrawn", &withdrawn, version, now).await?;
+        record_product_event(&mut tx, EventKind::ProductWithdrawn, &withdrawn, version, now).await?;
         matches::enqueue(&mut tx, Subject::Product, id, now).await?;
     }
     tx.commit().await?;

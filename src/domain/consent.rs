@@ -41,8 +41,41 @@ impl Consent {
         self.granted_at <= now && now < self.expires_at && self.revoked_at.is_none_or(|r| now < r)
     }
 
+    /// Where the consent stands at `now`; `InForce` exactly when [`Consent::is_in_force`].
+    pub fn state(&self, now: DateTime<Utc>) -> ConsentState {
+        if self.is_in_force(now) {
+            ConsentState::InForce
+        } else if self.revoked_at.is_some_and(|r| r <= now) {
+            ConsentState::Revoked
+        } else if self.expires_at <= now {
+            ConsentState::Expired
+        } else {
+            ConsentState::Pending
+        }
+    }
+
     fn reaches(&self, bank_id: Uuid, purpose: ConsentPurpose) -> bool {
         self.purpose == purpose && self.bank_id.is_none_or(|b| b == bank_id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentState {
+    /// Granted at a later instant than the one asked about.
+    Pending,
+    InForce,
+    Expired,
+    Revoked,
+}
+
+impl ConsentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentState::Pending => "pending",
+            ConsentState::InForce => "in_force",
+            ConsentState::Expired => "expired",
+            ConsentState::Revoked => "revoked",
+        }
     }
 }
 

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::firm::{Venue, vocabulary};
+use crate::domain::firm::{NeeqLayer, Venue, vocabulary};
 
 vocabulary!(
     /// A listing milestone. Which stages a venue uses: see `stages_of`.
@@ -393,9 +393,70 @@ pub fn check_append(
     Ok(after)
 }
 
+/// The firm record's NEEQ quotation (date, layer) that its milestones imply, from the firm's
+/// progress on every venue and what the record says now (kept where the milestones say nothing,
+/// e.g. a quotation imported from a spreadsheet). A recorded `neeq_listed` sets the date; the
+/// current NEEQ stage sets the layer (`neeq_innovation_layer`: innovation, `neeq_listed`: basic);
+/// a listing on an exchange ends the quotation, so the firm has no NEEQ layer any more.
+pub fn neeq_record(
+    progress: &[Progress],
+    current: (Option<NaiveDate>, Option<NeeqLayer>),
+) -> (Option<NaiveDate>, Option<NeeqLayer>) {
+    let exchange_listed = progress
+        .iter()
+        .any(|p| matches!(p.venue, Venue::Bse | Venue::Star | Venue::Chinext) && p.current == Some(Listed));
+    let neeq = progress.iter().find(|p| p.venue == Venue::Neeq);
+    let quoted_on = neeq.and_then(|p| p.history.iter().find(|s| s.stage == NeeqListed)).map(|s| s.reached_on);
+    let listed_on = quoted_on.or(current.0);
+    let layer = if exchange_listed {
+        None
+    } else {
+        match neeq.and_then(|p| p.current) {
+            Some(NeeqInnovationLayer) => Some(NeeqLayer::Innovation),
+            Some(NeeqListed) => Some(NeeqLayer::Basic),
+            _ => current.1,
+        }
+    };
+    (listed_on, layer.filter(|_| listed_on.is_some()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn milestones_set_the_firm_neeq_record() {
+        let today = date("2026-01-01");
+        let progress_of = |events: &[ListingEvent]| -> Vec<Progress> {
+            Venue::ALL.iter().map(|v| progress(*v, events, today)).collect()
+        };
+        let quoted = [ev(1, Venue::Neeq, NeeqListed, "2022-03-01")];
+        let innovation = [quoted[0].clone(), ev(2, Venue::Neeq, NeeqInnovationLayer, "2023-05-01")];
+        let mut bse = innovation.to_vec();
+        for (n, stage, on) in [
+            (3, TutoringFiled, "2023-06-01"),
+            (4, TutoringAccepted, "2023-09-01"),
+            (5, ApplicationAccepted, "2024-06-01"),
+            (6, Inquiry, "2024-07-01"),
+            (7, CommitteeApproved, "2024-09-01"),
+            (8, Registered, "2024-10-01"),
+            (9, Listed, "2024-11-01"),
+        ] {
+            bse.push(ev(n, Venue::Bse, stage, on));
+        }
+        let imported = (Some(date("2020-01-01")), Some(NeeqLayer::Basic));
+        type Record = (Option<NaiveDate>, Option<NeeqLayer>);
+        let cases: &[(&str, &[ListingEvent], Record, Record)] = &[
+            ("nothing recorded keeps the record", &[], imported, imported),
+            ("nothing recorded, nothing known", &[], (None, None), (None, None)),
+            ("quoted", &quoted, (None, None), (Some(date("2022-03-01")), Some(NeeqLayer::Basic))),
+            ("innovation layer", &innovation, (None, None), (Some(date("2022-03-01")), Some(NeeqLayer::Innovation))),
+            ("listed on the BSE leaves NEEQ", &bse, (None, None), (Some(date("2022-03-01")), None)),
+        ];
+        for (what, events, current, want) in cases {
+            assert_eq!(neeq_record(&progress_of(events), *current), *want, "{what}");
+        }
+    }
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -6,6 +6,7 @@ pub mod application;
 pub mod bank;
 pub mod consent;
 pub mod credit_code;
+pub mod events;
 pub mod firm;
 pub mod firm_inputs;
 pub mod investment;
@@ -18,6 +19,7 @@ pub mod readiness;
 pub mod roadshow;
 pub mod tier_check;
 pub mod validate;
+pub mod webhook;
 
 /// A string that is not one of a closed vocabulary's values.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,10 +16,12 @@ use crate::db::Db;
 use crate::db::row::{RowExt, values_placeholders};
 use crate::db::types::ts;
 use crate::domain::bank::NewBank;
+use crate::domain::events::EventKind;
 use crate::domain::firm::{City, TaxCreditGrade, Tier, Venue};
 use crate::domain::product::{Collateral, Eligibility, LprFixing, ProductDraft, ProductKind, ProductTerms};
+use crate::service::events::{self, NewEvent, Numbering};
 use crate::service::matching::{self, RematchReport};
-use crate::store::{banks, events, lpr, products};
+use crate::store::{banks, lpr, products};
 
 /// LPR fixings, percent (1-year, 5-year-and-above), on the dates they changed. Data recalled from
 /// the PBOC / National Interbank Funding Center announcements (published on the 20th, or the next
@@ -475,25 +477,24 @@ pub async fn seed(
                 .bind(expires.clone());
         }
         q.execute(&mut *tx).await?;
-        let sql = format!(
-            "INSERT INTO events (id, event_type, firm_id, bank_id, firm_seq, occurred_at, payload) VALUES {} \
-             ON CONFLICT (id) DO NOTHING",
-            values_placeholders(chunk.len(), 7, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for (cid, firm, bank) in chunk {
-            let data = serde_json::json!({ "consent_id": cid, "firm_id": firm, "bank_id": bank,
-                "purpose": "financing_matching", "expires_at": expires });
-            q = q
-                .bind(events::event_id("consent.granted", &format!("consent:{cid}:granted")).to_string())
-                .bind("consent.granted")
-                .bind(firm.to_string())
-                .bind(bank.map(|b| b.to_string()))
-                .bind(None::<i64>)
-                .bind(ts(now))
-                .bind(data.to_string());
-        }
-        q.execute(&mut *tx).await?;
+        let granted = chunk
+            .iter()
+            .map(|(cid, firm, bank)| {
+                let data = serde_json::json!({ "consent_id": cid, "firm_id": firm, "bank_id": bank,
+                    "purpose": "financing_matching", "expires_at": expires });
+                NewEvent {
+                    numbering: Numbering::Unnumbered,
+                    ..NewEvent::fact(
+                        EventKind::ConsentGranted,
+                        Some(*firm),
+                        *bank,
+                        format!("consent:{cid}:granted"),
+                        data,
+                    )
+                }
+            })
+            .collect();
+        events::record_many(&mut tx, granted, now).await?;
     }
     report.consents = consent_rows.len();
     for (firm, bank) in &lead {

@@ -14,11 +14,13 @@ use crate::domain::application::{
     allowed_next,
 };
 use crate::domain::consent::NewConsent;
+use crate::domain::events::EventKind;
 use crate::error::{AppError, AppResult};
 use crate::mail::ics::Party;
 use crate::service::consent;
+use crate::service::events::{self, NewEvent};
 use crate::store::applications::{self, AppFilter, Application, HistoryEntry, Scope};
-use crate::store::{Conn, consents, events, products};
+use crate::store::{Conn, consents, products};
 
 /// How long the consent that applying grants runs (a loan decision and the first year of the loan).
 pub const APPLICATION_CONSENT_DAYS: i64 = 365;
@@ -99,14 +101,14 @@ pub async fn apply(
     applications::add_history(conn, id, None, ApplicationStatus::Submitted, caller, None, None, now).await?;
     events::record(
         conn,
-        events::NewEvent {
-            event_type: "application.submitted",
-            firm_id: Some(firm_id),
-            bank_id: Some(product.bank_id),
-            fact_key: Some(format!("application:{id}:submitted")),
-            data: json!({ "application_id": id, "firm_id": firm_id, "product_id": product.id,
+        NewEvent::fact(
+            EventKind::ApplicationSubmitted,
+            Some(firm_id),
+            Some(product.bank_id),
+            format!("application:{id}:submitted"),
+            json!({ "application_id": id, "firm_id": firm_id, "product_id": product.id,
                 "amount": new.amount, "term_months": new.term_months }),
-        },
+        ),
         now,
     )
     .await?;
@@ -200,18 +202,18 @@ pub async fn transition(
     applications::add_history(conn, id, Some(a.status), to, caller, detail_json, remark.as_deref(), now).await?;
     events::record(
         conn,
-        events::NewEvent {
-            event_type: if to == ApplicationStatus::Withdrawn {
-                "application.withdrawn"
+        NewEvent::fact(
+            if to == ApplicationStatus::Withdrawn {
+                EventKind::ApplicationWithdrawn
             } else {
-                "application.status_changed"
+                EventKind::ApplicationStatusChanged
             },
-            firm_id: Some(a.firm_id),
-            bank_id: Some(a.bank_id),
-            fact_key: Some(format!("application:{id}:{to}")),
-            data: json!({ "application_id": id, "firm_id": a.firm_id, "product_id": a.product_id,
+            Some(a.firm_id),
+            Some(a.bank_id),
+            format!("application:{id}:{to}"),
+            json!({ "application_id": id, "firm_id": a.firm_id, "product_id": a.product_id,
                 "from": a.status, "to": to, "actor": actor }),
-        },
+        ),
         now,
     )
     .await?;

@@ -1,16 +1,18 @@
-//! Granting and revoking data-sharing consent: the consent row, its outbox event and the
-//! "touch" of the firm's matches (so that a bank's incremental sync learns the firm became
-//! visible or invisible) happen in one transaction.
+//! Granting and revoking data-sharing consent: the consent row, its outbox event, and the match
+//! events and "touch" for each bank whose sight of the firm changed (so that a bank's webhooks and
+//! its incremental sync both learn the firm became visible or invisible) happen in one transaction.
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::access::Principal;
-use crate::domain::consent::{ConsentDraft, MAX_CONSENT_DAYS, NewConsent};
+use crate::domain::consent::{Consent, ConsentDraft, MAX_CONSENT_DAYS, NewConsent, covers};
+use crate::domain::events::{EventKind, MatchReason};
 use crate::error::{AppError, AppResult};
+use crate::service::events::{self, NewEvent, Numbering};
 use crate::store::consents::{self, ConsentRecord};
-use crate::store::{Conn, banks, events, firms, matches};
+use crate::store::{Conn, banks, firms, matches};
 
 pub async fn grant(
     conn: &mut Conn,
@@ -20,25 +22,18 @@ pub async fn grant(
     now: DateTime<Utc>,
 ) -> AppResult<ConsentRecord> {
     let record = consents::insert(conn, firm_id, c, by.map(|p| p.key_id), now).await?;
-    events::record(
-        conn,
-        events::NewEvent {
-            event_type: "consent.granted",
-            firm_id: Some(firm_id),
-            bank_id: c.bank_id,
-            fact_key: Some(format!("consent:{}:granted", record.consent.id)),
-            data: json!({
-                "consent_id": record.consent.id,
-                "firm_id": firm_id,
-                "bank_id": c.bank_id,
-                "purpose": c.purpose,
-                "expires_at": c.expires_at,
-            }),
-        },
-        now,
-    )
-    .await?;
-    matches::touch(conn, firm_id, c.bank_id, now).await?;
+    let data = json!({
+        "consent_id": record.consent.id,
+        "firm_id": firm_id,
+        "bank_id": c.bank_id,
+        "purpose": c.purpose,
+        "expires_at": c.expires_at,
+    });
+    let key = format!("consent:{}:granted", record.consent.id);
+    events::record(conn, NewEvent::fact(EventKind::ConsentGranted, Some(firm_id), c.bank_id, key, data), now).await?;
+    let after = firm_consents(conn, firm_id, now).await?;
+    let before: Vec<Consent> = after.iter().filter(|k| k.id != record.consent.id).cloned().collect();
+    announce_coverage_change(conn, firm_id, &before, &after, MatchReason::ConsentGranted, now).await?;
     Ok(record)
 }
 
@@ -48,20 +43,78 @@ pub async fn revoke(conn: &mut Conn, record: &ConsentRecord, by: &Principal, now
     if !consents::revoke(conn, c.firm_id, c.id, by.key_id, now).await? {
         return Ok(false);
     }
-    events::record(
-        conn,
-        events::NewEvent {
-            event_type: "consent.revoked",
-            firm_id: Some(c.firm_id),
-            bank_id: c.bank_id,
-            fact_key: Some(format!("consent:{}:revoked", c.id)),
-            data: json!({ "consent_id": c.id, "firm_id": c.firm_id, "bank_id": c.bank_id }),
-        },
-        now,
-    )
-    .await?;
-    matches::touch(conn, c.firm_id, c.bank_id, now).await?;
+    let data = json!({ "consent_id": c.id, "firm_id": c.firm_id, "bank_id": c.bank_id });
+    let key = format!("consent:{}:revoked", c.id);
+    events::record(conn, NewEvent::fact(EventKind::ConsentRevoked, Some(c.firm_id), c.bank_id, key, data), now).await?;
+    let after = firm_consents(conn, c.firm_id, now).await?;
+    let before: Vec<Consent> = after
+        .iter()
+        .map(|k| if k.id == c.id { Consent { revoked_at: None, ..k.clone() } } else { k.clone() })
+        .collect();
+    announce_coverage_change(conn, c.firm_id, &before, &after, MatchReason::ConsentRevoked, now).await?;
     Ok(true)
+}
+
+async fn firm_consents(conn: &mut Conn, firm_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<Consent>> {
+    Ok(consents::for_firm(conn, firm_id, now).await?.into_iter().map(|r| r.consent).collect())
+}
+
+/// Tells each bank whose sight of the firm's active matches a consent change altered: a bank
+/// that now sees the firm gets `match.created` for each active match of its products, one that
+/// no longer sees it gets `match.withdrawn` (ids only), both with the `reason`. The pairs get a
+/// new change sequence number, so an incremental pull reports the same change, and the events
+/// carry it, so a mirror kept from webhooks alone orders them like the pull. `before` and `after`
+/// are the firm's consents without and with the change; coverage is decided by the domain rule.
+pub async fn announce_coverage_change(
+    conn: &mut Conn,
+    firm_id: Uuid,
+    before: &[Consent],
+    after: &[Consent],
+    reason: MatchReason,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    // The change sequence first: its row lock orders this transaction against matching writers,
+    // so a match they write is either seen below or written after this consent change commits
+    // (and then fanned out under it).
+    let seq = matches::next_seq(conn).await?;
+    let changed: Vec<Uuid> = matches::active_banks(conn, firm_id)
+        .await?
+        .into_iter()
+        .filter(|b| covers(before, *b, now) != covers(after, *b, now))
+        .collect();
+    let touched = matches::touch(conn, firm_id, &changed, seq, now).await?;
+    let notices: Vec<NewEvent> = touched
+        .iter()
+        .filter(|t| t.active)
+        .map(|t| {
+            let gained = covers(after, t.bank_id, now);
+            let (kind, data) = if gained {
+                (
+                    EventKind::MatchCreated,
+                    json!({ "firm_id": firm_id, "product_id": t.product_id, "version": t.version, "seq": seq,
+                        "status": "active", "score": t.score, "reason": MatchReason::ConsentGranted }),
+                )
+            } else {
+                let lost = if reason == MatchReason::ConsentGranted { MatchReason::ConsentRevoked } else { reason };
+                (
+                    EventKind::MatchWithdrawn,
+                    json!({ "firm_id": firm_id, "product_id": t.product_id, "version": t.version, "seq": seq,
+                        "status": "withdrawn", "reason": lost }),
+                )
+            };
+            NewEvent {
+                numbering: Numbering::Unnumbered,
+                ..NewEvent::fact(
+                    kind,
+                    Some(firm_id),
+                    Some(t.bank_id),
+                    format!("match:{firm_id}:{}:seq:{seq}", t.product_id),
+                    data,
+                )
+            }
+        })
+        .collect();
+    Ok(events::record_many(conn, notices, now).await?.len())
 }
 
 /// Grants a consent as the caller (the enterprise itself, or the office recording a paper

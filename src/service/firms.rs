@@ -6,9 +6,11 @@ use uuid::Uuid;
 
 use crate::db::Dialect;
 use crate::domain::access::{Principal, Role};
+use crate::domain::events::EventKind;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmFields, FirmInput};
 use crate::error::{AppError, AppResult};
-use crate::store::{Conn, events, financials, firms};
+use crate::service::events::{self, NewEvent};
+use crate::store::{Conn, financials, firms};
 
 /// Names of the fields that differ, for event payloads (values of contact fields are never put
 /// in events: receivers fetch what they are allowed to see through the API).
@@ -39,18 +41,9 @@ pub fn changed_fields(before: &FirmFields, after: &FirmFields) -> Vec<&'static s
 
 pub async fn create(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<Firm> {
     let firm = firms::insert(conn, fields, now).await?;
-    events::record(
-        conn,
-        events::NewEvent {
-            event_type: "firm.created",
-            firm_id: Some(firm.id),
-            bank_id: None,
-            fact_key: Some(format!("firm:{}:created", firm.id)),
-            data: json!({ "firm_id": firm.id, "city": firm.city, "tier": firm.tier, "industry_code": firm.industry_code }),
-        },
-        now,
-    )
-    .await?;
+    let data = json!({ "firm_id": firm.id, "city": firm.city, "tier": firm.tier, "industry_code": firm.industry_code });
+    let key = format!("firm:{}:created", firm.id);
+    events::record(conn, NewEvent::fact(EventKind::FirmCreated, Some(firm.id), None, key, data), now).await?;
     Ok(firm)
 }
 
@@ -66,18 +59,8 @@ pub async fn update(
         return Ok((current.clone(), changed));
     }
     let firm = firms::update(conn, current.id, fields, now).await?;
-    events::record(
-        conn,
-        events::NewEvent {
-            event_type: "firm.updated",
-            firm_id: Some(firm.id),
-            bank_id: None,
-            fact_key: None,
-            data: json!({ "firm_id": firm.id, "changed": changed }),
-        },
-        now,
-    )
-    .await?;
+    let data = json!({ "firm_id": firm.id, "changed": changed });
+    events::record(conn, NewEvent::firm_change(EventKind::FirmUpdated, firm.id, data), now).await?;
     Ok((firm, changed))
 }
 
@@ -87,18 +70,8 @@ pub async fn put_financials(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, 
     }
     let changed = financials::upsert(conn, firm_id, fy, now).await?;
     if changed {
-        events::record(
-            conn,
-            events::NewEvent {
-                event_type: "financials.updated",
-                firm_id: Some(firm_id),
-                bank_id: None,
-                fact_key: None,
-                data: json!({ "firm_id": firm_id, "fiscal_year": fy.fiscal_year }),
-            },
-            now,
-        )
-        .await?;
+        let data = json!({ "firm_id": firm_id, "fiscal_year": fy.fiscal_year });
+        events::record(conn, NewEvent::firm_change(EventKind::FinancialsUpdated, firm_id, data), now).await?;
     }
     Ok(changed)
 }

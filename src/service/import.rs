@@ -22,12 +22,14 @@ use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::{day, opt_fen, ts};
 use crate::db::{Db, Dialect, Tx};
 use crate::domain::credit_code::CreditCode;
+use crate::domain::events::EventKind;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmFields, FirmInput};
 use crate::domain::validate::FieldError;
 use crate::error::{AppError, AppResult};
+use crate::service::events::{self, NewEvent, Numbering};
 use crate::service::firm_inputs::{self, FirmInputsBatch, RawInputs};
 use crate::service::firms::changed_fields;
-use crate::store::{events, financials, firms};
+use crate::store::{financials, firms};
 
 pub const FIRM_CSV_COLUMNS: &[&str] = &[
     "credit_code",
@@ -524,7 +526,7 @@ async fn write_groups(
 
     let mut new_firms: Vec<(Uuid, &FirmFields)> = Vec::new();
     let mut year_writes: Vec<(Uuid, &FinancialYear)> = Vec::new();
-    let mut new_events: Vec<(Uuid, &'static str, serde_json::Value)> = Vec::new();
+    let mut new_events: Vec<NewEvent> = Vec::new();
     for g in groups {
         match existing.get(&g.fields.credit_code) {
             None => {
@@ -532,9 +534,14 @@ async fn write_groups(
                 new_firms.push((id, &g.fields));
                 year_writes.extend(g.years.values().map(|y| (id, y)));
                 report.created += 1;
-                new_events.push((id, "firm.created", serde_json::json!({
+                let data = serde_json::json!({
                     "firm_id": id, "city": g.fields.city, "tier": g.fields.tier, "industry_code": g.fields.industry_code,
-                })));
+                });
+                // A new firm's first event is number 1: the firm row is inserted with that sequence.
+                new_events.push(NewEvent {
+                    numbering: Numbering::Given(1),
+                    ..NewEvent::fact(EventKind::FirmCreated, Some(id), None, format!("firm:{id}:created"), data)
+                });
             }
             Some(firm) => {
                 let changed = changed_fields(&FirmFields::of(firm), &g.fields);
@@ -549,18 +556,8 @@ async fn write_groups(
                 } else {
                     report.updated += 1;
                     let years: Vec<i32> = changed_years.iter().map(|y| y.fiscal_year).collect();
-                    events::record(
-                        tx,
-                        events::NewEvent {
-                            event_type: "firm.updated",
-                            firm_id: Some(firm.id),
-                            bank_id: None,
-                            fact_key: None,
-                            data: serde_json::json!({ "firm_id": firm.id, "changed": changed, "fiscal_years": years }),
-                        },
-                        now,
-                    )
-                    .await?;
+                    let data = serde_json::json!({ "firm_id": firm.id, "changed": changed, "fiscal_years": years });
+                    new_events.push(NewEvent::firm_change(EventKind::FirmUpdated, firm.id, data));
                 }
             }
         }
@@ -648,26 +645,7 @@ async fn write_groups(
     }
     report.financial_years_written = year_writes.len();
 
-    const EVENT_COLS: usize = 7;
-    for chunk in new_events.chunks(dialect.batch_rows(EVENT_COLS)) {
-        const COLS: usize = EVENT_COLS;
-        let sql = format!(
-            "INSERT INTO events (id, event_type, firm_id, bank_id, firm_seq, occurred_at, payload) VALUES {}",
-            values_placeholders(chunk.len(), COLS, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, kind, data) in chunk {
-            q = q
-                .bind(events::event_id(kind, &format!("firm:{id}:created")).to_string())
-                .bind(*kind)
-                .bind(id.to_string())
-                .bind(None::<String>)
-                .bind(1i64)
-                .bind(ts(now))
-                .bind(data.to_string());
-        }
-        q.execute(&mut **tx).await?;
-    }
+    events::record_many(tx, new_events, now).await?;
     Ok(())
 }
 

@@ -5,26 +5,26 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::access::{Principal, Role};
+use crate::domain::events::EventKind;
 use crate::domain::investment::{Investment, InvestmentFields, InvestmentInput};
 use crate::error::{AppError, AppResult};
-use crate::store::{Conn, events, firms, funds, investments, roadshows};
+use crate::service::events::{self, NewEvent};
+use crate::store::{Conn, firms, funds, investments, roadshows};
 
-async fn event(conn: &mut Conn, event_type: &'static str, inv: &Investment, now: DateTime<Utc>) -> AppResult<()> {
+async fn event(conn: &mut Conn, kind: EventKind, inv: &Investment, now: DateTime<Utc>) -> AppResult<()> {
     events::record(
         conn,
-        events::NewEvent {
-            event_type,
-            firm_id: Some(inv.firm_id),
-            bank_id: None,
-            fact_key: None,
-            data: json!({
+        NewEvent::firm_change(
+            kind,
+            inv.firm_id,
+            json!({
                 "investment_id": inv.id,
                 "fund_id": inv.fund_id,
                 "firm_id": inv.firm_id,
                 "roadshow_id": inv.roadshow_id,
                 "status": inv.status,
             }),
-        },
+        ),
         now,
     )
     .await?;
@@ -61,7 +61,7 @@ pub async fn record(conn: &mut Conn, fund_id: Uuid, f: &InvestmentFields, now: D
         return Err(AppError::Validation(missing));
     }
     let inv = investments::insert(conn, fund_id, f, now).await?;
-    event(conn, "investment.recorded", &inv, now).await?;
+    event(conn, EventKind::InvestmentRecorded, &inv, now).await?;
     Ok(inv)
 }
 
@@ -75,7 +75,7 @@ pub async fn update(
         return Ok(current.clone());
     }
     let inv = investments::update(conn, current.id, f, now).await?;
-    event(conn, "investment.updated", &inv, now).await?;
+    event(conn, EventKind::InvestmentUpdated, &inv, now).await?;
     Ok(inv)
 }
 

@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Db;
-use crate::domain::firm::Venue;
+use crate::domain::events::EventKind;
+use crate::domain::firm::{NeeqLayer, Venue};
 use crate::domain::listing_stage::{self, ListingEvent, ListingStage, Progress, RegionalLayer, StageError};
 use crate::domain::readiness::input::ReadinessInput;
 use crate::domain::readiness::rules::RuleSet;
@@ -19,7 +20,8 @@ use crate::domain::readiness::{AttestationKey, RuleBook, VenueReadiness, builtin
 use crate::domain::tier_check::{TierBook, TierCheck, TierScheme, builtin_tier_schemes};
 use crate::domain::validate::{Errors, FieldError};
 use crate::error::{AppError, AppResult};
-use crate::store::{Conn, events, financials, firm_inputs, firms, listing};
+use crate::service::events::{self, NewEvent};
+use crate::store::{Conn, financials, firm_inputs, firms, listing};
 
 /// The books built from the stored rules, with the stamp of the rules they were built from.
 type CachedBooks = (String, Arc<RuleBook>, Arc<TierBook>);
@@ -269,22 +271,41 @@ pub async fn record_event(
     actor: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<Progress> {
-    if firms::get(conn, firm_id).await?.is_none() {
-        return Err(AppError::not_found("firm"));
-    }
+    let firm = firms::get(conn, firm_id).await?.ok_or(AppError::not_found("firm"))?;
     let stored = listing::events(conn, firm_id, Some(event.venue)).await?;
     let today = now.date_naive();
     let progress = listing_stage::check_append(event.venue, &stored, event, today).map_err(stage_error)?;
+    // The BSE admits companies quoted on the NEEQ innovation layer (北交所上市规则 2.1.1).
+    if event.venue == Venue::Bse
+        && event.stage == ListingStage::ApplicationAccepted
+        && event.corrects.is_none()
+        && firm.neeq_layer != Some(NeeqLayer::Innovation)
+    {
+        return Err(AppError::Conflict {
+            code: "neeq_innovation_layer_required",
+            detail: "a BSE listing application needs the firm quoted on the NEEQ innovation layer; record its \
+                     neeq_listed and neeq_innovation_layer milestones first"
+                .into(),
+            extra: Some(serde_json::json!({ "neeq_layer": firm.neeq_layer })),
+        });
+    }
     listing::insert_event(conn, firm_id, event, actor, now).await?;
     listing::put_status(conn, firm_id, &progress, now).await?;
+    // Keep the firm record's NEEQ quotation, which readiness and statistics read, in step.
+    let all = listing::events(conn, firm_id, None).await?;
+    let every_venue: Vec<Progress> = Venue::ALL.iter().map(|v| listing_stage::progress(*v, &all, today)).collect();
+    let neeq = listing_stage::neeq_record(&every_venue, (firm.neeq_listed_on, firm.neeq_layer));
+    if neeq != (firm.neeq_listed_on, firm.neeq_layer) {
+        firms::set_neeq(conn, firm_id, neeq.0, neeq.1, now).await?;
+    }
     events::record(
         conn,
-        events::NewEvent {
-            event_type: "listing.stage_reached",
-            firm_id: Some(firm_id),
-            bank_id: None,
-            fact_key: Some(format!("listing_event:{}", event.id)),
-            data: serde_json::json!({
+        NewEvent::fact(
+            EventKind::ListingStageReached,
+            Some(firm_id),
+            None,
+            format!("listing_event:{}", event.id),
+            serde_json::json!({
                 "firm_id": firm_id,
                 "venue": event.venue,
                 "stage": event.stage,
@@ -294,7 +315,7 @@ pub async fn record_event(
                 "corrects": event.corrects,
                 "current_stage": progress.current,
             }),
-        },
+        ),
         now,
     )
     .await?;

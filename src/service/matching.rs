@@ -42,11 +42,14 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::db::{Db, Dialect};
+use crate::domain::consent::Consent;
+use crate::domain::events::MatchReason;
 use crate::domain::matching::{
     CompiledProduct, FirmFacts, MatchProduct, RuleKind, RuleSet, evaluate, explain, recheck_on,
 };
 use crate::domain::product::LoanProduct;
 use crate::error::{AppError, AppResult};
+use crate::service::events::{self, NewEvent, Numbering};
 use crate::store::matches::{self as store, ChangeKind, Existing, FirmSel, MatchWrite, Subject};
 use crate::store::{Conn, consents, products};
 use crate::workers::WorkerContext;
@@ -318,6 +321,42 @@ async fn fill_banks(conn: &mut Conn, writes: &mut [MatchWrite]) -> AppResult<()>
     Ok(())
 }
 
+/// Writes the changed pairs and records one `match.*` event per pair, addressed to the product's
+/// bank. Match events carry the pair's `version` and the change sequence number `seq` of the
+/// write (the order a bank's mirror applies them in), not a firm sequence number.
+async fn write_matches(conn: &mut Conn, writes: &[MatchWrite], now: DateTime<Utc>) -> AppResult<()> {
+    let Some(seq) = store::write(conn, writes, now).await? else { return Ok(()) };
+    let recorded = writes
+        .iter()
+        .map(|w| {
+            let mut data = serde_json::json!({
+                "firm_id": w.firm_id,
+                "product_id": w.product_id,
+                "version": w.version,
+                "seq": seq,
+                "status": if w.kind == ChangeKind::Withdrawn { "withdrawn" } else { "active" },
+                "score": w.score,
+                "reason": MatchReason::Eligibility,
+            });
+            if let Some(prev) = w.previous_score {
+                data["previous_score"] = prev.into();
+            }
+            NewEvent {
+                numbering: Numbering::Unnumbered,
+                ..NewEvent::fact(
+                    w.kind.event_kind(),
+                    Some(w.firm_id),
+                    Some(w.bank_id),
+                    store::fact_key(w.firm_id, w.product_id, w.version),
+                    data,
+                )
+            }
+        })
+        .collect();
+    events::record_many(conn, recorded, now).await?;
+    Ok(())
+}
+
 /// Evaluates the selected firms against the whole active catalogue and writes what changed.
 async fn process_firms(conn: &mut Conn, sel: FirmSel, today: NaiveDate, now: DateTime<Utc>) -> AppResult<Counts> {
     let t0 = Instant::now();
@@ -331,7 +370,7 @@ async fn process_firms(conn: &mut Conn, sel: FirmSel, today: NaiveDate, now: Dat
     let (mut writes, rechecks) = decide(&facts, &catalogue, &existing, true, &mut counts);
     let t2 = Instant::now();
     fill_banks(conn, &mut writes).await?;
-    store::write(conn, &writes, now).await?;
+    write_matches(conn, &writes, now).await?;
     let t3 = Instant::now();
     store::set_firm_rechecks(conn, &rechecks).await?;
     tracing::debug!(
@@ -396,7 +435,7 @@ pub async fn run_product_step(db: &Db, now: DateTime<Utc>) -> AppResult<Option<C
         let facts: Vec<FirmFacts> = firms.iter().map(|f| FirmFacts::new(f, today)).collect();
         let existing = store::load_existing(&mut tx, &sel, Some(product.id)).await?;
         let (writes, rechecks) = decide(&facts, &[&compiled[0]], &existing, false, &mut counts);
-        store::write(&mut tx, &writes, now).await?;
+        write_matches(&mut tx, &writes, now).await?;
         let due: Vec<(Uuid, NaiveDate)> = rechecks.into_iter().filter_map(|(id, d)| d.map(|d| (id, d))).collect();
         store::upsert_rechecks(&mut tx, Subject::Firm, &due, true).await?;
     }
@@ -528,8 +567,30 @@ async fn process_consent_expiries(db: &Db, now: DateTime<Utc>) -> AppResult<usiz
     let mut tx = db.begin().await?;
     let from = store::lock_state(&mut tx, db.dialect(), CONSENT_WATERMARK).await?.unwrap_or_default();
     let lapsed = consents::expired_between(&mut tx, &from, now).await?;
-    for (firm_id, bank_id) in &lapsed {
-        store::touch(&mut tx, *firm_id, *bank_id, now).await?;
+    let mut firms: Vec<Uuid> = lapsed.iter().map(|(firm_id, _, _)| *firm_id).collect();
+    firms.sort();
+    firms.dedup();
+    for firm_id in firms {
+        // Before: the firm's consents as if those that ran out in this span had not.
+        let after: Vec<Consent> =
+            consents::for_firm(&mut tx, firm_id, now).await?.into_iter().map(|r| r.consent).collect();
+        let before: Vec<Consent> = after
+            .iter()
+            .map(|c| {
+                let lapsed_now =
+                    c.expires_at <= now && lapsed.iter().any(|(f, _, x)| *f == firm_id && *x == c.expires_at);
+                if lapsed_now { Consent { expires_at: DateTime::<Utc>::MAX_UTC, ..c.clone() } } else { c.clone() }
+            })
+            .collect();
+        crate::service::consent::announce_coverage_change(
+            &mut tx,
+            firm_id,
+            &before,
+            &after,
+            MatchReason::ConsentExpired,
+            now,
+        )
+        .await?;
     }
     let to = crate::db::types::ts(now);
     if to > from {

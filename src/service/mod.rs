@@ -3,6 +3,7 @@
 
 pub mod applications;
 pub mod consent;
+pub mod events;
 pub mod financing;
 pub mod firm_inputs;
 pub mod firms;

@@ -4,10 +4,14 @@ use crate::csv_out::CsvWriter;
 use uuid::Uuid;
 
 use crate::domain::access::Principal;
+use crate::domain::events::EventKind;
+use crate::domain::pool::Admission;
 use crate::domain::pool::PoolEntry;
 use crate::error::{AppError, AppResult};
+use crate::service::events::{self, NewEvent};
 use crate::store::Conn;
 use crate::store::pool::{self, PoolFilter};
+use chrono::{DateTime, Utc};
 
 const CSV_HEADER: &[&str] = &[
     "firm_id",
@@ -22,6 +26,34 @@ const CSV_HEADER: &[&str] = &[
     "admitted_on",
     "note",
 ];
+
+/// Admits a firm to the pool, or updates its entry; returns the entry and whether it is new.
+pub async fn admit(
+    conn: &mut Conn,
+    a: &Admission,
+    actor: &Principal,
+    now: DateTime<Utc>,
+) -> AppResult<(PoolEntry, bool)> {
+    let (entry, created) = pool::admit(conn, a, actor, now).await?;
+    let kind = if created { EventKind::ReservePoolAdmitted } else { EventKind::ReservePoolUpdated };
+    let data = serde_json::json!({ "firm_id": a.firm_id, "target_venue": a.target_venue, "key_firm": a.key_firm });
+    events::record(conn, NewEvent::firm_change(kind, a.firm_id, data), now).await?;
+    Ok((entry, created))
+}
+
+/// Takes a firm out of the pool, with the reason.
+pub async fn remove(
+    conn: &mut Conn,
+    firm_id: Uuid,
+    reason: &str,
+    actor: &Principal,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    pool::remove(conn, firm_id, reason, actor, now).await?;
+    let data = serde_json::json!({ "firm_id": firm_id, "reason": reason });
+    events::record(conn, NewEvent::firm_change(EventKind::ReservePoolRemoved, firm_id, data), now).await?;
+    Ok(())
+}
 
 pub async fn list(
     conn: &mut Conn,

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::domain::access::{Principal, Role};
+use crate::domain::events::EventKind;
 use crate::domain::roadshow::{
     Presenter, Registration, RegistrationFields, RegistrationInput, RegistrationStatus, Roadshow, RoadshowFields,
     RoadshowInput, RoadshowStatus, email_key, moved_slot, registration_refusal, valid_industry_prefix,
@@ -27,8 +28,9 @@ use crate::mail::ics::{self, CalendarEvent, EventStatus};
 use crate::mail::outbox;
 use crate::mail::templates::{MailContext, MailKind, MailRequest, RegistrationInfo, RoadshowInfo};
 use crate::mail::templates::{span_en, span_zh};
+use crate::service::events::{self, NewEvent};
 use crate::service::paging::query_vocab;
-use crate::store::{Conn, events, firms, funds, registrations, roadshows};
+use crate::store::{Conn, firms, funds, registrations, roadshows};
 
 /// What every roadshow mail needs besides its recipient: the office as sender and organizer,
 /// and where the roadshow can be looked at.
@@ -133,14 +135,13 @@ async fn mail_presenter(
 
 async fn record_event(
     conn: &mut Conn,
-    event_type: &'static str,
+    kind: EventKind,
     firm_id: Option<Uuid>,
     fact: String,
     data: serde_json::Value,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    events::record(conn, events::NewEvent { event_type, firm_id, bank_id: None, fact_key: Some(fact), data }, now)
-        .await?;
+    events::record(conn, NewEvent::fact(kind, firm_id, None, fact, data), now).await?;
     Ok(())
 }
 
@@ -160,7 +161,7 @@ pub async fn create_roadshow(conn: &mut Conn, f: &RoadshowFields, now: DateTime<
     let rs = roadshows::insert(conn, f, RoadshowStatus::Draft, now).await?;
     record_event(
         conn,
-        "roadshow.created",
+        EventKind::RoadshowCreated,
         None,
         format!("roadshow:{}:created", rs.id),
         json!({ "roadshow_id": rs.id }),
@@ -236,7 +237,7 @@ pub async fn update_roadshow(
     }
     record_event(
         conn,
-        "roadshow.changed",
+        EventKind::RoadshowChanged,
         None,
         format!("roadshow:{id}:changed:{}", crate::db::types::ts(now)),
         json!({ "roadshow_id": id, "calendar_changed": calendar_changed }),
@@ -297,7 +298,7 @@ pub async fn change_status(
     }
     record_event(
         conn,
-        "roadshow.status_changed",
+        EventKind::RoadshowStatusChanged,
         None,
         format!("roadshow:{id}:{to}:{}", crate::db::types::ts(now)),
         json!({ "roadshow_id": id, "from": from, "to": to }),
@@ -607,13 +608,11 @@ pub async fn set_presenter(
     }
     events::record(
         conn,
-        events::NewEvent {
-            event_type: "roadshow.presenter_scheduled",
-            firm_id: Some(firm_id),
-            bank_id: None,
-            fact_key: None,
-            data: json!({ "roadshow_id": roadshow_id, "firm_id": firm_id, "slot_id": p.id, "sequence": p.sequence }),
-        },
+        NewEvent::firm_change(
+            EventKind::RoadshowPresenterScheduled,
+            firm_id,
+            json!({ "roadshow_id": roadshow_id, "firm_id": firm_id, "slot_id": p.id, "sequence": p.sequence }),
+        ),
         now,
     )
     .await?;

@@ -254,8 +254,11 @@ pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> 
     }
 
     let rows = sqlx::query(
-        "SELECT venue, current_stage, COUNT(*) AS n FROM listing_status WHERE current_stage IS NOT NULL \
-         GROUP BY venue, current_stage ORDER BY venue, current_stage",
+        // A firm listed on an exchange is no longer quoted on the NEEQ, whatever its last NEEQ stage.
+        "SELECT ls.venue, ls.current_stage, COUNT(*) AS n FROM listing_status ls WHERE ls.current_stage IS NOT NULL \
+         AND NOT (ls.venue = 'neeq' AND EXISTS (SELECT 1 FROM listing_status x WHERE x.firm_id = ls.firm_id \
+         AND x.venue IN ('bse', 'star', 'chinext') AND x.current_stage = 'listed')) \
+         GROUP BY ls.venue, ls.current_stage ORDER BY ls.venue, ls.current_stage",
     )
     .fetch_all(&mut *conn)
     .await?;

@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult};
 pub struct ConsentRecord {
     #[serde(flatten)]
     pub consent: Consent,
-    /// `in_force`, `expired` or `revoked`, at the time of the answer.
+    /// `in_force`, `expired` or `revoked` at the time of the answer (`pending` if granted later).
     #[schema(example = "in_force")]
     pub state: &'static str,
     /// The API key that granted it (`null` when granted by the system, e.g. seeding).
@@ -28,13 +28,42 @@ pub struct ConsentRecord {
     pub revoked_by_key_id: Option<Uuid>,
 }
 
-/// SQL that is true when a consent in force at `now_p` lets the bank `bank_p` see the firm whose
-/// id is the column `firm_col` (timestamps compare as text: fixed-width RFC 3339 UTC).
-pub fn covered_sql(firm_col: &str, bank_p: &str, now_p: &str) -> String {
+/// The one spelling of "consent in force" in SQL, the twin of `Consent::is_in_force`: the consent
+/// (table alias `c`) is for financing matching, granted at or before `now_p`, and neither revoked
+/// nor expired at `now_p` (both ends exclusive, so a revocation dated later has not yet taken
+/// effect). Timestamps compare as text: fixed-width RFC 3339 UTC.
+pub fn in_force_sql(c: &str, now_p: &str) -> String {
     format!(
-        "EXISTS (SELECT 1 FROM consents c WHERE c.firm_id = {firm_col} AND c.purpose = 'financing_matching' \
-         AND c.revoked_at IS NULL AND c.granted_at <= {now_p} AND (c.expires_at IS NULL OR c.expires_at > {now_p}) \
-         AND (c.bank_id IS NULL OR c.bank_id = {bank_p}))"
+        "{c}.purpose = 'financing_matching' AND {c}.granted_at <= {now_p} \
+         AND ({c}.revoked_at IS NULL OR {c}.revoked_at > {now_p}) \
+         AND ({c}.expires_at IS NULL OR {c}.expires_at > {now_p})"
+    )
+}
+
+/// Whether the consent (alias `c`) names the bank `bank` (a placeholder or a column) or all banks.
+fn reaches_sql(c: &str, bank: &str) -> String {
+    format!("({c}.bank_id IS NULL OR {c}.bank_id = {bank})")
+}
+
+/// SQL that is true when a consent in force at `now_p` lets the bank `bank` (placeholder or
+/// column) see the firm whose id is the column `firm_col`. Every query that gates a bank's reads
+/// or deliveries uses this.
+pub fn covered_sql(firm_col: &str, bank: &str, now_p: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM consents c WHERE c.firm_id = {firm_col} AND {} AND {})",
+        reaches_sql("c", bank),
+        in_force_sql("c", now_p)
+    )
+}
+
+/// SQL that is true when some consent granted at or before `now_p` ever let the bank see the
+/// firm: the bank may then learn that a match it could see is gone, and nothing more. A firm
+/// that never consented to the bank does not exist for it, not even as a withdrawn id.
+pub fn ever_covered_sql(firm_col: &str, bank: &str, now_p: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM consents c WHERE c.firm_id = {firm_col} AND {} \
+         AND c.purpose = 'financing_matching' AND c.granted_at <= {now_p})",
+        reaches_sql("c", bank)
     )
 }
 
@@ -49,13 +78,7 @@ fn from_row(r: &AnyRow, now: DateTime<Utc>) -> Result<ConsentRecord, sqlx::Error
         expires_at: r.opt_ts("expires_at")?.unwrap_or(DateTime::<Utc>::MAX_UTC),
         revoked_at: r.opt_ts("revoked_at")?,
     };
-    let state = if consent.revoked_at.is_some_and(|t| t <= now) {
-        "revoked"
-    } else if consent.expires_at <= now {
-        "expired"
-    } else {
-        "in_force"
-    };
+    let state = consent.state(now).as_str();
     Ok(ConsentRecord {
         consent,
         state,
@@ -164,18 +187,22 @@ pub async fn covered_firms(
     Ok(out)
 }
 
-/// Consents that lapsed in `(from, to]` without being revoked: (firm, bank or all banks).
-pub async fn expired_between(conn: &mut Conn, from: &str, to: DateTime<Utc>) -> AppResult<Vec<(Uuid, Option<Uuid>)>> {
+/// Consents that ran out in `(from, to]` while not yet revoked: (firm, bank or all banks, expiry).
+pub async fn expired_between(
+    conn: &mut Conn,
+    from: &str,
+    to: DateTime<Utc>,
+) -> AppResult<Vec<(Uuid, Option<Uuid>, DateTime<Utc>)>> {
     let rows = sqlx::query(
-        "SELECT firm_id, bank_id FROM consents WHERE revoked_at IS NULL AND expires_at > $1 AND expires_at <= $2 \
-         ORDER BY expires_at, id",
+        "SELECT firm_id, bank_id, expires_at FROM consents WHERE expires_at > $1 AND expires_at <= $2 \
+         AND (revoked_at IS NULL OR revoked_at > expires_at) ORDER BY expires_at, id",
     )
     .bind(from)
     .bind(ts(to))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.uuid("firm_id")?, r.opt_uuid("bank_id")?)))
+        .map(|r| Ok((r.uuid("firm_id")?, r.opt_uuid("bank_id")?, r.ts("expires_at")?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Into::into)
 }

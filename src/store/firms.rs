@@ -1,13 +1,13 @@
 //! The firm registry.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::Conn;
 use crate::db::row::{Bind, Filter, RowExt, like_escape};
 use crate::db::types::{day, opt_fen, ts};
-use crate::domain::firm::{City, Firm, FirmFields, Tier, Venue};
+use crate::domain::firm::{City, Firm, FirmFields, NeeqLayer, Tier, Venue};
 use crate::error::{AppError, AppResult, is_unique_violation};
 
 pub const FIRM_COLUMNS: &str = "f.id, f.credit_code, f.name, f.city, f.district, f.industry_code, f.tier, \
@@ -211,6 +211,24 @@ pub async fn next_event_seq(conn: &mut Conn, firm_id: Uuid) -> AppResult<i64> {
         Some(r) => Ok(r.int("event_seq")?),
         None => Err(AppError::not_found("firm")),
     }
+}
+
+/// Sets the firm's NEEQ quotation date and layer (kept in step with its recorded milestones).
+pub async fn set_neeq(
+    conn: &mut Conn,
+    firm_id: Uuid,
+    listed_on: Option<NaiveDate>,
+    layer: Option<NeeqLayer>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query("UPDATE firms SET neeq_listed_on = $2, neeq_layer = $3, updated_at = $4 WHERE id = $1")
+        .bind(firm_id.to_string())
+        .bind(listed_on.map(day))
+        .bind(layer.map(|l| l.as_str()))
+        .bind(ts(now))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn set_in_pool(conn: &mut Conn, firm_id: Uuid, in_pool: bool, now: DateTime<Utc>) -> AppResult<()> {

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::Conn;
-use super::consents::covered_sql;
+use super::consents::{covered_sql, ever_covered_sql};
 use crate::db::row::{Bind, Filter, RowExt, list_placeholders};
 use crate::db::types::ts;
 use crate::domain::firm::{City, FinancialYear, Firm, Tier, Venue};
@@ -142,42 +142,78 @@ pub async fn pull(
         Some(hw) => f.and("m.seq <= {}", Bind::Int(hw)),
         None => f.and_raw(&format!("m.seq <= {MARK}")),
     }
-    match mode {
-        Mode::Full => {
-            f.and_raw("m.status = 'active'");
-            if let Reader::Bank(b) = reader {
-                let bp = f.bind(Bind::Text(b.to_string()));
-                let np = f.bind(Bind::Text(ts(now)));
-                f.and_raw(&covered_sql("m.firm_id", &bp, &np));
-            }
-        }
-        Mode::SinceSeq(s) => f.and("m.seq > {}", Bind::Int(*s)),
-        Mode::SinceTime(t) => f.and("m.updated_at >= {}", Bind::Text(ts(*t))),
-    }
     if let Some(p) = filter.product_id {
         f.and("m.product_id = {}", Bind::Text(p.to_string()));
     }
+    // Filters on what the bank may see of a firm: they apply to covered rows only, so that a
+    // withdrawal notice (a firm the bank once saw, no longer covered) is returned whatever the
+    // filter and the filters cannot be used to learn the firm's current score, city or tier.
+    let mut about_firm: Vec<String> = Vec::new();
     if let Some(s) = filter.min_score {
-        f.and("m.score >= {}", Bind::Int(i64::from(s)));
+        about_firm.push(format!("m.score >= {}", f.bind(Bind::Int(i64::from(s)))));
     }
     if let Some(c) = filter.city {
-        f.and("f.city = {}", Bind::Text(c.as_str().into()));
+        about_firm.push(format!("f.city = {}", f.bind(Bind::Text(c.as_str().into()))));
     }
     if let Some(t) = filter.tier {
-        f.and("f.tier = {}", Bind::Text(t.as_str().into()));
+        about_firm.push(format!("f.tier = {}", f.bind(Bind::Text(t.as_str().into()))));
     }
     if let Some(v) = filter.venue {
-        f.and("rp.target_venue = {}", Bind::Text(v.as_str().into()));
+        about_firm.push(format!("rp.target_venue = {}", f.bind(Bind::Text(v.as_str().into()))));
     }
     match (filter.lead_bank, reader.bank()) {
-        (Some(true), Some(b)) => f.and("f.lead_bank_id = {}", Bind::Text(b.to_string())),
-        (Some(false), Some(b)) => f.and("(f.lead_bank_id IS NULL OR f.lead_bank_id <> {})", Bind::Text(b.to_string())),
-        (Some(true), None) => f.and_raw("f.lead_bank_id IS NOT NULL"),
-        (Some(false), None) => f.and_raw("f.lead_bank_id IS NULL"),
+        (Some(true), Some(b)) => about_firm.push(format!("f.lead_bank_id = {}", f.bind(Bind::Text(b.to_string())))),
+        (Some(false), Some(b)) => about_firm
+            .push(format!("(f.lead_bank_id IS NULL OR f.lead_bank_id <> {})", f.bind(Bind::Text(b.to_string())))),
+        (Some(true), None) => about_firm.push("f.lead_bank_id IS NOT NULL".into()),
+        (Some(false), None) => about_firm.push("f.lead_bank_id IS NULL".into()),
         (None, _) => {}
     }
     if let Some(t) = filter.tutoring {
-        f.and("f.tutoring_whitelist = {}", Bind::Bool(t));
+        about_firm.push(format!("f.tutoring_whitelist = {}", f.bind(Bind::Bool(t))));
+    }
+    let about_firm = if about_firm.is_empty() { None } else { Some(about_firm.join(" AND ")) };
+    match (mode, reader) {
+        (Mode::Full, Reader::Bank(b)) => {
+            f.and_raw("m.status = 'active'");
+            let bp = f.bind(Bind::Text(b.to_string()));
+            let np = f.bind(Bind::Text(ts(now)));
+            f.and_raw(&covered_sql("m.firm_id", &bp, &np));
+            if let Some(sql) = &about_firm {
+                f.and_raw(sql);
+            }
+        }
+        (Mode::Full, Reader::Admin(_)) => {
+            f.and_raw("m.status = 'active'");
+            if let Some(sql) = &about_firm {
+                f.and_raw(sql);
+            }
+        }
+        (Mode::SinceSeq(_) | Mode::SinceTime(_), Reader::Bank(b)) => {
+            match mode {
+                Mode::SinceSeq(s) => f.and("m.seq > {}", Bind::Int(*s)),
+                Mode::SinceTime(t) => f.and("m.updated_at >= {}", Bind::Text(ts(*t))),
+                Mode::Full => {}
+            }
+            let bp = f.bind(Bind::Text(b.to_string()));
+            let np = f.bind(Bind::Text(ts(now)));
+            let covered = covered_sql("m.firm_id", &bp, &np);
+            let ever = ever_covered_sql("m.firm_id", &bp, &np);
+            let shown = about_firm.as_deref().unwrap_or("1 = 1");
+            f.and_raw(&format!("(({covered} AND {shown}) OR (NOT {covered} AND {ever}))"));
+        }
+        (Mode::SinceSeq(s), Reader::Admin(_)) => {
+            f.and("m.seq > {}", Bind::Int(*s));
+            if let Some(sql) = &about_firm {
+                f.and_raw(sql);
+            }
+        }
+        (Mode::SinceTime(t), Reader::Admin(_)) => {
+            f.and("m.updated_at >= {}", Bind::Text(ts(*t)));
+            if let Some(sql) = &about_firm {
+                f.and_raw(sql);
+            }
+        }
     }
     if let Some((seq, firm, product)) = after {
         let s = f.bind(Bind::Int(seq));

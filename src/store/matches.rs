@@ -17,10 +17,10 @@ use super::Conn;
 use crate::db::Dialect;
 use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::{day, ts};
+use crate::domain::events::EventKind;
 use crate::domain::firm::{City, FinancialYear, Tier, Venue};
 use crate::domain::matching::MatchFirm;
 use crate::error::AppResult;
-use crate::store::events;
 
 /// Takes the next change sequence number. The `match_clock` row stays locked until the caller's
 /// transaction ends, so sequence order is commit order.
@@ -203,11 +203,11 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub fn event_type(self) -> &'static str {
+    pub fn event_kind(self) -> EventKind {
         match self {
-            ChangeKind::Created => "match.created",
-            ChangeKind::Updated => "match.updated",
-            ChangeKind::Withdrawn => "match.withdrawn",
+            ChangeKind::Created => EventKind::MatchCreated,
+            ChangeKind::Updated => EventKind::MatchUpdated,
+            ChangeKind::Withdrawn => EventKind::MatchWithdrawn,
         }
     }
 }
@@ -234,12 +234,11 @@ pub fn fact_key(firm_id: Uuid, product_id: Uuid, version: i64) -> String {
 
 const WRITE_CHUNK: usize = 1000;
 
-/// Writes changed pairs with multi-row upserts, one `seq` for all of them, and one outbox event
-/// per pair (`match.created` / `match.updated` / `match.withdrawn`, bank = the product's bank).
-/// Match events carry `firm_id` but no `firm_seq`: the pair's `version` orders them.
-pub async fn write(conn: &mut Conn, writes: &[MatchWrite], now: DateTime<Utc>) -> AppResult<()> {
+/// Writes changed pairs with multi-row upserts and one `seq` for all of them, which it returns
+/// (`None` when there was nothing to write). The caller records their events.
+pub async fn write(conn: &mut Conn, writes: &[MatchWrite], now: DateTime<Utc>) -> AppResult<Option<i64>> {
     if writes.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let seq = next_seq(conn).await?;
     let now_s = ts(now);
@@ -269,64 +268,68 @@ pub async fn write(conn: &mut Conn, writes: &[MatchWrite], now: DateTime<Utc>) -
                 .bind(now_s.clone());
         }
         q.execute(&mut *conn).await?;
-
-        let sql = format!(
-            "INSERT INTO events (id, event_type, firm_id, bank_id, firm_seq, occurred_at, payload) VALUES {} \
-             ON CONFLICT (id) DO NOTHING",
-            values_placeholders(chunk.len(), 7, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for w in chunk {
-            let kind = w.kind.event_type();
-            let mut data = serde_json::json!({
-                "firm_id": w.firm_id,
-                "product_id": w.product_id,
-                "version": w.version,
-                "status": if w.kind == ChangeKind::Withdrawn { "withdrawn" } else { "active" },
-                "score": w.score,
-            });
-            if let Some(prev) = w.previous_score {
-                data["previous_score"] = prev.into();
-            }
-            q = q
-                .bind(events::event_id(kind, &fact_key(w.firm_id, w.product_id, w.version)).to_string())
-                .bind(kind)
-                .bind(w.firm_id.to_string())
-                .bind(w.bank_id.to_string())
-                .bind(None::<i64>)
-                .bind(now_s.clone())
-                .bind(data.to_string());
-        }
-        q.execute(&mut *conn).await?;
     }
-    Ok(())
+    Ok(Some(seq))
 }
 
-/// Marks a firm's matches (for one bank, or all banks) as changed without changing them: a
-/// consent grant, revocation or expiry changes what the bank may see, and incremental sync must
-/// report it. Returns how many rows were touched.
-pub async fn touch(conn: &mut Conn, firm_id: Uuid, bank_id: Option<Uuid>, now: DateTime<Utc>) -> AppResult<u64> {
-    let seq = next_seq(conn).await?;
-    let done = match bank_id {
-        Some(b) => {
-            sqlx::query("UPDATE matches SET seq = $1, updated_at = $2 WHERE firm_id = $3 AND bank_id = $4")
-                .bind(seq)
-                .bind(ts(now))
-                .bind(firm_id.to_string())
-                .bind(b.to_string())
-                .execute(&mut *conn)
-                .await?
-        }
-        None => {
-            sqlx::query("UPDATE matches SET seq = $1, updated_at = $2 WHERE firm_id = $3")
-                .bind(seq)
-                .bind(ts(now))
-                .bind(firm_id.to_string())
-                .execute(&mut *conn)
-                .await?
-        }
-    };
-    Ok(done.rows_affected())
+/// The banks whose products the firm has active matches with.
+pub async fn active_banks(conn: &mut Conn, firm_id: Uuid) -> AppResult<Vec<Uuid>> {
+    let rows =
+        sqlx::query("SELECT DISTINCT bank_id FROM matches WHERE firm_id = $1 AND status = 'active' ORDER BY bank_id")
+            .bind(firm_id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows.iter().map(|r| r.uuid("bank_id")).collect::<Result<_, _>>()?)
+}
+
+/// A pair whose visibility to its bank changed, as [`touch`] leaves it.
+#[derive(Debug, Clone)]
+pub struct Touched {
+    pub product_id: Uuid,
+    pub bank_id: Uuid,
+    pub active: bool,
+    pub score: u8,
+    pub version: i64,
+}
+
+/// Gives a firm's matches with these banks the change sequence number `seq` (taken by the
+/// caller with [`next_seq`]) without changing them: a consent grant, revocation or expiry
+/// changed what those banks may see, and incremental sync must report it.
+pub async fn touch(
+    conn: &mut Conn,
+    firm_id: Uuid,
+    banks: &[Uuid],
+    seq: i64,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Touched>> {
+    if banks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "UPDATE matches SET seq = $1, updated_at = $2 WHERE firm_id = $3 AND bank_id IN ({}) \
+         RETURNING product_id, bank_id, status, score, version",
+        list_placeholders(banks.len(), 4)
+    );
+    let mut q = sqlx::query(&sql).bind(seq).bind(ts(now)).bind(firm_id.to_string());
+    for b in banks {
+        q = q.bind(b.to_string());
+    }
+    let mut out: Vec<Touched> = q
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Touched {
+                product_id: r.uuid("product_id")?,
+                bank_id: r.uuid("bank_id")?,
+                active: r.text("status")? == "active",
+                score: u8::try_from(r.int("score")?).unwrap_or(0),
+                version: r.int("version")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    out.sort_by_key(|t| t.product_id);
+    Ok(out)
 }
 
 // ---------------------------------------------------------------- queue

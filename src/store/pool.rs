@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::{Conn, events, firms};
+use super::{Conn, firms};
 use crate::db::row::{Bind, Filter, RowExt};
 use crate::db::types::{day, ts};
 use crate::domain::access::Principal;
@@ -84,22 +84,6 @@ pub async fn admit(
     }
     let action = if created { "admitted" } else { "updated" };
     add_history(conn, a.firm_id, action, Some(a.target_venue), Some(a.key_firm), a.note.as_deref(), actor, now).await?;
-    events::record(
-        conn,
-        events::NewEvent {
-            event_type: if created { "reserve_pool.admitted" } else { "reserve_pool.updated" },
-            firm_id: Some(a.firm_id),
-            bank_id: None,
-            fact_key: None,
-            data: serde_json::json!({
-                "firm_id": a.firm_id,
-                "target_venue": a.target_venue,
-                "key_firm": a.key_firm,
-            }),
-        },
-        now,
-    )
-    .await?;
     let entry = get(conn, a.firm_id).await?.ok_or(AppError::not_found("reserve pool entry"))?;
     Ok((entry, created))
 }
@@ -118,18 +102,6 @@ pub async fn remove(
     firms::set_in_pool(conn, firm_id, false, now).await?;
     add_history(conn, firm_id, "removed", Some(entry.target_venue), Some(entry.key_firm), Some(reason), actor, now)
         .await?;
-    events::record(
-        conn,
-        events::NewEvent {
-            event_type: "reserve_pool.removed",
-            firm_id: Some(firm_id),
-            bank_id: None,
-            fact_key: None,
-            data: serde_json::json!({ "firm_id": firm_id, "reason": reason }),
-        },
-        now,
-    )
-    .await?;
     Ok(())
 }
 

@@ -16,9 +16,9 @@ use super::Conn;
 use crate::db::Dialect;
 use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::ts;
+use crate::domain::events::EventType;
+use crate::domain::webhook::{DisabledReason, Endpoint, EndpointFields};
 use crate::error::{AppError, AppResult};
-use crate::webhooks::endpoint::{DisabledReason, Endpoint, EndpointFields};
-use crate::webhooks::payload::EventType;
 
 /// At most this many rotated-out secrets keep signing at once (svix's limit).
 pub const MAX_OLD_SECRETS: usize = 10;
@@ -331,71 +331,73 @@ pub async fn signing_secrets(
 
 // ---------------------------------------------------------------- fan-out
 
-/// Who an event may reach (issue 5, item 7). Computed by `webhooks::outbox::scope_of`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Only this bank's endpoints; when `consent_of` names a firm, only while that firm's consent
-    /// covers the bank.
-    Bank {
-        bank_id: Uuid,
-        consent_of: Option<Uuid>,
-    },
-    /// Every bank's endpoints (a consent granted to or revoked from all partner banks).
-    AllBanks,
-    /// Banks whose consent from this firm is in force.
-    CoveringBanks {
-        firm_id: Uuid,
-    },
-    Nobody,
+/// An endpoint subscribed to an event type, as the fan-out needs it.
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    pub endpoint_id: Uuid,
+    pub bank_id: Uuid,
+    pub enabled: bool,
+    pub event_type: EventType,
+    /// `None`: every product; otherwise only events naming one of these products (or none).
+    pub product_ids: Option<Vec<Uuid>>,
 }
 
-const CONSENT_IN_FORCE: &str = "c.purpose = 'financing_matching' AND c.granted_at <= {now} AND c.revoked_at IS NULL \
-    AND (c.expires_at IS NULL OR c.expires_at > {now})";
-
-/// A subscribed endpoint in scope: `(endpoint id, enabled)`.
-pub async fn endpoints_in_scope(
-    conn: &mut Conn,
-    event_type: EventType,
-    scope: Scope,
-    product_id: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> AppResult<Vec<(Uuid, bool)>> {
-    use crate::db::row::{Bind, Filter};
-    let mut f = Filter::default();
-    let type_p = f.bind(Bind::Text(event_type.as_str().to_owned()));
-    let consent = |f: &mut Filter, firm: Uuid| {
-        let firm_p = f.bind(Bind::Text(firm.to_string()));
-        let now_p = f.bind(Bind::Text(ts(now)));
-        f.and_raw(&format!(
-            "EXISTS (SELECT 1 FROM consents c WHERE c.firm_id = {firm_p} AND {} AND (c.bank_id IS NULL OR c.bank_id = e.bank_id))",
-            CONSENT_IN_FORCE.replace("{now}", &now_p)
-        ));
-    };
-    match scope {
-        Scope::Nobody => return Ok(Vec::new()),
-        Scope::AllBanks => {}
-        Scope::Bank { bank_id, consent_of } => {
-            f.and("e.bank_id = {}", Bind::Text(bank_id.to_string()));
-            if let Some(firm) = consent_of {
-                consent(&mut f, firm);
-            }
-        }
-        Scope::CoveringBanks { firm_id } => consent(&mut f, firm_id),
-    }
-    if let Some(p) = product_id {
-        let p = f.bind(Bind::Text(p.to_string()));
-        f.and_raw(&format!(
-            "(NOT EXISTS (SELECT 1 FROM webhook_endpoint_products p WHERE p.endpoint_id = e.id) \
-             OR EXISTS (SELECT 1 FROM webhook_endpoint_products p WHERE p.endpoint_id = e.id AND p.product_id = {p}))"
-        ));
+/// Every endpoint subscribed to one of `types`, with its product filter (two queries whatever
+/// the number of events being fanned out).
+pub async fn subscribers(conn: &mut Conn, types: &[EventType]) -> AppResult<Vec<Subscriber>> {
+    if types.is_empty() {
+        return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT e.id, e.enabled FROM webhook_endpoints e \
-         JOIN webhook_endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = {type_p}{} ORDER BY e.id",
-        f.where_sql()
+        "SELECT e.id, e.bank_id, e.enabled, t.event_type FROM webhook_endpoints e \
+         JOIN webhook_endpoint_event_types t ON t.endpoint_id = e.id WHERE t.event_type IN ({}) ORDER BY e.id",
+        list_placeholders(types.len(), 1)
     );
-    let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| Ok((r.uuid("id")?, r.flag("enabled")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
+    let mut q = sqlx::query(&sql);
+    for t in types {
+        q = q.bind(t.as_str());
+    }
+    let mut out = Vec::new();
+    for r in q.fetch_all(&mut *conn).await? {
+        out.push(Subscriber {
+            endpoint_id: r.uuid("id")?,
+            bank_id: r.uuid("bank_id")?,
+            enabled: r.flag("enabled")?,
+            event_type: r.text("event_type")?.parse().map_err(|e| sql_err(e, "stored event type"))?,
+            product_ids: None,
+        });
+    }
+    let mut ids: Vec<Uuid> = out.iter().map(|s| s.endpoint_id).collect();
+    ids.dedup();
+    let mut products: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT endpoint_id, product_id FROM webhook_endpoint_products WHERE endpoint_id IN ({})",
+            list_placeholders(chunk.len(), 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            products.entry(r.uuid("endpoint_id")?).or_default().push(r.uuid("product_id")?);
+        }
+    }
+    for s in &mut out {
+        s.product_ids = products.get(&s.endpoint_id).cloned();
+    }
+    Ok(out)
+}
+
+/// The bytes to sign and send for one event.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub event_id: Uuid,
+    pub event_type: EventType,
+    pub firm_id: Option<Uuid>,
+    /// Whether the firm's consent must still cover the bank when an attempt is made.
+    pub consent_required: bool,
+    pub body: String,
 }
 
 /// Stores the bytes to sign and send for an event (once; a second call is a no-op).
@@ -408,18 +410,30 @@ pub async fn insert_message(
     body: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    sqlx::query(
-        "INSERT INTO webhook_messages (event_id, event_type, firm_id, consent_required, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
-    )
-    .bind(event_id.to_string())
-    .bind(event_type.as_str())
-    .bind(firm_id.map(|f| f.to_string()))
-    .bind(consent_required)
-    .bind(body.to_owned())
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await?;
+    let m = NewMessage { event_id, event_type, firm_id, consent_required, body: body.to_owned() };
+    insert_messages(conn, std::slice::from_ref(&m), now).await
+}
+
+/// [`insert_message`] for many events, with multi-row inserts.
+pub async fn insert_messages(conn: &mut Conn, messages: &[NewMessage], now: DateTime<Utc>) -> AppResult<()> {
+    for chunk in messages.chunks(500) {
+        let sql = format!(
+            "INSERT INTO webhook_messages (event_id, event_type, firm_id, consent_required, body, created_at) \
+             VALUES {} ON CONFLICT (event_id) DO NOTHING",
+            values_placeholders(chunk.len(), 6, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for m in chunk {
+            q = q
+                .bind(m.event_id.to_string())
+                .bind(m.event_type.as_str())
+                .bind(m.firm_id.map(|f| f.to_string()))
+                .bind(m.consent_required)
+                .bind(m.body.clone())
+                .bind(ts(now));
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -432,6 +446,17 @@ pub async fn insert_deliveries(
     origin: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Uuid>> {
+    let rows: Vec<(Uuid, Uuid, bool)> = targets.iter().map(|(e, enabled)| (event_id, *e, *enabled)).collect();
+    insert_deliveries_many(conn, &rows, origin, now).await
+}
+
+/// [`insert_deliveries`] for many events: `(event, endpoint, enabled)`.
+pub async fn insert_deliveries_many(
+    conn: &mut Conn,
+    targets: &[(Uuid, Uuid, bool)],
+    origin: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Uuid>> {
     let mut ids = Vec::with_capacity(targets.len());
     for chunk in targets.chunks(500) {
         let sql = format!(
@@ -440,7 +465,7 @@ pub async fn insert_deliveries(
             values_placeholders(chunk.len(), 8, 1)
         );
         let mut q = sqlx::query(&sql);
-        for (endpoint_id, enabled) in chunk {
+        for (event_id, endpoint_id, enabled) in chunk {
             let id = Uuid::now_v7();
             ids.push(id);
             q = q
@@ -569,20 +594,22 @@ pub async fn consent_coverage(
     now: DateTime<Utc>,
 ) -> AppResult<HashMap<Uuid, Vec<Option<Uuid>>>> {
     let mut out: HashMap<Uuid, Vec<Option<Uuid>>> = HashMap::new();
-    if firm_ids.is_empty() {
-        return Ok(out);
-    }
-    let sql = format!(
-        "SELECT c.firm_id, c.bank_id FROM consents c WHERE c.firm_id IN ({}) AND {}",
-        list_placeholders(firm_ids.len(), 2),
-        CONSENT_IN_FORCE.replace("{now}", "$1")
-    );
-    let mut q = sqlx::query(&sql).bind(ts(now));
-    for f in firm_ids {
-        q = q.bind(f.to_string());
-    }
-    for r in q.fetch_all(&mut *conn).await? {
-        out.entry(r.uuid("firm_id")?).or_default().push(r.opt_uuid("bank_id")?);
+    let mut ids = firm_ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT c.firm_id, c.bank_id FROM consents c WHERE c.firm_id IN ({}) AND {}",
+            list_placeholders(chunk.len(), 2),
+            super::consents::in_force_sql("c", "$1")
+        );
+        let mut q = sqlx::query(&sql).bind(ts(now));
+        for f in chunk {
+            q = q.bind(f.to_string());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.entry(r.uuid("firm_id")?).or_default().push(r.opt_uuid("bank_id")?);
+        }
     }
     Ok(out)
 }

@@ -36,15 +36,15 @@ use url::Url;
 use uuid::Uuid;
 
 use super::outbox::webhook_id;
-use super::payload::EventType;
 use super::retry::{DisablePolicy, FailureStreak, Outcome, RetrySchedule, RngJitter, classify_response};
 use super::signing::{SecretBox, WebhookSecret, webhook_headers};
 use super::ssrf::{GuardedClient, find_refusal};
 use super::{endpoint::DisabledReason, settings};
 use crate::clock::SharedClock;
 use crate::db::Db;
+use crate::domain::events::EventKind;
 use crate::error::AppResult;
-use crate::store::events::{self, NewEvent};
+use crate::service::events::{self, NewEvent};
 use crate::store::webhooks::{self as store, AttemptRecord, Claimed, RESPONSE_EXCERPT_BYTES};
 use crate::workers::WorkerContext;
 
@@ -564,22 +564,13 @@ async fn disable(
     if !store::set_enabled(conn, endpoint_id, false, Some(reason), now).await? {
         return Ok(());
     }
-    events::record(
-        conn,
-        NewEvent {
-            event_type: EventType::EndpointDisabled.as_str(),
-            firm_id: None,
-            bank_id: Some(bank_id),
-            fact_key: Some(format!("endpoint:{endpoint_id}:disabled:{}", crate::db::types::ts(now))),
-            data: serde_json::json!({
-                "endpoint_id": endpoint_id,
-                "reason": reason,
-                "failing_since": crate::db::types::ts(failing_since),
-            }),
-        },
-        now,
-    )
-    .await?;
+    let data = serde_json::json!({
+        "endpoint_id": endpoint_id,
+        "reason": reason,
+        "failing_since": crate::db::types::ts(failing_since),
+    });
+    let key = format!("endpoint:{endpoint_id}:disabled:{}", crate::db::types::ts(now));
+    events::record(conn, NewEvent::fact(EventKind::EndpointDisabled, None, Some(bank_id), key, data), now).await?;
     // The bank's contact is told by mail, queued in the same transaction as the disable.
     let bank = crate::store::banks::get(conn, bank_id).await?;
     let endpoint = store::get_endpoint(conn, endpoint_id).await?;

@@ -1,15 +1,14 @@
 //! Webhook endpoints as banks see them, and the validation of what they submit. Pure: the URL is
 //! judged by the SSRF policy without DNS (names are resolved, and judged again, on every attempt).
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::payload::EventType;
 use super::ssrf::{SsrfPolicy, SsrfRefusal, parse_and_check};
-use crate::domain::firm::vocabulary;
 use crate::domain::validate::{Errors, FieldError, nullable};
+pub use crate::domain::webhook::{DisabledReason, Endpoint, EndpointFields, SubscribableEventType, subscribable};
 
 pub const MAX_URL_CHARS: usize = 2048;
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
@@ -20,58 +19,6 @@ pub const MAX_RATE_LIMIT: u32 = 5_000;
 /// Requests in flight to one endpoint at once, unless the bank chooses otherwise.
 pub const DEFAULT_MAX_CONCURRENCY: u32 = 20;
 pub const MAX_CONCURRENCY: u32 = 200;
-
-vocabulary!(
-    /// Why an endpoint receives nothing.
-    DisabledReason {
-        Manual = "manual" / "手动停用",
-        Gone = "gone" / "接收方返回 410 Gone",
-        Failing = "failing" / "持续投递失败",
-    }
-);
-
-/// The event types an endpoint may subscribe to (`webhook.ping` is sent on request only).
-pub fn subscribable() -> impl Iterator<Item = EventType> {
-    EventType::ALL.into_iter().filter(|t| *t != EventType::WebhookPing)
-}
-
-/// How the OpenAPI document spells what `event_types` takes: the [`subscribable`] types, so the
-/// contract does not offer `webhook.ping`, which a subscription refuses.
-pub struct SubscribableEventType;
-
-impl utoipa::PartialSchema for SubscribableEventType {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("An event type an endpoint can subscribe to (`webhook.ping` is sent on request only)"))
-            .enum_values(Some(subscribable().map(EventType::as_str)))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for SubscribableEventType {}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Endpoint {
-    pub id: Uuid,
-    pub bank_id: Uuid,
-    pub url: String,
-    pub description: String,
-    #[schema(value_type = Vec<SubscribableEventType>)]
-    pub event_types: Vec<EventType>,
-    /// `null`: events about every product; otherwise only these products (events without a
-    /// product are not filtered).
-    pub product_ids: Option<Vec<Uuid>>,
-    pub enabled: bool,
-    pub disabled_reason: Option<DisabledReason>,
-    pub disabled_at: Option<DateTime<Utc>>,
-    pub rate_limit_per_second: u32,
-    pub max_concurrency: u32,
-    /// Start of the current unbroken run of failed attempts; `null` when the last attempt worked.
-    pub failing_since: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 /// Body of `POST /v1/webhook-endpoints` and `PATCH /v1/webhook-endpoints/{id}`. On PATCH absent
 /// fields keep their value; `product_ids: null` removes the filter.
@@ -93,30 +40,6 @@ pub struct EndpointInput {
     pub max_concurrency: Option<i64>,
     /// Admin keys only: the bank the endpoint belongs to. Bank keys create for their own bank.
     pub bank_id: Option<Uuid>,
-}
-
-/// A validated endpoint definition (whole, after a PATCH is applied onto the current one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointFields {
-    pub url: String,
-    pub description: String,
-    pub event_types: Vec<EventType>,
-    pub product_ids: Option<Vec<Uuid>>,
-    pub rate_limit_per_second: u32,
-    pub max_concurrency: u32,
-}
-
-impl EndpointFields {
-    pub fn of(e: &Endpoint) -> Self {
-        EndpointFields {
-            url: e.url.clone(),
-            description: e.description.clone(),
-            event_types: e.event_types.clone(),
-            product_ids: e.product_ids.clone(),
-            rate_limit_per_second: e.rate_limit_per_second,
-            max_concurrency: e.max_concurrency,
-        }
-    }
 }
 
 /// Maps a refusal of the SSRF guard to the `url` field's error.

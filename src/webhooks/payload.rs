@@ -17,82 +17,7 @@ use uuid::Uuid;
 /// cap catches a bug that would otherwise ship megabytes to every bank on every retry.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
-/// Dotted names after Standard Webhooks' hierarchical convention, so receivers can route on the
-/// prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-pub enum EventType {
-    #[serde(rename = "match.created")]
-    MatchCreated,
-    #[serde(rename = "match.updated")]
-    MatchUpdated,
-    #[serde(rename = "match.withdrawn")]
-    MatchWithdrawn,
-    #[serde(rename = "application.submitted")]
-    ApplicationSubmitted,
-    #[serde(rename = "application.status_changed")]
-    ApplicationStatusChanged,
-    #[serde(rename = "application.withdrawn")]
-    ApplicationWithdrawn,
-    #[serde(rename = "consent.granted")]
-    ConsentGranted,
-    #[serde(rename = "consent.revoked")]
-    ConsentRevoked,
-    #[serde(rename = "listing.stage_reached")]
-    ListingStageReached,
-    #[serde(rename = "webhook.ping")]
-    WebhookPing,
-    #[serde(rename = "webhook.endpoint_disabled")]
-    EndpointDisabled,
-}
-
-impl EventType {
-    pub const ALL: [EventType; 11] = [
-        EventType::MatchCreated,
-        EventType::MatchUpdated,
-        EventType::MatchWithdrawn,
-        EventType::ApplicationSubmitted,
-        EventType::ApplicationStatusChanged,
-        EventType::ApplicationWithdrawn,
-        EventType::ConsentGranted,
-        EventType::ConsentRevoked,
-        EventType::ListingStageReached,
-        EventType::WebhookPing,
-        EventType::EndpointDisabled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::MatchCreated => "match.created",
-            EventType::MatchUpdated => "match.updated",
-            EventType::MatchWithdrawn => "match.withdrawn",
-            EventType::ApplicationSubmitted => "application.submitted",
-            EventType::ApplicationStatusChanged => "application.status_changed",
-            EventType::ApplicationWithdrawn => "application.withdrawn",
-            EventType::ConsentGranted => "consent.granted",
-            EventType::ConsentRevoked => "consent.revoked",
-            EventType::ListingStageReached => "listing.stage_reached",
-            EventType::WebhookPing => "webhook.ping",
-            EventType::EndpointDisabled => "webhook.endpoint_disabled",
-        }
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown event type {0:?}")]
-pub struct UnknownEventType(pub String);
-
-impl FromStr for EventType {
-    type Err = UnknownEventType;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventType::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| UnknownEventType(s.to_owned()))
-    }
-}
+pub use crate::domain::events::{EventType, UnknownEventType};
 
 const EVENT_ID_PREFIX: &str = "evt_";
 /// Changing this changes every derived id, which would let facts already announced be announced
@@ -190,7 +115,7 @@ pub struct EventEnvelope {
     pub occurred_at: DateTime<Utc>,
     /// Increases with every firm event (consents, applications, listing stages), so a receiver
     /// can discard an update that arrives after a newer one (delivery order is not guaranteed).
-    /// 0 for match events, which `data.version` orders per firm and product, and for events not
+    /// 0 for match events, which `data.seq` orders per firm and product, and for events not
     /// about a firm (`webhook.ping`, `webhook.endpoint_disabled`).
     pub firm_seq: i64,
     /// Event-specific object.

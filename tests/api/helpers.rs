@@ -214,6 +214,18 @@ pub async fn problem(resp: Response) -> Value {
     resp.json().await.expect("problem json")
 }
 
+/// Webhook settings for tests: a sealing key, loopback 127.0.0.1 only, plain HTTP, a short
+/// retry schedule, a 1 s request timeout and a fast poll.
+#[allow(dead_code)]
+pub fn loopback_webhooks(c: &mut Config) {
+    c.webhooks_secret_key = Secret::new(srdi_capital::webhooks::signing::SecretBoxKey::generate().to_base64());
+    c.webhooks_allow_networks = vec!["127.0.0.1/32".into()];
+    c.webhooks_allow_http = true;
+    c.webhooks_retry_schedule = vec!["0".into(), "1".into(), "1".into(), "1".into()];
+    c.webhooks_request_timeout_ms = 1000;
+    c.webhooks_poll_interval_ms = 20;
+}
+
 #[allow(dead_code)]
 pub fn manual_clock() -> ManualClock {
     ManualClock::new(chrono::Utc::now())

@@ -211,7 +211,7 @@ async fn listing_events_follow_the_stage_machine_with_corrections() {
     let events = srdi_capital::store::events::for_firm(&mut app.db.pool().acquire().await.expect("c"), firm_id)
         .await
         .expect("events");
-    assert_eq!(events.iter().filter(|e| e.event_type == "listing.stage_reached").count(), 5);
+    assert_eq!(events.iter().filter(|e| e.kind.as_str() == "listing.stage_reached").count(), 5);
 
     let ent = app.key_for(Role::Enterprise, Some(firm_id)).await;
     assert_eq!(app.get(&format!("/v1/firms/{id}/listing-progress"), &ent).await.status(), StatusCode::OK);
@@ -266,6 +266,13 @@ async fn programme_statistics_match_independent_counts() {
             );
         }
         if i == 0 {
+            for stage in ["neeq_listed", "neeq_innovation_layer"] {
+                assert_eq!(
+                    app.post_json(&path, &app.admin_key, &ev(stage, "neeq")).await.status(),
+                    StatusCode::CREATED,
+                    "{stage}"
+                );
+            }
             for stage in [
                 "tutoring_filed",
                 "tutoring_accepted",
@@ -347,4 +354,82 @@ async fn programme_statistics_match_independent_counts() {
         && &r[4] == "1000"));
     let ent = app.key_for(Role::Enterprise, Some(ids[0].parse().expect("uuid"))).await;
     assert_eq!(app.get("/v1/stats/programme", &ent).await.status(), StatusCode::FORBIDDEN);
+}
+
+/// NEEQ milestones update the firm record that readiness and statistics read; a BSE application
+/// needs the innovation layer; a firm listed on the BSE leaves the NEEQ counts.
+#[tokio::test]
+async fn neeq_and_exchange_milestones_update_the_firm_record() {
+    let app = spawn_app().await;
+    let f = app.create_firm(firm_body(7)).await;
+    let id = f["id"].as_str().expect("id").to_owned();
+    assert!(f["neeq_listed_on"].is_null() && f["neeq_layer"].is_null());
+    let path = format!("/v1/firms/{id}/listing-events");
+    let post = |venue: &str, stage: &str, on: &str| {
+        let body = json!({"venue": venue, "stage": stage, "reached_on": on});
+        let (app, path) = (&app, path.clone());
+        async move { app.post_json(&path, &app.admin_key, &body).await }
+    };
+    let created = |resp: reqwest::Response| {
+        assert_eq!(resp.status(), StatusCode::CREATED);
+    };
+    let neeq_missing = |report: &Value| -> bool { report["venues"].to_string().contains("not quoted on NEEQ") };
+    let bse = || {
+        let app = &app;
+        let path = format!("/v1/firms/{id}/readiness?venue=bse");
+        let key = app.admin_key.clone();
+        async move { app.get(&path, &key).await.json::<Value>().await.expect("json") }
+    };
+    let firm = || {
+        let app = &app;
+        let path = format!("/v1/firms/{id}");
+        let key = app.admin_key.clone();
+        async move { app.get(&path, &key).await.json::<Value>().await.expect("json") }
+    };
+    let neeq_stage_count = || {
+        let app = &app;
+        let key = app.admin_key.clone();
+        async move {
+            let stats: Value = app.get("/v1/stats/programme?year=2025", &key).await.json().await.expect("json");
+            stats["by_venue"]
+                .as_array()
+                .expect("venues")
+                .iter()
+                .filter(|v| v["venue"] == "neeq")
+                .flat_map(|v| v["stages"].as_array().expect("stages").iter())
+                .map(|s| s["firms"].as_i64().expect("n"))
+                .sum::<i64>()
+        }
+    };
+    assert!(neeq_missing(&bse().await), "before: the BSE rules ask for the NEEQ quotation");
+
+    // A BSE application before the innovation layer is refused, saying why.
+    created(post("bse", "tutoring_filed", "2023-01-10").await);
+    created(post("bse", "tutoring_accepted", "2023-04-10").await);
+    let resp = post("bse", "application_accepted", "2023-05-10").await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let p = problem(resp).await;
+    assert_eq!(p["code"], "neeq_innovation_layer_required");
+    assert!(p["detail"].as_str().expect("detail").contains("innovation layer"), "{p}");
+
+    created(post("neeq", "neeq_listed", "2022-03-01").await);
+    let rec = firm().await;
+    assert_eq!((rec["neeq_listed_on"].as_str(), rec["neeq_layer"].as_str()), (Some("2022-03-01"), Some("basic")));
+    assert!(!neeq_missing(&bse().await), "readiness reads the recorded quotation");
+    created(post("neeq", "neeq_innovation_layer", "2023-05-01").await);
+    assert_eq!(firm().await["neeq_layer"], "innovation");
+    assert_eq!(neeq_stage_count().await, 1, "counted on the NEEQ while quoted");
+
+    for (stage, on) in [
+        ("application_accepted", "2023-06-01"),
+        ("inquiry", "2023-07-01"),
+        ("committee_approved", "2023-09-01"),
+        ("registered", "2023-10-01"),
+        ("listed", "2023-11-01"),
+    ] {
+        created(post("bse", stage, on).await);
+    }
+    let rec = firm().await;
+    assert!(rec["neeq_layer"].is_null(), "a BSE-listed firm is no longer on a NEEQ layer: {rec}");
+    assert_eq!(neeq_stage_count().await, 0, "and leaves the NEEQ counts");
 }

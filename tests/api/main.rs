@@ -9,6 +9,7 @@ mod smtp_sink;
 
 mod authz;
 mod boundary;
+mod events;
 mod exports;
 mod financing;
 mod firm_inputs;

@@ -88,7 +88,7 @@ async fn admit_list_get_remove_with_history() {
     )
     .await
     .expect("events");
-    let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["firm.created", "reserve_pool.admitted", "reserve_pool.removed", "reserve_pool.admitted"]);
     let seqs: Vec<i64> = events.iter().filter_map(|e| e.firm_seq).collect();
     assert_eq!(seqs, [1, 2, 3, 4]);

@@ -153,6 +153,7 @@ async fn targets_are_counted_as_documented() {
         ("registered", "2025-05-01"),
         ("listed", "2025-06-01"),
     ];
+    milestones(&app, &c, "neeq", &[("neeq_listed", "2022-03-01"), ("neeq_innovation_layer", "2023-05-01")]).await;
     milestones(&app, &c, "bse", &listing).await;
     let mut star = vec![
         ("tutoring_filed", "2023-06-01"),

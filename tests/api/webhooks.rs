@@ -1,7 +1,7 @@
 //! Webhooks (issue 5) against a real HTTP receiver on loopback, on both backends.
 
 #[path = "../support/webhook_receiver.rs"]
-mod receiver;
+pub(crate) mod receiver;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,13 +10,14 @@ use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use srdi_capital::clock::{ManualClock, SharedClock, SystemClock};
-use srdi_capital::config::{Config, Secret};
+use srdi_capital::config::Config;
 use srdi_capital::db::row::RowExt;
 use srdi_capital::db::types::ts;
 use srdi_capital::domain::access::Role;
-use srdi_capital::store::events::{self, NewEvent};
+use srdi_capital::domain::events::EventKind;
+use srdi_capital::service::events::{self, NewEvent};
 use srdi_capital::webhooks::dispatcher;
-use srdi_capital::webhooks::signing::{self, SecretBoxKey, WebhookSecret};
+use srdi_capital::webhooks::signing::{self, WebhookSecret};
 use uuid::Uuid;
 
 use self::receiver::{Received, Receiver, Reply};
@@ -26,13 +27,8 @@ const WAIT: Duration = Duration::from_secs(15);
 
 /// Webhook settings for tests: a sealing key, loopback 127.0.0.1 only, plain HTTP, a short
 /// retry schedule, a 1 s request timeout and a fast poll.
-pub fn hooks(c: &mut Config) {
-    c.webhooks_secret_key = Secret::new(SecretBoxKey::generate().to_base64());
-    c.webhooks_allow_networks = vec!["127.0.0.1/32".into()];
-    c.webhooks_allow_http = true;
-    c.webhooks_retry_schedule = vec!["0".into(), "1".into(), "1".into(), "1".into()];
-    c.webhooks_request_timeout_ms = 1000;
-    c.webhooks_poll_interval_ms = 20;
+pub(crate) fn hooks(c: &mut Config) {
+    loopback_webhooks(c);
 }
 
 async fn hook_app() -> TestApp {
@@ -87,17 +83,17 @@ async fn consent(app: &TestApp, firm: Uuid, bank: Option<Uuid>) -> Uuid {
     id
 }
 
-/// Records a business event in its own transaction, as the capabilities that own them do.
+/// Records an event of a hand-picked type through the service's one event path, in its own
+/// transaction: for the delivery mechanics (retries, scope, limits) that need an event of a
+/// given shape. What business changes send is proven from the public API in `events.rs`.
 async fn record(app: &TestApp, event_type: &'static str, firm: Option<Uuid>, bank: Option<Uuid>, data: Value) -> Uuid {
     let mut tx = app.db.begin().await.expect("begin");
-    let ev = events::record(
-        &mut tx,
-        NewEvent { event_type, firm_id: firm, bank_id: bank, fact_key: Some(Uuid::now_v7().to_string()), data },
-        app.clock.now(),
-    )
-    .await
-    .expect("record")
-    .expect("new fact");
+    let kind = event_type.parse().expect("a known event kind");
+    let ev =
+        events::record(&mut tx, NewEvent::fact(kind, firm, bank, Uuid::now_v7().to_string(), data), app.clock.now())
+            .await
+            .expect("record")
+            .expect("new fact");
     tx.commit().await.expect("commit");
     ev.id
 }
@@ -144,32 +140,13 @@ async fn attempts(app: &TestApp, key: &str, endpoint: Uuid) -> Vec<Value> {
     page["items"].as_array().expect("items").clone()
 }
 
-/// Verifies a received delivery with the independent Standard Webhooks reference library
-/// (Python `standardwebhooks`; `SRDI_TEST_PYTHON` names the interpreter).
-fn python_verifies(secret: &str, r: &Received) -> bool {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
-    let python = std::env::var("SRDI_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/verify_standard_webhook.py");
-    let mut child = Command::new(&python)
-        .arg(script)
-        .args([secret, r.header("webhook-id"), r.header("webhook-timestamp"), r.header("webhook-signature")])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {python} ({e}); `pip install standardwebhooks` or set SRDI_TEST_PYTHON")
-        });
-    child.stdin.take().expect("stdin").write_all(&r.body).expect("write body");
-    let out = child.wait_with_output().expect("verifier ran");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.code() != Some(3), "standardwebhooks missing for {python}: {stderr}");
-    out.status.success()
+/// Verifies a received delivery with the independent Standard Webhooks reference library.
+pub(crate) fn python_verifies(secret: &str, r: &Received) -> bool {
+    r.verified_by_reference_library(secret)
 }
 
 /// Our own verifier, at the delivery's own timestamp (for deliveries made under a manual clock).
-fn rust_verifies(secret: &str, r: &Received) -> bool {
+pub(crate) fn rust_verifies(secret: &str, r: &Received) -> bool {
     let secret = WebhookSecret::parse(secret).expect("secret");
     let ts: i64 = r.header("webhook-timestamp").parse().expect("timestamp");
     signing::verify(
@@ -790,13 +767,13 @@ async fn after_consent_is_revoked_no_more_events_about_the_firm_reach_the_bank()
         .expect("revoke");
     let revoked = events::record(
         &mut tx,
-        NewEvent {
-            event_type: "consent.revoked",
-            firm_id: Some(f),
-            bank_id: Some(a),
-            fact_key: Some(format!("consent:{c}:revoked")),
-            data: json!({"firm_id": f, "consent_id": c}),
-        },
+        NewEvent::fact(
+            EventKind::ConsentRevoked,
+            Some(f),
+            Some(a),
+            format!("consent:{c}:revoked"),
+            json!({"firm_id": f, "consent_id": c}),
+        ),
         Utc::now(),
     )
     .await
@@ -1021,13 +998,7 @@ async fn an_endpoint_never_gets_more_concurrent_requests_than_its_cap() {
     for n in 0..8 {
         events::record(
             &mut tx,
-            NewEvent {
-                event_type: "consent.granted",
-                firm_id: None,
-                bank_id: Some(a),
-                fact_key: Some(format!("cap:{n}")),
-                data: json!({"n": n}),
-            },
+            NewEvent::fact(EventKind::ConsentGranted, None, Some(a), format!("cap:{n}"), json!({"n": n})),
             app.clock.now(),
         )
         .await

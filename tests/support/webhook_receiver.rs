@@ -39,6 +39,35 @@ impl Received {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("webhook body is JSON")
     }
+
+    /// Verifies the delivery with the independent Standard Webhooks reference library (Python
+    /// `standardwebhooks`; `SRDI_TEST_PYTHON` names the interpreter), over the exact body bytes.
+    pub fn verified_by_reference_library(&self, secret: &str) -> bool {
+        use std::io::Write as _;
+        use std::process::{Command, Stdio};
+        let python = std::env::var("SRDI_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/verify_standard_webhook.py");
+        let mut child = Command::new(&python)
+            .arg(script)
+            .args([
+                secret,
+                self.header("webhook-id"),
+                self.header("webhook-timestamp"),
+                self.header("webhook-signature"),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {python} ({e}); `pip install standardwebhooks` or set SRDI_TEST_PYTHON")
+            });
+        child.stdin.take().expect("stdin").write_all(&self.body).expect("write body");
+        let out = child.wait_with_output().expect("verifier ran");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.code() != Some(3), "standardwebhooks missing for {python}: {stderr}");
+        out.status.success()
+    }
 }
 
 #[derive(Default)]

@@ -1,0 +1,14 @@
+//! Journeys: each test is a story one kind of user lives, told only through the public HTTP API
+//! and the command line, with a real webhook receiver that verifies signatures with the Standard
+//! Webhooks reference library. No store or service call, no hand-made event. SQLite by default;
+//! `SRDI_TEST_DATABASE=postgres` for PostgreSQL.
+
+// Shared with the API tests; not every helper is used here.
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+#[path = "../support/webhook_receiver.rs"]
+mod receiver;
+
+mod bank;
+mod office;
