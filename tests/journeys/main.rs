@@ -11,4 +11,5 @@ mod helpers;
 mod receiver;
 
 mod bank;
+mod enterprise;
 mod office;
