@@ -9,7 +9,13 @@
 mod helpers;
 #[path = "../support/webhook_receiver.rs"]
 mod receiver;
+// Shared with other test binaries and formatted by its owner: rustfmt leaves it alone here.
+#[rustfmt::skip]
+#[allow(dead_code)]
+#[path = "../support/smtp_sink.rs"]
+mod smtp_sink;
 
 mod bank;
 mod enterprise;
+mod fund;
 mod office;
