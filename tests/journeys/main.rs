@@ -11,7 +11,6 @@ mod helpers;
 mod receiver;
 // Shared with other test binaries and formatted by its owner: rustfmt leaves it alone here.
 #[rustfmt::skip]
-#[allow(dead_code)]
 #[path = "../support/smtp_sink.rs"]
 mod smtp_sink;
 
