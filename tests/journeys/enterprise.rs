@@ -3,16 +3,10 @@
 //! (the bank's view follows), applies for a loan and withdraws the application.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
-
-async fn ok(resp: reqwest::Response) -> Value {
-    let status = resp.status();
-    let text = resp.text().await.expect("text");
-    assert!(status.is_success(), "{status}: {text}");
-    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json") }
-}
+use crate::ok;
 
 #[tokio::test]
 async fn an_enterprise_reads_its_prospects_shares_its_data_and_applies() {

@@ -8,22 +8,16 @@ use std::time::Duration;
 
 use chrono::Utc;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use srdi_capital::clock::SystemClock;
 use srdi_capital::config::Secret;
 use srdi_capital::mail::ics;
 
 use crate::helpers::*;
+use crate::ok;
 use crate::smtp_sink::{ParsedMail, SmtpSink};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn ok(resp: reqwest::Response) -> Value {
-    let status = resp.status();
-    let text = resp.text().await.expect("text");
-    assert!(status.is_success(), "{status}: {text}");
-    serde_json::from_str(&text).expect("json")
-}
 
 fn mails_to(sink: &SmtpSink, address: &str) -> Vec<ParsedMail> {
     sink.messages().into_iter().filter(|m| m.envelope_to == [address.to_owned()]).map(|m| m.parsed()).collect()
