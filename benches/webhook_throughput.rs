@@ -1,6 +1,9 @@
-//! Webhook delivery load test (issue 5): the real application in-process on PostgreSQL, a
-//! loopback receiver that answers 204 at once, and business transactions that each record
-//! events through `store::events::record` (so fan-out runs in the transaction, as in production).
+//! Webhook delivery load test: the real application in-process on PostgreSQL, a loopback
+//! receiver that answers 204 at once, and business transactions that change a firm's financials
+//! the way `PUT /v1/firms/{id}/financials/{year}` does (`service::firms::put_financials`, then the
+//! in-transaction re-evaluation `service::matching::refresh_firm`). Each change moves the firm's
+//! revenue across the one product's minimum, so the matching engine writes `match.created` or
+//! `match.withdrawn` and the one event path fans it out, as in production.
 //!
 //! Two phases:
 //! 1. **Backlog drain**: `BENCH_BACKLOG` events are committed while no dispatcher runs, then an
@@ -28,8 +31,11 @@ use srdi_capital::config::{Config, Secret};
 use srdi_capital::db::Db;
 use srdi_capital::db::types::ts;
 use srdi_capital::domain::events::EventKind;
-use srdi_capital::service::events::{self, NewEvent};
+use srdi_capital::domain::firm::FinancialYear;
+use srdi_capital::domain::product::{Collateral, Eligibility, ProductDraft, ProductKind};
+use srdi_capital::service::{firms as firm_changes, matching};
 use srdi_capital::startup::Application;
+use srdi_capital::store::{events, matches};
 use srdi_capital::webhooks::endpoint::EndpointFields;
 use srdi_capital::webhooks::payload::EventType;
 use srdi_capital::webhooks::settings;
@@ -47,9 +53,16 @@ const FIRMS: usize = 500;
 struct Setup {
     url: String,
     config: Config,
-    bank: Uuid,
+    product: Uuid,
     firms: Vec<Uuid>,
+    /// Per firm: the version of its match with the product so far (the producers own disjoint
+    /// firms, so each counter has one writer at a time).
+    versions: Arc<Vec<std::sync::atomic::AtomicI64>>,
 }
+
+/// Revenue that qualifies for the bench product, and revenue that does not.
+const HIGH: i64 = 20_000_000;
+const LOW: i64 = 5_000_000;
 
 async fn prepare(base: &str, receiver: &Receiver, endpoints: usize) -> anyhow::Result<(Setup, String)> {
     sqlx::any::install_default_drivers();
@@ -85,7 +98,7 @@ async fn prepare(base: &str, receiver: &Receiver, endpoints: usize) -> anyhow::R
         let fields = EndpointFields {
             url: receiver.url(&format!("/bench/{i}")),
             description: format!("bench {i}"),
-            event_types: vec![EventType::MatchCreated],
+            event_types: vec![EventType::MatchCreated, EventType::MatchWithdrawn],
             product_ids: None,
             rate_limit_per_second: 5_000,
             max_concurrency: 200,
@@ -93,6 +106,23 @@ async fn prepare(base: &str, receiver: &Receiver, endpoints: usize) -> anyhow::R
         let sealed = sealer.seal_secret(&WebhookSecret::generate())?;
         srdi_capital::store::webhooks::insert_endpoint(&mut tx, bank, &fields, &sealed, now).await?;
     }
+    let draft = ProductDraft {
+        name: Some("压测专精特新贷".into()),
+        kind: Some(ProductKind::SrdiLoan),
+        amount_min: Some(rust_decimal::Decimal::from(500_000)),
+        amount_max: Some(rust_decimal::Decimal::from(10_000_000)),
+        term_months_min: Some(6),
+        term_months_max: Some(36),
+        rate_spread_bp: Some(-20),
+        collateral: vec![Collateral::Credit],
+        eligibility: Eligibility {
+            min_revenue: Some(rust_decimal::Decimal::from(10_000_000)),
+            ..Eligibility::default()
+        },
+        ..ProductDraft::default()
+    };
+    let terms = draft.validate().map_err(|e| anyhow::anyhow!("bench product: {e:?}"))?;
+    let product = srdi_capital::store::products::insert(&mut tx, bank, &terms, now).await?.id;
     let mut firms = Vec::with_capacity(FIRMS);
     for i in 0..FIRMS {
         let id = Uuid::now_v7();
@@ -118,7 +148,8 @@ async fn prepare(base: &str, receiver: &Receiver, endpoints: usize) -> anyhow::R
     }
     tx.commit().await?;
     db.close().await;
-    Ok((Setup { url, config, bank, firms }, name))
+    let versions = Arc::new((0..firms.len()).map(|_| std::sync::atomic::AtomicI64::new(0)).collect());
+    Ok((Setup { url, config, product, firms, versions }, name))
 }
 
 async fn start_app(config: Config) -> anyhow::Result<()> {
@@ -143,13 +174,18 @@ async fn produce(
     let commits = Arc::new(Mutex::new(HashMap::with_capacity(total)));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..producers {
+    for k in 0..producers {
         let db = db.clone();
         let next = next.clone();
         let commits = commits.clone();
+        // Producer k changes firms k, k + producers, …: one writer per firm, so it knows each
+        // match's next version and hence the event's id.
+        let own: Vec<usize> = (k..setup.firms.len()).step_by(producers).collect();
         let firms = setup.firms.clone();
-        let bank = setup.bank;
+        let versions = setup.versions.clone();
+        let product = setup.product;
         tasks.push(tokio::spawn(async move {
+            let mut cursor = 0usize;
             loop {
                 let first = next.fetch_add(per_tx, Ordering::SeqCst);
                 if first >= total {
@@ -161,23 +197,28 @@ async fn produce(
                 }
                 let mut tx = db.begin().await?;
                 let mut ids = Vec::with_capacity(per_tx);
-                for n in first..(first + per_tx).min(total) {
-                    let firm = firms[n % firms.len()];
-                    let ev = events::record(
-                        &mut tx,
-                        NewEvent::fact(
-                            EventKind::MatchCreated,
-                            Some(firm),
-                            Some(bank),
-                            format!("bench:{n}:{}", Uuid::now_v7()),
-                            serde_json::json!({"firm_id": firm, "product_id": Uuid::nil(), "score": n % 100}),
-                        ),
-                        chrono::Utc::now(),
-                    )
-                    .await
-                    .map_err(|e| anyhow::anyhow!("record: {e}"))?
-                    .ok_or_else(|| anyhow::anyhow!("duplicate fact"))?;
-                    ids.push(format!("evt_{}", ev.id.simple()));
+                for _ in first..(first + per_tx).min(total) {
+                    let i = own[cursor % own.len()];
+                    cursor += 1;
+                    let firm = firms[i];
+                    let version = versions[i].load(Ordering::SeqCst) + 1;
+                    let qualifies = version % 2 == 1;
+                    let now = chrono::Utc::now();
+                    let fy = FinancialYear {
+                        fiscal_year: 2024,
+                        revenue: Some(rust_decimal::Decimal::from(if qualifies { HIGH } else { LOW })),
+                        ..FinancialYear::default()
+                    };
+                    firm_changes::put_financials(&mut tx, firm, &fy, now)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("financials: {e}"))?;
+                    matching::refresh_firm(&mut tx, db.dialect(), firm, now)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("matching: {e}"))?;
+                    versions[i].store(version, Ordering::SeqCst);
+                    let kind = if qualifies { EventKind::MatchCreated } else { EventKind::MatchWithdrawn };
+                    let id = events::event_id(kind, &matches::fact_key(firm, product, version));
+                    ids.push(format!("evt_{}", id.simple()));
                 }
                 tx.commit().await?;
                 let at = Instant::now();

@@ -129,7 +129,7 @@ async fn an_incremental_pull_never_shows_a_firm_that_never_consented() {
     revoke(&app, &ent, once, consent).await;
 
     for query in ["", "&min_score=0", "&min_score=100", "&city=jinan", "&tier=provincial_srdi", "&tutoring=false"] {
-        let since = urlencoding(&sync_token(0));
+        let since = url_encode(&sync_token(0));
         let page = json_of(app.get(&format!("/v1/matches?updated_since={since}{query}"), &key_a).await).await;
         let firms: Vec<&str> =
             page["items"].as_array().expect("items").iter().map(|i| i["firm_id"].as_str().expect("f")).collect();
@@ -138,18 +138,6 @@ async fn an_incremental_pull_never_shows_a_firm_that_never_consented() {
     }
     let page = json_of(app.get("/v1/matches", &key_a).await).await;
     assert!(page["items"].as_array().expect("items").is_empty(), "the full pull shows covered firms only");
-}
-
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// "Consent in force" has one SQL spelling (for reads and deliveries) and one Rust rule (for

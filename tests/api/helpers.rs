@@ -226,6 +226,20 @@ pub fn loopback_webhooks(c: &mut Config) {
     c.webhooks_poll_interval_ms = 20;
 }
 
+/// Percent-encodes a query value (sync tokens are base64).
+#[allow(dead_code)]
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 #[allow(dead_code)]
 pub fn manual_clock() -> ManualClock {
     ManualClock::new(chrono::Utc::now())

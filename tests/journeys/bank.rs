@@ -11,16 +11,10 @@ use serde_json::{Value, json};
 use srdi_capital::clock::SystemClock;
 
 use crate::helpers::*;
+use crate::ok;
 use crate::receiver::Receiver;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-async fn ok(resp: reqwest::Response) -> Value {
-    let status = resp.status();
-    let text = resp.text().await.expect("text");
-    assert!(status.is_success(), "{status}: {text}");
-    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json") }
-}
 
 /// `srdi-capital keys create` against the service's database, as an operator would run it.
 fn cli_key(app: &TestApp, role: &str, subject: &str) -> String {
@@ -146,23 +140,11 @@ async fn a_bank_learns_of_matches_and_applications_and_its_pull_converges() {
     assert!(rx.received("/hooks").iter().all(|r| r.verified_by_reference_library(&secret)));
 
     // The incremental pull from the first token reports the same end state as the webhooks.
-    let since = ok(app.get(&format!("/v1/matches?updated_since={}", urlencode(&token)), &key).await).await;
+    let since = ok(app.get(&format!("/v1/matches?updated_since={}", url_encode(&token)), &key).await).await;
     let items = since["items"].as_array().expect("items");
     assert_eq!(items.len(), 1);
     assert_eq!((items[0]["firm_id"].as_str(), items[0]["status"].as_str()), (Some(&*firm_id), Some("withdrawn")));
     assert!(ok(app.get("/v1/matches", &key).await).await["items"].as_array().expect("items").is_empty());
     let unauthorised = app.req(Method::GET, "/v1/matches", None).send().await.expect("req");
     assert_eq!(unauthorised.status(), StatusCode::UNAUTHORIZED);
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

@@ -9,6 +9,20 @@
 mod helpers;
 #[path = "../support/webhook_receiver.rs"]
 mod receiver;
+// Shared with other test binaries and formatted by its owner: rustfmt leaves it alone here.
+#[rustfmt::skip]
+#[path = "../support/smtp_sink.rs"]
+mod smtp_sink;
 
 mod bank;
+mod enterprise;
+mod fund;
 mod office;
+
+/// The JSON of a successful answer (`null` when it has no body); panics with the answer otherwise.
+pub async fn ok(resp: reqwest::Response) -> serde_json::Value {
+    let status = resp.status();
+    let text = resp.text().await.expect("text");
+    assert!(status.is_success(), "{status}: {text}");
+    if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).expect("json") }
+}

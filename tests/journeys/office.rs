@@ -6,13 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-async fn ok(resp: reqwest::Response) -> Value {
-    let status = resp.status();
-    let text = resp.text().await.expect("text");
-    assert!(status.is_success(), "{status}: {text}");
-    serde_json::from_str(&text).expect("json")
-}
+use crate::ok;
 
 async fn stats(app: &TestApp) -> Value {
     ok(app.get("/v1/stats/programme?year=2025", &app.admin_key).await).await
