@@ -112,8 +112,8 @@ impl Db {
     }
 
     /// Refreshes the planner's statistics after a bulk write. Without it PostgreSQL plans the
-    /// first queries on a freshly imported population as if the tables were empty (a bank's first
-    /// pull on 51,000 new firms did not answer in 90 s; 0.2 s after ANALYZE).
+    /// first queries on a freshly imported population as if the tables were still small, and a
+    /// bank's first pull can choose a plan that does not finish.
     pub async fn refresh_statistics(&self) -> Result<(), sqlx::Error> {
         let sql = match self.dialect {
             Dialect::Postgres => "ANALYZE",
