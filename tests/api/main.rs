@@ -13,6 +13,7 @@ mod firms;
 mod hygiene;
 mod import;
 mod investments;
+mod keys;
 mod listing;
 mod pool;
 mod roadshows;
