@@ -30,8 +30,9 @@ pub struct Drawn<'a> {
     pub target_x: Option<u32>,
 }
 
-pub const LABEL_WIDTH: u32 = 150;
 pub const TRACK_WIDTH: u32 = 360;
+/// Room right of the track for the value text.
+const VALUE_ROOM: u32 = 150;
 const ROW: u32 = 26;
 const BAR: u32 = 16;
 
@@ -40,11 +41,24 @@ impl BarChart {
         ROW * self.bars.len() as u32 + 8
     }
 
+    /// Room for the longest label, estimated from its characters (a CJK character is about twice as
+    /// wide as a Latin one at the chart's font size), so long plan wordings are not cut by the bar.
+    pub fn label_width(&self) -> u32 {
+        let text_width = |s: &str| s.chars().map(|c| if c.is_ascii() { 7 } else { 13 }).sum::<u32>();
+        let longest = self.bars.iter().map(|b| text_width(&b.label)).max().unwrap_or(0);
+        (longest + 10).clamp(100, 340)
+    }
+
+    pub fn view_width(&self) -> u32 {
+        self.label_width() + TRACK_WIDTH + VALUE_ROOM
+    }
+
     pub fn has_targets(&self) -> bool {
         self.bars.iter().any(|b| b.target_fraction.is_some())
     }
 
     pub fn drawn(&self) -> Vec<Drawn<'_>> {
+        let label_width = self.label_width();
         let px = |f: f64| (f.clamp(0.0, 1.0) * f64::from(TRACK_WIDTH)).round() as u32;
         self.bars
             .iter()
@@ -57,8 +71,8 @@ impl BarChart {
                     y,
                     text_y: y + BAR - 3,
                     width,
-                    value_x: LABEL_WIDTH + width + 6,
-                    target_x: bar.target_fraction.map(|t| LABEL_WIDTH + px(t)),
+                    value_x: label_width + width + 6,
+                    target_x: bar.target_fraction.map(|t| label_width + px(t)),
                 }
             })
             .collect()
@@ -91,7 +105,8 @@ mod tests {
         };
         let d = chart.drawn();
         assert_eq!(d[0].width, TRACK_WIDTH / 2);
-        assert_eq!(d[0].target_x, Some(LABEL_WIDTH + 288));
+        assert_eq!(chart.label_width(), 100, "short labels still get a minimum");
+        assert_eq!(d[0].target_x, Some(100 + 288));
         assert_eq!(d[1].width, TRACK_WIDTH);
         assert_eq!(d[2].width, 0);
         assert!(d[1].y > d[0].y);

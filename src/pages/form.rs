@@ -7,6 +7,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use rust_decimal::Decimal;
 
+use super::FormErrors;
+use super::i18n::Lang;
 use crate::domain::validate::FieldError;
 use crate::error::AppError;
 
@@ -15,11 +17,13 @@ use crate::error::AppError;
 pub struct Form {
     pairs: Vec<(String, String)>,
     pub read_errors: Vec<FieldError>,
+    /// The reader's language, for the field errors shown with the form again.
+    lang: Lang,
 }
 
 impl Form {
     pub fn from_bytes(body: &[u8]) -> Form {
-        Form { pairs: url::form_urlencoded::parse(body).into_owned().collect(), read_errors: Vec::new() }
+        Form { pairs: url::form_urlencoded::parse(body).into_owned().collect(), ..Form::default() }
     }
 
     /// The value as sent, empty included (an empty profile field clears it).
@@ -53,6 +57,15 @@ impl Form {
     }
 
     /// Domain validation errors together with the reading errors, so the form shows them all.
+    /// A form's outcome: 422 validation errors are shown on the form again, in the reader's
+    /// language; anything else is an error page.
+    pub fn errors_of(&self, error: AppError) -> Result<FormErrors, AppError> {
+        match error {
+            AppError::Validation(list) => Ok(FormErrors { list, lang: self.lang }),
+            other => Err(other),
+        }
+    }
+
     pub fn merge<T>(&self, result: Result<T, AppError>) -> Result<T, AppError> {
         match (result, self.read_errors.is_empty()) {
             (Ok(v), true) => Ok(v),
@@ -76,9 +89,10 @@ impl FromRequest for Form {
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let bytes = web::Bytes::from_request(req, payload);
+        let lang = super::session::lang_of(req);
         Box::pin(async move {
             let body = bytes.await.map_err(|_| AppError::bad_request("invalid_form", "the form could not be read"))?;
-            Ok(Form::from_bytes(&body))
+            Ok(Form { lang, ..Form::from_bytes(&body) })
         })
     }
 }

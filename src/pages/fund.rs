@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::form::Form;
 use super::session::Viewer;
-use super::{Ctx, FormErrors, answer, form_errors, render, render_status, see_other};
+use super::{Ctx, FormErrors, answer, render, render_status, see_other};
 use crate::api::AppState;
 use crate::domain::access::Role;
 use crate::domain::investment::{Investment, InvestmentInput, InvestmentRound};
@@ -243,7 +243,7 @@ pub async fn record_investment(v: Viewer, state: web::Data<AppState>, mut form: 
     match (form.merge(result), roadshow_id) {
         (Ok(_), _) => Ok(see_other("/app/investments")),
         (Err(e), Some(rs)) => {
-            let errors = form_errors(e)?;
+            let errors = form.errors_of(e)?;
             let page = roadshow_page(&state, &v, rs, errors, Some(form)).await?;
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }

@@ -11,8 +11,10 @@ use std::sync::LazyLock;
 
 use crate::domain::Vocabulary;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Simplified Chinese is the service's first language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
+    #[default]
     Zh,
     En,
 }
@@ -116,6 +118,18 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
     }
 }
 
+/// A field error in the reader's language. The domain writes its messages in English with the
+/// specifics (limits, the value refused); Chinese readers get the catalogue's wording of the error's
+/// code, with those specifics after it when the code alone does not say what to fix.
+pub fn field_error(lang: Lang, error: &crate::domain::validate::FieldError) -> String {
+    let summary = messages(lang).get(&format!("field_error.{}", error.code));
+    match (lang, summary) {
+        (_, Some(s)) if error.code == "required" => s.clone(),
+        (Lang::Zh, Some(s)) => format!("{s}（{}）", error.message),
+        _ => error.message.clone(),
+    }
+}
+
 /// The label of a vocabulary value: the domain's Chinese label, or the catalogue's English one.
 pub fn vocab<V: Vocabulary>(lang: Lang, value: V) -> &'static str {
     match lang {
@@ -178,6 +192,28 @@ mod tests {
         }
         assert!(seen > 50, "the scan found only {seen} keys: is it still looking at the right files?");
         assert!(missing.is_empty(), "keys missing from the catalogue: {missing:#?}");
+    }
+
+    #[test]
+    fn every_unit_of_the_plan_has_a_label() {
+        let plan = crate::domain::programme::Plan::builtin().expect("plan");
+        for t in &plan.targets {
+            let key = format!("unit.{}", t.unit);
+            assert!(ZH.contains_key(&key) && EN.contains_key(&key), "{key} missing from a catalogue");
+        }
+    }
+
+    #[test]
+    fn field_errors_are_worded_for_the_reader() {
+        use crate::domain::validate::FieldError;
+        let required = FieldError::new("name", "required", "is required");
+        assert_eq!(field_error(Lang::Zh, &required), "必填");
+        assert_eq!(field_error(Lang::En, &required), "Required");
+        let scale = FieldError::new("revenue", "invalid", "must have at most two decimal places (fen)");
+        assert_eq!(field_error(Lang::Zh, &scale), "格式不正确（must have at most two decimal places (fen)）");
+        assert_eq!(field_error(Lang::En, &scale), "must have at most two decimal places (fen)");
+        let unknown = FieldError::new("x", "no_such_code", "as the domain said");
+        assert_eq!(field_error(Lang::Zh, &unknown), "as the domain said");
     }
 
     #[test]

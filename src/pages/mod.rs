@@ -337,29 +337,39 @@ impl Ctx {
     }
 }
 
-/// Field errors of a form, shown next to their fields.
+/// Field errors of a form, shown next to their fields in the reader's language.
 #[derive(Debug, Clone, Default)]
-pub struct FormErrors(pub Vec<FieldError>);
+pub struct FormErrors {
+    pub list: Vec<FieldError>,
+    lang: Lang,
+}
 
 impl FormErrors {
     pub fn any(&self) -> bool {
-        !self.0.is_empty()
+        !self.list.is_empty()
+    }
+
+    pub fn message(&self, error: &FieldError) -> String {
+        i18n::field_error(self.lang, error)
     }
 
     /// The message for a field (and its sub-fields, e.g. `financials.2024.revenue` under `revenue`).
     pub fn of(&self, field: &str) -> Option<String> {
-        let msgs: Vec<&str> = self
-            .0
+        let msgs: Vec<String> = self
+            .list
             .iter()
             .filter(|e| e.field == field || e.field.ends_with(&format!(".{field}")))
-            .map(|e| e.message.as_str())
+            .map(|e| self.message(e))
             .collect();
         (!msgs.is_empty()).then(|| msgs.join("; "))
     }
 
     /// Errors that belong to no field of the form.
     pub fn others(&self, fields: &[&str]) -> Vec<&FieldError> {
-        self.0.iter().filter(|e| !fields.iter().any(|f| e.field == *f || e.field.ends_with(&format!(".{f}")))).collect()
+        self.list
+            .iter()
+            .filter(|e| !fields.iter().any(|f| e.field == *f || e.field.ends_with(&format!(".{f}"))))
+            .collect()
     }
 }
 
@@ -374,17 +384,9 @@ pub async fn answer<T, P: Template>(
     match form.merge(result) {
         Ok(value) => Ok(see_other(done(value))),
         Err(e) => {
-            let page = again(form_errors(e)?).await?;
+            let page = again(form.errors_of(e)?).await?;
             render_status(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
-    }
-}
-
-/// A form's outcome: 422 validation errors are shown on the form again; anything else is an error page.
-pub fn form_errors(result: AppError) -> Result<FormErrors, AppError> {
-    match result {
-        AppError::Validation(list) => Ok(FormErrors(list)),
-        other => Err(other),
     }
 }
 

@@ -49,7 +49,7 @@ fn target_bar(ctx: &Ctx, t: &TargetResult) -> Option<Bar> {
     let unit = ctx.t(&format!("unit.{}", t.unit));
     Some(Bar {
         label: ctx.v(metric).to_owned(),
-        value_text: format!("{} / {} {unit}", actual.normalize(), target.normalize()),
+        value_text: format!("{} / {} {unit}", actual.round_dp(1).normalize(), target.normalize()),
         fraction: fraction(a, scale),
         target_fraction: Some(fraction(tg, scale)),
         target_text: format!("{} {unit}", target.normalize()),

@@ -93,6 +93,7 @@ async fn enterprise_signs_in_by_mailed_link_applies_grants_consent_and_sees_fiel
     assert_eq!(b.status().await, 422);
     let error = b.text(&format!("#amount-{product}-error")).await;
     assert!(error.contains("一百万"), "the error names the value typed: {error}");
+    assert!(error.starts_with("格式不正确"), "the error is worded in the reader's language: {error}");
     let invalid = b.client.find(fantoccini::Locator::Css(&format!("#amount-{product}"))).await.expect("amount");
     assert_eq!(invalid.attr("aria-invalid").await.expect("attr").as_deref(), Some("true"));
     b.check_page("enterprise-apply-error").await;
@@ -378,6 +379,11 @@ async fn office_sees_targets_exports_the_pool_imports_a_csv_with_a_bad_row_and_r
     assert_eq!(b.path().await, "/app/office");
     assert!(b.exists("figure.chart svg").await, "the targets are drawn");
     assert!(b.exists("figure.chart details table").await, "each chart has its data table");
+    let targets = b.text("table.targets").await;
+    assert!(
+        targets.contains("入库培育创新型中小企业2万家以上") && targets.contains("本系统不统计"),
+        "every quantified target of the plan is listed, those the service cannot count marked so"
+    );
     b.check_page("office-dashboard").await;
 
     b.goto("/app/pool").await;
