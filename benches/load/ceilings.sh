@@ -11,7 +11,8 @@
 # pgbench, python3; installs wrk from Debian when missing. Builds the release binary and example.
 # Usage: benches/load/ceilings.sh   (from the repository root)
 #   REUSE_DB=1 reuses a kept database (KEEP_DB=1 keeps it); FIRMS (100000), PRODUCTS (50),
-#   CONNECTIONS (16, also the service's pool and pgbench's clients), DURATION (15s), ROUNDS (2).
+#   CONNECTIONS (16, also the service's pool and pgbench's clients), DURATION (15s), ROUNDS (2);
+#   SKIP_BUILD=1 with BIN and CEILING pointing at other builds (e.g. a debug smoke run of the script).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DB=${DB:-bench_ceilings}
@@ -23,8 +24,8 @@ ROUNDS=${ROUNDS:-2}
 PORT=18410
 TRACE_PORT=18411
 CEILING_PORT=18499
-BIN=target/release/srdi-capital
-CEILING=target/release/examples/ceiling_http
+BIN=${BIN:-target/release/srdi-capital}
+CEILING=${CEILING:-target/release/examples/ceiling_http}
 PG="postgresql://postgres@127.0.0.1:5432"
 PSQL="psql -h 127.0.0.1 -U postgres -d $DB -Atq"
 PGLOG=${PGLOG:-/var/log/postgresql/postgresql-15-main.log}
@@ -38,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
-cargo build --release --bin srdi-capital --example ceiling_http 2>&1 | tail -1
+if [ "${SKIP_BUILD:-0}" != 1 ]; then cargo build --release --bin srdi-capital --example ceiling_http 2>&1 | tail -1; fi
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 wait_up() { for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return; sleep 0.2; done; echo "port $1 did not come up" >&2; exit 1; }
 
