@@ -1,14 +1,17 @@
-//! Load run for roadshow registration (issue 6): N simultaneous `POST /v1/roadshows/{id}/registrations`
-//! against one roadshow, over real HTTP, on PostgreSQL. Reports requests/s and latency percentiles,
-//! and checks the result: every request answered 201, exactly `capacity` confirmed, the rest
-//! waitlisted at places 1…N−capacity, and the roadshow's seat counter equal to the capacity.
+//! Burst of roadshow registrations (issues 6 and 10): N simultaneous `POST /v1/roadshows/{id}/registrations`
+//! against one roadshow, over real HTTP, on PostgreSQL. Reports the wall time until the last answer,
+//! latency percentiles and the answers by status, and checks the result: every answer is 201 or 429
+//! (with `Retry-After`; the admission queue turned it away), never anything else; exactly
+//! min(capacity, created) confirmed, the other created registrations waitlisted at places 1…k, the
+//! roadshow's seat counter equal to the confirmed, and the last answer within `BENCH_DEADLINE_SECS`.
 //!
 //! The service runs in this process (its own actix worker threads) on a fresh database that is
 //! dropped at the end; the client is reqwest on the main runtime, so both share the machine.
 //!
 //! Run (release): `cargo bench --bench registration_load`
 //! Settings (environment): `BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`),
-//! `BENCH_REQUESTS` (1000), `BENCH_CAPACITY` (300), `BENCH_DB_CONNECTIONS` (16), `BENCH_RUNS` (3),
+//! `BENCH_REQUESTS` (2000), `BENCH_CAPACITY` (50), `BENCH_DB_CONNECTIONS` (16), `BENCH_RUNS` (3),
+//! `BENCH_DEADLINE_SECS` (10); the admission settings are the service's (`SRDI_ADMISSION_*`),
 //! `BENCH_MAIL_WORKER` (0: mails are enqueued in each registration's transaction either way; 1 also
 //! runs the mail worker, writing `.eml` files to a temporary folder, during the run).
 
@@ -94,6 +97,9 @@ async fn one_run(base: &str, db: &Db, fund_key: &str, requests: usize, capacity:
             match resp {
                 Ok(r) => {
                     let status = r.status().as_u16();
+                    if status == 429 && r.headers().get("retry-after").is_none() {
+                        return (elapsed, 0, json!({"error": "429 without Retry-After"}));
+                    }
                     let body: Value = r.json().await.unwrap_or(Value::Null);
                     (elapsed, status, body)
                 }
@@ -110,7 +116,7 @@ async fn one_run(base: &str, db: &Db, fund_key: &str, requests: usize, capacity:
         let (elapsed, status, body) = t.await?;
         latencies.push(elapsed);
         *statuses.entry(status).or_default() += 1;
-        if status != 201 {
+        if status != 201 && status != 429 {
             eprintln!("unexpected answer {status}: {body}");
         }
         bodies.push(body);
@@ -139,8 +145,9 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let base_url: String = env("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432".to_owned());
-    let requests: usize = env("BENCH_REQUESTS", 1000);
-    let capacity: i64 = env("BENCH_CAPACITY", 300);
+    let requests: usize = env("BENCH_REQUESTS", 2000);
+    let capacity: i64 = env("BENCH_CAPACITY", 50);
+    let deadline = Duration::from_secs(env("BENCH_DEADLINE_SECS", 10));
     let connections: u32 = env("BENCH_DB_CONNECTIONS", 16);
     let runs: usize = env("BENCH_RUNS", 3);
     let mail_worker: u8 = env("BENCH_MAIL_WORKER", 0);
@@ -161,6 +168,9 @@ async fn main() -> anyhow::Result<()> {
             database_max_connections: connections,
             listen: "127.0.0.1:0".parse()?,
             workers_enabled: mail_worker == 1,
+            admission_in_flight: env("SRDI_ADMISSION_IN_FLIGHT", 0),
+            admission_queue: env("SRDI_ADMISSION_QUEUE", 1024),
+            admission_queue_timeout_ms: env("SRDI_ADMISSION_QUEUE_TIMEOUT_MS", 2000),
             mail_dir: mail_dir.clone(),
             ..Config::default()
         };
@@ -194,11 +204,14 @@ async fn main() -> anyhow::Result<()> {
             let r = one_run(&base, &db, &key, requests, capacity).await?;
             let rps = requests as f64 / r.wall.as_secs_f64();
             let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-            let exact = r.statuses.get(&201) == Some(&requests)
-                && r.confirmed == capacity as usize
-                && r.waitlisted == requests - capacity as usize
+            let created = r.statuses.get(&201).copied().unwrap_or(0);
+            let refused = r.statuses.get(&429).copied().unwrap_or(0);
+            let exact = created + refused == requests
+                && r.confirmed == (capacity as usize).min(created)
+                && r.waitlisted == created - r.confirmed
                 && r.positions_ok
-                && r.seats_taken == capacity;
+                && r.seats_taken == r.confirmed as i64
+                && r.wall <= deadline;
             ok &= exact;
             println!(
                 "run {run}: {:.0} req/s over {:.3} s; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
@@ -215,7 +228,7 @@ async fn main() -> anyhow::Result<()> {
                 r.waitlisted,
                 if r.positions_ok { "contiguous" } else { "NOT contiguous" },
                 r.seats_taken,
-                if exact { "capacity exact" } else { "WRONG" }
+                if exact { "only 201/429, capacity exact, within the deadline" } else { "WRONG" }
             );
         }
         db.close().await;

@@ -46,6 +46,18 @@ pub struct Config {
     /// PostgreSQL `statement_timeout` of every pooled connection, in milliseconds (0: none), so a
     /// runaway query cannot outlive its client by minutes; such a request answers 503.
     pub database_statement_timeout_ms: u64,
+    /// Requests served at once; the rest wait in the admission queue. 0: the pool size, so a
+    /// request that got in finds a free connection.
+    pub admission_in_flight: u32,
+    /// Requests that may wait for a place; beyond that they are answered 429 at once.
+    pub admission_queue: u32,
+    /// How long a request may wait in the queue before it is answered 429 (also its `Retry-After`).
+    pub admission_queue_timeout_ms: u64,
+    /// How long a verified API key is trusted without asking the database again. Revocations reach
+    /// every instance at once through PostgreSQL notifications (and this process's own at once on
+    /// SQLite); this bound covers a lost notification or a revocation by another process on SQLite.
+    /// 0 turns the cache off.
+    pub api_key_cache_ttl_secs: u64,
     pub listen: SocketAddr,
     /// Base URL printed by `demo` and used in links; defaults to `http://{listen}`.
     pub public_base_url: Option<String>,
@@ -126,6 +138,10 @@ impl Default for Config {
             database_url: Secret::new("sqlite://./data/srdi-capital.db"),
             database_max_connections: 8,
             database_statement_timeout_ms: 30_000,
+            admission_in_flight: 0,
+            admission_queue: 1024,
+            admission_queue_timeout_ms: 2000,
+            api_key_cache_ttl_secs: 30,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_base_url: None,
             log_format: LogFormat::Text,
@@ -189,6 +205,24 @@ impl Config {
             return Err(ConfigError::Invalid {
                 setting: "SRDI_DATABASE_MAX_CONNECTIONS",
                 reason: "must be at least 1".into(),
+            });
+        }
+        if self.admission_queue > 100_000 {
+            return Err(ConfigError::Invalid {
+                setting: "SRDI_ADMISSION_QUEUE",
+                reason: "must be at most 100000".into(),
+            });
+        }
+        if !(1..=60_000).contains(&self.admission_queue_timeout_ms) {
+            return Err(ConfigError::Invalid {
+                setting: "SRDI_ADMISSION_QUEUE_TIMEOUT_MS",
+                reason: "must be between 1 and 60000".into(),
+            });
+        }
+        if self.api_key_cache_ttl_secs > 3600 {
+            return Err(ConfigError::Invalid {
+                setting: "SRDI_API_KEY_CACHE_TTL_SECS",
+                reason: "must be at most 3600 (revocations by another process on SQLite wait this long)".into(),
             });
         }
         for net in &self.webhooks_allow_networks {
@@ -308,6 +342,12 @@ impl Config {
     /// Whether people reach the service over HTTPS (session cookies are then `Secure`).
     pub fn served_over_https(&self) -> bool {
         self.public_base_url.as_deref().is_some_and(|b| b.starts_with("https://"))
+    }
+
+    /// Requests served at once (see `admission_in_flight`).
+    pub fn admission_slots(&self) -> usize {
+        let n = if self.admission_in_flight == 0 { self.database_max_connections } else { self.admission_in_flight };
+        n as usize
     }
 
     pub fn is_sqlite(&self) -> bool {

@@ -30,6 +30,10 @@ pub enum AppError {
     NotAcceptable(String),
     #[error("{0}")]
     Unavailable(String),
+    /// 429 with `Retry-After`: more requests at once than the database can take now. Nothing of
+    /// the request was written; the same request may simply be sent again.
+    #[error("too many requests at once; retry after {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
     /// 500: logged with its cause, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -55,20 +59,37 @@ impl AppError {
     }
 }
 
+/// How long a client should wait after the database itself turned a request away (a pool
+/// acquire that timed out, a lock it could not get).
+const DATABASE_BUSY_RETRY_AFTER_SECS: u64 = 1;
+
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::PoolTimedOut => AppError::Unavailable("the database is busy; try again".into()),
-            // PostgreSQL's statement_timeout (57014) and SQLite's busy/locked after its busy
-            // timeout (5, 6 and their extended codes) say "too much at once", not "broken".
-            sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "57014") => {
-                AppError::Unavailable("the request took longer than the database allows; try again or narrow it".into())
+        if let sqlx::Error::Database(db) = &e {
+            // PostgreSQL's statement_timeout (57014): the query itself ran too long, which waiting
+            // and retrying the same request will not cure.
+            if db.code().is_some_and(|c| c == "57014") {
+                return AppError::Unavailable("the request took longer than the database allows; narrow it".into());
             }
-            sqlx::Error::Database(db) if db.code().is_some_and(|c| is_sqlite_busy(&c)) => {
-                AppError::Unavailable("the database is busy; try again".into())
-            }
-            _ => AppError::Internal(anyhow::Error::new(e)),
         }
+        if is_transient_contention(&e) {
+            return AppError::Overloaded { retry_after_secs: DATABASE_BUSY_RETRY_AFTER_SECS };
+        }
+        AppError::Internal(anyhow::Error::new(e))
+    }
+}
+
+/// Whether the database refused for load rather than for a fault: no pool connection free in
+/// time, SQLite's write lock still held when the busy timeout ran out (`SQLITE_BUSY`/`_LOCKED`
+/// and their extended codes), or PostgreSQL giving up on a lock, a serialisation conflict, a
+/// deadlock victim or its connection limit. The transaction was rolled back, so a retry is safe.
+pub fn is_transient_contention(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| matches!(code.as_ref(), "40001" | "40P01" | "55P03" | "53300") || is_sqlite_busy(&code)),
+        _ => false,
     }
 }
 
@@ -90,5 +111,31 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
             db.is_unique_violation() || db.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, Executor};
+
+    use super::*;
+
+    /// A second SQLite writer that finds the write lock taken (no busy timeout here, so at once)
+    /// gets SQLITE_BUSY through the driver the service uses: that is "retry later", not a fault.
+    /// (The service's own connections wait up to 15 s for the lock first.)
+    #[tokio::test]
+    async fn sqlite_busy_and_pool_timeouts_are_overload_not_internal_errors() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/busy.db?mode=rwc", dir.path().display());
+        let mut holder = sqlx::AnyConnection::connect(&url).await.expect("connect");
+        holder.execute("CREATE TABLE t (x INTEGER)").await.expect("create");
+        holder.execute("BEGIN IMMEDIATE").await.expect("take the write lock");
+        let mut other = sqlx::AnyConnection::connect(&url).await.expect("connect");
+        other.execute("PRAGMA busy_timeout = 0").await.expect("no waiting");
+        let busy = other.execute("BEGIN IMMEDIATE").await.expect_err("the lock is held");
+        assert!(matches!(AppError::from(busy), AppError::Overloaded { .. }));
+        assert!(matches!(AppError::from(sqlx::Error::PoolTimedOut), AppError::Overloaded { .. }));
+        assert!(matches!(AppError::from(sqlx::Error::RowNotFound), AppError::Internal(_)));
     }
 }

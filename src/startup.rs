@@ -8,10 +8,14 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware::from_fn, web};
 use tokio_util::sync::CancellationToken;
 
+use std::time::Duration;
+
+use crate::api::admission::{self, Admission};
 use crate::api::{self, AppState, observe};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, Dialect};
+use crate::service::api_keys::{self, KeyCache};
 
 pub struct Application {
     port: u16,
@@ -50,11 +54,26 @@ impl Application {
             shutdown: shutdown.clone(),
         });
         crate::service::listing::ensure_builtin_rules(&db, clock.now()).await?;
+        let keys = Arc::new(KeyCache::new(db.dialect(), Duration::from_secs(config.api_key_cache_ttl_secs)));
+        let mut workers = workers;
+        if db.dialect() == Dialect::Postgres && config.api_key_cache_ttl_secs > 0 {
+            // Serving needs it whether or not this instance runs the background workers.
+            workers.push(tokio::spawn(api_keys::listen(
+                config.database_url.expose().to_owned(),
+                keys.clone(),
+                shutdown.clone(),
+            )));
+            if !keys.wait_until_listening(Duration::from_secs(5)).await {
+                tracing::warn!("not yet receiving API key changes; keys are checked in the database until then");
+            }
+        }
         let state = web::Data::new(AppState {
             db: db.clone(),
             clock,
             config: config.clone(),
             rules: crate::service::listing::RulesCache::default(),
+            admission: Admission::from_config(&config),
+            keys,
         });
         let max_body = config.max_body_bytes;
         let base_url =
@@ -64,6 +83,7 @@ impl Application {
             HttpServer::new(move || {
                 App::new()
                     .wrap(from_fn(api::problem::errors_as_problems))
+                    .wrap(from_fn(admission::admit))
                     .wrap(from_fn(observe::observe))
                     .app_data(state.clone())
                     .app_data(pages.clone())

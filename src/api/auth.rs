@@ -8,7 +8,6 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use super::AppState;
 use crate::domain::access::Principal;
 use crate::error::AppError;
-use crate::store::keys;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, Copy)]
@@ -38,8 +37,7 @@ impl FromRequest for Caller {
             let Some(key) = header.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty()) else {
                 return Err(AppError::Unauthorized("the Authorization header must be: Bearer <key>".into()));
             };
-            let mut conn = state.db.pool().acquire().await?;
-            match keys::authenticate(&mut conn, key).await? {
+            match state.keys.authenticate(&state.db, key).await? {
                 Some(p) => {
                     tracing::Span::current().record("key_id", tracing::field::display(p.key_id));
                     req.extensions_mut().insert(p);

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    applications, banks, consents, financing, firm_inputs, firms, funds, health, import, investments, listing, matches,
-    pool, problem, products, roadshows, webhooks,
+    applications, banks, consents, financing, firm_inputs, firms, funds, health, import, investments, keys, listing,
+    matches, pool, problem, products, roadshows, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -18,7 +18,7 @@ use super::{
         license(name = "Apache-2.0")
     ),
     paths(
-        health::healthz, health::readyz, health::metrics,
+        health::healthz, health::readyz, health::metrics, keys::revoke_key,
         firms::list_firms, firms::create_firm, firms::get_firm, firms::patch_firm, firms::list_financials, firms::put_financials,
         import::import_firms,
         pool::list_pool, pool::admit, pool::get_entry, pool::remove,
@@ -110,8 +110,29 @@ impl Modify for ApiConventions {
                         .into();
                     }
                 }
+                let too_many = ResponseBuilder::new()
+                    .description(
+                        "More requests at once than the service takes now; nothing was done. Send it again \
+                        after the `Retry-After` seconds",
+                    )
+                    .header(
+                        "Retry-After",
+                        utoipa::openapi::HeaderBuilder::new()
+                            .schema(
+                                utoipa::openapi::ObjectBuilder::new()
+                                    .schema_type(utoipa::openapi::schema::Type::Integer),
+                            )
+                            .description(Some("seconds to wait"))
+                            .build(),
+                    )
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                    )
+                    .build();
+                responses.entry("429".to_owned()).or_insert_with(|| too_many.into());
                 let mut generic =
-                    vec![("400", "The request could not be read"), ("503", "The database is busy or unreachable")];
+                    vec![("400", "The request could not be read"), ("503", "The database is unreachable")];
                 if secured {
                     generic
                         .extend([("401", "Missing, unknown or revoked API key"), ("403", "Not allowed for this key")]);

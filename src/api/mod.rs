@@ -1,5 +1,6 @@
 //! The HTTP API: state, routes, and the helpers every handler shares.
 
+pub mod admission;
 pub mod applications;
 pub mod auth;
 pub mod banks;
@@ -12,6 +13,7 @@ pub mod funds;
 pub mod health;
 pub mod import;
 pub mod investments;
+pub mod keys;
 pub mod listing;
 pub mod matches;
 pub mod observe;
@@ -44,6 +46,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub config: Arc<Config>,
     pub rules: crate::service::listing::RulesCache,
+    pub admission: admission::Admission,
+    pub keys: Arc<crate::service::api_keys::KeyCache>,
 }
 
 /// Registers every route. Each path is a resource with explicit methods, so a wrong method on a
@@ -59,6 +63,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/firms").route(web::get().to(firms::list_firms)).route(web::post().to(firms::create_firm)),
         )
+        .service(resource("/v1/api-keys/{id}").route(web::delete().to(keys::revoke_key)))
         .service(resource("/v1/firms/import").route(web::post().to(import::import_firms)))
         .service(
             resource("/v1/firms/{id}").route(web::get().to(firms::get_firm)).route(web::patch().to(firms::patch_firm)),
@@ -293,7 +298,11 @@ where
             idempotency::complete(&mut conn, caller.key_id, &key, status.as_u16(), &body).await?;
             Ok(HttpResponse::build(status).content_type("application/json").body(body))
         }
-        Err(e) if actix_web::ResponseError::status_code(&e).is_client_error() => {
+        // An overloaded answer says "not now", not "no": the claim is released so a retry runs.
+        Err(e)
+            if actix_web::ResponseError::status_code(&e).is_client_error()
+                && !matches!(e, AppError::Overloaded { .. }) =>
+        {
             let body = serde_json::to_string(&e.to_problem()).map_err(|e| AppError::Internal(e.into()))?;
             idempotency::complete(
                 &mut conn,

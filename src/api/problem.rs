@@ -51,6 +51,7 @@ impl AppError {
             }
             AppError::NotAcceptable(_) => (StatusCode::NOT_ACCEPTABLE, "not_acceptable", "Not acceptable"),
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            AppError::Overloaded { .. } => (StatusCode::TOO_MANY_REQUESTS, "overloaded", "Too many requests at once"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal error"),
         }
     }
@@ -98,8 +99,14 @@ impl ResponseError for AppError {
         let problem = self.to_problem();
         let mut resp = HttpResponse::build(self.status_code());
         resp.content_type("application/problem+json");
-        if matches!(self, AppError::Unauthorized(_)) {
-            resp.insert_header(("WWW-Authenticate", "Bearer"));
+        match self {
+            AppError::Unauthorized(_) => {
+                resp.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            AppError::Overloaded { retry_after_secs } => {
+                resp.insert_header((actix_web::http::header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
         }
         resp.json(problem)
     }

@@ -31,7 +31,7 @@ fn key_for(e: &AppError) -> &'static str {
         }
         AppError::PayloadTooLarge(_) => "error.too_large",
         AppError::Unauthorized(_) => "error.unauthorized",
-        AppError::Unavailable(_) => "error.unavailable",
+        AppError::Unavailable(_) | AppError::Overloaded { .. } => "error.unavailable",
         AppError::Internal(_) => "error.internal",
     }
 }

@@ -191,19 +191,12 @@ fn parse_since(s: Option<&str>) -> AppResult<Mode> {
 
 /// Turns stored rows into items: firm data and reasons only for covered firms.
 async fn items(conn: &mut Conn, rows: Vec<MatchRow>, today: NaiveDate) -> AppResult<Vec<MatchItem>> {
-    let visible: Vec<Uuid> = rows.iter().filter(|r| r.covered).map(|r| r.firm.id).collect();
-    let latest = match_reads::latest_financials(conn, &visible).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.product_id).collect();
     let products = matching::products_by_id(conn, &ids).await?;
-    Ok(rows.into_iter().map(|r| item(r, &latest, &products, today)).collect())
+    Ok(rows.into_iter().map(|r| item(r, &products, today)).collect())
 }
 
-fn item(
-    r: MatchRow,
-    latest: &HashMap<Uuid, FinancialYear>,
-    products: &HashMap<Uuid, Arc<CachedProduct>>,
-    today: NaiveDate,
-) -> MatchItem {
+fn item(r: MatchRow, products: &HashMap<Uuid, Arc<CachedProduct>>, today: NaiveDate) -> MatchItem {
     let product = products.get(&r.product_id);
     let withdrawn_reason = if !r.covered {
         Some(WithdrawnReason::ConsentNotInForce)
@@ -233,7 +226,7 @@ fn item(
     if !r.covered {
         return out;
     }
-    let fy = latest.get(&r.firm.id).cloned();
+    let fy = r.latest_financials;
     if let Some(p) = product {
         let mf = MatchFirm::from_firm(&r.firm, fy.as_slice(), r.target_venue.as_slice());
         let outcome = explain(&FirmFacts::new(&mf, today), &p.compiled.cp);

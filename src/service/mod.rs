@@ -1,6 +1,7 @@
 //! Use cases shared by the HTTP API and the command line: each runs in one transaction and
 //! writes its events to the outbox in that same transaction.
 
+pub mod api_keys;
 pub mod applications;
 pub mod consent;
 pub mod events;

@@ -338,20 +338,14 @@ pub async fn register(
     caller: &Principal,
     now: DateTime<Utc>,
 ) -> AppResult<Registration> {
-    let rs = roadshows::lock(conn, roadshow_id, false).await?.ok_or(AppError::not_found("roadshow"))?;
-    if !rs.status.public() && !caller.is_admin() {
-        return Err(AppError::not_found("roadshow"));
-    }
-    if let Some((code, detail)) = registration_refusal(&rs, now) {
-        return Err(conflict(code, detail, None));
-    }
+    let Some((rs, admitted)) = roadshows::admit(conn, roadshow_id, f.party_size, now).await? else {
+        return Err(why_not_admitted(conn, roadshow_id, caller, now).await);
+    };
     let key = email_key(&f.attendee_email);
-    let (status, waitlist_seq) = if rs.requires_approval {
-        (RegistrationStatus::PendingApproval, None)
-    } else if roadshows::take_seats(conn, roadshow_id, f.party_size).await? {
-        (RegistrationStatus::Confirmed, None)
-    } else {
-        (RegistrationStatus::Waitlisted, Some(roadshows::next_waitlist_seq(conn, roadshow_id).await?))
+    let (status, waitlist_seq) = match admitted {
+        roadshows::Admitted::Confirmed => (RegistrationStatus::Confirmed, None),
+        roadshows::Admitted::Waitlisted(seq) => (RegistrationStatus::Waitlisted, Some(seq)),
+        roadshows::Admitted::PendingApproval => (RegistrationStatus::PendingApproval, None),
     };
     let confirmed = status == RegistrationStatus::Confirmed;
     let id = Uuid::now_v7();
@@ -417,6 +411,24 @@ pub async fn register(
         _ => {}
     }
     Ok(reg)
+}
+
+/// Why a roadshow took no registration (read only on that path): not found, not visible to the
+/// caller, or closed for registration.
+async fn why_not_admitted(conn: &mut Conn, roadshow_id: Uuid, caller: &Principal, now: DateTime<Utc>) -> AppError {
+    let rs = match roadshows::get(conn, roadshow_id).await {
+        Ok(Some(rs)) => rs,
+        Ok(None) => return AppError::not_found("roadshow"),
+        Err(e) => return e,
+    };
+    if !rs.status.public() && !caller.is_admin() {
+        return AppError::not_found("roadshow");
+    }
+    match registration_refusal(&rs, now) {
+        Some((code, detail)) => conflict(code, detail, None),
+        // Opened or reopened since the decision a moment ago: the caller may simply try again.
+        None => conflict("registration_not_open", "the roadshow's registration changed meanwhile; try again", None),
+    }
 }
 
 /// Gives free seats to the waitlist, in waitlist order: each waitlisted registration whose party

@@ -15,23 +15,29 @@ pub const COLUMNS: &str = "fiscal_year, revenue, main_business_revenue, net_prof
     weighted_roe_deducted, audited_on";
 
 pub fn from_row(r: &AnyRow) -> Result<FinancialYear, sqlx::Error> {
+    from_row_prefixed(r, "")
+}
+
+/// A fiscal year read from columns named `{prefix}{column}` (a year joined to another table's row).
+pub fn from_row_prefixed(r: &AnyRow, prefix: &str) -> Result<FinancialYear, sqlx::Error> {
+    let c = |name: &str| format!("{prefix}{name}");
     Ok(FinancialYear {
-        fiscal_year: r.int("fiscal_year")? as i32,
-        revenue: r.opt_money("revenue")?,
-        main_business_revenue: r.opt_money("main_business_revenue")?,
-        net_profit: r.opt_money("net_profit")?,
-        net_profit_deducted: r.opt_money("net_profit_deducted")?,
-        rd_expense: r.opt_money("rd_expense")?,
-        operating_cash_flow: r.opt_money("operating_cash_flow")?,
-        total_assets: r.opt_money("total_assets")?,
-        total_liabilities: r.opt_money("total_liabilities")?,
-        net_assets: r.opt_money("net_assets")?,
-        weighted_roe: r.opt_decimal("weighted_roe")?,
-        invention_patents: r.opt_int("invention_patents")?,
-        employees: r.opt_int("employees")?,
-        rd_staff: r.opt_int("rd_staff")?,
-        weighted_roe_deducted: r.opt_decimal("weighted_roe_deducted")?,
-        audited_on: r.opt_day("audited_on")?,
+        fiscal_year: r.int(&c("fiscal_year"))? as i32,
+        revenue: r.opt_money(&c("revenue"))?,
+        main_business_revenue: r.opt_money(&c("main_business_revenue"))?,
+        net_profit: r.opt_money(&c("net_profit"))?,
+        net_profit_deducted: r.opt_money(&c("net_profit_deducted"))?,
+        rd_expense: r.opt_money(&c("rd_expense"))?,
+        operating_cash_flow: r.opt_money(&c("operating_cash_flow"))?,
+        total_assets: r.opt_money(&c("total_assets"))?,
+        total_liabilities: r.opt_money(&c("total_liabilities"))?,
+        net_assets: r.opt_money(&c("net_assets"))?,
+        weighted_roe: r.opt_decimal(&c("weighted_roe"))?,
+        invention_patents: r.opt_int(&c("invention_patents"))?,
+        employees: r.opt_int(&c("employees"))?,
+        rd_staff: r.opt_int(&c("rd_staff"))?,
+        weighted_roe_deducted: r.opt_decimal(&c("weighted_roe_deducted"))?,
+        audited_on: r.opt_day(&c("audited_on"))?,
     })
 }
 

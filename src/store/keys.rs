@@ -121,8 +121,13 @@ fn subject_noun(role: Role) -> &'static str {
 
 /// The principal of a live (not revoked) key.
 pub async fn authenticate(conn: &mut Conn, plaintext: &str) -> AppResult<Option<Principal>> {
+    principal_by_hash(conn, &hash_key(plaintext)).await
+}
+
+/// The principal of the live key with this digest ([`hash_key`]).
+pub async fn principal_by_hash(conn: &mut Conn, key_hash: &str) -> AppResult<Option<Principal>> {
     let row = sqlx::query("SELECT id, role, subject_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-        .bind(hash_key(plaintext))
+        .bind(key_hash)
         .fetch_optional(&mut *conn)
         .await?;
     Ok(match row {
@@ -154,5 +159,7 @@ pub async fn revoke(conn: &mut Conn, id_or_prefix: &str, now: DateTime<Utc>) -> 
         .bind(ts(now))
         .execute(&mut *conn)
         .await?;
-    Ok(ApiKeyInfo { revoked_at: info.revoked_at.or(Some(now)), ..info })
+    // As stored (the column keeps microseconds), so that revoking again answers the same time.
+    let stored_now = crate::db::types::Ts::try_from(ts(now)).map(|t| t.0).unwrap_or(now);
+    Ok(ApiKeyInfo { revoked_at: info.revoked_at.or(Some(stored_now)), ..info })
 }

@@ -3,15 +3,13 @@
 //! through [`covered_sql`]: a bank's query carries the predicate, so a firm without a consent in
 //! force for that bank never reaches the bank with its data.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::Conn;
 use super::consents::{covered_sql, ever_covered_sql};
-use crate::db::row::{Bind, Filter, RowExt, list_placeholders};
+use crate::db::row::{Bind, Filter, RowExt};
 use crate::db::types::ts;
 use crate::domain::firm::{City, FinancialYear, Firm, Tier, Venue};
 use crate::error::AppResult;
@@ -34,6 +32,8 @@ pub struct MatchRow {
     /// Whether a consent in force lets the reading bank see the firm (always true for the office
     /// and for the firm itself).
     pub covered: bool,
+    /// The firm's latest fiscal year, read with the row (shown only when `covered`).
+    pub latest_financials: Option<FinancialYear>,
 }
 
 /// Which rows a pull returns.
@@ -77,12 +77,19 @@ impl Reader {
     }
 }
 
+/// The rows with their firm, pool entry and latest fiscal year in one statement, so that a page
+/// is one round trip (the year's columns carry the prefix `fy_`).
 fn select() -> String {
+    let year: Vec<String> =
+        financials::COLUMNS.split(',').map(str::trim).map(|c| format!("fy.{c} AS fy_{c}")).collect();
     format!(
         "SELECT {}, f.tutoring_whitelist, rp.target_venue, m.product_id, m.bank_id AS match_bank_id, m.status, \
-         m.score, m.version, m.seq, m.created_at AS match_created_at, m.updated_at AS match_updated_at \
-         FROM matches m JOIN firms f ON f.id = m.firm_id LEFT JOIN reserve_pool rp ON rp.firm_id = m.firm_id",
-        firms::FIRM_COLUMNS
+         m.score, m.version, m.seq, m.created_at AS match_created_at, m.updated_at AS match_updated_at, {} \
+         FROM matches m JOIN firms f ON f.id = m.firm_id LEFT JOIN reserve_pool rp ON rp.firm_id = m.firm_id \
+         LEFT JOIN financials fy ON fy.firm_id = m.firm_id \
+           AND fy.fiscal_year = (SELECT MAX(y.fiscal_year) FROM financials y WHERE y.firm_id = m.firm_id)",
+        firms::FIRM_COLUMNS,
+        year.join(", ")
     )
 }
 
@@ -112,6 +119,10 @@ fn from_row(r: &AnyRow) -> Result<MatchRow, sqlx::Error> {
         created_at: r.ts("match_created_at")?,
         updated_at: r.ts("match_updated_at")?,
         covered: true,
+        latest_financials: match r.opt_int("fy_fiscal_year")? {
+            Some(_) => Some(financials::from_row_prefixed(r, "fy_")?),
+            None => None,
+        },
     })
 }
 
@@ -272,31 +283,4 @@ pub async fn active_for_firm(conn: &mut Conn, firm_id: Uuid, bank: Option<Uuid>)
     let sql = format!("{head}{} ORDER BY m.score DESC, m.product_id", f.where_sql());
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
-}
-
-/// The latest fiscal year of each of these firms.
-pub async fn latest_financials(conn: &mut Conn, firm_ids: &[Uuid]) -> AppResult<HashMap<Uuid, FinancialYear>> {
-    let mut out: HashMap<Uuid, FinancialYear> = HashMap::new();
-    let mut ids = firm_ids.to_vec();
-    ids.sort();
-    ids.dedup();
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT firm_id, {} FROM financials WHERE firm_id IN ({})",
-            financials::COLUMNS,
-            list_placeholders(chunk.len(), 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            let fy = financials::from_row(&r)?;
-            let id = r.uuid("firm_id")?;
-            if out.get(&id).is_none_or(|e| e.fiscal_year < fy.fiscal_year) {
-                out.insert(id, fy);
-            }
-        }
-    }
-    Ok(out)
 }

@@ -140,6 +140,53 @@ pub async fn lock(conn: &mut Conn, id: Uuid, with_focus: bool) -> AppResult<Opti
     Ok(Some(from_row(&row, focus)?))
 }
 
+/// How [`admit`] decided a new registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admitted {
+    Confirmed,
+    /// On the waitlist, with this order key (`waitlist_seq`).
+    Waitlisted(i64),
+    PendingApproval,
+}
+
+/// Decides a new registration of `party_size` seats in one statement, which also takes the
+/// roadshow's row lock for the rest of the transaction: a seat if enough are left, else the next
+/// waitlist place; an approval roadshow takes neither yet. Both counters are changed by the same
+/// conditional `UPDATE`, evaluated against the row as it is under the lock, so capacity holds
+/// exactly and waitlist places come in lock order. `None` when the roadshow does not exist or is
+/// not open for registration at `now` (nothing is changed then).
+pub async fn admit(
+    conn: &mut Conn,
+    id: Uuid,
+    party_size: i64,
+    now: DateTime<Utc>,
+) -> AppResult<Option<(Roadshow, Admitted)>> {
+    let columns = COLUMNS.replace("r.", "");
+    let row = sqlx::query(&format!(
+        "UPDATE roadshows SET \
+           last_admission = CASE WHEN requires_approval THEN 'pending_approval' \
+             WHEN seats_taken + $2 <= capacity THEN 'confirmed' ELSE 'waitlisted' END, \
+           seats_taken = seats_taken + CASE WHEN NOT requires_approval AND seats_taken + $2 <= capacity \
+             THEN $2 ELSE 0 END, \
+           waitlist_seq = waitlist_seq + CASE WHEN NOT requires_approval AND seats_taken + $2 > capacity \
+             THEN 1 ELSE 0 END \
+         WHERE id = $1 AND status = 'published' AND registration_opens_at <= $3 AND registration_closes_at > $3 \
+         RETURNING {columns}, last_admission, waitlist_seq"
+    ))
+    .bind(id.to_string())
+    .bind(party_size)
+    .bind(ts(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let admitted = match row.text("last_admission")?.as_str() {
+        "confirmed" => Admitted::Confirmed,
+        "waitlisted" => Admitted::Waitlisted(row.int("waitlist_seq")?),
+        _ => Admitted::PendingApproval,
+    };
+    Ok(Some((from_row(&row, Vec::new())?, admitted)))
+}
+
 /// Takes `n` seats if they are free: the one place where seats are taken. `false`: not enough left.
 pub async fn take_seats(conn: &mut Conn, id: Uuid, n: i64) -> AppResult<bool> {
     let r = sqlx::query(

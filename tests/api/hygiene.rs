@@ -18,7 +18,11 @@ async fn keys_missing_unknown_and_revoked_are_401() {
     assert_eq!(app.get("/v1/firms", &key).await.status(), StatusCode::OK);
     let mut conn = app.db.pool().acquire().await.expect("conn");
     let prefix: String = key.chars().take(11).collect();
-    srdi_capital::store::keys::revoke(&mut conn, &prefix, chrono::Utc::now()).await.expect("revoke");
+    let id = srdi_capital::store::keys::list(&mut conn).await.expect("keys").into_iter().find(|k| k.prefix == prefix);
+    drop(conn);
+    let path = format!("/v1/api-keys/{}", id.expect("the key").id);
+    let resp = app.req(Method::DELETE, &path, Some(&app.admin_key)).send().await.expect("revoke");
+    assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(app.get("/v1/firms", &key).await.status(), StatusCode::UNAUTHORIZED);
 }
 

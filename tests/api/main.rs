@@ -17,6 +17,7 @@ mod firms;
 mod hygiene;
 mod import;
 mod investments;
+mod keys;
 mod listing;
 mod load;
 mod pool;

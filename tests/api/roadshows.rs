@@ -670,6 +670,8 @@ async fn concurrent_registrations_never_oversell_and_waitlist_in_order() {
         |c| {
             c.workers_enabled = false;
             c.database_max_connections = 10;
+            // Exactness under contention is the point here, not the admission queue's deadline.
+            c.admission_queue_timeout_ms = 60_000;
         },
         Arc::new(SystemClock),
     )
@@ -724,6 +726,97 @@ async fn concurrent_registrations_never_oversell_and_waitlist_in_order() {
     let now: Value =
         app.get(&format!("/v1/roadshows/{rid}/registrations/{first_waiting}"), &key).await.json().await.expect("json");
     assert_eq!(now["status"], "confirmed");
+}
+
+/// A burst far larger than the connection pool and the admission queue: every answer is 201, 409
+/// (the same address twice) or 429 with `Retry-After`, never a 5xx; the seats are exactly the
+/// capacity and the waitlist places of the created registrations are 1, 2, … without a gap.
+#[tokio::test]
+async fn a_burst_larger_than_the_pool_gets_only_201_409_or_429() {
+    let (n, distinct, capacity, queue) = (400usize, 300usize, 50usize, 100u32);
+    let app = spawn_app_with(
+        |c| {
+            c.workers_enabled = false;
+            c.database_max_connections = 5;
+            c.admission_queue = queue;
+            c.admission_queue_timeout_ms = 60_000;
+        },
+        Arc::new(SystemClock),
+    )
+    .await;
+    let (_, key) = new_fund(&app, "甲基金").await;
+    let rid = id_of(&published(&app, roadshow_body(Utc::now(), capacity as i64)).await);
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let client = app.client.clone();
+        let url = format!("{}/v1/roadshows/{rid}/registrations", app.base);
+        let key = key.clone();
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            let email = format!("m{}@f.example.cn", i % distinct);
+            barrier.wait().await;
+            let resp = client
+                .post(url)
+                .bearer_auth(key)
+                .json(&json!({"attendee_name": format!("经理{i}"), "attendee_email": email}))
+                .send()
+                .await
+                .expect("request");
+            let retry_after = resp.headers().get("retry-after").map(|v| v.to_str().expect("ascii").to_owned());
+            let ctype = resp.headers().get("content-type").map(|v| v.to_str().expect("ascii").to_owned());
+            (resp.status(), retry_after, ctype, resp.json::<Value>().await.expect("json"))
+        }));
+    }
+    let (mut created, mut duplicates, mut refused) = (Vec::new(), 0usize, 0usize);
+    for t in tasks {
+        let (status, retry_after, ctype, body) = t.await.expect("task");
+        match status {
+            StatusCode::CREATED => created.push(body),
+            StatusCode::CONFLICT => {
+                assert_eq!(body["code"], "already_registered", "{body}");
+                duplicates += 1;
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(body["code"], "overloaded", "{body}");
+                assert_eq!(ctype.as_deref(), Some("application/problem+json"));
+                assert!(retry_after.and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s >= 1), "Retry-After");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    // Five run and a hundred wait; four hundred at once cannot all fit, and those who got in
+    // were more than the seats.
+    assert!(
+        refused > 0 && created.len() > capacity,
+        "{} created, {duplicates} duplicates, {refused} refused",
+        created.len()
+    );
+    let mut emails: Vec<&str> = created.iter().map(|r| r["attendee_email"].as_str().expect("email")).collect();
+    emails.sort_unstable();
+    emails.dedup();
+    assert_eq!(emails.len(), created.len(), "one active registration per address");
+    let confirmed = created.iter().filter(|r| r["status"] == "confirmed").count();
+    assert_eq!(confirmed, capacity.min(created.len()));
+    let mut positions: Vec<i64> = created
+        .iter()
+        .filter(|r| r["status"] == "waitlisted")
+        .map(|r| r["waitlist_position"].as_i64().expect("position"))
+        .collect();
+    positions.sort_unstable();
+    assert_eq!(positions, (1..=(created.len() - confirmed) as i64).collect::<Vec<_>>());
+    let roadshow: Value = app.get(&format!("/v1/roadshows/{rid}"), &key).await.json().await.expect("json");
+    assert_eq!(roadshow["seats_taken"], confirmed);
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM roadshow_registrations WHERE roadshow_id = $1")
+        .bind(&rid)
+        .fetch_one(app.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(row.int("n").expect("n"), created.len() as i64, "nothing written for a refused request");
+    // The same request sent again after a 429 is served.
+    let resp = register(&app, &key, &rid, "late@f.example.cn", 1).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
 }
 
 #[tokio::test]
