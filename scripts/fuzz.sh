@@ -1,26 +1,71 @@
 #!/usr/bin/env bash
-# Starts the service on a fresh SQLite database with demo data and fuzzes it from its own OpenAPI
-# document with schemathesis: any 5xx, undocumented status or content type, or response that does not
-# match its schema fails the run. SRDI_FUZZ_SECONDS bounds the run (default 90).
+# Starts the service on a fresh database with demo data and fuzzes it from its own OpenAPI
+# document with schemathesis (examples, coverage, fuzzing and the stateful phase): any 5xx,
+# undocumented status, content type or header, response that does not match its schema, wrong
+# answer to an undeclared method (405 with Allow), or deleted resource still served fails the run.
+# --strict also checks that every schema-valid request is accepted and every schema-violating one
+# refused; the document does not yet state every domain rule, so that check still finds drift.
+#
+#   scripts/fuzz.sh                        bounded run on SQLite with the admin key (CI)
+#   scripts/fuzz.sh --long                 30 minutes
+#   scripts/fuzz.sh --postgres             on a fresh PostgreSQL database (SRDI_TEST_POSTGRES_URL)
+#   scripts/fuzz.sh --role bank            with the demo bank's key instead of the admin key
+#   scripts/fuzz.sh --seconds 600          any other budget
+#   scripts/fuzz.sh --strict               add positive_data_acceptance, negative_data_rejection
+#
+# SRDI_FUZZ_SECONDS also sets the budget (default 90); SRDI_FUZZ_PORT the port (default 18765).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${SRDI_TEST_VENV:-target/test-venv}"
+SECONDS_BUDGET="${SRDI_FUZZ_SECONDS:-90}"
+ROLE=admin
+BACKEND=sqlite
+CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,unsupported_method,allow_header_conformance,use_after_free
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --long) SECONDS_BUDGET=1800 ;;
+        --seconds) SECONDS_BUDGET="$2"; shift ;;
+        --postgres) BACKEND=postgres ;;
+        --role) ROLE="$2"; shift ;;
+        --strict) CHECKS="$CHECKS,positive_data_acceptance,negative_data_rejection" ;;
+        *) echo "unknown option $1 (see the head of $0)" >&2; exit 2 ;;
+    esac
+    shift
+done
+case "$ROLE" in admin|bank) ;; *) echo "--role takes admin or bank" >&2; exit 2 ;; esac
+
 WORK="$(mktemp -d)"
 PORT="${SRDI_FUZZ_PORT:-18765}"
+PG_BASE="${SRDI_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
+PG_DB="srdi_fuzz_$$"
 cargo build --quiet --locked
-(cd "$WORK" && SRDI_LISTEN="127.0.0.1:$PORT" SRDI_LOG_FORMAT=json exec "$OLDPWD/target/debug/srdi-capital" demo --firms 300 > demo.out 2> demo.err) &
+DATABASE_URL="sqlite://$WORK/fuzz.db"
+if [ "$BACKEND" = postgres ]; then
+    psql "$PG_BASE/postgres" -qc "CREATE DATABASE $PG_DB" > /dev/null
+    DATABASE_URL="$PG_BASE/$PG_DB"
+fi
+(cd "$WORK" && SRDI_DATABASE_URL="$DATABASE_URL" SRDI_LISTEN="127.0.0.1:$PORT" SRDI_LOG_FORMAT=json \
+    exec "$OLDPWD/target/debug/srdi-capital" demo --firms 300 > demo.out 2> demo.err) &
 PID=$!
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+cleanup() {
+    kill $PID 2>/dev/null || true
+    wait $PID 2>/dev/null || true
+    if [ "$BACKEND" = postgres ]; then psql "$PG_BASE/postgres" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" > /dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
 for _ in $(seq 1 600); do
     kill -0 $PID 2>/dev/null || break
     if grep -q "^  admin" "$WORK/demo.out" 2>/dev/null && curl -fsS "http://127.0.0.1:$PORT/readyz" > /dev/null 2>&1; then break; fi
     sleep 0.5
 done
-KEY="$(grep '^  admin' "$WORK/demo.out" | awk '{print $2}' || true)"
+KEY="$(grep "^  $ROLE " "$WORK/demo.out" | awk '{print $2}' || true)"
 [ -n "$KEY" ] || { echo "the service did not start"; cat "$WORK/demo.err"; exit 1; }
+echo "fuzzing $BACKEND as $ROLE for ${SECONDS_BUDGET}s"
 "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
     -H "Authorization: Bearer $KEY" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-    --max-time "${SRDI_FUZZ_SECONDS:-90}" \
+    --phases examples,coverage,fuzzing,stateful \
+    --checks "$CHECKS" \
+    --max-time "$SECONDS_BUDGET" \
     --seed 20221 \
     --warnings off

@@ -53,10 +53,14 @@ pub enum Command {
     /// Rebuild every firm × product match and print the counts.
     Rematch,
     /// Import firms from a CSV or JSON file (by extension).
+    /// Exits non-zero when any row is rejected.
     Import {
         file: PathBuf,
         #[arg(long)]
         dry_run: bool,
+        /// Write nothing if any row is rejected.
+        #[arg(long)]
+        atomic: bool,
     },
     /// Manage API keys.
     Keys {
@@ -86,9 +90,7 @@ pub enum KeysAction {
 }
 
 async fn open_db(config: &Config) -> anyhow::Result<Db> {
-    let db = Db::connect(config.database_url.expose(), config.database_max_connections)
-        .await
-        .context("cannot open the database")?;
+    let db = Db::from_config(config).await.context("cannot open the database")?;
     db.migrate().await.context("migrations failed")?;
     Ok(db)
 }
@@ -133,7 +135,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
-        Command::Import { file, dry_run } => {
+        Command::Import { file, dry_run, atomic } => {
             let db = open_db(&config).await?;
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let ctype = match file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
@@ -142,10 +144,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let rows = crate::service::import::read_body(ctype, &bytes)
                 .map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail))?;
-            let report = crate::service::import::run(&db, rows, dry_run, chrono::Utc::now())
+            let mode = crate::service::import::ImportMode { dry_run, atomic };
+            let report = crate::service::import::run(&db, rows, mode, chrono::Utc::now())
                 .await
-                .map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("import failed: {}", problem_text(&e)))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+            // A script must not take a partial import for a clean one.
+            if report.rejected > 0 {
+                anyhow::bail!("{} of {} rows rejected (listed under `errors` above)", report.rejected, report.rows);
+            }
             Ok(())
         }
         Command::Keys { action } => {

@@ -43,6 +43,9 @@ pub struct Config {
     /// `sqlite://path` (embedded default) or `postgres://…`. May carry a password: kept secret.
     pub database_url: Secret,
     pub database_max_connections: u32,
+    /// PostgreSQL `statement_timeout` of every pooled connection, in milliseconds (0: none), so a
+    /// runaway query cannot outlive its client by minutes; such a request answers 503.
+    pub database_statement_timeout_ms: u64,
     pub listen: SocketAddr,
     /// Base URL printed by `demo` and used in links; defaults to `http://{listen}`.
     pub public_base_url: Option<String>,
@@ -74,7 +77,8 @@ pub struct Config {
     pub webhooks_max_in_flight: u32,
     /// Days signed payloads and the attempt log are kept (at least 30).
     pub webhooks_retention_days: u32,
-    /// `smtp://user:pass@host:port` / `smtps://…`; unset: mails are written under `mail_dir`.
+    /// `smtps://user:pass@host` / `smtp://user:pass@host?tls=required`; credentials without TLS are
+    /// refused (see `mail::transport`); unset: mails are written under `mail_dir`.
     pub smtp_url: Option<Secret>,
     pub mail_dir: PathBuf,
     pub mail_from: String,
@@ -121,6 +125,7 @@ impl Default for Config {
         Config {
             database_url: Secret::new("sqlite://./data/srdi-capital.db"),
             database_max_connections: 8,
+            database_statement_timeout_ms: 30_000,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_base_url: None,
             log_format: LogFormat::Text,
@@ -344,6 +349,9 @@ mod tests {
         let c = Config { smtp_url: Some(Secret::new("smtp://u:hunter2@mail?tls=maybe")), ..Config::default() };
         let err = c.validate().expect_err("bad tls mode").to_string();
         assert!(err.contains("SRDI_SMTP_URL") && !err.contains("hunter2"), "{err}");
+        let c = Config { smtp_url: Some(Secret::new("smtp://u:hunter2@mail.example.cn")), ..Config::default() };
+        let err = c.validate().expect_err("password in clear").to_string();
+        assert!(err.contains("SRDI_SMTP_URL") && err.contains("in clear") && !err.contains("hunter2"), "{err}");
         let c = Config { mail_retry_schedule: vec!["soon".into()], ..Config::default() };
         assert!(c.validate().expect_err("bad schedule").to_string().contains("SRDI_MAIL_RETRY_SCHEDULE"));
         let c = Config { mail_lease_secs: 60, ..Config::default() };

@@ -59,6 +59,14 @@ impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::PoolTimedOut => AppError::Unavailable("the database is busy; try again".into()),
+            // PostgreSQL's statement_timeout (57014) and SQLite's busy/locked after its busy
+            // timeout (5, 6 and their extended codes) say "too much at once", not "broken".
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "57014") => {
+                AppError::Unavailable("the request took longer than the database allows; try again or narrow it".into())
+            }
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| is_sqlite_busy(&c)) => {
+                AppError::Unavailable("the database is busy; try again".into())
+            }
             _ => AppError::Internal(anyhow::Error::new(e)),
         }
     }
@@ -68,6 +76,11 @@ impl From<Vec<FieldError>> for AppError {
     fn from(errors: Vec<FieldError>) -> Self {
         AppError::Validation(errors)
     }
+}
+
+fn is_sqlite_busy(code: &str) -> bool {
+    // SQLite codes are short numbers; PostgreSQL SQLSTATEs are always five characters.
+    code.len() < 5 && code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 /// Whether a database error is a unique-constraint violation (both backends).

@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod csv_out;
 pub mod db;
 pub mod domain;
 pub mod error;

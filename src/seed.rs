@@ -7,6 +7,7 @@
 
 pub mod financing;
 
+use crate::csv_out::CsvWriter;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -427,12 +428,12 @@ fn year_inputs(
 /// Writes rows in the import CSV layout (see `service::import`). Share capital, tier inputs and
 /// recognition years travel as columns; attestations and financing records need the JSON layout.
 pub fn write_csv(rows: &[RawRow], out: impl std::io::Write) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = CsvWriter::new(out);
     let mut header: Vec<&str> = import::FIRM_CSV_COLUMNS.to_vec();
     header.extend(import::FINANCIAL_CSV_COLUMNS);
     header.extend(inputs_csv::FIRM_CSV_COLUMNS);
     header.extend(inputs_csv::YEAR_CSV_COLUMNS);
-    w.write_record(&header)?;
+    w.row(&header)?;
     for r in rows {
         let f = &r.firm;
         let t = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -501,9 +502,9 @@ pub fn write_csv(rows: &[RawRow], out: impl std::io::Write) -> anyhow::Result<()
             ]),
             None => rec.extend(std::iter::repeat_n(String::new(), inputs_csv::YEAR_CSV_COLUMNS.len() - 1)),
         }
-        w.write_record(&rec)?;
+        w.row(&rec)?;
     }
-    w.flush()?;
+    std::io::Write::flush(&mut w.finish()?)?;
     Ok(())
 }
 
@@ -513,7 +514,9 @@ pub async fn seed(db: &Db, n: usize, pool: usize, seed_value: u64, now: DateTime
     let today = now.date_naive();
     let rows = synthetic_rows(n, seed_value, today);
     let codes: Vec<String> = rows.iter().step_by(3).take(pool).filter_map(|r| r.firm.credit_code.clone()).collect();
-    let report = import::run(db, rows, false, now).await.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
+    let report = import::run(db, rows, import::ImportMode::default(), now)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
     if report.rejected > 0 {
         anyhow::bail!("synthetic rows were rejected: {:?}", report.errors.first());
     }

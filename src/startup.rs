@@ -27,7 +27,7 @@ impl Application {
     }
 
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Application> {
-        let db = Db::connect(config.database_url.expose(), config.database_max_connections).await?;
+        let db = Db::from_config(&config).await?;
         db.migrate().await?;
         let listener = TcpListener::bind(config.listen)?;
         Self::with_listener(config, clock, db, listener).await
@@ -63,6 +63,7 @@ impl Application {
         let server =
             HttpServer::new(move || {
                 App::new()
+                    .wrap(from_fn(api::problem::errors_as_problems))
                     .wrap(from_fn(observe::observe))
                     .app_data(state.clone())
                     .app_data(pages.clone())

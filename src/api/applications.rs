@@ -15,6 +15,7 @@ use super::auth::Caller;
 use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
+use crate::api::query::Query;
 use crate::domain::application::{ApplicationDraft, ApplicationStatus, StatusChangeDraft};
 use crate::error::AppResult;
 use crate::service::applications as service;
@@ -50,6 +51,7 @@ pub async fn apply(
     req: HttpRequest,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
+    service::applicant(&caller)?;
     idempotent(&state, &req, &caller, &body, || async {
         let draft: ApplicationDraft = parse_json(&req, &body)?;
         let now = state.clock.now();
@@ -70,7 +72,7 @@ pub async fn apply(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<ApplicationQuery>,
+    q: Query<ApplicationQuery>,
 ) -> AppResult<web::Json<Page<Application>>> {
     let filter =
         AppFilter { status: query_vocab("status", q.status.as_deref())?, product_id: q.product_id, firm_id: q.firm_id };

@@ -11,6 +11,7 @@ use super::auth::Caller;
 use super::pagination::{decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json};
+use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::bank::{Bank, BankDraft, LprDraft};
 use crate::domain::product::LprFixing;
@@ -89,7 +90,7 @@ pub async fn create_bank(
 pub async fn list_banks(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<BankQuery>,
+    q: Query<BankQuery>,
 ) -> AppResult<web::Json<super::pagination::Page<Bank>>> {
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;

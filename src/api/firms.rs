@@ -10,6 +10,7 @@ use super::auth::Caller;
 use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
+use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::firm::{City, FinancialYear, FinancialsInput, Firm, FirmInput, Tier, Venue, valid_industry_code};
 use crate::error::{AppError, AppResult};
@@ -57,7 +58,7 @@ pub struct FinancialsList {
 pub async fn list_firms(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<FirmQuery>,
+    q: Query<FirmQuery>,
 ) -> AppResult<web::Json<Page<Firm>>> {
     let mut filter = firms::FirmFilter {
         city: query_vocab("city", q.city.as_deref())?,
@@ -147,6 +148,7 @@ pub async fn patch_firm(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> AppResult<web::Json<Firm>> {
+    caller.require_firm(*id)?;
     let input: FirmInput = parse_json(&req, &body)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;

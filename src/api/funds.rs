@@ -10,6 +10,7 @@ use super::auth::Caller;
 use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json};
+use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::roadshow::{Fund, FundInput};
 use crate::domain::validate::Errors;
@@ -80,7 +81,7 @@ pub async fn create_fund(
 pub async fn list_funds(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<FundQuery>,
+    q: Query<FundQuery>,
 ) -> AppResult<web::Json<Page<Fund>>> {
     let only = match caller.role {
         Role::Admin => None,

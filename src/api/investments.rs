@@ -10,6 +10,7 @@ use super::auth::Caller;
 use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
+use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::investment::{Investment, InvestmentFields, InvestmentInput, InvestmentStatus};
 use crate::error::{AppError, AppResult};
@@ -82,7 +83,7 @@ pub async fn create_investment(
 pub async fn list_investments(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<InvestmentQuery>,
+    q: Query<InvestmentQuery>,
 ) -> AppResult<web::Json<Page<Investment>>> {
     let filter = investments::InvestmentFilter {
         fund_id: q.fund_id,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::auth::Caller;
 use super::problem::Problem;
 use super::{AppState, csv_response, parse_json, query_vocab, wants_csv};
+use crate::api::query::Query;
 use crate::domain::firm::Venue;
 use crate::domain::listing_stage::Progress;
 use crate::domain::readiness::rules::RuleSet;
@@ -45,7 +46,7 @@ pub async fn readiness(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    q: web::Query<ReadinessQuery>,
+    q: Query<ReadinessQuery>,
 ) -> AppResult<web::Json<ReadinessReport>> {
     let venue = query_vocab::<Venue>("venue", q.venue.as_deref())?;
     let date = as_of(&state, q.as_of.as_deref())?;
@@ -68,7 +69,7 @@ pub async fn tier_check(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    q: web::Query<AsOfQuery>,
+    q: Query<AsOfQuery>,
 ) -> AppResult<web::Json<TierCheckReport>> {
     let id = id.into_inner();
     caller.require_firm(id)?;
@@ -222,13 +223,13 @@ pub async fn programme_stats(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    q: web::Query<StatsQuery>,
+    q: Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
     let year = q.year.unwrap_or_else(|| state.clock.today().year());
     let mut conn = state.db.pool().acquire().await?;
     let stats = stats::programme_as(&mut conn, &caller, year).await?;
     if wants_csv(&req) {
-        let body = stats::to_csv(&stats).map_err(|e| AppError::Internal(e.into()))?;
+        let body = stats::to_csv(&stats).map_err(AppError::Internal)?;
         return Ok(csv_response(&format!("programme-{year}.csv"), body));
     }
     Ok(HttpResponse::Ok().json(stats))

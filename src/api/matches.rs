@@ -22,6 +22,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::problem::Problem;
 use super::{csv_response, wants_csv};
+use crate::api::query::Query;
 use crate::error::AppResult;
 use crate::service::matches as service;
 pub use crate::service::matches::{FirmMatches, MatchItem, MatchPage, MatchQuery, sync_token};
@@ -40,7 +41,7 @@ pub async fn list_matches(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    q: web::Query<MatchQuery>,
+    q: Query<MatchQuery>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let mut conn = state.db.pool().acquire().await?;

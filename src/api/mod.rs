@@ -20,6 +20,7 @@ pub use crate::service::paging::query_vocab;
 pub mod pool;
 pub mod problem;
 pub mod products;
+pub mod query;
 pub mod roadshows;
 pub mod webhooks;
 
@@ -50,7 +51,6 @@ pub struct AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let json = web::JsonConfig::default().limit(2 * 1024 * 1024).error_handler(problem::json_error);
     cfg.app_data(json)
-        .app_data(web::QueryConfig::default().error_handler(problem::query_error))
         .app_data(web::PathConfig::default().error_handler(problem::path_error))
         .service(resource("/healthz").route(web::get().to(health::healthz)))
         .service(resource("/readyz").route(web::get().to(health::readyz)))
@@ -320,6 +320,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]
             return Err(AppError::UnsupportedMediaType("the body must be application/json".into()));
         }
     }
+    reject_nul(body)?;
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => AppError::Validation(vec![crate::domain::validate::FieldError::new(
             problem::serde_field(&e),
@@ -328,4 +329,25 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]
         )]),
         _ => AppError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")),
     })
+}
+
+/// Every JSON body passes here: a string carrying U+0000 is a 422 naming its field. Only bodies
+/// whose text holds the escape are parsed a second time, to find the paths.
+fn reject_nul(body: &[u8]) -> AppResult<()> {
+    let escaped = body.windows(6).any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(|&b| b == b'0'));
+    if !escaped {
+        return Ok(());
+    }
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else { return Ok(()) };
+    let errors: Vec<_> = crate::domain::validate::nul_paths(&doc)
+        .into_iter()
+        .map(|field| {
+            crate::domain::validate::FieldError::new(
+                field,
+                crate::domain::validate::NUL_CODE,
+                crate::domain::validate::NUL_MESSAGE,
+            )
+        })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
 }

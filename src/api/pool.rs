@@ -10,6 +10,7 @@ use super::auth::Caller;
 use super::pagination::{decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, csv_response, idempotent, parse_json, query_vocab, wants_csv};
+use crate::api::query::Query;
 use crate::domain::firm::{City, Tier, Venue};
 use crate::domain::pool::{AdmitRequest, PoolEntry, PoolHistoryEntry};
 use crate::error::{AppError, AppResult};
@@ -68,7 +69,7 @@ pub async fn list_pool(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    q: web::Query<PoolQuery>,
+    q: Query<PoolQuery>,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
     let filter = pool::PoolFilter {
@@ -144,7 +145,7 @@ pub async fn remove(
     caller: Caller,
     req: HttpRequest,
     firm_id: web::Path<Uuid>,
-    q: web::Query<RemoveQuery>,
+    q: Query<RemoveQuery>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;

@@ -1,6 +1,12 @@
 //! `application/problem+json` (RFC 9457): the one place where errors become responses.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -126,10 +132,6 @@ pub fn serde_field(e: &serde_json::Error) -> String {
     "body".to_owned()
 }
 
-pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    AppError::bad_request("invalid_query", format!("the query string is invalid: {err}")).into()
-}
-
 /// A malformed id in the path cannot name an existing resource.
 pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
     AppError::NotFound { what: "resource" }.into()
@@ -146,15 +148,97 @@ pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound { what: "resource" })
 }
 
-pub async fn method_not_allowed() -> HttpResponse {
+/// A known path asked with a method it does not take: 405 naming the methods it does take, read
+/// from the OpenAPI document so that the answer and the contract cannot disagree.
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let allowed = req.match_pattern().and_then(|p| allowed_methods().get(&p).cloned()).unwrap_or_else(|| "GET".into());
     let problem = Problem {
         type_: "/problems/method_not_allowed".into(),
         title: "Method not allowed".into(),
         status: 405,
-        detail: "this path does not take that method".into(),
+        detail: format!("this path takes {allowed}"),
         code: "method_not_allowed".into(),
         errors: None,
         extra: None,
     };
-    HttpResponse::MethodNotAllowed().content_type("application/problem+json").json(problem)
+    HttpResponse::MethodNotAllowed()
+        .content_type("application/problem+json")
+        .insert_header((actix_web::http::header::ALLOW, allowed))
+        .json(problem)
+}
+
+/// Path template → the `Allow` value of its operations (HEAD goes with GET, as actix serves it).
+fn allowed_methods() -> &'static HashMap<String, String> {
+    static ALLOWED: OnceLock<HashMap<String, String>> = OnceLock::new();
+    ALLOWED.get_or_init(|| {
+        let mut map: HashMap<String, String> = super::docs::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    (item.get.is_some(), "GET, HEAD"),
+                    (item.post.is_some(), "POST"),
+                    (item.put.is_some(), "PUT"),
+                    (item.patch.is_some(), "PATCH"),
+                    (item.delete.is_some(), "DELETE"),
+                ];
+                let allow: Vec<&str> = methods.iter().filter(|(on, _)| *on).map(|(_, m)| *m).collect();
+                (path.clone(), allow.join(", "))
+            })
+            .collect();
+        map.insert("/openapi.json".into(), "GET, HEAD".into());
+        map
+    })
+}
+
+/// The last word on errors: an error answer that did not come through [`AppError`] (actix's own:
+/// a body over the limit, a connection-level read failure, a 404 from a scope) is rewritten into
+/// a problem document with its status. HTML answers of the pages are left as they are.
+pub async fn errors_as_problems(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let already = content_type.starts_with("application/problem+json") || content_type.starts_with("text/html");
+    if status.as_u16() < 400 || already {
+        return Ok(res.map_into_left_body());
+    }
+    let detail = match res.response().error() {
+        Some(e) if status.is_client_error() => e.to_string(),
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal_error",
+        _ => "bad_request",
+    };
+    let problem = Problem {
+        type_: format!("/problems/{code}"),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        code: code.to_owned(),
+        errors: None,
+        extra: None,
+    };
+    let (req, old) = res.into_parts();
+    let mut fresh = HttpResponse::build(status);
+    for (name, value) in old.headers() {
+        if name != actix_web::http::header::CONTENT_TYPE && name != actix_web::http::header::CONTENT_LENGTH {
+            fresh.insert_header((name.clone(), value.clone()));
+        }
+    }
+    let fresh = fresh.content_type("application/problem+json").json(problem);
+    Ok(ServiceResponse::new(req, fresh).map_into_right_body())
 }

@@ -12,6 +12,7 @@ use super::auth::Caller;
 use super::pagination::{decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
+use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::events::EventKind;
 use crate::domain::product::{LoanProduct, ProductDraft, ProductKind};
@@ -99,7 +100,7 @@ pub async fn create_product(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    q: web::Query<CreateQuery>,
+    q: Query<CreateQuery>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let bank_id = match (caller.role, caller.bank_id(), q.bank_id) {
@@ -142,7 +143,7 @@ pub async fn create_product(
 pub async fn list_products(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<ProductQuery>,
+    q: Query<ProductQuery>,
 ) -> AppResult<HttpResponse> {
     let mut filter =
         products::ProductFilter { kind: query_vocab("kind", q.kind.as_deref())?, bank_id: q.bank_id, active: q.active };

@@ -11,6 +11,7 @@ use super::auth::Caller;
 use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
+use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::roadshow::{
     CheckInRequest, Decision, InvestorVisibility, Presenter, Recommendation, Registration, RegistrationInput,
@@ -157,7 +158,7 @@ pub async fn create_roadshow(
 pub async fn list_roadshows(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<RoadshowQuery>,
+    q: Query<RoadshowQuery>,
 ) -> AppResult<web::Json<Page<Roadshow>>> {
     let search = service::RoadshowSearch {
         centre: q.centre.clone(),
@@ -267,7 +268,7 @@ pub async fn recommended_firms(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    q: web::Query<RecommendationQuery>,
+    q: Query<RecommendationQuery>,
 ) -> AppResult<web::Json<Recommendations>> {
     caller.require_admin()?;
     let limit = match q.limit {
@@ -389,7 +390,7 @@ pub async fn list_registrations(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    q: web::Query<RegistrationQuery>,
+    q: Query<RegistrationQuery>,
 ) -> AppResult<web::Json<Page<Registration>>> {
     let status = query_vocab("status", q.status.as_deref())?;
     let limit = limit(q.limit)?;

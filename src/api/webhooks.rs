@@ -15,6 +15,7 @@ use super::auth::Caller;
 use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, parse_json};
+use crate::api::query::Query;
 use crate::domain::access::Principal;
 use crate::domain::validate::Errors;
 use crate::error::{AppError, AppResult};
@@ -219,7 +220,7 @@ pub async fn create_endpoint(
 pub async fn list_endpoints(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<EndpointQuery>,
+    q: Query<EndpointQuery>,
 ) -> AppResult<web::Json<Page<Endpoint>>> {
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
@@ -397,7 +398,7 @@ pub async fn list_attempts(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    q: web::Query<PageQuery>,
+    q: Query<PageQuery>,
 ) -> AppResult<web::Json<Page<Attempt>>> {
     let limit = limit(q.limit)?;
     let before = decode_cursor(q.cursor.as_deref())?;

@@ -66,6 +66,20 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/p
 
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+        Db::connect_with(url, max_connections, None).await
+    }
+
+    /// Connects as configured: pool size and the PostgreSQL statement timeout.
+    pub async fn from_config(config: &crate::config::Config) -> anyhow::Result<Db> {
+        let timeout = Some(config.database_statement_timeout_ms).filter(|ms| *ms > 0).map(Duration::from_millis);
+        Db::connect_with(config.database_url.expose(), config.database_max_connections, timeout).await
+    }
+
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        statement_timeout: Option<Duration>,
+    ) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_url(url);
         let url = match dialect {
@@ -86,12 +100,26 @@ impl Db {
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 15000").await?;
                     }
+                    if let (Dialect::Postgres, Some(limit)) = (dialect, statement_timeout) {
+                        conn.execute(format!("SET statement_timeout = {}", limit.as_millis()).as_str()).await?;
+                    }
                     Ok(())
                 })
             })
             .connect_with(options)
             .await?;
         Ok(Db { pool, dialect })
+    }
+
+    /// Refreshes the planner's statistics after a bulk write. Without it PostgreSQL plans the
+    /// first queries on a freshly imported population as if the tables were still small, and a
+    /// bank's first pull can choose a plan that does not finish.
+    pub async fn refresh_statistics(&self) -> Result<(), sqlx::Error> {
+        let sql = match self.dialect {
+            Dialect::Postgres => "ANALYZE",
+            Dialect::Sqlite => "PRAGMA optimize",
+        };
+        self.pool.execute(sql).await.map(|_| ())
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -48,6 +48,20 @@ impl Principal {
         }
     }
 
+    /// The fund an act is for: a fund key acts for its own fund (naming it is fine, naming
+    /// another is denied like any foreign subject); the office for the fund it names, if any.
+    pub fn acting_fund(&self, named: Option<Uuid>) -> Result<Option<Uuid>, Denied> {
+        match (self.role, self.subject, named) {
+            (Role::Fund, None, _) => Err(Denied("this fund key names no fund".into())),
+            (Role::Fund, Some(own), Some(other)) if other != own => {
+                Err(Denied("a fund key acts only for its own fund".into()))
+            }
+            (Role::Fund, Some(own), _) => Ok(Some(own)),
+            (Role::Admin, _, named) => Ok(named),
+            (role, _, _) => Err(Denied(format!("a {role} key cannot act for a fund"))),
+        }
+    }
+
     pub fn bank_id(&self) -> Option<Uuid> {
         (self.role == Role::Bank).then_some(self.subject).flatten()
     }

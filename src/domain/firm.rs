@@ -293,6 +293,19 @@ pub struct FirmFields {
 }
 
 impl FirmFields {
+    /// The recognitions that differ from `before`: the tier, its year and the tax credit grade
+    /// are the office's to record (banks read them as fact), so an enterprise may not change them.
+    pub fn changed_recognitions(&self, before: &FirmFields) -> Vec<&'static str> {
+        [
+            (self.tier != before.tier, "tier"),
+            (self.tier_recognized_year != before.tier_recognized_year, "tier_recognized_year"),
+            (self.tax_credit_grade != before.tax_credit_grade, "tax_credit_grade"),
+        ]
+        .into_iter()
+        .filter_map(|(changed, name)| changed.then_some(name))
+        .collect()
+    }
+
     pub fn of(firm: &Firm) -> FirmFields {
         FirmFields {
             credit_code: firm.credit_code.clone(),

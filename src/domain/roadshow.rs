@@ -242,6 +242,19 @@ pub struct RoadshowInput {
     pub change_note: Option<String>,
 }
 
+/// Where a presenter's slot goes when its roadshow moves: shifted by as much as the start moved,
+/// so a slot keeps its place in the programme. `None` when the shifted slot would lie outside the
+/// roadshow's new time (it was shortened): the move must then be refused, not leave a stale slot.
+pub fn moved_slot(
+    slot: (DateTime<Utc>, DateTime<Utc>),
+    before: &RoadshowFields,
+    after: &RoadshowFields,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let shift = after.starts_at - before.starts_at;
+    let (start, end) = (slot.0 + shift, slot.1 + shift);
+    (start >= after.starts_at && end <= after.ends_at).then_some((start, end))
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoadshowFields {
     pub title: String,

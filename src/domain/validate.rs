@@ -63,6 +63,10 @@ impl Errors {
 
     pub fn text(&mut self, field: &str, value: Option<&str>, max_chars: usize) -> Option<String> {
         let v = value?.trim();
+        if v.contains('\0') {
+            self.add(field, NUL_CODE, NUL_MESSAGE);
+            return None;
+        }
         if v.is_empty() {
             self.add(field, "invalid", "must not be blank");
             return None;
@@ -162,6 +166,52 @@ impl Errors {
     }
 }
 
+/// The field code and message for text carrying U+0000. No field of the service can hold it:
+/// PostgreSQL refuses it in `TEXT`, and in SQLite it would truncate what C-string readers see.
+pub const NUL_CODE: &str = "invalid_character";
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The dotted paths of every string in a JSON document (keys included) that carries U+0000,
+/// e.g. `contacts.0.name`; empty when there is none.
+pub fn nul_paths(value: &serde_json::Value) -> Vec<String> {
+    fn walk(value: &serde_json::Value, path: &mut Vec<String>, found: &mut Vec<String>) {
+        let here = |path: &[String]| if path.is_empty() { "body".to_owned() } else { path.join(".") };
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => found.push(here(path)),
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    walk(item, path, found);
+                    path.pop();
+                }
+            }
+            serde_json::Value::Object(members) => {
+                for (key, member) in members {
+                    path.push(key.replace('\0', "\\u0000"));
+                    if key.contains('\0') {
+                        found.push(here(path));
+                    }
+                    walk(member, path, found);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(value, &mut Vec::new(), &mut found);
+    found
+}
+
+/// Field errors for the named values that carry U+0000 (query parameters, form fields, CSV cells).
+pub fn nul_errors<'a>(named: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<FieldError> {
+    named
+        .into_iter()
+        .filter(|(_, value)| value.contains('\0'))
+        .map(|(name, _)| FieldError::new(name.replace('\0', "\\u0000"), NUL_CODE, NUL_MESSAGE))
+        .collect()
+}
+
 /// For PATCH bodies: distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
 pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -187,5 +237,22 @@ mod tests {
         assert_eq!(e.money("g", Some("12.5000"), false), Some(Decimal::new(1250, 2)));
         let fields: Vec<_> = e.list.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["b", "c", "e", "f"]);
+    }
+
+    #[test]
+    fn nul_is_found_wherever_it_hides() {
+        let doc = serde_json::json!({
+            "name": "ok", "note": "a\u{0}b", "contacts": [{"email": "x"}, {"email": "\u{0}"}], "n": 3,
+            "k\u{0}": 1,
+        });
+        let mut found = nul_paths(&doc);
+        found.sort();
+        assert_eq!(found, ["contacts.1.email", "k\\u0000", "note"]);
+        assert_eq!(nul_paths(&serde_json::json!("\u{0}")), ["body"]);
+        assert!(nul_paths(&serde_json::json!({"a": "\\u0000 written out"})).is_empty());
+        let mut e = Errors::default();
+        assert_eq!(e.text("name", Some("a\u{0}"), 10), None);
+        assert_eq!(e.list[0].code, NUL_CODE);
+        assert_eq!(nul_errors([("q", "x\u{0}"), ("city", "jinan")])[0].field, "q");
     }
 }

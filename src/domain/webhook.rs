@@ -23,12 +23,29 @@ pub fn subscribable() -> impl Iterator<Item = EventType> {
     EventType::ALL.into_iter().filter(|t| *t != EventType::WebhookPing)
 }
 
+/// How the OpenAPI document spells what `event_types` takes: the [`subscribable`] types, so the
+/// contract does not offer `webhook.ping`, which a subscription refuses.
+pub struct SubscribableEventType;
+
+impl utoipa::PartialSchema for SubscribableEventType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("An event type an endpoint can subscribe to (`webhook.ping` is sent on request only)"))
+            .enum_values(Some(subscribable().map(EventType::as_str)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SubscribableEventType {}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Endpoint {
     pub id: Uuid,
     pub bank_id: Uuid,
     pub url: String,
     pub description: String,
+    #[schema(value_type = Vec<SubscribableEventType>)]
     pub event_types: Vec<EventType>,
     /// `null`: events about every product; otherwise only these products (events without a
     /// product are not filtered).

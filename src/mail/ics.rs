@@ -10,7 +10,10 @@
 //!   updates the entry and a `CANCEL` removes it instead of adding a second one;
 //! - the caller raises `SEQUENCE` on every change it sends, because clients ignore an update
 //!   whose sequence is not higher than the one they already hold;
-//! - times are UTC (`...Z`), so no VTIMEZONE is needed and no client has to know "Asia/Shanghai".
+//! - event times are Beijing wall-clock time with `TZID=Asia/Shanghai`, and the calendar carries
+//!   the matching VTIMEZONE (UTC+8, no daylight saving since 1991): Chinese calendar clients and
+//!   Outlook show such events best, and a client without a time-zone database still gets the
+//!   offset from the VTIMEZONE. `DTSTAMP` stays UTC, as RFC 5545 requires.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -184,6 +187,20 @@ impl Writer {
         self.line(&format!("PRODID:{PRODID}"));
         self.line("CALSCALE:GREGORIAN");
         self.line(&format!("METHOD:{method}"));
+        for line in [
+            "BEGIN:VTIMEZONE",
+            &format!("TZID:{TZID}"),
+            &format!("X-LIC-LOCATION:{TZID}"),
+            "BEGIN:STANDARD",
+            "TZOFFSETFROM:+0800",
+            "TZOFFSETTO:+0800",
+            "TZNAME:CST",
+            "DTSTART:19700101T000000",
+            "END:STANDARD",
+            "END:VTIMEZONE",
+        ] {
+            self.line(line);
+        }
     }
 
     fn end_calendar(&mut self) {
@@ -195,8 +212,8 @@ impl Writer {
         self.line(&format!("UID:{}", escape_text(&ev.uid)));
         self.line(&format!("SEQUENCE:{}", ev.sequence));
         self.line(&format!("DTSTAMP:{}", utc_stamp(ev.dtstamp)));
-        self.line(&format!("DTSTART:{}", utc_stamp(ev.starts_at)));
-        self.line(&format!("DTEND:{}", utc_stamp(ev.ends_at)));
+        self.line(&format!("DTSTART;TZID={TZID}:{}", beijing_time(ev.starts_at)));
+        self.line(&format!("DTEND;TZID={TZID}:{}", beijing_time(ev.ends_at)));
         self.line(&format!("SUMMARY:{}", escape_text(&ev.summary)));
         if !ev.description.is_empty() {
             self.line(&format!("DESCRIPTION:{}", escape_text(&ev.description)));
@@ -233,6 +250,15 @@ impl Writer {
 
 fn utc_stamp(t: DateTime<Utc>) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// The time zone of every event: roadshows happen in Shandong.
+pub const TZID: &str = "Asia/Shanghai";
+
+/// Local time in Beijing (UTC+8 all year), in the form `DTSTART;TZID=…` takes.
+fn beijing_time(t: DateTime<Utc>) -> String {
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    t.with_timezone(&beijing).format("%Y%m%dT%H%M%S").to_string()
 }
 
 /// TEXT escaping (RFC 5545 §3.3.11). Other control characters are not allowed in TEXT at all,
@@ -540,8 +566,13 @@ mod tests {
         assert_eq!(ev.text("SUMMARY"), Some(event().summary));
         assert_eq!(ev.text("DESCRIPTION"), Some(event().description));
         assert_eq!(ev.text("LOCATION"), Some(event().location));
-        assert_eq!(ev.get("DTSTART").unwrap().value, "20250301T013000Z");
-        assert_eq!(ev.get("DTEND").unwrap().value, "20250301T040000Z");
+        let start = ev.get("DTSTART").unwrap();
+        assert_eq!((start.param("TZID"), start.value.as_str()), (Some("Asia/Shanghai"), "20250301T093000"));
+        let end = ev.get("DTEND").unwrap();
+        assert_eq!((end.param("TZID"), end.value.as_str()), (Some("Asia/Shanghai"), "20250301T120000"));
+        assert!(ics.contains("BEGIN:VTIMEZONE\r\nTZID:Asia/Shanghai\r\n"), "{ics}");
+        assert!(ics.contains("TZOFFSETTO:+0800\r\n"));
+        assert!(ics.find("END:VTIMEZONE").unwrap() < ics.find("BEGIN:VEVENT").unwrap());
         assert_eq!(ev.get("DTSTAMP").unwrap().value, "20250201T000000Z");
         let att = ev.get("ATTENDEE").unwrap();
         assert_eq!(att.param("CN"), Some("张三, 齐鲁资本"));

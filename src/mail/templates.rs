@@ -820,8 +820,9 @@ mod tests {
         let cal = ics::parse(&mail.ics.unwrap().ics);
         let ev = &cal.events[0];
         assert_eq!(ev.uid().unwrap(), "presenter-slot-00000000-0000-0000-0000-000000000009@srdi-capital");
-        assert_eq!(ev.get("DTSTART").unwrap().value, "20250301T020000Z");
-        assert_eq!(ev.get("DTEND").unwrap().value, "20250301T022000Z");
+        assert_eq!(ev.get("DTSTART").unwrap().value, "20250301T100000");
+        assert_eq!(ev.get("DTEND").unwrap().value, "20250301T102000");
+        assert_eq!(ev.get("DTSTART").unwrap().param("TZID"), Some("Asia/Shanghai"));
         assert!(mail.text_body.contains("10:00–10:20（北京时间）"));
     }
 

@@ -10,6 +10,10 @@
 //! | `smtp://host?tls=opportunistic` | STARTTLS when offered (not safe against an active attacker) | 587 |
 //! | `smtp://host` (or `tls=none`) | none: only for a local catcher (MailHog, the test sink) | 25 |
 //!
+//! Credentials without TLS (`smtp://user:pass@host`, plain or `tls=opportunistic`) are refused at
+//! start-up, since the password would travel in clear; the one exception is an explicit
+//! `tls=none` to a loopback host (`127.0.0.1`, `::1`, `localhost`), for a catcher on this machine.
+//!
 //! `SRDI_SMTP_TIMEOUT_SECS` bounds each SMTP command.
 
 use std::path::PathBuf;
@@ -71,17 +75,25 @@ pub fn parse_smtp_url(raw: &str) -> Result<SmtpSettings, String> {
         }
         (scheme, _) => return Err(format!("scheme `{scheme}` is not smtp or smtps")),
     };
+    let authenticated = !url.username().is_empty();
+    let clear = matches!(tls, TlsMode::None | TlsMode::Opportunistic);
+    let explicit_loopback = tls_param.as_deref() == Some("none") && is_loopback(&host);
+    if authenticated && clear && !explicit_loopback {
+        return Err("the URL carries credentials but no TLS, so the password would cross the network in clear: \
+             use `smtps://` or `smtp://…?tls=required`, or, for a mail catcher on this machine only, \
+             `?tls=none` with a loopback host"
+            .into());
+    }
     url.set_query(None);
     if let Some(t) = lettre_tls {
         url.query_pairs_mut().append_pair("tls", t);
     }
-    Ok(SmtpSettings {
-        lettre_url: url.to_string(),
-        host,
-        port: url.port(),
-        tls,
-        authenticated: !url.username().is_empty(),
-    })
+    Ok(SmtpSettings { lettre_url: url.to_string(), host, port: url.port(), tls, authenticated })
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Why a send failed, as the outbox needs to know it.
@@ -201,6 +213,22 @@ mod tests {
             ["mail.example.cn", "http://x", "smtp://x?tls=maybe", "smtps://x?tls=none", "smtp://x?foo=1", "smtp://"]
         {
             assert!(parse_smtp_url(bad).is_err(), "{bad}");
+        }
+        for clear in [
+            "smtp://u:hunter2@mail.example.cn",
+            "smtp://u:hunter2@mail.example.cn?tls=none",
+            "smtp://u:hunter2@mail.example.cn?tls=opportunistic",
+            "smtp://u:hunter2@127.0.0.1:2525",
+            "smtp://u:hunter2@10.0.0.5:25?tls=none",
+        ] {
+            let err = parse_smtp_url(clear).expect_err(clear);
+            assert!(err.contains("in clear") && !err.contains("hunter2"), "{clear}: {err}");
+        }
+        for loopback in
+            ["smtp://u:p@127.0.0.1:2525?tls=none", "smtp://u:p@localhost?tls=none", "smtp://u:p@[::1]:25?tls=none"]
+        {
+            let s = parse_smtp_url(loopback).unwrap_or_else(|e| panic!("{loopback}: {e}"));
+            assert!(s.authenticated && s.tls == TlsMode::None, "{loopback}");
         }
         let err = parse_smtp_url("smtp://u:hunter2@x?tls=maybe").unwrap_err();
         assert!(!err.contains("hunter2"));

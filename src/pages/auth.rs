@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::session::{self, LANG_COOKIE, SESSION_COOKIE, Viewer, Visitor};
 use super::{Ctx, PageState, render_status, see_other};
 use crate::api::AppState;
+use crate::api::query::Query;
 use crate::error::AppResult;
 use crate::service::sessions::{self, Opened};
 
@@ -28,7 +29,7 @@ pub struct SignInQuery {
     refused: Option<String>,
 }
 
-pub async fn sign_in_page(v: Visitor, q: web::Query<SignInQuery>) -> AppResult<HttpResponse> {
+pub async fn sign_in_page(v: Visitor, q: Query<SignInQuery>) -> AppResult<HttpResponse> {
     if let Some(s) = &v.session {
         return Ok(see_other(session::home_of(&s.principal)));
     }
@@ -120,7 +121,7 @@ pub struct LinkQuery {
 
 /// The link in the mail opens this confirmation page; only its button uses the link up, so a
 /// mail scanner that follows links cannot spend it.
-pub async fn link_page(v: Visitor, q: web::Query<LinkQuery>) -> AppResult<HttpResponse> {
+pub async fn link_page(v: Visitor, q: Query<LinkQuery>) -> AppResult<HttpResponse> {
     let token = q.into_inner().token.unwrap_or_default();
     render_status(StatusCode::OK, &LinkPage { ctx: Ctx::from(&v), token })
 }
@@ -163,7 +164,7 @@ pub struct LangQuery {
     back: Option<String>,
 }
 
-pub async fn switch_language(pages: web::Data<PageState>, q: web::Query<LangQuery>) -> HttpResponse {
+pub async fn switch_language(pages: web::Data<PageState>, q: Query<LangQuery>) -> HttpResponse {
     let lang = q.to.as_deref().and_then(super::i18n::Lang::parse).unwrap_or(super::i18n::Lang::Zh);
     let mut resp = see_other(session::local_path(q.back.as_deref()).unwrap_or_else(|| "/".into()));
     let year = chrono::Duration::days(365);

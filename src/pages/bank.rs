@@ -11,6 +11,7 @@ use super::form::Form;
 use super::session::Viewer;
 use super::{Ctx, FormErrors, answer, render, see_other};
 use crate::api::AppState;
+use crate::api::query::Query;
 use crate::domain::application::{ApplicationStatus, DeclineReason, StatusChangeDraft, allowed_next};
 use crate::domain::firm::{City, Tier, Venue};
 use crate::error::AppResult;
@@ -101,7 +102,7 @@ impl MatchForm {
     }
 }
 
-pub async fn matches(v: Viewer, state: web::Data<AppState>, q: web::Query<MatchForm>) -> AppResult<HttpResponse> {
+pub async fn matches(v: Viewer, state: web::Data<AppState>, q: Query<MatchForm>) -> AppResult<HttpResponse> {
     let q = q.into_inner().query();
     let mut conn = state.db.pool().acquire().await?;
     let page = service::matches::pull(&mut conn, v.principal(), &q, state.clock.now()).await?;
@@ -109,7 +110,7 @@ pub async fn matches(v: Viewer, state: web::Data<AppState>, q: web::Query<MatchF
     render(&MatchesPage { ctx: Ctx::from(&v), q, page, cities: City::ALL, tiers: Tier::ALL, venues: Venue::ALL, query })
 }
 
-pub async fn matches_csv(v: Viewer, state: web::Data<AppState>, q: web::Query<MatchForm>) -> AppResult<HttpResponse> {
+pub async fn matches_csv(v: Viewer, state: web::Data<AppState>, q: Query<MatchForm>) -> AppResult<HttpResponse> {
     let mut q = q.into_inner().query();
     q.cursor = None;
     let mut conn = state.db.pool().acquire().await?;
@@ -137,7 +138,7 @@ pub struct QueueQuery {
     status: Option<String>,
 }
 
-pub async fn applications(v: Viewer, state: web::Data<AppState>, q: web::Query<QueueQuery>) -> AppResult<HttpResponse> {
+pub async fn applications(v: Viewer, state: web::Data<AppState>, q: Query<QueueQuery>) -> AppResult<HttpResponse> {
     let status = q.status.clone().filter(|s| !s.is_empty());
     let filter = AppFilter {
         status: crate::service::paging::query_vocab("status", status.as_deref())?,
@@ -249,7 +250,7 @@ pub async fn webhook(
     v: Viewer,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    q: web::Query<TestedQuery>,
+    q: Query<TestedQuery>,
 ) -> AppResult<HttpResponse> {
     render(&webhook_page(&state, &v, id.into_inner(), None, q.tested.is_some()).await?)
 }

@@ -12,6 +12,7 @@ use super::form::Form;
 use super::session::Viewer;
 use super::{Ctx, FormErrors, answer, render, see_other};
 use crate::api::AppState;
+use crate::api::query::Query;
 use crate::domain::application::ApplicationDraft;
 use crate::domain::consent::ConsentDraft;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmInput};
@@ -386,7 +387,7 @@ pub async fn profile(
     v: Viewer,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    q: web::Query<SavedQuery>,
+    q: Query<SavedQuery>,
 ) -> AppResult<HttpResponse> {
     let mut page = profile_page(&state, &v, id.into_inner(), Posted::Nothing).await?;
     page.saved = q.saved.is_some();

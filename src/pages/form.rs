@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 
 use super::FormErrors;
 use super::i18n::Lang;
-use crate::domain::validate::FieldError;
+use crate::domain::validate::{FieldError, nul_errors};
 use crate::error::AppError;
 
 /// The fields of a URL-encoded form, in order, plus the problems met while reading numbers.
@@ -22,8 +22,14 @@ pub struct Form {
 }
 
 impl Form {
+    /// A value carrying U+0000 is never kept: it is a reading error of its field instead.
     pub fn from_bytes(body: &[u8]) -> Form {
-        Form { pairs: url::form_urlencoded::parse(body).into_owned().collect(), ..Form::default() }
+        let (pairs, refused): (Vec<(String, String)>, Vec<_>) =
+            url::form_urlencoded::parse(body).into_owned().partition(|(k, v)| !k.contains('\0') && !v.contains('\0'));
+        let read_errors = nul_errors(
+            refused.iter().map(|(k, v)| (k.as_str(), if k.contains('\0') { k.as_str() } else { v.as_str() })),
+        );
+        Form { pairs, read_errors, ..Form::default() }
     }
 
     /// The value as sent, empty included (an empty profile field clears it).
@@ -111,5 +117,8 @@ mod tests {
         assert_eq!(f.text("empty"), None);
         assert_eq!(f.read_errors.len(), 1);
         assert_eq!(f.read_errors[0].field, "term");
+        let f = Form::from_bytes(b"name=a%00b&city=jinan");
+        assert_eq!(f.text("name"), None);
+        assert_eq!(f.read_errors[0].field, "name");
     }
 }

@@ -12,6 +12,7 @@ use super::form::Form;
 use super::session::Viewer;
 use super::{Ctx, FormErrors, answer, render, render_status, see_other};
 use crate::api::AppState;
+use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::investment::{Investment, InvestmentInput, InvestmentRound};
 use crate::domain::roadshow::{Centre, Presenter, Registration, RegistrationInput, Roadshow, RoadshowStatus};
@@ -58,7 +59,7 @@ struct CalendarPage {
 /// How many roadshows one calendar page lists.
 pub const CALENDAR_SIZE: u32 = 200;
 
-pub async fn calendar(v: Viewer, state: web::Data<AppState>, q: web::Query<CalendarQuery>) -> AppResult<HttpResponse> {
+pub async fn calendar(v: Viewer, state: web::Data<AppState>, q: Query<CalendarQuery>) -> AppResult<HttpResponse> {
     let q = q.into_inner();
     let mut conn = state.db.pool().acquire().await?;
     let roadshows =
@@ -70,7 +71,7 @@ pub async fn calendar(v: Viewer, state: web::Data<AppState>, q: web::Query<Calen
 pub async fn public_calendar(
     v: super::session::Visitor,
     state: web::Data<AppState>,
-    q: web::Query<CalendarQuery>,
+    q: Query<CalendarQuery>,
 ) -> AppResult<HttpResponse> {
     let q = q.into_inner();
     let mut conn = state.db.pool().acquire().await?;
@@ -189,7 +190,7 @@ pub struct NewQuery {
     new: Option<Uuid>,
 }
 
-pub async fn registrations(v: Viewer, state: web::Data<AppState>, q: web::Query<NewQuery>) -> AppResult<HttpResponse> {
+pub async fn registrations(v: Viewer, state: web::Data<AppState>, q: Query<NewQuery>) -> AppResult<HttpResponse> {
     let mut conn = state.db.pool().acquire().await?;
     let items = service::roadshows::registrations_of_fund(&mut conn, v.principal(), 200).await?;
     render(&RegistrationsPage { ctx: Ctx::from(&v), items, new: q.new, now: state.clock.now() })

@@ -16,6 +16,7 @@ use super::form::Form;
 use super::session::Viewer;
 use super::{Ctx, FormErrors, answer, render, render_status, see_other};
 use crate::api::AppState;
+use crate::api::query::Query;
 use crate::domain::firm::{City, Tier, Venue};
 use crate::domain::pool::PoolEntry;
 use crate::domain::programme::TargetResult;
@@ -122,7 +123,7 @@ fn charts(ctx: &Ctx, s: &ProgrammeStats) -> Vec<BarChart> {
     vec![targets, by_city, by_venue, by_stage, by_tier]
 }
 
-pub async fn dashboard(v: Viewer, state: web::Data<AppState>, q: web::Query<YearQuery>) -> AppResult<HttpResponse> {
+pub async fn dashboard(v: Viewer, state: web::Data<AppState>, q: Query<YearQuery>) -> AppResult<HttpResponse> {
     let year = q.year.unwrap_or_else(|| state.clock.today().year());
     let mut conn = state.db.pool().acquire().await?;
     let stats = service::stats::programme_as(&mut conn, v.principal(), year).await?;
@@ -182,7 +183,7 @@ impl PoolPage {
 /// Rows of one pool page.
 const POOL_PAGE: u32 = 100;
 
-pub async fn pool(v: Viewer, state: web::Data<AppState>, q: web::Query<PoolQuery>) -> AppResult<HttpResponse> {
+pub async fn pool(v: Viewer, state: web::Data<AppState>, q: Query<PoolQuery>) -> AppResult<HttpResponse> {
     let q = q.into_inner();
     let filter = q.filter()?;
     let after = service::paging::decode_cursor(q.cursor.as_deref())?;
@@ -204,7 +205,7 @@ pub async fn pool(v: Viewer, state: web::Data<AppState>, q: web::Query<PoolQuery
     })
 }
 
-pub async fn pool_csv(v: Viewer, state: web::Data<AppState>, q: web::Query<PoolQuery>) -> AppResult<HttpResponse> {
+pub async fn pool_csv(v: Viewer, state: web::Data<AppState>, q: Query<PoolQuery>) -> AppResult<HttpResponse> {
     let filter = q.filter()?;
     let mut conn = state.db.pool().acquire().await?;
     let body = service::pool::csv(&mut conn, v.principal(), &filter, None).await?;
@@ -257,8 +258,15 @@ pub async fn import(
 ) -> AppResult<HttpResponse> {
     v.require_admin()?;
     let (content_type, bytes, dry_run) = read_upload(parts).await?;
-    let outcome =
-        service::import::run_as(&state.db, v.principal(), &content_type, &bytes, dry_run, state.clock.now()).await;
+    let outcome = service::import::run_as(
+        &state.db,
+        v.principal(),
+        &content_type,
+        &bytes,
+        service::import::ImportMode { dry_run, atomic: false },
+        state.clock.now(),
+    )
+    .await;
     let ctx = Ctx::from(&v);
     match outcome {
         Ok(report) => {
@@ -382,7 +390,7 @@ pub async fn check_in_list(
     v: Viewer,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    q: web::Query<CheckedQuery>,
+    q: Query<CheckedQuery>,
 ) -> AppResult<HttpResponse> {
     v.require_admin()?;
     let mut conn = state.db.pool().acquire().await?;

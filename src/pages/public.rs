@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::see_other;
 use super::session::{SESSION_COOKIE, Visitor};
 use crate::api::AppState;
+use crate::api::query::Query;
 use crate::error::AppResult;
 
 /// `/`: people who hold a session go to their start page, everyone else to the public list.
@@ -15,7 +16,7 @@ pub async fn root(req: HttpRequest) -> HttpResponse {
 pub async fn roadshows(
     v: Visitor,
     state: web::Data<AppState>,
-    q: web::Query<super::fund::CalendarQuery>,
+    q: Query<super::fund::CalendarQuery>,
 ) -> AppResult<HttpResponse> {
     super::fund::public_calendar(v, state, q).await
 }

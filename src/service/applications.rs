@@ -69,15 +69,19 @@ pub async fn detail(conn: &mut Conn, application: Application, actor: Actor) -> 
 
 /// Applies for a product as the caller's own firm (enterprise only). Applying grants the
 /// product's bank consent to see the firm (for a year) if no consent in force covers it yet.
+/// The firm an application is made for: only an enterprise key applies, for its own firm. Asked
+/// before the draft is read, so that a caller who may not apply learns that and nothing else.
+pub fn applicant(caller: &Principal) -> AppResult<Uuid> {
+    caller.firm_id().ok_or_else(|| AppError::Forbidden("only an enterprise key applies, for its own firm".into()))
+}
+
 pub async fn apply(
     conn: &mut Conn,
     caller: &Principal,
     draft: &ApplicationDraft,
     now: DateTime<Utc>,
 ) -> AppResult<ApplicationDetail> {
-    let Some(firm_id) = caller.firm_id() else {
-        return Err(AppError::Forbidden("only an enterprise key applies, for its own firm".into()));
-    };
+    let firm_id = applicant(caller)?;
     let product = match draft.product_id {
         Some(id) => products::get(conn, id).await?,
         None => None,

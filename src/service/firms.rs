@@ -91,7 +91,15 @@ pub async fn patch_as(
         return Err(AppError::Forbidden("an enterprise cannot change its credit code; ask the office".into()));
     }
     let current = firms::get(conn, id).await?.ok_or(AppError::not_found("firm"))?;
-    let fields = input.validate_onto(Some(&FirmFields::of(&current)), now.date_naive())?;
+    let before = FirmFields::of(&current);
+    let fields = input.validate_onto(Some(&before), now.date_naive())?;
+    let recognitions = fields.changed_recognitions(&before);
+    if caller.role == Role::Enterprise && !recognitions.is_empty() {
+        return Err(AppError::Forbidden(format!(
+            "an enterprise cannot change {}: recognitions are recorded by the office",
+            recognitions.join(", ")
+        )));
+    }
     let (firm, changed) = update(conn, &current, &fields, now).await?;
     if !changed.is_empty() {
         crate::service::matching::refresh_firm(conn, dialect, id, now).await?;

@@ -116,6 +116,17 @@ fn cell(record: &csv::StringRecord, idx: Option<usize>) -> Option<String> {
 /// Reads CSV (UTF-8, optional BOM). A header problem rejects the whole file.
 pub fn read_csv(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if std::str::from_utf8(bytes).is_err() {
+        let guess = if looks_like_gbk(bytes) {
+            "it looks like GBK (GB18030), as Excel saves CSV on Chinese Windows"
+        } else {
+            "its encoding is unknown"
+        };
+        return Err(AppError::bad_request(
+            "unsupported_encoding",
+            format!("the file is not UTF-8 ({guess}); save it as \"CSV UTF-8\" and import it again"),
+        ));
+    }
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes);
     let headers = reader
         .headers()
@@ -130,7 +141,13 @@ pub fn read_csv(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
             || firm_inputs::YEAR_CSV_COLUMNS.contains(&name.as_str())
             || firm_inputs::FIRM_CSV_COLUMNS.contains(&name.as_str())
         {
-            index.insert(name, i);
+            if index.insert(name.clone(), i).is_some() {
+                unknown.push(FieldError::new(
+                    format!("columns.{name}"),
+                    "duplicate",
+                    "appears twice in the header; which one holds the value would be a guess",
+                ));
+            }
         } else if !name.is_empty() {
             unknown.push(FieldError::new(
                 format!("columns.{h}"),
@@ -234,6 +251,20 @@ pub fn read_csv(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
     Ok(rows)
 }
 
+/// Whether bytes that are not UTF-8 read as GBK: ASCII, plus two-byte characters whose lead byte
+/// is 0x81–0xFE and trail byte 0x40–0xFE (not 0x7F). Enough to name the likely encoding.
+fn looks_like_gbk(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            0x00..=0x7F => i += 1,
+            0x81..=0xFE if matches!(bytes.get(i + 1), Some(0x40..=0x7E | 0x80..=0xFE)) => i += 2,
+            _ => return false,
+        }
+    }
+    true
+}
+
 #[derive(Deserialize)]
 struct JsonYear {
     fiscal_year: i64,
@@ -279,6 +310,7 @@ pub fn read_json(bytes: &[u8]) -> AppResult<Vec<RawRow>> {
 /// A firm's accepted input, merged over its rows.
 struct Group {
     first_row: usize,
+    rows: Vec<usize>,
     fields: FirmFields,
     years: BTreeMap<i32, FinancialYear>,
     inputs: FirmInputsBatch,
@@ -297,8 +329,19 @@ fn reject(report: &mut ImportReport, row: usize, code: Option<&str>, errors: Vec
     }
 }
 
+/// How an import treats rejected rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportMode {
+    /// Validate and count, write nothing.
+    pub dry_run: bool,
+    /// Any rejected row rejects the whole file (422, nothing written). Otherwise the firms whose
+    /// rows are all valid are written and the others reported; a firm's rows never split.
+    pub atomic: bool,
+}
+
 /// Validates, groups and writes. One transaction; rolled back when `dry_run`.
-pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) -> AppResult<ImportReport> {
+pub async fn run(db: &Db, rows: Vec<RawRow>, mode: ImportMode, now: DateTime<Utc>) -> AppResult<ImportReport> {
+    let dry_run = mode.dry_run;
     let today = now.date_naive();
     let mut report = ImportReport { dry_run, rows: rows.len(), ..ImportReport::default() };
     let mut groups: Vec<Group> = Vec::new();
@@ -375,17 +418,52 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
                     continue;
                 }
                 group.years.extend(years.into_iter().map(|y| (y.fiscal_year, y)));
+                group.rows.push(raw.row);
             }
             None => {
                 by_code.insert(fields.credit_code.clone(), groups.len());
                 groups.push(Group {
                     first_row: raw.row,
+                    rows: vec![raw.row],
                     fields,
                     years: years.into_iter().map(|y| (y.fiscal_year, y)).collect(),
                     inputs,
                 });
             }
         }
+    }
+
+    // A firm stands or falls whole: a valid 2023 and 2025 beside a rejected 2024 would store a
+    // history with a hole that reads as fact.
+    let fallen: std::collections::HashSet<String> =
+        report.errors.iter().filter_map(|e| e.credit_code.clone()).collect();
+    let (kept, dropped): (Vec<Group>, Vec<Group>) =
+        groups.into_iter().partition(|g| !fallen.contains(&g.fields.credit_code));
+    let groups = kept;
+    for g in dropped {
+        let code = g.fields.credit_code.clone();
+        for row in g.rows {
+            let first_bad =
+                report.errors.iter().find(|e| e.credit_code.as_deref() == Some(code.as_str())).map(|e| e.row);
+            let why = FieldError::new(
+                "credit_code",
+                "firm_rejected",
+                format!(
+                    "row {} of the same firm was rejected, and a firm's rows are imported together",
+                    first_bad.unwrap_or_default()
+                ),
+            );
+            reject(&mut report, row, Some(&code), vec![why]);
+        }
+    }
+    report.errors.sort_by_key(|e| e.row);
+    if mode.atomic && report.rejected > 0 {
+        let errors = report
+            .errors
+            .iter()
+            .map(|e| FieldError::new(format!("rows.{}.{}", e.row, e.field), &e.code, e.message.clone()))
+            .collect();
+        return Err(AppError::Validation(errors));
     }
 
     let mut tx = db.begin().await?;
@@ -397,6 +475,9 @@ pub async fn run(db: &Db, rows: Vec<RawRow>, dry_run: bool, now: DateTime<Utc>) 
         tx.rollback().await?;
     } else {
         tx.commit().await?;
+        if report.created + report.updated > 0 {
+            db.refresh_statistics().await?;
+        }
     }
     Ok(report)
 }
@@ -587,12 +668,12 @@ pub async fn run_as(
     caller: &crate::domain::access::Principal,
     content_type: &str,
     bytes: &[u8],
-    dry_run: bool,
+    mode: ImportMode,
     now: DateTime<Utc>,
 ) -> AppResult<ImportReport> {
     caller.require_admin()?;
     let rows = read_body(content_type, bytes)?;
-    let report = run(db, rows, dry_run, now).await?;
+    let report = run(db, rows, mode, now).await?;
     tracing::info!(
         rows = report.rows,
         created = report.created,

@@ -86,15 +86,9 @@ pub async fn record_as(
     input: &InvestmentInput,
     now: DateTime<Utc>,
 ) -> AppResult<Investment> {
-    let fund_id = match (caller.role, input.fund_id) {
-        (Role::Fund, None) => caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?,
-        (Role::Fund, Some(_)) => {
-            return Err(AppError::field("fund_id", "invalid", "a fund key records for its own fund"));
-        }
-        (Role::Admin, Some(f)) => f,
-        (Role::Admin, None) => return Err(AppError::field("fund_id", "required", "say which fund invests")),
-        (role, _) => return Err(AppError::Forbidden(format!("a {role} key cannot record investments"))),
-    };
+    let fund_id = caller
+        .acting_fund(input.fund_id)?
+        .ok_or_else(|| AppError::field("fund_id", "required", "say which fund invests"))?;
     let fields = input.validate_onto(None, now.date_naive())?;
     record(conn, fund_id, &fields, now).await
 }

@@ -15,6 +15,7 @@
 //! `updated_since` also accepts an RFC 3339 instant (rows with `updated_at` at or after it), which
 //! is convenient but can miss a row committed late by a long transaction; prefer the token.
 
+use crate::csv_out::CsvWriter;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -404,23 +405,23 @@ pub async fn pull_csv(
     let mode = parse_since(q.updated_since.as_deref())?;
     let (mut high_water, mut after) = start_at(q.cursor.as_deref())?;
     let today = now.date_naive();
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = CsvWriter::in_memory();
     let csv_err = |e: csv::Error| AppError::Internal(e.into());
-    w.write_record(CSV_HEADER).map_err(csv_err)?;
+    w.row(CSV_HEADER).map_err(csv_err)?;
     loop {
         let (rows, hw) = match_reads::pull(conn, reader, &mode, &filter, high_water, after, 1000, now).await?;
         high_water = Some(hw);
         let last = rows.last().map(|r| (r.seq, r.firm.id, r.product_id));
         let n = rows.len();
         for i in items(conn, rows, today).await? {
-            w.write_record(csv_record(&i)).map_err(csv_err)?;
+            w.row(csv_record(&i)).map_err(csv_err)?;
         }
         match last {
             Some(l) if n == 1000 => after = Some(l),
             _ => break,
         }
     }
-    let body = w.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("csv: {e}")))?;
+    let body = w.finish().map_err(AppError::Internal)?;
     Ok((body, sync_token(high_water.unwrap_or_default())))
 }
 

@@ -1,5 +1,6 @@
 //! Browsing the listing reserve pool (the office): pages and the CSV export.
 
+use crate::csv_out::CsvWriter;
 use uuid::Uuid;
 
 use crate::domain::access::Principal;
@@ -73,13 +74,13 @@ pub async fn csv(
     mut after: Option<Uuid>,
 ) -> AppResult<Vec<u8>> {
     caller.require_admin()?;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = CsvWriter::in_memory();
     let csv_err = |e: csv::Error| AppError::Internal(e.into());
-    w.write_record(CSV_HEADER).map_err(csv_err)?;
+    w.row(CSV_HEADER).map_err(csv_err)?;
     loop {
         let rows = pool::list(conn, filter, after, 1000).await?;
         for e in &rows {
-            w.write_record([
+            w.row([
                 e.firm_id.to_string(),
                 e.credit_code.clone(),
                 e.name.clone(),
@@ -99,5 +100,5 @@ pub async fn csv(
             _ => break,
         }
     }
-    w.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("csv: {e}")))
+    w.finish().map_err(AppError::Internal)
 }

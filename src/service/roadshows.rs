@@ -20,7 +20,7 @@ use crate::domain::access::{Principal, Role};
 use crate::domain::events::EventKind;
 use crate::domain::roadshow::{
     Presenter, Registration, RegistrationFields, RegistrationInput, RegistrationStatus, Roadshow, RoadshowFields,
-    RoadshowInput, RoadshowStatus, email_key, registration_refusal, valid_industry_prefix,
+    RoadshowInput, RoadshowStatus, email_key, moved_slot, registration_refusal, valid_industry_prefix,
 };
 use crate::error::{AppError, AppResult};
 use crate::mail::ics::Party;
@@ -191,12 +191,30 @@ pub async fn update_roadshow(
         return Ok(rs);
     }
     let calendar_changed = after.calendar_changed(&before);
+    // Presenter slots move with the roadshow, all or none, in this transaction.
+    let times_moved = after.starts_at != before.starts_at || after.ends_at != before.ends_at;
+    let mut slot_moves = Vec::new();
+    if times_moved {
+        for p in roadshows::presenters(conn, id, None).await? {
+            let Some(slot) = moved_slot((p.slot_starts_at, p.slot_ends_at), &before, &after) else {
+                return Err(conflict(
+                    "slot_outside_roadshow",
+                    "a presenter's slot would fall outside the roadshow's new time; move or remove it first",
+                    Some(json!({ "firm_id": p.firm_id })),
+                ));
+            };
+            slot_moves.push((p.firm_id, slot));
+        }
+    }
     if !roadshows::update(conn, id, &after, calendar_changed, now).await? {
         return Err(conflict(
             "capacity_below_seats_taken",
             format!("{} seats are taken; the capacity cannot be lower", rs.seats_taken),
             Some(json!({ "seats_taken": rs.seats_taken })),
         ));
+    }
+    for (firm_id, (start, end)) in &slot_moves {
+        roadshows::move_presenter(conn, id, *firm_id, *start, *end, now).await?;
     }
     let rs = roadshows::get(conn, id).await?.ok_or(AppError::not_found("roadshow"))?;
     if calendar_changed && rs.status.public() {
@@ -205,7 +223,10 @@ pub async fn update_roadshow(
             mail_registration(conn, lh, &rs, &reg, MailKind::RoadshowChanged { note: note.clone() }, now).await?;
         }
         for p in roadshows::presenters(conn, id, None).await? {
-            roadshows::move_presenter(conn, id, p.firm_id, p.slot_starts_at, p.slot_ends_at, now).await?;
+            if !times_moved {
+                // Same slot, new title or place: a higher SEQUENCE makes clients take the update.
+                roadshows::move_presenter(conn, id, p.firm_id, p.slot_starts_at, p.slot_ends_at, now).await?;
+            }
             if let Some(p) = roadshows::presenter(conn, id, p.firm_id).await? {
                 mail_presenter(conn, lh, &rs, &p, now).await?;
             }
@@ -725,15 +746,9 @@ pub async fn register_as(
     caller: &Principal,
     now: DateTime<Utc>,
 ) -> AppResult<Registration> {
-    let fund_id = match (caller.role, input.fund_id) {
-        (Role::Fund, None) => caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?,
-        (Role::Fund, Some(_)) => {
-            return Err(AppError::field("fund_id", "invalid", "a fund key registers for its own fund"));
-        }
-        (Role::Admin, Some(f)) => f,
-        (Role::Admin, None) => return Err(AppError::field("fund_id", "required", "say which fund registers")),
-        (role, _) => return Err(AppError::Forbidden(format!("a {role} key cannot register for roadshows"))),
-    };
+    let fund_id = caller
+        .acting_fund(input.fund_id)?
+        .ok_or_else(|| AppError::field("fund_id", "required", "say which fund registers"))?;
     let fields = input.validate()?;
     if caller.is_admin() && funds::get(conn, fund_id).await?.is_none() {
         return Err(AppError::field("fund_id", "not_found", format!("no fund with id {fund_id}")));

@@ -3,6 +3,7 @@
 //! it, or says why it cannot. Counts are grouped in SQL; nothing here loads the population into
 //! memory. docs/statistics.md says how each figure is counted.
 
+use crate::csv_out::CsvWriter;
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
@@ -627,27 +628,19 @@ async fn measure(
 /// The statistics as CSV rows: section, dimension, metric, actual, target, status, note. Target
 /// rows come first (`target`, the plan's section, the target id), then the programme totals,
 /// then the breakdowns by venue, city and tier.
-pub fn to_csv(s: &ProgrammeStats) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["section", "dimension", "metric", "actual", "target", "status", "note"])?;
+pub fn to_csv(s: &ProgrammeStats) -> anyhow::Result<Vec<u8>> {
+    let mut w = CsvWriter::in_memory();
+    w.row(["section", "dimension", "metric", "actual", "target", "status", "note"])?;
     let opt = |d: &Option<Decimal>| d.map(|d| d.to_string()).unwrap_or_default();
     for t in &s.targets {
         let note = match &t.not_tracked_reason {
             Some(reason) => format!("{} — {reason}", t.wording_zh),
             None => t.wording_zh.clone(),
         };
-        w.write_record(["target", &t.section, &t.id, &opt(&t.actual), &opt(&t.target), t.status.as_str(), &note])?;
+        w.row(["target", &t.section, &t.id, &opt(&t.actual), &opt(&t.target), t.status.as_str(), &note])?;
         if t.actual_all_firms.is_some() {
             let metric = format!("{}:all_firms", t.id);
-            w.write_record([
-                "target",
-                &t.section,
-                &metric,
-                &opt(&t.actual_all_firms),
-                "",
-                "",
-                "every firm, 专精特新 or not",
-            ])?;
+            w.row(["target", &t.section, &metric, &opt(&t.actual_all_firms), "", "", "every firm, 专精特新 or not"])?;
         }
     }
     // Every programme total, named as in the JSON `actual` object.
@@ -659,7 +652,7 @@ pub fn to_csv(s: &ProgrammeStats) -> Result<Vec<u8>, csv::Error> {
                 serde_json::Value::String(v) => v,
                 v => v.to_string(),
             };
-            w.write_record(["programme", &y, &name, &shown, "", "", ""])?;
+            w.row(["programme", &y, &name, &shown, "", "", ""])?;
         }
     }
     for v in &s.by_venue {
@@ -667,10 +660,10 @@ pub fn to_csv(s: &ProgrammeStats) -> Result<Vec<u8>, csv::Error> {
         for (m, val) in
             [("pool_firms", v.pool_firms), ("key_firms", v.key_firms), ("listed_since_2022", v.listed_since_2022)]
         {
-            w.write_record(["venue", &d, m, &val.to_string(), "", "", ""])?;
+            w.row(["venue", &d, m, &val.to_string(), "", "", ""])?;
         }
         for st in &v.stages {
-            w.write_record(["venue", &d, &format!("stage:{}", st.stage), &st.firms.to_string(), "", "", ""])?;
+            w.row(["venue", &d, &format!("stage:{}", st.stage), &st.firms.to_string(), "", "", ""])?;
         }
     }
     for c in &s.by_city {
@@ -683,15 +676,15 @@ pub fn to_csv(s: &ProgrammeStats) -> Result<Vec<u8>, csv::Error> {
             ("little_giant", c.little_giant),
             ("exchange_listings_since_2022", c.exchange_listings_since_2022),
         ] {
-            w.write_record(["city", &d, m, &val.to_string(), "", "", ""])?;
+            w.row(["city", &d, m, &val.to_string(), "", "", ""])?;
         }
     }
     for tb in &s.by_tier {
         let d = tb.tier.map(|t| t.to_string()).unwrap_or_else(|| "none".into());
-        w.write_record(["tier", &d, "firms", &tb.firms.to_string(), "", "", ""])?;
-        w.write_record(["tier", &d, "pool_firms", &tb.pool_firms.to_string(), "", "", ""])?;
-        w.write_record(["tier", &d, "avg_rd_ratio_pct", &opt(&tb.avg_rd_ratio_pct), "", "", ""])?;
-        w.write_record(["tier", &d, "avg_invention_patents", &opt(&tb.avg_invention_patents), "", "", ""])?;
+        w.row(["tier", &d, "firms", &tb.firms.to_string(), "", "", ""])?;
+        w.row(["tier", &d, "pool_firms", &tb.pool_firms.to_string(), "", "", ""])?;
+        w.row(["tier", &d, "avg_rd_ratio_pct", &opt(&tb.avg_rd_ratio_pct), "", "", ""])?;
+        w.row(["tier", &d, "avg_invention_patents", &opt(&tb.avg_invention_patents), "", "", ""])?;
     }
-    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+    w.finish()
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::payload::EventType;
 use super::ssrf::{SsrfPolicy, SsrfRefusal, parse_and_check};
 use crate::domain::validate::{Errors, FieldError, nullable};
-pub use crate::domain::webhook::{DisabledReason, Endpoint, EndpointFields, subscribable};
+pub use crate::domain::webhook::{DisabledReason, Endpoint, EndpointFields, SubscribableEventType, subscribable};
 
 pub const MAX_URL_CHARS: usize = 2048;
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
@@ -29,7 +29,7 @@ pub struct EndpointInput {
     pub url: Option<String>,
     pub description: Option<String>,
     /// Event types to receive, e.g. `["match.created", "consent.revoked"]`. Required on create.
-    #[schema(value_type = Option<Vec<EventType>>)]
+    #[schema(value_type = Option<Vec<SubscribableEventType>>)]
     pub event_types: Option<Vec<String>>,
     #[serde(deserialize_with = "nullable")]
     #[schema(value_type = Option<Vec<Uuid>>)]

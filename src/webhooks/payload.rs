@@ -113,9 +113,10 @@ pub struct EventEnvelope {
     /// When the business change happened (RFC 3339, UTC, microseconds).
     #[serde(serialize_with = "rfc3339_utc_micros")]
     pub occurred_at: DateTime<Utc>,
-    /// Increases with every event about the same firm, so a receiver can discard an update
-    /// that arrives after a newer one (delivery order is not guaranteed). 0 for events that are
-    /// not about a firm (`webhook.ping`, `webhook.endpoint_disabled`).
+    /// Increases with every firm event (consents, applications, listing stages), so a receiver
+    /// can discard an update that arrives after a newer one (delivery order is not guaranteed).
+    /// 0 for match events, which `data.seq` orders per firm and product, and for events not
+    /// about a firm (`webhook.ping`, `webhook.endpoint_disabled`).
     pub firm_seq: i64,
     /// Event-specific object.
     #[schema(value_type = Object)]

@@ -54,22 +54,25 @@ async fn mixed_good_and_bad_rows_report_each_rejection() {
     let (status, report) = import(&app, csv_of(&rows), false).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["rows"], 8);
-    assert_eq!(report["created"], 3);
-    assert_eq!(report["rejected"], 4);
-    assert_eq!(report["financial_years_written"], 3);
+    // Row 8 is bad, so 甲 (rows 2, 3 and 8) falls whole: a firm's rows are imported together.
+    assert_eq!(report["created"], 2);
+    assert_eq!(report["rejected"], 6);
+    assert_eq!(report["financial_years_written"], 1);
     let errors = report["errors"].as_array().expect("errors");
     let has = |row: u64, field: &str| errors.iter().any(|e| e["row"] == row && e["field"] == field);
     assert!(has(6, "city") && has(6, "invention_patents") && has(6, "financials.2024.revenue"), "{errors:?}");
     assert!(has(7, "credit_code"), "{errors:?}");
     assert!(has(8, "name"), "{errors:?}");
     assert!(has(9, "financials.2024.revenue") && has(9, "financials.2024.rd_staff"), "{errors:?}");
-    assert_eq!(firm_count(&app).await, 3);
+    let fallen = |row: u64| errors.iter().any(|e| e["row"] == row && e["code"] == "firm_rejected");
+    assert!(fallen(2) && fallen(3), "{errors:?}");
+    assert_eq!(firm_count(&app).await, 2);
 
-    // The same file again: nothing changes; a changed figure updates that firm only.
+    // The good rows: 甲 arrives, nothing else changes; a changed figure updates that firm only.
     let (_, report) = import(&app, csv_of(&good_rows()), false).await;
     assert_eq!(
         (report["created"].as_u64(), report["updated"].as_u64(), report["unchanged"].as_u64()),
-        (Some(0), Some(0), Some(3))
+        (Some(1), Some(0), Some(2))
     );
     let mut changed = good_rows();
     changed[2] = changed[2].replace("50000000,", "51000000,");
@@ -171,4 +174,96 @@ async fn seed_csv_round_trips_through_import() {
     assert_eq!(report["created"], 40, "{report}");
     assert_eq!(report["rejected"], 0, "{report}");
     assert_eq!(report["financial_years_written"], 120);
+}
+
+async fn import_raw(app: &TestApp, path: &str, body: Vec<u8>) -> reqwest::Response {
+    app.req(Method::POST, path, Some(&app.admin_key))
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .expect("req")
+}
+
+/// A firm whose 2024 row is bad is not stored with 2023 and 2025 alone; `atomic=true` refuses
+/// the whole file instead.
+#[tokio::test]
+async fn a_firms_rows_stand_or_fall_together_and_atomic_refuses_the_file() {
+    let app = spawn_app().await;
+    let rows = vec![
+        format!("{},甲有限公司,jinan,C3562,little_giant,2023,100000000.00,9000000,8500000,6000000,20,300,60", code(1)),
+        format!("{},甲有限公司,jinan,C3562,little_giant,2024,not-a-number,9500000,9000000,7000000,22,320,64", code(1)),
+        format!("{},甲有限公司,jinan,C3562,little_giant,2025,130000000.00,9500000,9000000,7000000,22,320,64", code(1)),
+        format!("{},乙有限公司,青岛,C2710,,2024,50000000,1000000,900000,2000000,3,80,10", code(2)),
+    ];
+    let resp = import_raw(&app, "/v1/firms/import?atomic=true", csv_of(&rows).into_bytes()).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let p = problem(resp).await;
+    let fields: Vec<&str> =
+        p["errors"].as_array().expect("e").iter().map(|e| e["field"].as_str().expect("f")).collect();
+    assert!(fields.contains(&"rows.3.financials.2024.revenue"), "{fields:?}");
+    assert_eq!(firm_count(&app).await, 0, "an atomic import that fails writes nothing");
+
+    let (status, report) = import(&app, csv_of(&rows), false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((report["created"].as_u64(), report["rejected"].as_u64()), (Some(1), Some(3)), "{report}");
+    let firms: Value = app.get("/v1/firms", &app.admin_key).await.json().await.expect("json");
+    let names: Vec<&str> =
+        firms["items"].as_array().expect("items").iter().map(|f| f["name"].as_str().expect("n")).collect();
+    assert_eq!(names, ["乙有限公司"]);
+    let resp = import_raw(&app, "/v1/firms/import?atomic=true", csv_of(&rows[3..]).into_bytes()).await;
+    assert_eq!(resp.status(), StatusCode::OK, "a clean file imports atomically");
+}
+
+#[tokio::test]
+async fn a_gbk_file_and_a_duplicated_column_are_refused_whole() {
+    let app = spawn_app().await;
+    // "甲有限公司" in GBK, as Excel saves CSV on Chinese Windows.
+    let mut gbk = format!("credit_code,name,industry_code\n{},", code(1)).into_bytes();
+    gbk.extend([0xBC, 0xD7, 0xD3, 0xD0, 0xCF, 0xDE, 0xB9, 0xAB, 0xCB, 0xBE]);
+    gbk.extend(b",C3562\n");
+    let resp = import_raw(&app, "/v1/firms/import", gbk).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let p = problem(resp).await;
+    assert_eq!(p["code"], "unsupported_encoding");
+    assert!(p["detail"].as_str().expect("detail").contains("GBK"), "{p}");
+
+    let dup = format!("credit_code,name,industry_code,name\n{},甲有限公司,C3562,乙有限公司\n", code(1));
+    let resp = import_raw(&app, "/v1/firms/import", dup.into_bytes()).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let p = problem(resp).await;
+    assert_eq!(p["errors"][0]["field"], "columns.name");
+    assert_eq!(p["errors"][0]["code"], "duplicate");
+    assert_eq!(firm_count(&app).await, 0);
+}
+
+/// The `import` command exits non-zero when it rejected rows, so a script cannot take a partial
+/// import for a clean one.
+#[tokio::test]
+async fn the_import_command_fails_when_rows_are_rejected() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |rows: Vec<String>, name: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, csv_of(&rows)).expect("write");
+        std::process::Command::new(env!("CARGO_BIN_EXE_srdi-capital"))
+            .arg("import")
+            .arg(&path)
+            .env("SRDI_DATABASE_URL", &app.database_url)
+            .output()
+            .expect("run import")
+    };
+    let mut bad = good_rows();
+    bad.push(format!("{},丁有限公司,beijing,C35,,,,,,,,,", code(4)));
+    let out = run(bad, "bad.csv");
+    assert!(!out.status.success(), "rejected rows must fail the command");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 of 5 rows rejected"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("report on stdout");
+    assert_eq!(report["created"], 3);
+    let out = run(good_rows(), "good.csv");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -62,7 +62,8 @@ async fn funds_record_investments_scoped_by_role_and_totals_count_closed_ones() 
     assert_eq!(problem(resp).await["errors"][0]["field"], "firm_id");
     assert_eq!(
         post(&key_a, json!({"fund_id": fund_b, "firm_id": f1, "amount": "1", "round": "seed"})).await.status(),
-        StatusCode::UNPROCESSABLE_ENTITY
+        StatusCode::FORBIDDEN,
+        "another fund is a foreign subject"
     );
     assert_eq!(
         post(&ent1, json!({"firm_id": f1, "amount": "1", "round": "seed"})).await.status(),

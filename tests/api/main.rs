@@ -7,7 +7,10 @@ mod helpers;
 #[path = "../support/smtp_sink.rs"]
 mod smtp_sink;
 
+mod authz;
+mod boundary;
 mod events;
+mod exports;
 mod financing;
 mod firm_inputs;
 mod firms;
@@ -15,6 +18,7 @@ mod hygiene;
 mod import;
 mod investments;
 mod listing;
+mod load;
 mod pool;
 mod roadshows;
 mod statistics;

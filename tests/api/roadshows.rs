@@ -443,7 +443,7 @@ async fn a_fund_cannot_see_or_cancel_another_funds_registrations() {
             &json!({"attendee_name": "x", "attendee_email": "x@f.example.cn", "fund_id": fund_a}),
         )
         .await;
-    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN, "another fund is a foreign subject");
     let firm = app.create_firm(firm_body(1)).await;
     let ent = app.key_for(Role::Enterprise, Some(id_of(&firm).parse().expect("uuid"))).await;
     assert_eq!(register(&app, &ent, &rid, "e@firm.example.cn", 1).await.status(), StatusCode::FORBIDDEN);
@@ -951,4 +951,51 @@ async fn demo_data_has_published_roadshows_at_every_centre_that_the_demo_fund_ca
     let firms: Vec<&str> =
         rec["items"].as_array().expect("items").iter().map(|r| r["firm_id"].as_str().expect("id")).collect();
     assert!(firms.contains(&subjects.firm_id.to_string().as_str()), "{rec}");
+}
+
+/// Moving a roadshow moves its presenter slots with it, in the same transaction, and the updated
+/// invitation carries the new time; a move that would leave a slot outside is refused whole.
+#[tokio::test]
+async fn moving_a_roadshow_moves_its_presenter_slots_and_mails_the_new_time() {
+    let (app, sink) = app_with_sink(Arc::new(SystemClock)).await;
+    let firm = id_of(&app.create_firm(firm_body(1)).await);
+    let rs = published(&app, roadshow_body(Utc::now(), 20)).await;
+    let rid = id_of(&rs);
+    let starts: DateTime<Utc> = rs["starts_at"].as_str().expect("start").parse().expect("time");
+    let ends: DateTime<Utc> = rs["ends_at"].as_str().expect("end").parse().expect("time");
+    let at = |t: DateTime<Utc>, minutes: i64| t + chrono::Duration::minutes(minutes);
+    let slot = json!({"slot_starts_at": rfc(at(starts, 30)), "slot_ends_at": rfc(at(starts, 50))});
+    let resp = app.put_json(&format!("/v1/roadshows/{rid}/presenters/{firm}"), &app.admin_key, &slot).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+
+    let day = 24 * 60;
+    let moved = json!({"starts_at": rfc(at(starts, day)), "ends_at": rfc(at(ends, day)), "change_note": "改期一天"});
+    let resp = app.patch_json(&format!("/v1/roadshows/{rid}"), &app.admin_key, &moved).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let presenters: Value =
+        app.get(&format!("/v1/roadshows/{rid}/presenters"), &app.admin_key).await.json().await.expect("json");
+    let p = &presenters["items"][0];
+    let slot_start: DateTime<Utc> = p["slot_starts_at"].as_str().expect("start").parse().expect("time");
+    let slot_end: DateTime<Utc> = p["slot_ends_at"].as_str().expect("end").parse().expect("time");
+    assert_eq!((slot_start, slot_end), (at(starts, day + 30), at(starts, day + 50)), "the slot keeps its place");
+
+    sink.wait_for(2, WAIT).await;
+    let mails = mails_to(&sink, "cfo1@firm.example.cn");
+    let latest = mails.iter().map(|m| calendar(m).1).max_by_key(|ev| ev.sequence()).expect("an invitation");
+    assert_eq!(latest.sequence(), Some(1));
+    let dtstart = latest.get("DTSTART").expect("DTSTART");
+    let shown =
+        chrono::NaiveDateTime::parse_from_str(dtstart.value.trim_end_matches('Z'), "%Y%m%dT%H%M%S").expect("time");
+    let offset = if dtstart.params.iter().any(|(k, v)| k == "TZID" && v == "Asia/Shanghai") { 8 } else { 0 };
+    let shown_utc = (shown - chrono::Duration::hours(offset)).and_utc();
+    assert_eq!(shown_utc.timestamp(), at(starts, day + 30).timestamp(), "the mail carries the new time");
+
+    // Shortening the roadshow past the slot is refused, and nothing of the PATCH is kept.
+    let short = json!({"ends_at": rfc(at(starts, day + 40))});
+    let resp = app.patch_json(&format!("/v1/roadshows/{rid}"), &app.admin_key, &short).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let p = problem(resp).await;
+    assert_eq!((p["code"].as_str(), p["firm_id"].as_str()), (Some("slot_outside_roadshow"), Some(firm.as_str())));
+    let now: Value = app.get(&format!("/v1/roadshows/{rid}"), &app.admin_key).await.json().await.expect("json");
+    assert_eq!(now["ends_at"].as_str().expect("end").parse::<DateTime<Utc>>().expect("time"), at(ends, day));
 }

@@ -1011,3 +1011,35 @@ async fn an_endpoint_never_gets_more_concurrent_requests_than_its_cap() {
     let wide = rx.max_concurrent("/wide");
     assert!((2..=4).contains(&wide), "the wide endpoint had {wide} at once");
 }
+
+/// The document and the service agree on what can be subscribed to: every event type the
+/// OpenAPI document offers for `event_types` is accepted, and `webhook.ping` is not offered.
+#[tokio::test]
+async fn the_documented_event_types_are_exactly_the_subscribable_ones() {
+    let app = hook_app().await;
+    let doc: Value = app.get("/openapi.json", &app.admin_key).await.json().await.expect("json");
+    let schemas = &doc["components"]["schemas"];
+    let items = &schemas["EndpointInput"]["properties"]["event_types"]["items"]["$ref"];
+    assert_eq!(items, "#/components/schemas/SubscribableEventType");
+    let offered: Vec<String> = schemas["SubscribableEventType"]["enum"]
+        .as_array()
+        .expect("an enum of event types")
+        .iter()
+        .map(|t| t.as_str().expect("type").to_owned())
+        .collect();
+    assert!(!offered.iter().any(|t| t == "webhook.ping"), "{offered:?}");
+    assert!(offered.iter().any(|t| t == "match.created"));
+    let (_, key) = bank(&app, "B1").await;
+    let resp = app
+        .post_json("/v1/webhook-endpoints", &key, &json!({"url": "http://127.0.0.1:9/h", "event_types": offered}))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let resp = app
+        .post_json(
+            "/v1/webhook-endpoints",
+            &key,
+            &json!({"url": "http://127.0.0.1:9/h", "event_types": ["webhook.ping"]}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
