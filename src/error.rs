@@ -86,9 +86,9 @@ impl From<sqlx::Error> for AppError {
 pub fn is_transient_contention(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|code| matches!(code.as_ref(), "40001" | "40P01" | "55P03" | "53300") || is_sqlite_busy(&code)),
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            matches!(code.as_ref(), "40001" | "40P01" | "55P03" | "53300") || is_sqlite_busy(&code)
+        }),
         _ => false,
     }
 }
