@@ -1,4 +1,4 @@
-//! Burst of roadshow registrations (issues 6 and 10): N simultaneous `POST /v1/roadshows/{id}/registrations`
+//! Burst of roadshow registrations: N simultaneous `POST /v1/roadshows/{id}/registrations`
 //! against one roadshow, over real HTTP, on PostgreSQL. Reports the wall time until the last answer,
 //! latency percentiles and the answers by status, and checks the result: every answer is 201 or 429
 //! (with `Retry-After`; the admission queue turned it away), never anything else; exactly

@@ -669,7 +669,7 @@ pub async fn demo_subjects(db: &Db, now: DateTime<Utc>) -> anyhow::Result<DemoSu
     Ok(DemoSubjects { bank_id, fund_id, firm_id })
 }
 
-/// Demo roadshows (issue 6): one published roadshow at each 齐鲁企舞 centre and one online, in the
+/// Demo roadshows: one published roadshow at each 齐鲁企舞 centre and one online, in the
 /// coming weeks, so the demo fund key can register; the demo firm presents at the Jinan one; key
 /// reserve firms have opted in to investor visibility, so presenter recommendations have material.
 /// Runs only while there are no roadshows yet.

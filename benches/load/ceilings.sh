@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side ceilings (issue 10): for the bank pull `GET /v1/matches?limit=100` and the firm list
+# Side-by-side ceilings: for the bank pull `GET /v1/matches?limit=100` and the firm list
 # `GET /v1/firms?city&tier&limit=50` on 100,000 seeded firms (PostgreSQL), in one run:
 #   A. the service under wrk;
 #   B. pgbench running the exact SQL of one page (the statements PostgreSQL logged for one request

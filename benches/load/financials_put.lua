@@ -1,5 +1,5 @@
 -- wrk script: PUT one fiscal year of financials for a random firm, which re-matches that firm
--- against every active product inside the request's transaction (issue 4).
+-- against every active product inside the request's transaction.
 -- Usage: wrk -t1 -c1 -d30s --latency -s financials_put.lua http://127.0.0.1:PORT -- IDS_FILE ADMIN_KEY YEAR
 local ids = {}
 local key, year

@@ -123,7 +123,7 @@ fn webhook_routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/v1/webhook-events/{id}/resend").route(web::post().to(webhooks::resend_event)));
 }
 
-/// Issue 6: funds, roadshows, registrations, presenters, investments.
+/// Funds, roadshows, registrations, presenters, investments.
 fn roadshow_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/v1/funds").route(web::get().to(funds::list_funds)).route(web::post().to(funds::create_fund)),
@@ -180,7 +180,7 @@ fn roadshow_routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Issue 4: banks, LPR, products, consents, matches, applications, financing status.
+/// Banks, LPR, products, consents, matches, applications, financing status.
 fn financing_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/v1/banks").route(web::get().to(banks::list_banks)).route(web::post().to(banks::create_bank)),

@@ -60,7 +60,7 @@ pub const PRODUCT_STEP: u32 = 2000;
 pub const REMATCH_STEP: u32 = 1000;
 
 /// Key of the PostgreSQL advisory lock that orders matching transactions.
-const ADVISORY_KEY: i64 = 0x5352_4449_0004; // "SRDI" + issue 4
+const ADVISORY_KEY: i64 = 0x5352_4449_0004; // "SRDI" + 4: unique among the advisory locks the service takes
 
 static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
 

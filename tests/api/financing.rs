@@ -1,4 +1,4 @@
-//! Issue 4: banks, products, consent, matching kept current, the bank pull, applications and the
+//! Banks, products, consent, matching kept current, the bank pull, applications and the
 //! enterprise's financing status. Runs on SQLite and PostgreSQL (`SRDI_TEST_DATABASE=postgres`).
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! Issue 6: investment intentions and closed investments, scoped by role, and their totals.
+//! Investment intentions and closed investments, scoped by role, and their totals.
 
 use chrono::{Datelike, Utc};
 use reqwest::StatusCode;

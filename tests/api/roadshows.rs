@@ -1,4 +1,4 @@
-//! Issue 6: funds, roadshows, registration (capacity, waitlist, duplicates, deadlines, check-in),
+//! Funds, roadshows, registration (capacity, waitlist, duplicates, deadlines, check-in),
 //! presenters, and the mails that a real SMTP server on loopback receives.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Webhooks (issue 5) against a real HTTP receiver on loopback, on both backends.
+//! Webhooks against a real HTTP receiver on loopback, on both backends.
 
 #[path = "../support/webhook_receiver.rs"]
 pub(crate) mod receiver;
