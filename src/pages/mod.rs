@@ -47,6 +47,9 @@ pub struct PageState {
     pub secure_cookies: bool,
     /// Largest form body (bulk imports are the big ones).
     pub max_body: usize,
+    /// The office dashboard's figures, kept briefly: they take every plan target's queries, and
+    /// a dashboard a minute old is as useful as one computed on every load.
+    pub dashboard: office::DashboardCache,
 }
 
 impl PageState {
@@ -56,6 +59,7 @@ impl PageState {
             lifetimes: Lifetimes::from_config(config),
             secure_cookies: config.served_over_https(),
             max_body: config.max_body_bytes,
+            dashboard: office::DashboardCache::default(),
         }
     }
 }

@@ -123,10 +123,45 @@ fn charts(ctx: &Ctx, s: &ProgrammeStats) -> Vec<BarChart> {
     vec![targets, by_city, by_venue, by_stage, by_tier]
 }
 
-pub async fn dashboard(v: Viewer, state: web::Data<AppState>, q: Query<YearQuery>) -> AppResult<HttpResponse> {
+/// How long the dashboard shows figures it computed before computing them again.
+const DASHBOARD_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Programme statistics per year with the instant they were computed, shared by every worker.
+#[derive(Debug, Clone, Default)]
+pub struct DashboardCache(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i32, (std::time::Instant, ProgrammeStats)>>>,
+);
+
+impl DashboardCache {
+    fn fresh(&self, year: i32) -> Option<ProgrammeStats> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&year).filter(|(at, _)| at.elapsed() < DASHBOARD_FRESH_FOR).map(|(_, s)| s.clone())
+    }
+
+    fn keep(&self, year: i32, stats: &ProgrammeStats) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(year, (std::time::Instant::now(), stats.clone()));
+    }
+}
+
+pub async fn dashboard(
+    v: Viewer,
+    state: web::Data<AppState>,
+    pages: web::Data<super::PageState>,
+    q: Query<YearQuery>,
+) -> AppResult<HttpResponse> {
+    // The office's figures: anyone else is refused before a kept copy is looked at.
+    v.principal().require_admin()?;
     let year = q.year.unwrap_or_else(|| state.clock.today().year());
-    let mut conn = state.db.pool().acquire().await?;
-    let stats = service::stats::programme_as(&mut conn, v.principal(), year).await?;
+    let stats = match pages.dashboard.fresh(year) {
+        Some(stats) => stats,
+        None => {
+            let mut conn = state.db.pool().acquire().await?;
+            let stats = service::stats::programme_as(&mut conn, v.principal(), year).await?;
+            pages.dashboard.keep(year, &stats);
+            stats
+        }
+    };
     let ctx = Ctx::from(&v);
     let charts = charts(&ctx, &stats);
     render(&DashboardPage { ctx, stats, charts })
