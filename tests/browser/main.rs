@@ -488,6 +488,9 @@ async fn other_tenants_pages_are_403_or_404_roles_stay_apart_and_revoked_keys_en
     // A bank's page is not an enterprise's.
     b.goto("/app/matches").await;
     assert_eq!(b.status().await, 403);
+    // Nor is the office's dashboard, whose figures the page keeps for a minute.
+    b.goto("/app/office").await;
+    assert_eq!(b.status().await, 403);
 
     // The enterprise session cookie cannot act as a bank, even with a valid CSRF token.
     b.goto(&format!("/app/firms/{other_id}/consents")).await;
