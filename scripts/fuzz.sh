@@ -46,7 +46,7 @@ if [ "$BACKEND" = postgres ]; then
     psql "$PG_BASE/postgres" -qc "CREATE DATABASE $PG_DB" > /dev/null
     DATABASE_URL="$PG_BASE/$PG_DB"
 fi
-(cd "$WORK" && SRDI_DATABASE_URL="$DATABASE_URL" SRDI_LISTEN="127.0.0.1:$PORT" SRDI_LOG_FORMAT=json \
+(cd "$WORK" && SRDI_DATABASE_URL="$DATABASE_URL" SRDI_LISTEN="127.0.0.1:$PORT" SRDI_METRICS_LISTEN=off SRDI_LOG_FORMAT=json \
     exec "$OLDPWD/target/debug/srdi-capital" demo --firms 300 > demo.out 2> demo.err) &
 PID=$!
 cleanup() {

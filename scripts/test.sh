@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, unit and black-box API tests on SQLite and
-# on PostgreSQL, the OpenAPI drift check, and a schemathesis fuzz run against the live service.
+# The whole test suite, as CI runs it: formatting, the layering check, lints, unit and black-box API
+# tests on SQLite and on PostgreSQL, the OpenAPI drift check, and a schemathesis fuzz run against the
+# live service.
 #
 # Needs: Rust with cargo-nextest, python3 with venv, Debian's `chromium` and `chromium-driver` (the
 # browser tests fail, not skip, without them), and PostgreSQL at SRDI_TEST_POSTGRES_URL (default
@@ -22,6 +23,9 @@ export SRDI_TEST_PYTHON="$VENV/bin/python"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+
+step "layering: imports point inward, SQL only in store/ and db/"
+python3 scripts/check-layers.py
 
 step "cargo clippy -D warnings"
 cargo clippy --all-targets --locked -- -D warnings

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::access::Role;
+use crate::service::api_keys as keys;
 use crate::startup::Application;
-use crate::store::keys;
 
 #[derive(Debug, Parser)]
 #[command(name = "srdi-capital", version, about = "Financing and listing service for Shandong's 专精特新 firms")]
@@ -162,7 +162,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 KeysAction::Create { role, subject, label } => {
                     let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
                     let label = if label.is_empty() { format!("{role} key") } else { label };
-                    let (_, plaintext) = keys::create(&mut conn, role, subject, &label, chrono::Utc::now())
+                    let (_, plaintext) = keys::issue(&mut conn, role, subject, &label, chrono::Utc::now())
                         .await
                         .map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
                     println!("{plaintext}");
@@ -181,7 +181,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
                 KeysAction::Revoke { key } => {
-                    let k = keys::revoke(&mut conn, &key, chrono::Utc::now())
+                    let k = keys::revoke_by_id_or_prefix(&mut conn, &key, chrono::Utc::now())
                         .await
                         .map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
                     eprintln!("revoked key {} ({})", k.id, k.prefix);
@@ -209,7 +209,7 @@ async fn demo(mut config: Config, firms: usize) -> anyhow::Result<()> {
         // Webhook signing secrets are sealed with this key; the demo keeps one under ./data so
         // endpoints survive restarts. Production sets SRDI_WEBHOOKS_SECRET_KEY instead.
         let path = std::path::Path::new("./data/webhooks-secret.key");
-        config.webhooks_secret_key = crate::webhooks::settings::load_or_create_key_file(path)?;
+        config.webhooks_secret_key = crate::service::webhooks::load_or_create_key_file(path)?;
         eprintln!(
             "webhook secrets are sealed with the key in {} (set SRDI_WEBHOOKS_SECRET_KEY in production)",
             path.display()
@@ -231,19 +231,21 @@ async fn demo(mut config: Config, firms: usize) -> anyhow::Result<()> {
         (Role::Fund, Some(subjects.fund_id)),
         (Role::Enterprise, Some(subjects.firm_id)),
     ] {
-        let (_, key) = keys::create(&mut conn, role, subject, &format!("demo {role}"), now)
+        let (_, key) = keys::issue(&mut conn, role, subject, &format!("demo {role}"), now)
             .await
             .map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
         lines.push(format!("  {:<10} {key}", role.as_str()));
     }
-    let firm_contact = crate::store::firms::get(&mut conn, subjects.firm_id)
+    let firm_contact = crate::service::firms::get(&mut conn, subjects.firm_id)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
-        .and_then(|f| f.contact_email);
-    let fund_contact = crate::store::funds::get(&mut conn, subjects.fund_id)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .map(|f| f.contact_email);
+        .contact_email;
+    let fund_contact = Some(
+        crate::service::funds::get(&mut conn, subjects.fund_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .contact_email,
+    );
     drop(conn);
     db.close().await;
     let app = Application::build(config.clone()).await?;

@@ -10,16 +10,18 @@ use tokio_util::sync::CancellationToken;
 
 use std::time::Duration;
 
-use crate::api::admission::{self, Admission};
 use crate::api::{self, AppState, observe};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::db::{Db, Dialect};
 use crate::service::api_keys::{self, KeyCache};
+use crate::web::admission::{self, Admission};
 
 pub struct Application {
     port: u16,
     server: Server,
+    /// The Prometheus scrape listener (`SRDI_METRICS_LISTEN`), apart from the public port.
+    metrics: Option<(u16, Server)>,
     db: Db,
     shutdown: CancellationToken,
     workers: Vec<tokio::task::JoinHandle<()>>,
@@ -45,6 +47,14 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
         let _ = observe::metrics_handle();
+        let metrics = match config.metrics_addr()? {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .map_err(|e| anyhow::anyhow!("SRDI_METRICS_LISTEN: cannot listen on {addr}: {e}"))?;
+                Some((listener.local_addr()?.port(), metrics_server(listener)?))
+            }
+            None => None,
+        };
         let config = Arc::new(config);
         let shutdown = CancellationToken::new();
         let workers = crate::workers::spawn_all(&crate::workers::WorkerContext {
@@ -99,24 +109,33 @@ impl Application {
             .listen(listener)?
             .shutdown_timeout(20)
             .run();
-        Ok(Application { port, server, db, shutdown, workers })
+        Ok(Application { port, server, metrics, db, shutdown, workers })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// The port Prometheus scrapes `/metrics` on, when the metrics listener is on.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     pub fn db(&self) -> &Db {
         &self.db
     }
 
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.shutdown.clone()
-    }
-
     /// Serves until the server stops (SIGINT/SIGTERM are graceful), then stops the workers.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         self.shutdown.cancel();
         for w in self.workers {
             let _ = w.await;
@@ -124,4 +143,18 @@ impl Application {
         self.db.close().await;
         result.map_err(Into::into)
     }
+}
+
+/// Serves `GET /metrics` and nothing else; one worker is plenty for a scraper.
+fn metrics_server(listener: TcpListener) -> anyhow::Result<Server> {
+    Ok(HttpServer::new(|| {
+        App::new()
+            .route("/metrics", web::get().to(observe::metrics))
+            .default_service(web::to(actix_web::HttpResponse::NotFound))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .shutdown_timeout(5)
+    .run())
 }

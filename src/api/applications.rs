@@ -20,7 +20,7 @@ use crate::domain::application::{ApplicationDraft, ApplicationStatus, StatusChan
 use crate::error::AppResult;
 use crate::service::applications as service;
 pub use crate::service::applications::{APPLICATION_CONSENT_DAYS, ApplicationDetail, ApplicationPage};
-use crate::store::applications::{AppFilter, Application};
+use crate::service::applications::{AppFilter, Application};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -118,7 +118,7 @@ pub async fn transition(
 ) -> AppResult<web::Json<ApplicationDetail>> {
     let draft: StatusChangeDraft = parse_json(&req, &body)?;
     let now = state.clock.now();
-    let organizer = crate::mail::outbox::organizer(&state.config);
+    let organizer = crate::service::mail_organizer(&state.config);
     let mut tx = state.db.begin().await?;
     let out = service::transition(&mut tx, &caller, &organizer, id.into_inner(), &draft, now).await?;
     tx.commit().await?;

@@ -12,11 +12,11 @@ use super::pagination::{decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json};
 use crate::api::query::Query;
-use crate::domain::access::Role;
 use crate::domain::bank::{Bank, BankDraft, LprDraft};
 use crate::domain::product::LprFixing;
 use crate::error::{AppError, AppResult};
-use crate::store::{banks, keys, lpr};
+use crate::service::api_keys::ApiKeyInfo;
+use crate::service::banks;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -45,7 +45,7 @@ pub struct KeyRequest {
 pub struct IssuedKey {
     pub key: String,
     #[serde(flatten)]
-    pub info: keys::ApiKeyInfo,
+    pub info: ApiKeyInfo,
 }
 
 /// What a caller may see of a bank: everyone sees the partner list (an enterprise needs it to
@@ -74,10 +74,7 @@ pub async fn create_bank(
     idempotent(&state, &req, &caller, &body, || async {
         let draft: BankDraft = parse_json(&req, &body)?;
         let new = draft.validate()?;
-        let mut tx = state.db.begin().await?;
-        let bank = banks::insert(&mut tx, &new, state.clock.now()).await?;
-        tx.commit().await?;
-        tracing::info!(bank_id = %bank.id, "bank onboarded");
+        let bank = banks::create(&state.db, &new, state.clock.now()).await?;
         Ok((StatusCode::CREATED, bank))
     })
     .await
@@ -95,10 +92,7 @@ pub async fn list_banks(
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    let rows = match caller.bank_id() {
-        Some(own) => banks::get(&mut conn, own).await?.into_iter().filter(|b| after.is_none_or(|a| b.id > a)).collect(),
-        None => banks::list(&mut conn, after, limit + 1).await?,
-    };
+    let rows = banks::list_as(&mut conn, &caller, after, limit + 1).await?;
     let rows = rows.into_iter().map(|b| shown(b, &caller)).collect();
     Ok(web::Json(page(rows, limit, |b: &Bank| b.id)))
 }
@@ -108,12 +102,8 @@ pub async fn list_banks(
     responses((status = 200, body = Bank), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]
 pub async fn get_bank(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<web::Json<Bank>> {
-    let id = id.into_inner();
-    if caller.role == Role::Bank && caller.bank_id() != Some(id) {
-        return Err(AppError::not_found("bank"));
-    }
     let mut conn = state.db.pool().acquire().await?;
-    let bank = banks::get(&mut conn, id).await?.ok_or(AppError::not_found("bank"))?;
+    let bank = banks::get_as(&mut conn, &caller, id.into_inner()).await?;
     Ok(web::Json(shown(bank, &caller)))
 }
 
@@ -138,12 +128,7 @@ pub async fn issue_key(
     if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
         return Err(AppError::field("label", "too_long", "must be at most 200 characters"));
     }
-    let mut tx = state.db.begin().await?;
-    let bank = banks::get(&mut tx, id).await?.ok_or(AppError::not_found("bank"))?;
-    let label = label.unwrap_or_else(|| format!("{} API key", bank.code));
-    let (info, key) = keys::create(&mut tx, Role::Bank, Some(id), &label, state.clock.now()).await?;
-    tx.commit().await?;
-    tracing::info!(bank_id = %id, key_id = %info.id, "bank key issued");
+    let (info, key) = banks::issue_key(&state.db, id, label, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(IssuedKey { key, info }))
 }
 
@@ -159,7 +144,7 @@ pub struct LprTable {
     security(("api_key" = [])))]
 pub async fn list_lpr(state: web::Data<AppState>, _caller: Caller) -> AppResult<web::Json<LprTable>> {
     let mut conn = state.db.pool().acquire().await?;
-    Ok(web::Json(LprTable { items: lpr::list(&mut conn).await? }))
+    Ok(web::Json(LprTable { items: banks::lpr_table(&mut conn).await? }))
 }
 
 /// Record or correct the fixing effective on a date (admin). Rates are annual percent strings.
@@ -182,8 +167,6 @@ pub async fn put_lpr(
         .map_err(|_| AppError::field("effective_on", "invalid", "must be a date, YYYY-MM-DD"))?;
     let draft: LprDraft = parse_json(&req, &body)?;
     let fixing = draft.validate(on)?;
-    let mut tx = state.db.begin().await?;
-    let created = lpr::put(&mut tx, &fixing, state.clock.now()).await?;
-    tx.commit().await?;
+    let created = banks::put_lpr(&state.db, &fixing, state.clock.now()).await?;
     Ok(HttpResponse::build(if created { StatusCode::CREATED } else { StatusCode::OK }).json(fixing))
 }

@@ -12,7 +12,7 @@ use super::{AppState, idempotent, parse_json};
 use crate::domain::consent::ConsentDraft;
 use crate::error::AppResult;
 use crate::service::consent;
-use crate::store::consents::ConsentRecord;
+use crate::service::consent::ConsentRecord;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConsentList {

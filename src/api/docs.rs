@@ -18,7 +18,7 @@ use super::{
         license(name = "Apache-2.0")
     ),
     paths(
-        health::healthz, health::readyz, health::metrics, keys::revoke_key,
+        health::healthz, health::readyz, keys::revoke_key,
         firms::list_firms, firms::create_firm, firms::get_firm, firms::patch_firm, firms::list_financials, firms::put_financials,
         import::import_firms,
         pool::list_pool, pool::admit, pool::get_entry, pool::remove,
@@ -43,7 +43,7 @@ use super::{
         applications::apply, applications::list, applications::get, applications::transition,
         financing::financing_status, financing::put_lead_bank, financing::put_tutoring,
     ),
-    components(schemas(problem::Problem, crate::domain::validate::FieldError, crate::webhooks::payload::EventEnvelope)),
+    components(schemas(problem::Problem, crate::domain::validate::FieldError, crate::service::webhooks::EventEnvelope)),
     modifiers(&ApiConventions),
     tags(
         (name = "firms", description = "Firm registry (企业库) and yearly financials"),
@@ -61,7 +61,7 @@ use super::{
         (name = "consents", description = "Data-sharing consent: a bank sees a firm only while a consent covers it"),
         (name = "matches", description = "Firm × product matches, kept current; bank pull with incremental sync"),
         (name = "applications", description = "Financing applications (融资申请) and the enterprise's financing status"),
-        (name = "operations", description = "Health and metrics"),
+        (name = "operations", description = "Health, readiness and API key revocation"),
     )
 )]
 pub struct ApiDoc;

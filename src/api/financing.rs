@@ -2,9 +2,7 @@
 //! (金融辅导) designations, and the full rematch.
 
 use actix_web::{HttpRequest, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -12,13 +10,11 @@ use super::AppState;
 use super::auth::Caller;
 use super::parse_json;
 use super::problem::Problem;
-use crate::domain::events::EventKind;
 use crate::domain::validate::nullable;
 use crate::error::{AppError, AppResult};
-use crate::service::events::{self, NewEvent};
-pub use crate::service::financing::{BankRef, FinancingStatus, FinancingTotals};
+use crate::service::financing;
+pub use crate::service::financing::{BankRef, FinancingFlags, FinancingStatus, FinancingTotals};
 use crate::service::matching::{self, RematchReport};
-use crate::store::{banks, firm_finance};
 
 /// The firm's financing status: applications and their stages, totals requested, approved and
 /// disbursed, matched products, consents (enterprise itself, office).
@@ -51,28 +47,6 @@ pub struct TutoringRequest {
     pub whitelisted: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FinancingFlags {
-    pub firm_id: Uuid,
-    pub lead_bank_id: Option<Uuid>,
-    pub tutoring_whitelist: bool,
-}
-
-async fn flags_changed(
-    state: &AppState,
-    tx: &mut crate::store::Conn,
-    firm_id: Uuid,
-    field: &'static str,
-    now: DateTime<Utc>,
-) -> AppResult<FinancingFlags> {
-    let data = json!({ "firm_id": firm_id, "changed": [field] });
-    events::record(tx, NewEvent::firm_change(EventKind::FirmUpdated, firm_id, data), now).await?;
-    matching::refresh_firm(tx, state.db.dialect(), firm_id, now).await?;
-    let (lead_bank_id, tutoring_whitelist) =
-        firm_finance::flags(tx, firm_id).await?.ok_or(AppError::not_found("firm"))?;
-    Ok(FinancingFlags { firm_id, lead_bank_id, tutoring_whitelist })
-}
-
 /// Designate (or clear) a firm's lead bank, 主办行 (admin). Lead-bank-only products (专属产品)
 /// follow at once; banks can filter their pull by it.
 #[utoipa::path(put, path = "/v1/firms/{id}/lead-bank", tag = "firms", params(("id" = Uuid, Path)),
@@ -93,23 +67,7 @@ pub async fn put_lead_bank(
     let Some(bank_id) = body.bank_id else {
         return Err(AppError::field("bank_id", "required", "give a bank id, or null to clear the lead bank"));
     };
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let (current, _) = firm_finance::flags(&mut tx, firm_id).await?.ok_or(AppError::not_found("firm"))?;
-    if let Some(b) = bank_id
-        && banks::get(&mut tx, b).await?.is_none()
-    {
-        return Err(AppError::field("bank_id", "not_found", format!("no partner bank with id {b}")));
-    }
-    let flags = if current == bank_id {
-        let (lead_bank_id, tutoring_whitelist) = firm_finance::flags(&mut tx, firm_id).await?.unwrap_or_default();
-        FinancingFlags { firm_id, lead_bank_id, tutoring_whitelist }
-    } else {
-        firm_finance::set_lead_bank(&mut tx, firm_id, bank_id, now).await?;
-        flags_changed(&state, &mut tx, firm_id, "lead_bank_id", now).await?
-    };
-    tx.commit().await?;
-    Ok(web::Json(flags))
+    Ok(web::Json(financing::set_lead_bank(&state.db, firm_id, bank_id, state.clock.now()).await?))
 }
 
 /// Put a firm on, or take it off, the financial-tutoring whitelist (admin).
@@ -128,17 +86,7 @@ pub async fn put_tutoring(
     caller.require_admin()?;
     let firm_id = id.into_inner();
     let body: TutoringRequest = parse_json(&req, &body)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let (lead_bank_id, current) = firm_finance::flags(&mut tx, firm_id).await?.ok_or(AppError::not_found("firm"))?;
-    let flags = if current == body.whitelisted {
-        FinancingFlags { firm_id, lead_bank_id, tutoring_whitelist: current }
-    } else {
-        firm_finance::set_tutoring(&mut tx, firm_id, body.whitelisted, now).await?;
-        flags_changed(&state, &mut tx, firm_id, "tutoring_whitelist", now).await?
-    };
-    tx.commit().await?;
-    Ok(web::Json(flags))
+    Ok(web::Json(financing::set_tutoring(&state.db, firm_id, body.whitelisted, state.clock.now()).await?))
 }
 
 /// Rebuild every match: every firm against every active product (admin). Only pairs whose

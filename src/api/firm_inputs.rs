@@ -98,7 +98,7 @@ pub async fn patch_inputs(
     let patch = input.validate(source, now.date_naive())?;
     let mut tx = state.db.begin().await?;
     svc::patch(&mut tx, state.db.dialect(), id, &patch, source, now).await?;
-    let records = crate::store::firm_inputs::load(&mut tx, id).await?;
+    let records = svc::records(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(firm_id = %id, source = %source, "readiness inputs recorded");
     Ok(web::Json(ReadinessInputs::of(id, records)))

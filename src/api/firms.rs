@@ -11,11 +11,10 @@ use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
 use crate::api::query::Query;
-use crate::domain::access::Role;
 use crate::domain::firm::{City, FinancialYear, FinancialsInput, Firm, FirmInput, Tier, Venue, valid_industry_code};
 use crate::error::{AppError, AppResult};
 use crate::service;
-use crate::store::{financials, firms};
+use crate::service::firms::FirmFilter;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -60,7 +59,7 @@ pub async fn list_firms(
     caller: Caller,
     q: Query<FirmQuery>,
 ) -> AppResult<web::Json<Page<Firm>>> {
-    let mut filter = firms::FirmFilter {
+    let mut filter = FirmFilter {
         city: query_vocab("city", q.city.as_deref())?,
         tier: query_vocab("tier", q.tier.as_deref())?,
         target_venue: query_vocab("target_venue", q.target_venue.as_deref())?,
@@ -82,18 +81,7 @@ pub async fn list_firms(
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    let rows = match caller.role {
-        Role::Admin => firms::list(&mut conn, &filter, after, limit + 1).await?,
-        Role::Enterprise => {
-            let own = caller.firm_id();
-            let firm = match own {
-                Some(id) if after.is_none_or(|a| id > a) => firms::get(&mut conn, id).await?,
-                _ => None,
-            };
-            firm.into_iter().collect()
-        }
-        role => return Err(AppError::Forbidden(format!("a {role} key cannot list firms"))),
-    };
+    let rows = service::firms::list_as(&mut conn, &caller, &filter, after, limit + 1).await?;
     Ok(web::Json(page(rows, limit, |f| f.id)))
 }
 
@@ -133,7 +121,7 @@ pub async fn get_firm(state: web::Data<AppState>, caller: Caller, id: web::Path<
     let id = id.into_inner();
     caller.require_firm(id)?;
     let mut conn = state.db.pool().acquire().await?;
-    firms::get(&mut conn, id).await?.map(web::Json).ok_or(AppError::not_found("firm"))
+    service::firms::get(&mut conn, id).await.map(web::Json)
 }
 
 /// Change some of a firm's fields. Absent fields keep their value; an empty string clears an optional field.
@@ -169,10 +157,7 @@ pub async fn list_financials(
     let id = id.into_inner();
     caller.require_firm(id)?;
     let mut conn = state.db.pool().acquire().await?;
-    if firms::get(&mut conn, id).await?.is_none() {
-        return Err(AppError::not_found("firm"));
-    }
-    let items = financials::list(&mut conn, id).await?;
+    let items = service::firms::financials(&mut conn, id).await?;
     Ok(web::Json(FinancialsList { firm_id: id, items }))
 }
 

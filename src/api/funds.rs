@@ -15,8 +15,8 @@ use crate::domain::access::Role;
 use crate::domain::roadshow::{Fund, FundInput};
 use crate::domain::validate::Errors;
 use crate::error::{AppError, AppResult};
-use crate::store::funds;
-use crate::store::keys::{self, ApiKeyInfo};
+use crate::service::api_keys::ApiKeyInfo;
+use crate::service::funds;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -64,11 +64,7 @@ pub async fn create_fund(
     idempotent(&state, &req, &caller, &body, || async {
         let input: FundInput = parse_json(&req, &body)?;
         let fields = input.validate()?;
-        let now = state.clock.now();
-        let mut tx = state.db.begin().await?;
-        let fund = funds::insert(&mut tx, &fields, now).await?;
-        tx.commit().await?;
-        tracing::info!(fund_id = %fund.id, kind = %fund.kind, "fund onboarded");
+        let fund = funds::create(&state.db, &fields, state.clock.now()).await?;
         Ok((StatusCode::CREATED, fund))
     })
     .await
@@ -83,11 +79,7 @@ pub async fn list_funds(
     caller: Caller,
     q: Query<FundQuery>,
 ) -> AppResult<web::Json<Page<Fund>>> {
-    let only = match caller.role {
-        Role::Admin => None,
-        Role::Fund => Some(caller.fund_id().ok_or_else(|| AppError::Forbidden("this fund key has no fund".into()))?),
-        role => return Err(AppError::Forbidden(format!("a {role} key cannot list funds"))),
-    };
+    let only = funds::listable(&caller)?;
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
@@ -112,7 +104,7 @@ pub async fn get_fund(state: web::Data<AppState>, caller: Caller, id: web::Path<
     let id = id.into_inner();
     require_fund(&caller, id)?;
     let mut conn = state.db.pool().acquire().await?;
-    funds::get(&mut conn, id).await?.map(web::Json).ok_or(AppError::not_found("fund"))
+    funds::get(&mut conn, id).await.map(web::Json)
 }
 
 /// Issue an API key for one of the fund's managers (admin). The key is in the answer once.
@@ -138,12 +130,6 @@ pub async fn issue_key(
     let mut e = Errors::default();
     let label = input.label.as_deref().and_then(|l| e.text("label", Some(l), 200));
     e.finish(())?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let fund = funds::get(&mut tx, id).await?.ok_or(AppError::not_found("fund"))?;
-    let label = label.unwrap_or_else(|| format!("{} manager", fund.name));
-    let (info, key) = keys::create(&mut tx, Role::Fund, Some(id), &label, now).await?;
-    tx.commit().await?;
-    tracing::info!(fund_id = %id, key_id = %info.id, "fund key issued");
+    let (info, key) = funds::issue_key(&state.db, id, label, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(IssuedKey { key, info }))
 }

@@ -1,11 +1,10 @@
-//! Liveness, readiness and metrics.
+//! Liveness and readiness (metrics have a listener of their own: `startup`, `observe::metrics`).
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::observe::metrics_handle;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -29,11 +28,4 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             HttpResponse::ServiceUnavailable().json(Health { status: "database unreachable" })
         }
     }
-}
-
-/// Prometheus metrics (text exposition format).
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, content_type = "text/plain", body = String)))]
-pub async fn metrics() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics_handle().render())
 }

@@ -15,7 +15,7 @@ use crate::domain::access::Role;
 use crate::domain::investment::{Investment, InvestmentFields, InvestmentInput, InvestmentStatus};
 use crate::error::{AppError, AppResult};
 use crate::service;
-use crate::store::investments;
+use crate::service::investments::InvestmentFilter;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -38,16 +38,6 @@ pub struct InvestmentQuery {
 pub struct InvestmentPage {
     pub items: Vec<Investment>,
     pub next_cursor: Option<String>,
-}
-
-/// Whether the caller may see this investment: the office, its fund, or its firm.
-fn may_see(caller: &Caller, inv: &Investment) -> bool {
-    match caller.role {
-        Role::Admin => true,
-        Role::Fund => caller.fund_id() == Some(inv.fund_id),
-        Role::Enterprise => caller.firm_id() == Some(inv.firm_id),
-        Role::Bank => false,
-    }
 }
 
 /// Record an investment intention or a closed investment in a firm (fund key for its own fund;
@@ -85,7 +75,7 @@ pub async fn list_investments(
     caller: Caller,
     q: Query<InvestmentQuery>,
 ) -> AppResult<web::Json<Page<Investment>>> {
-    let filter = investments::InvestmentFilter {
+    let filter = InvestmentFilter {
         fund_id: q.fund_id,
         firm_id: q.firm_id,
         roadshow_id: q.roadshow_id,
@@ -109,10 +99,7 @@ pub async fn get_investment(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<Investment>> {
     let mut conn = state.db.pool().acquire().await?;
-    match investments::get(&mut conn, id.into_inner()).await? {
-        Some(inv) if may_see(&caller, &inv) => Ok(web::Json(inv)),
-        _ => Err(AppError::not_found("investment")),
-    }
+    service::investments::get_as(&mut conn, &caller, id.into_inner()).await.map(web::Json)
 }
 
 /// Change an investment: close or withdraw an intention, correct amount, round, date or note
@@ -134,10 +121,7 @@ pub async fn patch_investment(
     let input: InvestmentInput = parse_json(&req, &body)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let current = match investments::get(&mut tx, id.into_inner()).await? {
-        Some(inv) if may_see(&caller, &inv) => inv,
-        _ => return Err(AppError::not_found("investment")),
-    };
+    let current = service::investments::get_as(&mut tx, &caller, id.into_inner()).await?;
     let fields = input.validate_onto(Some(&InvestmentFields::of(&current)), now.date_naive())?;
     let inv = service::investments::update(&mut tx, &current, &fields, now).await?;
     tx.commit().await?;

@@ -8,7 +8,7 @@ use super::auth::Caller;
 use super::problem::Problem;
 use crate::error::AppResult;
 use crate::service::api_keys;
-use crate::store::keys::ApiKeyInfo;
+use crate::service::api_keys::ApiKeyInfo;
 
 /// Revokes a key (office only). It is refused from then on by every instance of the service;
 /// revoking again answers the revoked key.

@@ -17,7 +17,6 @@ use crate::domain::tier_check::TierScheme;
 use crate::error::{AppError, AppResult};
 use crate::service::listing::{self as svc, ListingEventInput, ReadinessReport, TierCheckReport};
 use crate::service::stats::{self, ProgrammeStats};
-use crate::store;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -189,7 +188,7 @@ pub async fn put_rules(
                 .collect();
             sets.push((**set).clone());
             crate::domain::readiness::RuleBook::new(sets).map_err(|e| invalid(e, "listing"))?;
-            store::listing::put_rule_set(&mut tx, set, false, Some(caller.key_id), now).await?;
+            crate::service::listing::put_operator_rule_set(&mut tx, set, caller.key_id, now).await?;
         }
         RuleUpdate::Tier(scheme) => {
             scheme.validate().map_err(|e| invalid(e, "tier"))?;
@@ -197,7 +196,7 @@ pub async fn put_rules(
                 tiers.schemes().filter(|s| s.version != scheme.version).cloned().collect();
             schemes.push((**scheme).clone());
             crate::domain::tier_check::TierBook::new(schemes).map_err(|e| invalid(e, "tier"))?;
-            store::listing::put_tier_scheme(&mut tx, scheme, false, Some(caller.key_id), now).await?;
+            crate::service::listing::put_operator_tier_scheme(&mut tx, scheme, caller.key_id, now).await?;
         }
     }
     tx.commit().await?;

@@ -1,6 +1,5 @@
 //! The HTTP API: state, routes, and the helpers every handler shares.
 
-pub mod admission;
 pub mod applications;
 pub mod auth;
 pub mod banks;
@@ -22,33 +21,21 @@ pub use crate::service::paging::query_vocab;
 pub mod pool;
 pub mod problem;
 pub mod products;
-pub mod query;
 pub mod roadshows;
 pub mod webhooks;
 
+pub use crate::web::{AppState, admission, csv_response, query};
+
 use std::future::Future;
-use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::clock::SharedClock;
-use crate::config::Config;
-use crate::db::Db;
 use crate::domain::access::Principal;
 use crate::error::{AppError, AppResult};
-use crate::store::idempotency::{self, Claim};
-
-pub struct AppState {
-    pub db: Db,
-    pub clock: SharedClock,
-    pub config: Arc<Config>,
-    pub rules: crate::service::listing::RulesCache,
-    pub admission: admission::Admission,
-    pub keys: Arc<crate::service::api_keys::KeyCache>,
-}
+use crate::service::idempotency::{self, Claim};
 
 /// Registers every route. Each path is a resource with explicit methods, so a wrong method on a
 /// known path is 405 rather than 404.
@@ -58,7 +45,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .app_data(web::PathConfig::default().error_handler(problem::path_error))
         .service(resource("/healthz").route(web::get().to(health::healthz)))
         .service(resource("/readyz").route(web::get().to(health::readyz)))
-        .service(resource("/metrics").route(web::get().to(health::metrics)))
         .service(resource("/openapi.json").route(web::get().to(docs::openapi_json)))
         .service(
             resource("/v1/firms").route(web::get().to(firms::list_firms)).route(web::post().to(firms::create_firm)),
@@ -232,13 +218,6 @@ pub fn wants_csv(req: &HttpRequest) -> bool {
         .is_some_and(|a| a.split(',').any(|p| p.trim().starts_with("text/csv")))
 }
 
-pub fn csv_response(filename: &str, body: Vec<u8>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
-        .body(body)
-}
-
 /// Runs a creating request at most once per `Idempotency-Key` and caller: a repeat with the same
 /// body replays the first answer; a repeat with another body is 409. Without the header it runs.
 pub async fn idempotent<T, F, Fut>(
@@ -277,25 +256,21 @@ where
     hasher.update(body);
     let fingerprint = hex::encode(hasher.finalize());
     let now = state.clock.now();
+    if let Claim::Replay { status, body } =
+        idempotency::claim(&state.db, caller.key_id, &key, &fingerprint, now).await?
     {
-        let mut conn = state.db.pool().acquire().await?;
-        if let Claim::Replay { status, body } =
-            idempotency::claim(&mut conn, caller.key_id, &key, &fingerprint, now).await?
-        {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let ctype = if status.is_success() { "application/json" } else { "application/problem+json" };
-            return Ok(HttpResponse::build(status)
-                .content_type(ctype)
-                .insert_header(("Idempotent-Replayed", "true"))
-                .body(body));
-        }
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        let ctype = if status.is_success() { "application/json" } else { "application/problem+json" };
+        return Ok(HttpResponse::build(status)
+            .content_type(ctype)
+            .insert_header(("Idempotent-Replayed", "true"))
+            .body(body));
     }
     let outcome = work().await;
-    let mut conn = state.db.pool().acquire().await?;
     match outcome {
         Ok((status, value)) => {
             let body = serde_json::to_string(&value).map_err(|e| AppError::Internal(e.into()))?;
-            idempotency::complete(&mut conn, caller.key_id, &key, status.as_u16(), &body).await?;
+            idempotency::complete(&state.db, caller.key_id, &key, status.as_u16(), &body).await?;
             Ok(HttpResponse::build(status).content_type("application/json").body(body))
         }
         // An overloaded answer says "not now", not "no": the claim is released so a retry runs.
@@ -305,7 +280,7 @@ where
         {
             let body = serde_json::to_string(&e.to_problem()).map_err(|e| AppError::Internal(e.into()))?;
             idempotency::complete(
-                &mut conn,
+                &state.db,
                 caller.key_id,
                 &key,
                 actix_web::ResponseError::status_code(&e).as_u16(),
@@ -315,7 +290,7 @@ where
             Err(e)
         }
         Err(e) => {
-            idempotency::release(&mut conn, caller.key_id, &key).await?;
+            idempotency::release(&state.db, caller.key_id, &key).await?;
             Err(e)
         }
     }

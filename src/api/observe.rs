@@ -60,6 +60,13 @@ pub async fn observe(
     }
 }
 
+/// Prometheus metrics (text exposition format), served on the metrics listener only.
+pub async fn metrics() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics_handle().render())
+}
+
 /// The process-wide Prometheus recorder (installed once; tests start many apps in one process).
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();

@@ -14,7 +14,7 @@ use crate::api::query::Query;
 use crate::domain::firm::{City, Tier, Venue};
 use crate::domain::pool::{AdmitRequest, PoolEntry, PoolHistoryEntry};
 use crate::error::{AppError, AppResult};
-use crate::store::pool;
+use crate::service::pool::PoolFilter;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -72,7 +72,7 @@ pub async fn list_pool(
     q: Query<PoolQuery>,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
-    let filter = pool::PoolFilter {
+    let filter = PoolFilter {
         venue: query_vocab("venue", q.venue.as_deref())?,
         city: query_vocab("city", q.city.as_deref())?,
         tier: query_vocab("tier", q.tier.as_deref())?,
@@ -129,8 +129,7 @@ pub async fn get_entry(
     caller.require_admin()?;
     let firm_id = firm_id.into_inner();
     let mut conn = state.db.pool().acquire().await?;
-    let entry = pool::get(&mut conn, firm_id).await?.ok_or(AppError::not_found("reserve pool entry"))?;
-    let history = pool::history(&mut conn, firm_id).await?;
+    let (entry, history) = crate::service::pool::entry(&mut conn, &caller, firm_id).await?;
     Ok(web::Json(PoolEntryDetail { entry, history }))
 }
 

@@ -144,13 +144,6 @@ pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> acti
     AppError::NotFound { what: "resource" }.into()
 }
 
-pub fn payload_error(err: actix_web::error::PayloadError, _req: &HttpRequest) -> actix_web::Error {
-    match err {
-        actix_web::error::PayloadError::Overflow => AppError::PayloadTooLarge("the body is too large".into()).into(),
-        other => AppError::bad_request("invalid_body", format!("the body could not be read: {other}")).into(),
-    }
-}
-
 pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound { what: "resource" })
 }

@@ -2,9 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -14,14 +12,11 @@ use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
 use crate::api::query::Query;
 use crate::domain::access::Role;
-use crate::domain::events::EventKind;
 use crate::domain::product::{LoanProduct, ProductDraft, ProductKind};
 use crate::error::{AppError, AppResult};
-use crate::service::events::{self, NewEvent};
 use crate::service::matching;
+use crate::service::products::{self, ProductFilter};
 pub use crate::service::products::{ProductView, view};
-use crate::store::matches::Subject;
-use crate::store::{Conn, banks, lpr, matches, products};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -49,43 +44,6 @@ pub struct ProductPage {
 pub struct CreateQuery {
     /// Admin keys only: the bank the product belongs to. Bank keys publish for their own bank.
     pub bank_id: Option<Uuid>,
-}
-
-/// The product if the caller may see it: a bank only its own; others the published catalogue
-/// (the office also withdrawn products).
-async fn visible(conn: &mut Conn, caller: &Caller, id: Uuid) -> AppResult<LoanProduct> {
-    let p = products::get(conn, id).await?.ok_or(AppError::not_found("product"))?;
-    let ok = match caller.role {
-        Role::Admin => true,
-        Role::Bank => caller.bank_id() == Some(p.bank_id),
-        Role::Enterprise => p.active,
-        Role::Fund => false,
-    };
-    if ok { Ok(p) } else { Err(AppError::not_found("product")) }
-}
-
-/// A product the caller may change: its bank, or the office.
-async fn owned(conn: &mut Conn, caller: &Caller, id: Uuid) -> AppResult<LoanProduct> {
-    let p = products::get(conn, id).await?.ok_or(AppError::not_found("product"))?;
-    match caller.role {
-        Role::Admin => Ok(p),
-        Role::Bank if caller.bank_id() == Some(p.bank_id) => Ok(p),
-        Role::Bank => Err(AppError::not_found("product")),
-        role => Err(AppError::Forbidden(format!("a {role} key cannot change loan products"))),
-    }
-}
-
-async fn record_product_event(
-    conn: &mut Conn,
-    kind: EventKind,
-    p: &LoanProduct,
-    version: i64,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let data = json!({ "product_id": p.id, "bank_id": p.bank_id, "version": version, "active": p.active });
-    let key = format!("product:{}:v{version}", p.id);
-    events::record(conn, NewEvent::fact(kind, None, Some(p.bank_id), key, data), now).await?;
-    Ok(())
 }
 
 /// Publish a loan product (bank; or admin with `?bank_id=`). Invalid rules are 422 naming each
@@ -116,18 +74,8 @@ pub async fn create_product(
     let response = idempotent(&state, &req, &caller, &body, || async {
         let draft: ProductDraft = parse_json(&req, &body)?;
         let terms = draft.validate()?;
-        let now = state.clock.now();
-        let mut tx = state.db.begin().await?;
-        if banks::get(&mut tx, bank_id).await?.is_none() {
-            return Err(AppError::field("bank_id", "not_found", format!("no bank with id {bank_id}")));
-        }
-        let product = products::insert(&mut tx, bank_id, &terms, now).await?;
-        record_product_event(&mut tx, EventKind::ProductCreated, &product, 1, now).await?;
-        matches::enqueue(&mut tx, Subject::Product, product.id, now).await?;
-        let table = lpr::list(&mut tx).await?;
-        tx.commit().await?;
-        tracing::info!(product_id = %product.id, bank_id = %bank_id, "product published");
-        Ok((StatusCode::CREATED, view(product, &table, now.date_naive())))
+        let view = products::create(&state.db, bank_id, &terms, state.clock.now()).await?;
+        Ok((StatusCode::CREATED, view))
     })
     .await;
     matching::wake();
@@ -146,7 +94,7 @@ pub async fn list_products(
     q: Query<ProductQuery>,
 ) -> AppResult<HttpResponse> {
     let mut filter =
-        products::ProductFilter { kind: query_vocab("kind", q.kind.as_deref())?, bank_id: q.bank_id, active: q.active };
+        ProductFilter { kind: query_vocab("kind", q.kind.as_deref())?, bank_id: q.bank_id, active: q.active };
     match caller.role {
         Role::Bank => filter.bank_id = caller.bank_id(),
         Role::Admin => filter.active = Some(q.active.unwrap_or(true)),
@@ -156,10 +104,7 @@ pub async fn list_products(
     let limit = limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    let rows = products::list(&mut conn, &filter, after, limit + 1).await?;
-    let table = lpr::list(&mut conn).await?;
-    let today = state.clock.today();
-    let views: Vec<ProductView> = rows.into_iter().map(|p| view(p, &table, today)).collect();
+    let views = products::list(&mut conn, &filter, after, limit + 1, state.clock.today()).await?;
     Ok(HttpResponse::Ok().json(page(views, limit, |v| v.product.id)))
 }
 
@@ -173,9 +118,7 @@ pub async fn get_product(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<ProductView>> {
     let mut conn = state.db.pool().acquire().await?;
-    let p = visible(&mut conn, &caller, id.into_inner()).await?;
-    let table = lpr::list(&mut conn).await?;
-    Ok(web::Json(view(p, &table, state.clock.today())))
+    Ok(web::Json(products::get_as(&mut conn, &caller, id.into_inner(), state.clock.today()).await?))
 }
 
 /// Change a product (its bank or the office): a JSON merge patch (RFC 7396) over the product's
@@ -199,31 +142,23 @@ pub async fn patch_product(
     if !patch.is_object() {
         return Err(AppError::field("body", "invalid", "a merge patch is a JSON object"));
     }
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let current = owned(&mut tx, &caller, id).await?;
-    if !current.active {
-        return Err(AppError::conflict("product_withdrawn", "a withdrawn product cannot be changed"));
-    }
-    let mut doc = serde_json::to_value(ProductDraft::from(&current.terms().map_err(AppError::Validation)?))
-        .map_err(|e| AppError::Internal(e.into()))?;
-    switch_pricing(&mut doc, &patch);
-    merge_patch(&mut doc, &patch);
-    let draft: ProductDraft = serde_json::from_value(doc).map_err(|e| {
-        AppError::Validation(vec![crate::domain::validate::FieldError::new(
-            super::problem::serde_field(&e),
-            "invalid",
-            e.to_string(),
-        )])
-    })?;
-    let terms = draft.validate()?;
-    let (product, version) = products::update(&mut tx, id, &terms, now).await?;
-    record_product_event(&mut tx, EventKind::ProductUpdated, &product, version, now).await?;
-    matches::enqueue(&mut tx, Subject::Product, id, now).await?;
-    let table = lpr::list(&mut tx).await?;
-    tx.commit().await?;
+    let change = |current: &LoanProduct| {
+        let mut doc = serde_json::to_value(ProductDraft::from(&current.terms().map_err(AppError::Validation)?))
+            .map_err(|e| AppError::Internal(e.into()))?;
+        switch_pricing(&mut doc, &patch);
+        merge_patch(&mut doc, &patch);
+        let draft: ProductDraft = serde_json::from_value(doc).map_err(|e| {
+            AppError::Validation(vec![crate::domain::validate::FieldError::new(
+                super::problem::serde_field(&e),
+                "invalid",
+                e.to_string(),
+            )])
+        })?;
+        Ok(draft.validate()?)
+    };
+    let updated = products::update_as(&state.db, &caller, id, change, state.clock.now()).await?;
     matching::wake();
-    Ok(web::Json(view(product, &table, now.date_naive())))
+    Ok(web::Json(updated))
 }
 
 /// Withdraw a product (soft delete): it stops matching and no longer takes applications; its
@@ -237,16 +172,7 @@ pub async fn delete_product(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    let id = id.into_inner();
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let current = owned(&mut tx, &caller, id).await?;
-    if let Some(version) = products::withdraw(&mut tx, id, now).await? {
-        let withdrawn = LoanProduct { active: false, ..current };
-        record_product_event(&mut tx, EventKind::ProductWithdrawn, &withdrawn, version, now).await?;
-        matches::enqueue(&mut tx, Subject::Product, id, now).await?;
-    }
-    tx.commit().await?;
+    products::withdraw_as(&state.db, &caller, id.into_inner(), state.clock.now()).await?;
     matching::wake();
     Ok(HttpResponse::NoContent().finish())
 }
@@ -292,6 +218,8 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -15,12 +15,11 @@ use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::roadshow::{
     CheckInRequest, Decision, InvestorVisibility, Presenter, Recommendation, Registration, RegistrationInput,
-    RegistrationStatus, Roadshow, RoadshowInput, RoadshowStatus, SlotInput, StatusChange, VisibilityInput, rank,
+    RegistrationStatus, Roadshow, RoadshowInput, RoadshowStatus, SlotInput, StatusChange, VisibilityInput,
 };
 use crate::error::{AppError, AppResult};
 use crate::service::roadshows::{self as service, Letterhead};
-pub use crate::service::roadshows::{CheckInResult, FirmSlot, FirmSlots};
-use crate::store::{firms, investments, registrations, roadshows};
+pub use crate::service::roadshows::{CheckInResult, FirmSlot, FirmSlots, MoneyCount, Outcome, StatusCount};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RoadshowPage {
@@ -88,37 +87,6 @@ pub struct Recommendations {
 pub struct PresenterList {
     pub roadshow_id: Uuid,
     pub items: Vec<Presenter>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatusCount {
-    #[schema(value_type = RegistrationStatus)]
-    pub status: RegistrationStatus,
-    pub registrations: i64,
-    pub seats: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MoneyCount {
-    pub count: i64,
-    #[schema(value_type = String, example = "30000000.00")]
-    pub amount: rust_decimal::Decimal,
-}
-
-/// What came of a roadshow.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Outcome {
-    pub roadshow_id: Uuid,
-    pub status: RoadshowStatus,
-    pub capacity: i64,
-    pub seats_taken: i64,
-    pub registrations: Vec<StatusCount>,
-    pub checked_in: i64,
-    pub presenters: i64,
-    /// Open investment intentions recorded against this roadshow.
-    pub intentions: MoneyCount,
-    /// Closed investments recorded against this roadshow.
-    pub closed_investments: MoneyCount,
 }
 
 /// Create a roadshow (admin). It starts as a `draft`; publish it with `POST /v1/roadshows/{id}/status`.
@@ -277,10 +245,7 @@ pub async fn recommended_firms(
         Some(_) => return Err(AppError::field("limit", "out_of_range", "must be between 1 and 200")),
     };
     let mut conn = state.db.pool().acquire().await?;
-    let rs = roadshows::get(&mut conn, id.into_inner()).await?.ok_or(AppError::not_found("roadshow"))?;
-    let candidates = roadshows::candidates(&mut conn, rs.id, &rs.industry_focus).await?;
-    let mut items = rank(&rs.industry_focus, candidates);
-    items.truncate(limit);
+    let (rs, items) = service::recommendations(&mut conn, id.into_inner(), limit).await?;
     Ok(web::Json(Recommendations { roadshow_id: rs.id, industry_focus: rs.industry_focus, items }))
 }
 
@@ -320,7 +285,7 @@ pub async fn put_presenter(
     let now = state.clock.now();
     let lh = Letterhead::from_config(&state.config);
     let mut tx = state.db.begin().await?;
-    let rs = roadshows::get(&mut tx, id).await?.ok_or(AppError::not_found("roadshow"))?;
+    let rs = service::get(&mut tx, id).await?;
     let slot = input.validate(&rs)?;
     let (p, created) = service::set_presenter(&mut tx, &lh, id, firm_id, slot, now).await?;
     tx.commit().await?;
@@ -340,11 +305,7 @@ pub async fn delete_presenter(
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
     let (id, firm_id) = path.into_inner();
-    let mut tx = state.db.begin().await?;
-    if !roadshows::delete_presenter(&mut tx, id, firm_id).await? {
-        return Err(AppError::not_found("presenter"));
-    }
-    tx.commit().await?;
+    service::remove_presenter(&state.db, id, firm_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -505,24 +466,7 @@ pub async fn check_in(
 pub async fn outcome(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<web::Json<Outcome>> {
     caller.require_admin()?;
     let mut conn = state.db.pool().acquire().await?;
-    let rs = roadshows::get(&mut conn, id.into_inner()).await?.ok_or(AppError::not_found("roadshow"))?;
-    let (by_status, checked_in) = registrations::counts(&mut conn, rs.id).await?;
-    let presenters = roadshows::presenters(&mut conn, rs.id, None).await?.len() as i64;
-    let ((ni, ai), (nc, ac)) = investments::totals_for_roadshow(&mut conn, rs.id).await?;
-    Ok(web::Json(Outcome {
-        roadshow_id: rs.id,
-        status: rs.status,
-        capacity: rs.capacity,
-        seats_taken: rs.seats_taken,
-        registrations: by_status
-            .into_iter()
-            .map(|(status, registrations, seats)| StatusCount { status, registrations, seats })
-            .collect(),
-        checked_in,
-        presenters,
-        intentions: MoneyCount { count: ni, amount: ai },
-        closed_investments: MoneyCount { count: nc, amount: ac },
-    }))
+    Ok(web::Json(service::outcome(&mut conn, id.into_inner()).await?))
 }
 
 /// A firm's presenter slots with their roadshows (the firm's enterprise key, or admin).
@@ -550,10 +494,7 @@ pub async fn get_visibility(
     let id = id.into_inner();
     caller.require_firm(id)?;
     let mut conn = state.db.pool().acquire().await?;
-    if firms::get(&mut conn, id).await?.is_none() {
-        return Err(AppError::not_found("firm"));
-    }
-    Ok(web::Json(roadshows::visibility(&mut conn, id).await?))
+    Ok(web::Json(service::investor_visibility(&mut conn, id).await?))
 }
 
 /// Opt in to (or out of) being shown to fund managers: only opted-in reserve-pool firms are
@@ -573,13 +514,6 @@ pub async fn put_visibility(
     let id = id.into_inner();
     caller.require_firm(id)?;
     let input: VisibilityInput = parse_json(&req, &body)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    if firms::get(&mut tx, id).await?.is_none() {
-        return Err(AppError::not_found("firm"));
-    }
-    let v = roadshows::set_visibility(&mut tx, id, input.visible, caller.key_id, now).await?;
-    tx.commit().await?;
-    tracing::info!(firm_id = %id, visible = v.visible, "investor visibility set");
+    let v = service::set_investor_visibility(&state.db, id, input.visible, caller.key_id, state.clock.now()).await?;
     Ok(web::Json(v))
 }

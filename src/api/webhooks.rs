@@ -19,18 +19,11 @@ use crate::api::query::Query;
 use crate::domain::access::Principal;
 use crate::domain::validate::Errors;
 use crate::error::{AppError, AppResult};
+use crate::service::idempotency::{self, Claim};
 use crate::service::webhooks as service;
+pub use crate::service::webhooks::RECOVER_CAP;
 pub use crate::service::webhooks::{Attempt, RotatedSecret, TestQueued};
-use crate::store::idempotency::{self, Claim};
-use crate::store::webhooks as store;
-use crate::webhooks::endpoint::{DisabledReason, Endpoint, EndpointFields, EndpointInput};
-use crate::webhooks::outbox::webhook_id;
-use crate::webhooks::payload::EventId;
-use crate::webhooks::signing::WebhookSecret;
-use crate::webhooks::{dispatcher, settings};
-
-/// Most deliveries one `recover` call queues.
-pub const RECOVER_CAP: u32 = 10_000;
+use crate::service::webhooks::{Endpoint, EndpointInput};
 
 /// A new endpoint, with its signing secret (shown this once).
 #[derive(Debug, Serialize, ToSchema)]
@@ -129,8 +122,7 @@ pub async fn create_endpoint(
     req: HttpRequest,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let own_bank = service::managed_bank(&caller)?;
-    let sealer = settings::secret_box(&state.config)?;
+    service::check_can_register(&caller, &state.config)?;
     let key = idempotency_key(&req)?;
     let now = state.clock.now();
     if let Some(key) = &key {
@@ -141,9 +133,8 @@ pub async fn create_endpoint(
         hasher.update(b"\n");
         hasher.update(&body);
         let fingerprint = hex::encode(hasher.finalize());
-        let mut conn = state.db.pool().acquire().await?;
         if let Claim::Replay { status, body } =
-            idempotency::claim(&mut conn, caller.key_id, key, &fingerprint, now).await?
+            idempotency::claim(&state.db, caller.key_id, key, &fingerprint, now).await?
         {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let ctype = if status.is_success() { "application/json" } else { "application/problem+json" };
@@ -155,34 +146,7 @@ pub async fn create_endpoint(
     }
     let outcome = async {
         let input: EndpointInput = parse_json(&req, &body)?;
-        let bank_id = match (own_bank, input.bank_id) {
-            (Some(own), None) => own,
-            (Some(own), Some(b)) if b == own => own,
-            (Some(_), Some(_)) => {
-                return Err(AppError::Forbidden("a bank key registers endpoints for its own bank only".into()));
-            }
-            (None, Some(b)) => b,
-            (None, None) => {
-                return Err(AppError::field("bank_id", "required", "an admin key names the bank the endpoint is for"));
-            }
-        };
-        let (fields, mut errors) = match input.validate(None, &settings::ssrf_policy(&state.config)) {
-            Ok(f) => (Some(f), Vec::new()),
-            Err(e) => (None, e),
-        };
-        let mut tx = state.db.begin().await?;
-        if crate::store::banks::get(&mut tx, bank_id).await?.is_none() {
-            errors.push(crate::domain::validate::FieldError::new("bank_id", "not_found", "no bank with this id"));
-        }
-        let Some(fields) = fields.filter(|_| errors.is_empty()) else {
-            return Err(AppError::Validation(errors));
-        };
-        let secret = WebhookSecret::generate();
-        let sealed = sealer.seal_secret(&secret).map_err(|e| AppError::Internal(e.into()))?;
-        let endpoint = store::insert_endpoint(&mut tx, bank_id, &fields, &sealed, now).await?;
-        tx.commit().await?;
-        tracing::info!(endpoint_id = %endpoint.id, bank_id = %bank_id, "webhook endpoint registered");
-        Ok((endpoint, secret))
+        service::create_endpoint(&state.db, &state.config, &caller, &input, now).await
     }
     .await;
     match outcome {
@@ -190,21 +154,19 @@ pub async fn create_endpoint(
             let replay = CreatedEndpoint { endpoint, secret: None };
             let stored = serde_json::to_string(&replay).map_err(|e| AppError::Internal(e.into()))?;
             if let Some(key) = &key {
-                let mut conn = state.db.pool().acquire().await?;
-                idempotency::complete(&mut conn, caller.key_id, key, 201, &stored).await?;
+                idempotency::complete(&state.db, caller.key_id, key, 201, &stored).await?;
             }
             let shown = CreatedEndpoint { endpoint: replay.endpoint, secret: Some(secret.expose()) };
             Ok(HttpResponse::Created().json(shown))
         }
         Err(e) => {
             if let Some(key) = &key {
-                let mut conn = state.db.pool().acquire().await?;
                 let status = actix_web::ResponseError::status_code(&e);
                 if status.is_client_error() {
                     let body = serde_json::to_string(&e.to_problem()).map_err(|e| AppError::Internal(e.into()))?;
-                    idempotency::complete(&mut conn, caller.key_id, key, status.as_u16(), &body).await?;
+                    idempotency::complete(&state.db, caller.key_id, key, status.as_u16(), &body).await?;
                 } else {
-                    idempotency::release(&mut conn, caller.key_id, key).await?;
+                    idempotency::release(&state.db, caller.key_id, key).await?;
                 }
             }
             Err(e)
@@ -256,16 +218,8 @@ pub async fn patch_endpoint(
     body: web::Bytes,
 ) -> AppResult<web::Json<Endpoint>> {
     let input: EndpointInput = parse_json(&req, &body)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let current = service::owned(&mut tx, &caller, id.into_inner()).await?;
-    if input.bank_id.is_some_and(|b| b != current.bank_id) {
-        return Err(AppError::field("bank_id", "immutable", "an endpoint stays with its bank"));
-    }
-    let fields = input.validate(Some(&EndpointFields::of(&current)), &settings::ssrf_policy(&state.config))?;
-    store::update_endpoint(&mut tx, current.id, &fields, now).await?;
-    let updated = store::get_endpoint(&mut tx, current.id).await?.ok_or(AppError::not_found("webhook endpoint"))?;
-    tx.commit().await?;
+    let updated =
+        service::update_endpoint(&state.db, &state.config, &caller, id.into_inner(), &input, state.clock.now()).await?;
     Ok(web::Json(updated))
 }
 
@@ -278,11 +232,7 @@ pub async fn delete_endpoint(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    let mut tx = state.db.begin().await?;
-    let e = service::owned(&mut tx, &caller, id.into_inner()).await?;
-    store::delete_endpoint(&mut tx, e.id).await?;
-    tx.commit().await?;
-    tracing::info!(endpoint_id = %e.id, "webhook endpoint deleted");
+    service::delete_endpoint(&state.db, &caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -312,20 +262,7 @@ pub async fn disable_endpoint(
 }
 
 async fn set_enabled(state: &AppState, caller: &Principal, id: Uuid, enabled: bool) -> AppResult<web::Json<Endpoint>> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let e = service::owned(&mut tx, caller, id).await?;
-    let reason = (!enabled).then_some(DisabledReason::Manual);
-    let changed = store::set_enabled(&mut tx, e.id, enabled, reason, now).await?;
-    let updated = store::get_endpoint(&mut tx, e.id).await?.ok_or(AppError::not_found("webhook endpoint"))?;
-    tx.commit().await?;
-    if changed {
-        tracing::info!(endpoint_id = %e.id, enabled, "webhook endpoint switched");
-        if enabled {
-            dispatcher::wake();
-        }
-    }
-    Ok(web::Json(updated))
+    Ok(web::Json(service::set_enabled(&state.db, caller, id, enabled, state.clock.now()).await?))
 }
 
 /// Replace the signing secret. The previous one keeps signing alongside the new one for
@@ -377,15 +314,7 @@ pub async fn recover(
         errors.add("until", "out_of_range", "must be after since");
     }
     let since = errors.finish(since)?.unwrap_or(now);
-    let mut tx = state.db.begin().await?;
-    let e = service::owned(&mut tx, &caller, id.into_inner()).await?;
-    if !e.enabled {
-        return Err(AppError::conflict("endpoint_disabled", "the endpoint is disabled; enable it first"));
-    }
-    let queued = store::recover(&mut tx, e.id, since, until, RECOVER_CAP, now).await?;
-    tx.commit().await?;
-    tracing::info!(endpoint_id = %e.id, queued, "webhook deliveries recovered");
-    dispatcher::wake();
+    let queued = service::recover(&state.db, &caller, id.into_inner(), since, until, now).await?;
     Ok(HttpResponse::Accepted().json(RecoverQueued { queued }))
 }
 
@@ -423,29 +352,11 @@ pub async fn resend_event(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let bank = service::managed_bank(&caller)?;
+    // A key that manages no endpoints is refused before its body is read.
+    service::managed_bank(&caller)?;
     let input: ResendRequest =
         if body.iter().any(|b| !b.is_ascii_whitespace()) { parse_json(&req, &body)? } else { ResendRequest::default() };
-    let raw = id.into_inner();
-    let event_uuid = EventId::parse(&raw)
-        .map(|e| e.uuid())
-        .or_else(|_| Uuid::parse_str(&raw))
-        .map_err(|_| AppError::not_found("webhook event"))?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let Some(deliveries) = store::message_deliveries(&mut tx, event_uuid, bank).await? else {
-        return Err(AppError::not_found("webhook event"));
-    };
-    let relevant: Vec<&(Uuid, Uuid, bool)> =
-        deliveries.iter().filter(|(_, endpoint, _)| input.endpoint_id.is_none_or(|x| x == *endpoint)).collect();
-    if relevant.is_empty() {
-        return Err(AppError::not_found("webhook event"));
-    }
-    if input.endpoint_id.is_some() && relevant.iter().all(|(_, _, enabled)| !enabled) {
-        return Err(AppError::conflict("endpoint_disabled", "the endpoint is disabled; enable it first"));
-    }
-    let ids = store::requeue_message(&mut tx, event_uuid, bank, input.endpoint_id, now).await?;
-    tx.commit().await?;
-    dispatcher::wake();
-    Ok(HttpResponse::Accepted().json(ResendQueued { event_id: webhook_id(event_uuid).to_string(), delivery_ids: ids }))
+    let (event_id, delivery_ids) =
+        service::resend(&state.db, &caller, &id.into_inner(), input.endpoint_id, state.clock.now()).await?;
+    Ok(HttpResponse::Accepted().json(ResendQueued { event_id, delivery_ids }))
 }

@@ -212,11 +212,6 @@ pub fn attestation_in_force<'a>(
         .max_by_key(|s| (s.stated_on, s.source == AttestationSource::Office, s.recorded_at))
 }
 
-/// Whether a tier's first recognition year is known and lies in `first..=last`.
-pub fn recognized_between(recognitions: &[TierRecognition], tier: Tier, first: i32, last: i32) -> Option<bool> {
-    recognitions.iter().find(|r| r.tier == tier).map(|r| (first..=last).contains(&r.recognized_year))
-}
-
 // ---------------------------------------------------------------------------------------------
 // What arrives. Every value comes as text so that validation names each bad field.
 

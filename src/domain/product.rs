@@ -529,11 +529,6 @@ impl Eligibility {
             target_venues: sorted_unique(&self.target_venues),
         }
     }
-
-    /// True when no rule constrains anything: every firm qualifies.
-    pub fn is_unconstrained(&self) -> bool {
-        *self == Eligibility::default()
-    }
 }
 
 /// GB/T 4754-2017 sections and the two-digit divisions each spans.

@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use crate::domain::firm::{City, Tier, Venue, vocabulary};
 use crate::domain::validate::{Errors, FieldError};
-use crate::mail::templates;
 
 vocabulary!(
     /// Roadshow centres of the 齐鲁企舞 platform.
@@ -21,18 +20,6 @@ vocabulary!(
         Online = "online" / "线上",
     }
 );
-
-impl From<Centre> for templates::Centre {
-    fn from(c: Centre) -> Self {
-        match c {
-            Centre::Jinan => templates::Centre::Jinan,
-            Centre::Beijing => templates::Centre::Beijing,
-            Centre::Shanghai => templates::Centre::Shanghai,
-            Centre::Shenzhen => templates::Centre::Shenzhen,
-            Centre::Online => templates::Centre::Online,
-        }
-    }
-}
 
 vocabulary!(
     /// Life of a roadshow.

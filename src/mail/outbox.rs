@@ -18,22 +18,20 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
-use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::Db;
-use crate::db::row::{RowExt, list_placeholders};
-use crate::db::types::ts;
 use crate::error::{AppError, AppResult};
 use crate::mail::ics::Party;
 use crate::mail::message::build_message;
 use crate::mail::templates::{MailKind, MailRequest};
 use crate::mail::transport::{Mailer, SendFailure, redact};
+use crate::runtime::WorkerContext;
 use crate::store::Conn;
-use crate::workers::WorkerContext;
+use crate::store::mail_outbox::{self as store, Claimed};
+pub use crate::store::mail_outbox::{OutboxEntry, get};
 
 /// The wire name of a mail kind (`registration_confirmed`, …), as stored in the `kind` column.
 pub fn kind_name(kind: &MailKind) -> String {
@@ -67,116 +65,8 @@ pub async fn enqueue(conn: &mut Conn, req: &MailRequest, now: DateTime<Utc>) -> 
     }
     let id = Uuid::now_v7();
     let json = serde_json::to_string(req).map_err(|e| AppError::Internal(e.into()))?;
-    sqlx::query(
-        "INSERT INTO mail_outbox (id, kind, subject, request, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
-    )
-    .bind(id.to_string())
-    .bind(kind_name(&req.kind))
-    .bind(&rendered.subject)
-    .bind(json)
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await?;
+    store::insert(&mut *conn, id, &kind_name(&req.kind), &rendered.subject, &json, now).await?;
     Ok(id)
-}
-
-/// An outbox row as operators and tests see it (no recipient address).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct OutboxEntry {
-    pub id: Uuid,
-    pub kind: String,
-    pub subject: String,
-    /// `pending`, `sent` or `failed`.
-    pub status: String,
-    pub attempts: i64,
-    pub next_attempt_at: DateTime<Utc>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub sent_at: Option<DateTime<Utc>>,
-}
-
-pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Option<OutboxEntry>> {
-    let row = sqlx::query(
-        "SELECT id, kind, subject, status, attempts, next_attempt_at, last_error, created_at, sent_at \
-         FROM mail_outbox WHERE id = $1",
-    )
-    .bind(id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(OutboxEntry {
-        id: r.uuid("id")?,
-        kind: r.text("kind")?,
-        subject: r.text("subject")?,
-        status: r.text("status")?,
-        attempts: r.int("attempts")?,
-        next_attempt_at: r.ts("next_attempt_at")?,
-        last_error: r.opt_text("last_error")?,
-        created_at: r.ts("created_at")?,
-        sent_at: r.opt_ts("sent_at")?,
-    }))
-}
-
-/// A claimed row.
-struct Claimed {
-    id: Uuid,
-    kind: String,
-    attempt: i64,
-    request: String,
-}
-
-const DUE: &str = "status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)";
-
-/// Claims up to `limit` due rows under a lease. A cheap read first, so an idle worker never takes
-/// SQLite's write lock.
-async fn claim(db: &Db, now: DateTime<Utc>, lease: Duration, limit: u32) -> AppResult<Vec<Claimed>> {
-    {
-        let mut conn = db.pool().acquire().await?;
-        let due = sqlx::query(&format!("SELECT id FROM mail_outbox WHERE {DUE} LIMIT 1"))
-            .bind(ts(now))
-            .fetch_optional(&mut *conn)
-            .await?;
-        if due.is_none() {
-            return Ok(Vec::new());
-        }
-    }
-    let mut tx = db.begin().await?;
-    let rows = sqlx::query(&format!(
-        "SELECT id, kind, attempts, request FROM mail_outbox WHERE {DUE} ORDER BY next_attempt_at, id LIMIT $2{}",
-        db.dialect().skip_locked()
-    ))
-    .bind(ts(now))
-    .bind(i64::from(limit))
-    .fetch_all(&mut *tx)
-    .await?;
-    if rows.is_empty() {
-        tx.commit().await?;
-        return Ok(Vec::new());
-    }
-    let claimed = rows
-        .iter()
-        .map(|r| {
-            Ok(Claimed {
-                id: r.uuid("id")?,
-                kind: r.text("kind")?,
-                attempt: r.int("attempts")? + 1,
-                request: r.text("request")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
-    let sql = format!(
-        "UPDATE mail_outbox SET locked_until = $1, attempts = attempts + 1 WHERE id IN ({})",
-        list_placeholders(claimed.len(), 2)
-    );
-    let mut q = sqlx::query(&sql).bind(ts(until));
-    for c in &claimed {
-        q = q.bind(c.id.to_string());
-    }
-    q.execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(claimed)
 }
 
 /// What became of one attempt.
@@ -205,32 +95,14 @@ const REDACTED_REQUEST: &str = "{}";
 
 async fn record(db: &Db, id: Uuid, outcome: &Outcome, now: DateTime<Utc>) -> AppResult<()> {
     let mut conn = db.pool().acquire().await?;
-    let q = match outcome {
-        Outcome::Sent => sqlx::query(
-            "UPDATE mail_outbox SET status = 'sent', sent_at = $2, locked_until = NULL, last_error = NULL, \
-             request = CASE WHEN kind = $3 THEN $4 ELSE request END WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(ts(now))
-        .bind(SIGN_IN_KIND)
-        .bind(REDACTED_REQUEST),
-        Outcome::Retry { after, error } => sqlx::query(
-            "UPDATE mail_outbox SET next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1 AND status = 'pending'",
-        )
-        .bind(id.to_string())
-        .bind(ts(now + chrono::Duration::from_std(*after).unwrap_or(chrono::Duration::zero())))
-        .bind(error.clone()),
-        Outcome::Failed { error } => sqlx::query(
-            "UPDATE mail_outbox SET status = 'failed', locked_until = NULL, last_error = $2, \
-             request = CASE WHEN kind = $3 THEN $4 ELSE request END WHERE id = $1 AND status = 'pending'",
-        )
-        .bind(id.to_string())
-        .bind(error.clone())
-        .bind(SIGN_IN_KIND)
-        .bind(REDACTED_REQUEST),
-    };
-    q.execute(&mut *conn).await?;
-    Ok(())
+    match outcome {
+        Outcome::Sent => store::mark_sent(&mut conn, id, now, SIGN_IN_KIND, REDACTED_REQUEST).await,
+        Outcome::Retry { after, error } => {
+            let at = now + chrono::Duration::from_std(*after).unwrap_or(chrono::Duration::zero());
+            store::schedule_retry(&mut conn, id, at, error).await
+        }
+        Outcome::Failed { error } => store::mark_failed(&mut conn, id, error, SIGN_IN_KIND, REDACTED_REQUEST).await,
+    }
 }
 
 /// Everything one round of sending needs.
@@ -263,7 +135,7 @@ impl Sender {
 
     /// Sends what is due now; returns how many rows it worked on.
     pub async fn run_once(&self) -> AppResult<usize> {
-        let claimed = claim(&self.db, self.clock.now(), self.lease, self.batch).await?;
+        let claimed = store::claim(&self.db, self.clock.now(), self.lease, self.batch).await?;
         let n = claimed.len();
         for c in claimed {
             let outcome = match self.compose(&c) {

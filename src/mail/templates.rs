@@ -18,6 +18,7 @@ use chrono::{DateTime, Datelike, FixedOffset, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::roadshow;
 use crate::mail::ics::{self, Attendee, CalendarEvent, EventStatus, Method, PartStat, Party};
 
 /// The line between the Chinese and the English text.
@@ -32,6 +33,18 @@ pub enum Centre {
     Shanghai,
     Shenzhen,
     Online,
+}
+
+impl From<roadshow::Centre> for Centre {
+    fn from(c: roadshow::Centre) -> Self {
+        match c {
+            roadshow::Centre::Jinan => Centre::Jinan,
+            roadshow::Centre::Beijing => Centre::Beijing,
+            roadshow::Centre::Shanghai => Centre::Shanghai,
+            roadshow::Centre::Shenzhen => Centre::Shenzhen,
+            roadshow::Centre::Online => Centre::Online,
+        }
+    }
 }
 
 impl Centre {

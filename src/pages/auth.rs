@@ -7,10 +7,10 @@ use serde::Deserialize;
 
 use super::session::{self, LANG_COOKIE, SESSION_COOKIE, Viewer, Visitor};
 use super::{Ctx, PageState, render_status, see_other};
-use crate::api::AppState;
-use crate::api::query::Query;
 use crate::error::AppResult;
 use crate::service::sessions::{self, Opened};
+use crate::web::AppState;
+use crate::web::query::Query;
 
 #[derive(Template)]
 #[template(path = "signin.html")]
@@ -97,7 +97,7 @@ pub async fn request_link(
     let address = form.into_inner().email;
     let db = state.db.clone();
     let now = state.clock.now();
-    let organizer = crate::mail::outbox::organizer(&state.config);
+    let organizer = crate::service::mail_organizer(&state.config);
     let base = pages.base_url.clone();
     actix_web::rt::spawn(async move {
         if let Err(e) = sessions::request_link(&db, &address, &base, organizer, now).await {

@@ -10,17 +10,17 @@ use uuid::Uuid;
 use super::form::Form;
 use super::session::Viewer;
 use super::{Ctx, FormErrors, answer, render, see_other};
-use crate::api::AppState;
-use crate::api::query::Query;
 use crate::domain::application::{ApplicationStatus, DeclineReason, StatusChangeDraft, allowed_next};
 use crate::domain::firm::{City, Tier, Venue};
 use crate::error::AppResult;
 use crate::service;
 use crate::service::applications::ApplicationDetail;
+use crate::service::applications::{AppFilter, Application};
 use crate::service::matches::{MatchPage, MatchQuery};
+use crate::service::webhooks::Endpoint;
 use crate::service::webhooks::{Attempt, RotatedSecret};
-use crate::store::applications::{AppFilter, Application};
-use crate::webhooks::endpoint::Endpoint;
+use crate::web::AppState;
+use crate::web::query::Query;
 
 #[derive(Template)]
 #[template(path = "bank_matches.html")]
@@ -115,7 +115,7 @@ pub async fn matches_csv(v: Viewer, state: web::Data<AppState>, q: Query<MatchFo
     q.cursor = None;
     let mut conn = state.db.pool().acquire().await?;
     let (body, _) = service::matches::pull_csv(&mut conn, v.principal(), &q, state.clock.now()).await?;
-    Ok(crate::api::csv_response("matches.csv", body))
+    Ok(crate::web::csv_response("matches.csv", body))
 }
 
 #[derive(Template)]
@@ -192,7 +192,7 @@ pub async fn transition(
         remark: form.text("remark"),
     };
     let now = state.clock.now();
-    let organizer = crate::mail::outbox::organizer(&state.config);
+    let organizer = crate::service::mail_organizer(&state.config);
     let result = async {
         let mut tx = state.db.begin().await?;
         let out = service::applications::transition(&mut tx, v.principal(), &organizer, id, &draft, now).await?;

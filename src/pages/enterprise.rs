@@ -11,18 +11,18 @@ use uuid::Uuid;
 use super::form::Form;
 use super::session::Viewer;
 use super::{Ctx, FormErrors, answer, render, see_other};
-use crate::api::AppState;
-use crate::api::query::Query;
 use crate::domain::application::ApplicationDraft;
 use crate::domain::consent::ConsentDraft;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmInput};
 use crate::domain::listing_stage::Progress;
 use crate::error::{AppError, AppResult};
 use crate::service::applications::ApplicationDetail;
+use crate::service::consent::ConsentRecord;
 use crate::service::financing::FinancingStatus;
 use crate::service::listing::ReadinessReport;
 use crate::service::matches::FirmMatches;
-use crate::store::consents::ConsentRecord;
+use crate::web::AppState;
+use crate::web::query::Query;
 use crate::{domain, service};
 
 async fn firm_of(state: &AppState, v: &Viewer, id: Uuid) -> AppResult<(Firm, Vec<FinancialYear>)> {

@@ -11,15 +11,15 @@ use uuid::Uuid;
 use super::form::Form;
 use super::session::Viewer;
 use super::{Ctx, FormErrors, answer, render, render_status, see_other};
-use crate::api::AppState;
-use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::investment::{Investment, InvestmentInput, InvestmentRound};
 use crate::domain::roadshow::{Centre, Presenter, Registration, RegistrationInput, Roadshow, RoadshowStatus};
 use crate::error::AppResult;
 use crate::service;
+use crate::service::investments::InvestmentFilter;
 use crate::service::roadshows::{Letterhead, RoadshowSearch};
-use crate::store::investments::InvestmentFilter;
+use crate::web::AppState;
+use crate::web::query::Query;
 
 /// Calendar filters as the form sends them.
 #[derive(Debug, Default, Deserialize)]

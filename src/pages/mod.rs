@@ -335,10 +335,6 @@ impl Ctx {
     pub fn money_opt(&self, d: &Option<Decimal>) -> String {
         d.as_ref().map(|d| self.money(d)).unwrap_or_else(|| "—".into())
     }
-
-    pub fn short_id(&self, id: &Uuid) -> String {
-        id.simple().to_string()[24..].to_owned()
-    }
 }
 
 /// Field errors of a form, shown next to their fields in the reader's language.

@@ -15,8 +15,6 @@ use super::charts::{Bar, BarChart, fraction};
 use super::form::Form;
 use super::session::Viewer;
 use super::{Ctx, FormErrors, answer, render, render_status, see_other};
-use crate::api::AppState;
-use crate::api::query::Query;
 use crate::domain::firm::{City, Tier, Venue};
 use crate::domain::pool::PoolEntry;
 use crate::domain::programme::TargetResult;
@@ -24,9 +22,11 @@ use crate::domain::roadshow::{Centre, Registration, Roadshow, RoadshowInput, Roa
 use crate::error::{AppError, AppResult};
 use crate::service;
 use crate::service::import::ImportReport;
+use crate::service::pool::PoolFilter;
 use crate::service::roadshows::Letterhead;
 use crate::service::stats::ProgrammeStats;
-use crate::store::pool::PoolFilter;
+use crate::web::AppState;
+use crate::web::query::Query;
 
 #[derive(Template)]
 #[template(path = "office_dashboard.html")]
@@ -244,7 +244,7 @@ pub async fn pool_csv(v: Viewer, state: web::Data<AppState>, q: Query<PoolQuery>
     let filter = q.filter()?;
     let mut conn = state.db.pool().acquire().await?;
     let body = service::pool::csv(&mut conn, v.principal(), &filter, None).await?;
-    Ok(crate::api::csv_response("reserve-pool.csv", body))
+    Ok(crate::web::csv_response("reserve-pool.csv", body))
 }
 
 #[derive(Template)]

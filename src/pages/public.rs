@@ -4,9 +4,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::see_other;
 use super::session::{SESSION_COOKIE, Visitor};
-use crate::api::AppState;
-use crate::api::query::Query;
 use crate::error::AppResult;
+use crate::web::AppState;
+use crate::web::query::Query;
 
 /// `/`: people who hold a session go to their start page, everyone else to the public list.
 pub async fn root(req: HttpRequest) -> HttpResponse {

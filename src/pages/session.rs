@@ -21,10 +21,10 @@ use uuid::Uuid;
 
 use super::PageState;
 use super::i18n::Lang;
-use crate::api::AppState;
 use crate::domain::access::{Principal, Role};
 use crate::error::AppError;
 use crate::service::sessions::{self, Session};
+use crate::web::AppState;
 
 pub const SESSION_COOKIE: &str = "srdi_session";
 pub const PRESESSION_COOKIE: &str = "srdi_presession";
@@ -186,10 +186,6 @@ pub fn local_path(candidate: Option<&str>) -> Option<String> {
 
 pub fn new_presession() -> String {
     sessions::new_secret()
-}
-
-pub fn subject_or_forbidden(p: &Principal) -> Result<Uuid, AppError> {
-    p.subject.ok_or_else(|| AppError::Forbidden("this sign-in acts for no bank, fund or firm".into()))
 }
 
 #[cfg(test)]

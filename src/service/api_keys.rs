@@ -20,9 +20,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::db::{Db, Dialect};
-use crate::domain::access::Principal;
+use crate::domain::access::{Principal, Role};
 use crate::error::AppResult;
-use crate::store::keys::{self, ApiKeyInfo};
+pub use crate::store::keys::ApiKeyInfo;
+use crate::store::{Conn, keys};
 
 /// The channel the PostgreSQL trigger of migration 0013 notifies.
 pub const CHANNEL: &str = "api_keys_changed";
@@ -135,6 +136,7 @@ impl KeyCache {
 /// Revokes a key (the office). Revoking twice answers the revoked key again. The key stops
 /// working in this instance when this returns, and in every other instance on PostgreSQL as
 /// soon as the notification of the commit reaches it.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn revoke(
     db: &Db,
     cache: &KeyCache,
@@ -152,6 +154,7 @@ pub async fn revoke(
 }
 
 /// Listens for changed keys on PostgreSQL until `shutdown`, reconnecting after a lost connection.
+#[tracing::instrument(skip_all)]
 pub async fn listen(database_url: String, cache: std::sync::Arc<KeyCache>, shutdown: CancellationToken) {
     let mut backoff = Duration::from_millis(100);
     while !shutdown.is_cancelled() {
@@ -188,4 +191,30 @@ async fn listen_once(url: &str, cache: &KeyCache, shutdown: &CancellationToken) 
             None => return Err(sqlx::Error::Protocol("the notification connection was closed".into())),
         }
     }
+}
+
+/// Issues a key for a role and its subject (none for admin); returns its record and the key,
+/// which is not kept.
+#[tracing::instrument(skip_all, fields(role = %role))]
+pub async fn issue(
+    conn: &mut Conn,
+    role: Role,
+    subject_id: Option<Uuid>,
+    label: &str,
+    now: DateTime<Utc>,
+) -> AppResult<(ApiKeyInfo, String)> {
+    keys::create(conn, role, subject_id, label, now).await
+}
+
+/// Every key, revoked ones included.
+#[tracing::instrument(skip_all)]
+pub async fn list(conn: &mut Conn) -> AppResult<Vec<ApiKeyInfo>> {
+    keys::list(conn).await
+}
+
+/// Revokes a key named by its id or its prefix, for the command line (another instance's cache
+/// learns of it through the database's notification, or within the cache's TTL on SQLite).
+#[tracing::instrument(skip_all)]
+pub async fn revoke_by_id_or_prefix(conn: &mut Conn, id_or_prefix: &str, now: DateTime<Utc>) -> AppResult<ApiKeyInfo> {
+    keys::revoke(conn, id_or_prefix, now).await
 }

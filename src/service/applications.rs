@@ -19,7 +19,8 @@ use crate::error::{AppError, AppResult};
 use crate::mail::ics::Party;
 use crate::service::consent;
 use crate::service::events::{self, NewEvent};
-use crate::store::applications::{self, AppFilter, Application, HistoryEntry, Scope};
+use crate::store::applications::{self, HistoryEntry, Scope};
+pub use crate::store::applications::{AppFilter, Application};
 use crate::store::{Conn, consents, products};
 
 /// How long the consent that applying grants runs (a loan decision and the first year of the loan).
@@ -61,6 +62,7 @@ pub fn scope(caller: &Principal, now: chrono::DateTime<chrono::Utc>) -> AppResul
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn detail(conn: &mut Conn, application: Application, actor: Actor) -> AppResult<ApplicationDetail> {
     let history = applications::history(conn, application.id).await?;
     let allowed_next = allowed_next(application.status, actor);
@@ -75,6 +77,7 @@ pub fn applicant(caller: &Principal) -> AppResult<Uuid> {
     caller.firm_id().ok_or_else(|| AppError::Forbidden("only an enterprise key applies, for its own firm".into()))
 }
 
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn apply(
     conn: &mut Conn,
     caller: &Principal,
@@ -127,6 +130,7 @@ pub async fn apply(
 }
 
 /// Applications the caller may see, in id order from `after`.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn list(
     conn: &mut Conn,
     caller: &Principal,
@@ -140,6 +144,7 @@ pub async fn list(
 }
 
 /// One application with its history and the moves open to the caller (not found when the caller may not see it).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn get(conn: &mut Conn, caller: &Principal, id: Uuid, now: DateTime<Utc>) -> AppResult<ApplicationDetail> {
     let scope = scope(caller, now)?;
     let actor = actor(caller)?;
@@ -148,6 +153,7 @@ pub async fn get(conn: &mut Conn, caller: &Principal, id: Uuid, now: DateTime<Ut
 }
 
 /// Moves an application (see `POST /v1/applications/{id}/transitions`); the firm's contact is mailed.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn transition(
     conn: &mut Conn,
     caller: &Principal,

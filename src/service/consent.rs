@@ -11,9 +11,11 @@ use crate::domain::consent::{Consent, ConsentDraft, MAX_CONSENT_DAYS, NewConsent
 use crate::domain::events::{EventKind, MatchReason};
 use crate::error::{AppError, AppResult};
 use crate::service::events::{self, NewEvent, Numbering};
-use crate::store::consents::{self, ConsentRecord};
+use crate::store::consents;
+pub use crate::store::consents::ConsentRecord;
 use crate::store::{Conn, banks, firms, matches};
 
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn grant(
     conn: &mut Conn,
     firm_id: Uuid,
@@ -38,6 +40,7 @@ pub async fn grant(
 }
 
 /// Revokes; `Ok(false)` if it was already revoked (no second event).
+#[tracing::instrument(skip_all, fields(key_id = %by.key_id))]
 pub async fn revoke(conn: &mut Conn, record: &ConsentRecord, by: &Principal, now: DateTime<Utc>) -> AppResult<bool> {
     let c = &record.consent;
     if !consents::revoke(conn, c.firm_id, c.id, by.key_id, now).await? {
@@ -65,6 +68,7 @@ async fn firm_consents(conn: &mut Conn, firm_id: Uuid, now: DateTime<Utc>) -> Ap
 /// new change sequence number, so an incremental pull reports the same change, and the events
 /// carry it, so a mirror kept from webhooks alone orders them like the pull. `before` and `after`
 /// are the firm's consents without and with the change; coverage is decided by the domain rule.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn announce_coverage_change(
     conn: &mut Conn,
     firm_id: Uuid,
@@ -119,6 +123,7 @@ pub async fn announce_coverage_change(
 
 /// Grants a consent as the caller (the enterprise itself, or the office recording a paper
 /// consent). Without an expiry the consent runs for the longest term allowed.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
 pub async fn grant_as(
     conn: &mut Conn,
     caller: &Principal,
@@ -145,6 +150,7 @@ pub async fn grant_as(
 }
 
 /// A firm's consents with their state now (the enterprise itself, the office).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
 pub async fn list_as(
     conn: &mut Conn,
     caller: &Principal,
@@ -159,6 +165,7 @@ pub async fn list_as(
 }
 
 /// Revokes one of the firm's consents as the caller; `Ok(false)` when it was already revoked.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
 pub async fn revoke_as(
     conn: &mut Conn,
     caller: &Principal,
@@ -172,6 +179,7 @@ pub async fn revoke_as(
 }
 
 /// The partner banks a firm can grant consent to (the enterprise itself, the office).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
 pub async fn grantable_banks(
     conn: &mut Conn,
     caller: &Principal,

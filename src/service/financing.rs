@@ -8,10 +8,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::domain::access::Principal;
 use crate::domain::application::ApplicationStatus;
+use crate::domain::events::EventKind;
 use crate::error::{AppError, AppResult};
+use crate::service::events::{self, NewEvent};
 use crate::service::matches::{FirmMatch, firm_matches};
+use crate::service::matching;
 use crate::service::roadshows::FirmSlot;
 use crate::store::applications::{self, AppFilter, Application, Scope};
 use crate::store::consents::{self, ConsentRecord};
@@ -63,6 +67,7 @@ pub struct FinancingStatus {
 }
 
 /// The firm's financing status (the enterprise itself, the office).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
 pub async fn status(
     conn: &mut Conn,
     caller: &Principal,
@@ -139,4 +144,68 @@ pub async fn status(
         roadshow_slots,
         listing_stage,
     })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FinancingFlags {
+    pub firm_id: Uuid,
+    pub lead_bank_id: Option<Uuid>,
+    pub tutoring_whitelist: bool,
+}
+
+/// Designates (or, with `None`, clears) the firm's lead bank; lead-bank-only products follow at once.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
+pub async fn set_lead_bank(
+    db: &Db,
+    firm_id: Uuid,
+    bank_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> AppResult<FinancingFlags> {
+    let mut tx = db.begin().await?;
+    let (current, tutoring_whitelist) =
+        firm_finance::flags(&mut tx, firm_id).await?.ok_or(AppError::not_found("firm"))?;
+    if let Some(b) = bank_id
+        && banks::get(&mut tx, b).await?.is_none()
+    {
+        return Err(AppError::field("bank_id", "not_found", format!("no partner bank with id {b}")));
+    }
+    let flags = if current == bank_id {
+        FinancingFlags { firm_id, lead_bank_id: current, tutoring_whitelist }
+    } else {
+        firm_finance::set_lead_bank(&mut tx, firm_id, bank_id, now).await?;
+        flags_changed(db, &mut tx, firm_id, "lead_bank_id", now).await?
+    };
+    tx.commit().await?;
+    Ok(flags)
+}
+
+/// Puts the firm on, or takes it off, the financial-tutoring whitelist.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id, whitelisted))]
+pub async fn set_tutoring(db: &Db, firm_id: Uuid, whitelisted: bool, now: DateTime<Utc>) -> AppResult<FinancingFlags> {
+    let mut tx = db.begin().await?;
+    let (lead_bank_id, current) = firm_finance::flags(&mut tx, firm_id).await?.ok_or(AppError::not_found("firm"))?;
+    let flags = if current == whitelisted {
+        FinancingFlags { firm_id, lead_bank_id, tutoring_whitelist: current }
+    } else {
+        firm_finance::set_tutoring(&mut tx, firm_id, whitelisted, now).await?;
+        flags_changed(db, &mut tx, firm_id, "tutoring_whitelist", now).await?
+    };
+    tx.commit().await?;
+    Ok(flags)
+}
+
+/// Records the change (so matching and webhooks follow) and answers the flags as they now stand.
+async fn flags_changed(
+    db: &Db,
+    tx: &mut Conn,
+    firm_id: Uuid,
+    field: &'static str,
+    now: DateTime<Utc>,
+) -> AppResult<FinancingFlags> {
+    let data = serde_json::json!({ "firm_id": firm_id, "changed": [field] });
+    events::record(tx, NewEvent::firm_change(EventKind::FirmUpdated, firm_id, data), now).await?;
+    matching::refresh_firm(tx, db.dialect(), firm_id, now).await?;
+    let (lead_bank_id, tutoring_whitelist) =
+        firm_finance::flags(tx, firm_id).await?.ok_or(AppError::not_found("firm"))?;
+    Ok(FinancingFlags { firm_id, lead_bank_id, tutoring_whitelist })
 }

@@ -45,12 +45,14 @@ async fn require_firm_exists(conn: &mut Conn, firm_id: Uuid) -> AppResult<()> {
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn records(conn: &mut Conn, firm_id: Uuid) -> AppResult<FirmRecords> {
     require_firm_exists(conn, firm_id).await?;
     store::load(conn, firm_id).await
 }
 
 /// Applies a validated patch: each section present replaces that section.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn patch(
     conn: &mut Conn,
     dialect: Dialect,
@@ -83,6 +85,7 @@ pub async fn patch(
 
 /// Records an attestation. Office-only keys refuse a firm's statement (403).
 #[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
 pub async fn attest(
     conn: &mut Conn,
     dialect: Dialect,
@@ -121,6 +124,7 @@ pub async fn attest(
     Ok(statement)
 }
 
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn put_tier_inputs(
     conn: &mut Conn,
     dialect: Dialect,
@@ -476,6 +480,7 @@ impl FirmInputsBatch {
 /// Writes the imported inputs of firms known by credit code, in the import's transaction.
 /// Dated entries and years are upserted; a financing record given replaces the firm's.
 /// Returns how many rows were written.
+#[tracing::instrument(skip_all)]
 pub async fn write_imported(
     conn: &mut Conn,
     dialect: Dialect,

@@ -10,6 +10,7 @@ use crate::domain::events::EventKind;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmFields, FirmInput};
 use crate::error::{AppError, AppResult};
 use crate::service::events::{self, NewEvent};
+pub use crate::store::firms::FirmFilter;
 use crate::store::{Conn, financials, firms};
 
 /// Names of the fields that differ, for event payloads (values of contact fields are never put
@@ -39,6 +40,7 @@ pub fn changed_fields(before: &FirmFields, after: &FirmFields) -> Vec<&'static s
     changed
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<Firm> {
     let firm = firms::insert(conn, fields, now).await?;
     let data = json!({ "firm_id": firm.id, "city": firm.city, "tier": firm.tier, "industry_code": firm.industry_code });
@@ -48,6 +50,7 @@ pub async fn create(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) ->
 }
 
 /// Applies new field values; records an event only when something changed.
+#[tracing::instrument(skip_all)]
 pub async fn update(
     conn: &mut Conn,
     current: &Firm,
@@ -64,6 +67,7 @@ pub async fn update(
     Ok((firm, changed))
 }
 
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn put_financials(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, now: DateTime<Utc>) -> AppResult<bool> {
     if firms::get(conn, firm_id).await?.is_none() {
         return Err(AppError::not_found("firm"));
@@ -78,6 +82,7 @@ pub async fn put_financials(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, 
 
 /// Changes some of a firm's fields as the caller (the enterprise itself, the office); the
 /// matches follow before the transaction commits. An enterprise cannot change its credit code.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn patch_as(
     conn: &mut Conn,
     dialect: Dialect,
@@ -109,6 +114,7 @@ pub async fn patch_as(
 }
 
 /// Writes one fiscal year of a firm's financials whole, as the caller (the enterprise itself, the office).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn put_financials_as(
     conn: &mut Conn,
     dialect: Dialect,
@@ -127,9 +133,47 @@ pub async fn put_financials_as(
 }
 
 /// A firm as the caller may see it, with its financials oldest first.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn get_as(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<(Firm, Vec<FinancialYear>)> {
     caller.require_firm(id)?;
     let firm = firms::get(conn, id).await?.ok_or(AppError::not_found("firm"))?;
     let years = financials::list(conn, id).await?;
     Ok((firm, years))
+}
+
+/// The firms the caller may list: the office all (filtered), an enterprise only its own.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
+pub async fn list_as(
+    conn: &mut Conn,
+    caller: &Principal,
+    filter: &FirmFilter,
+    after: Option<Uuid>,
+    limit: u32,
+) -> AppResult<Vec<Firm>> {
+    match caller.role {
+        Role::Admin => firms::list(conn, filter, after, limit).await,
+        Role::Enterprise => {
+            let firm = match caller.firm_id() {
+                Some(id) if after.is_none_or(|a| id > a) => firms::get(conn, id).await?,
+                _ => None,
+            };
+            Ok(firm.into_iter().collect())
+        }
+        role => Err(AppError::Forbidden(format!("a {role} key cannot list firms"))),
+    }
+}
+
+/// One firm, if it exists.
+#[tracing::instrument(skip_all, fields(id = %id))]
+pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Firm> {
+    firms::get(conn, id).await?.ok_or(AppError::not_found("firm"))
+}
+
+/// A firm's yearly financials, oldest first (404 for a firm that does not exist).
+#[tracing::instrument(skip_all, fields(id = %id))]
+pub async fn financials(conn: &mut Conn, id: Uuid) -> AppResult<Vec<FinancialYear>> {
+    if firms::get(conn, id).await?.is_none() {
+        return Err(AppError::not_found("firm"));
+    }
+    financials::list(conn, id).await
 }

@@ -9,6 +9,7 @@ use crate::domain::events::EventKind;
 use crate::domain::investment::{Investment, InvestmentFields, InvestmentInput};
 use crate::error::{AppError, AppResult};
 use crate::service::events::{self, NewEvent};
+pub use crate::store::investments::InvestmentFilter;
 use crate::store::{Conn, firms, funds, investments, roadshows};
 
 async fn event(conn: &mut Conn, kind: EventKind, inv: &Investment, now: DateTime<Utc>) -> AppResult<()> {
@@ -32,6 +33,7 @@ async fn event(conn: &mut Conn, kind: EventKind, inv: &Investment, now: DateTime
 }
 
 /// Records an investment of `fund_id`; the firm, the fund and the roadshow (if named) must exist.
+#[tracing::instrument(skip_all, fields(fund_id = %fund_id))]
 pub async fn record(conn: &mut Conn, fund_id: Uuid, f: &InvestmentFields, now: DateTime<Utc>) -> AppResult<Investment> {
     let mut missing = Vec::new();
     if funds::get(conn, fund_id).await?.is_none() {
@@ -65,6 +67,7 @@ pub async fn record(conn: &mut Conn, fund_id: Uuid, f: &InvestmentFields, now: D
     Ok(inv)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn update(
     conn: &mut Conn,
     current: &Investment,
@@ -79,7 +82,27 @@ pub async fn update(
     Ok(inv)
 }
 
+/// Whether the caller may see this investment: the office, its fund, or its firm.
+fn may_see(caller: &Principal, inv: &Investment) -> bool {
+    match caller.role {
+        Role::Admin => true,
+        Role::Fund => caller.fund_id() == Some(inv.fund_id),
+        Role::Enterprise => caller.firm_id() == Some(inv.firm_id),
+        Role::Bank => false,
+    }
+}
+
+/// One investment, if the caller may see it (otherwise not found).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
+pub async fn get_as(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<Investment> {
+    match investments::get(conn, id).await? {
+        Some(inv) if may_see(caller, &inv) => Ok(inv),
+        _ => Err(AppError::not_found("investment")),
+    }
+}
+
 /// Records an investment as the caller: a fund for itself, the office for a named fund.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn record_as(
     conn: &mut Conn,
     caller: &Principal,
@@ -94,6 +117,7 @@ pub async fn record_as(
 }
 
 /// Investments the caller may see: a fund its own, an enterprise those in its firm, the office all.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn list_as(
     conn: &mut Conn,
     caller: &Principal,
@@ -118,6 +142,7 @@ pub async fn list_as(
 }
 
 /// Like [`list_as`], each with its firm's name (for people).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn list_named_as(
     conn: &mut Conn,
     caller: &Principal,

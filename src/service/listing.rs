@@ -59,7 +59,26 @@ impl RulesCache {
     }
 }
 
+/// Stores an operator's version of a listing standard (never refreshed from the shipped data);
+/// the caller has checked it against the rule book it joins.
+#[tracing::instrument(skip_all, fields(key_id = %key_id, version = %set.version))]
+pub async fn put_operator_rule_set(conn: &mut Conn, set: &RuleSet, key_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    listing::put_rule_set(conn, set, false, Some(key_id), now).await
+}
+
+/// Stores an operator's version of the tier scheme, like [`put_operator_rule_set`].
+#[tracing::instrument(skip_all, fields(key_id = %key_id, version = %scheme.version))]
+pub async fn put_operator_tier_scheme(
+    conn: &mut Conn,
+    scheme: &TierScheme,
+    key_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    listing::put_tier_scheme(conn, scheme, false, Some(key_id), now).await
+}
+
 /// Stores the built-in rule versions the database does not have yet (at start-up).
+#[tracing::instrument(skip_all)]
 pub async fn ensure_builtin_rules(db: &Db, now: DateTime<Utc>) -> anyhow::Result<usize> {
     let sets = builtin_rule_sets().map_err(|e| anyhow::anyhow!("built-in listing rules: {e}"))?;
     let schemes = builtin_tier_schemes().map_err(|e| anyhow::anyhow!("built-in tier schemes: {e}"))?;
@@ -71,6 +90,7 @@ pub async fn ensure_builtin_rules(db: &Db, now: DateTime<Utc>) -> anyhow::Result
 
 /// The attestation keys the stored rules read (the built-in rules when none are stored yet,
 /// e.g. for the command-line import before the service first started).
+#[tracing::instrument(skip_all)]
 pub async fn attestation_catalogue(conn: &mut Conn) -> AppResult<BTreeMap<String, AttestationKey>> {
     let (book, tiers) = RulesCache::default().books(conn).await?;
     let keys = crate::service::firm_inputs::attestation_keys(&book, &tiers);
@@ -84,6 +104,7 @@ pub async fn attestation_catalogue(conn: &mut Conn) -> AppResult<BTreeMap<String
 
 /// What the registry knows of a firm for the evaluators, as it stood on `as_of`: the record,
 /// financials, the dated inputs in force then, and the listing milestones reached by then.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn readiness_input(conn: &mut Conn, firm_id: Uuid, as_of: NaiveDate) -> AppResult<ReadinessInput> {
     let firm = firms::get(conn, firm_id).await?.ok_or(AppError::not_found("firm"))?;
     let years = financials::list(conn, firm_id).await?;
@@ -112,6 +133,7 @@ pub struct ReadinessReport {
     pub venues: Vec<VenueReadiness>,
 }
 
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn readiness(
     book: &RuleBook,
     input: &ReadinessInput,
@@ -264,6 +286,7 @@ fn stage_error(err: StageError) -> AppError {
 
 /// Records a milestone (checked against the venue's stage machine), refreshes the venue's stored
 /// status and writes `listing.stage_reached`, all in the caller's transaction.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn record_event(
     conn: &mut Conn,
     firm_id: Uuid,
@@ -323,6 +346,7 @@ pub async fn record_event(
 }
 
 /// Progress on every venue, as of `today`.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn progress_all(conn: &mut Conn, firm_id: Uuid, today: NaiveDate) -> AppResult<Vec<Progress>> {
     if firms::get(conn, firm_id).await?.is_none() {
         return Err(AppError::not_found("firm"));
@@ -332,6 +356,7 @@ pub async fn progress_all(conn: &mut Conn, firm_id: Uuid, today: NaiveDate) -> A
 }
 
 /// Readiness of a firm as the caller may see it (the enterprise itself, the office).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
 pub async fn readiness_as(
     conn: &mut Conn,
     rules: &RulesCache,
@@ -347,6 +372,7 @@ pub async fn readiness_as(
 }
 
 /// Listing progress on every venue, as the caller may see it (the enterprise itself, the office).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
 pub async fn progress_as(
     conn: &mut Conn,
     caller: &crate::domain::access::Principal,

@@ -371,6 +371,7 @@ fn start_at(cursor: Option<&str>) -> AppResult<Resume> {
 }
 
 /// One page of the pull (see the module documentation of `api::matches` for the sync protocol).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn pull(conn: &mut Conn, caller: &Principal, q: &MatchQuery, now: DateTime<Utc>) -> AppResult<MatchPage> {
     let reader = pull_reader(caller, q.bank_id)?;
     let filter = pull_filter(q)?;
@@ -387,6 +388,7 @@ pub async fn pull(conn: &mut Conn, caller: &Principal, q: &MatchQuery, now: Date
 }
 
 /// The whole pull (every page from the cursor on) as CSV, with the sync token for next time.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn pull_csv(
     conn: &mut Conn,
     caller: &Principal,
@@ -420,6 +422,7 @@ pub async fn pull_csv(
 
 /// One match. A bank reads its own products' matches of firms whose consent covers it (not found
 /// otherwise); an enterprise its own; the office any.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id, product_id = %product_id))]
 pub async fn one(
     conn: &mut Conn,
     caller: &Principal,
@@ -483,6 +486,7 @@ pub struct FirmMatches {
 /// The matches and near misses of a firm, for a caller allowed to see it: the enterprise itself
 /// and the office see every bank's products; a bank (only while the firm's consent covers it,
 /// 404 otherwise) sees its own products.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn firm_matches(
     conn: &mut Conn,
     firm_id: Uuid,
@@ -538,6 +542,7 @@ pub async fn firm_matches(
 /// A firm's matches and near misses as the caller may see them: the enterprise itself and the
 /// office see every bank's products; a bank (only while the firm's consent covers it, not found
 /// otherwise) sees its own.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
 pub async fn firm_matches_for(
     conn: &mut Conn,
     caller: &Principal,

@@ -7,10 +7,12 @@ use crate::domain::access::Principal;
 use crate::domain::events::EventKind;
 use crate::domain::pool::Admission;
 use crate::domain::pool::PoolEntry;
+use crate::domain::pool::PoolHistoryEntry;
 use crate::error::{AppError, AppResult};
 use crate::service::events::{self, NewEvent};
 use crate::store::Conn;
-use crate::store::pool::{self, PoolFilter};
+use crate::store::pool;
+pub use crate::store::pool::PoolFilter;
 use chrono::{DateTime, Utc};
 
 const CSV_HEADER: &[&str] = &[
@@ -28,6 +30,7 @@ const CSV_HEADER: &[&str] = &[
 ];
 
 /// Admits a firm to the pool, or updates its entry; returns the entry and whether it is new.
+#[tracing::instrument(skip_all)]
 pub async fn admit(
     conn: &mut Conn,
     a: &Admission,
@@ -42,6 +45,7 @@ pub async fn admit(
 }
 
 /// Takes a firm out of the pool, with the reason.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn remove(
     conn: &mut Conn,
     firm_id: Uuid,
@@ -55,6 +59,20 @@ pub async fn remove(
     Ok(())
 }
 
+/// A pool entry with its history, oldest first (the office only).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
+pub async fn entry(
+    conn: &mut Conn,
+    caller: &Principal,
+    firm_id: Uuid,
+) -> AppResult<(PoolEntry, Vec<PoolHistoryEntry>)> {
+    caller.require_admin()?;
+    let entry = pool::get(conn, firm_id).await?.ok_or(AppError::not_found("reserve pool entry"))?;
+    let history = pool::history(conn, firm_id).await?;
+    Ok((entry, history))
+}
+
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn list(
     conn: &mut Conn,
     caller: &Principal,
@@ -67,6 +85,7 @@ pub async fn list(
 }
 
 /// The filtered pool from `after` on, every page, as CSV.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn csv(
     conn: &mut Conn,
     caller: &Principal,

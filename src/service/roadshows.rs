@@ -16,11 +16,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::db::Db;
 use crate::domain::access::{Principal, Role};
 use crate::domain::events::EventKind;
 use crate::domain::roadshow::{
-    Presenter, Registration, RegistrationFields, RegistrationInput, RegistrationStatus, Roadshow, RoadshowFields,
-    RoadshowInput, RoadshowStatus, email_key, moved_slot, registration_refusal, valid_industry_prefix,
+    InvestorVisibility, Presenter, Recommendation, Registration, RegistrationFields, RegistrationInput,
+    RegistrationStatus, Roadshow, RoadshowFields, RoadshowInput, RoadshowStatus, email_key, moved_slot, rank,
+    registration_refusal, valid_industry_prefix,
 };
 use crate::error::{AppError, AppResult};
 use crate::mail::ics::Party;
@@ -157,6 +159,7 @@ async fn reload(conn: &mut Conn, id: Uuid) -> AppResult<Registration> {
     registrations::get(conn, id).await?.ok_or_else(|| anyhow::anyhow!("registration {id} vanished").into())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create_roadshow(conn: &mut Conn, f: &RoadshowFields, now: DateTime<Utc>) -> AppResult<Roadshow> {
     let rs = roadshows::insert(conn, f, RoadshowStatus::Draft, now).await?;
     record_event(
@@ -174,6 +177,7 @@ pub async fn create_roadshow(conn: &mut Conn, f: &RoadshowFields, now: DateTime<
 /// Applies a PATCH. A change of title, place or time raises the calendar SEQUENCE and mails every
 /// confirmed registration (and every presenter) an updated invitation; a larger capacity promotes
 /// from the waitlist at once.
+#[tracing::instrument(skip_all, fields(id = %id))]
 pub async fn update_roadshow(
     conn: &mut Conn,
     lh: &Letterhead,
@@ -249,6 +253,7 @@ pub async fn update_roadshow(
 
 /// Moves a roadshow along its state machine. Cancelling cancels every active registration, frees
 /// the seats and mails each registrant a calendar cancellation.
+#[tracing::instrument(skip_all, fields(id = %id))]
 pub async fn change_status(
     conn: &mut Conn,
     lh: &Letterhead,
@@ -329,6 +334,7 @@ fn already_registered(existing: &Registration, caller: &Principal) -> AppError {
 /// The roadshow lock is held from the first statement to commit, so the path is kept short: lock,
 /// seat update (and waitlist counter), insert, mail row. A duplicate address is detected by the
 /// insert itself (the partial unique index); the caller's rollback then returns the seat.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, fund_id = %fund_id, roadshow_id = %roadshow_id))]
 pub async fn register(
     conn: &mut Conn,
     lh: &Letterhead,
@@ -434,6 +440,7 @@ async fn why_not_admitted(conn: &mut Conn, roadshow_id: Uuid, caller: &Principal
 /// Gives free seats to the waitlist, in waitlist order: each waitlisted registration whose party
 /// fits in the seats still free is promoted (a large party that does not fit keeps its place for
 /// the next release, and does not block smaller parties behind it). Returns the promoted.
+#[tracing::instrument(skip_all)]
 pub async fn promote(
     conn: &mut Conn,
     lh: &Letterhead,
@@ -478,6 +485,7 @@ pub async fn promote(
 /// Cancels a registration. A fund may cancel its own until the cancellation deadline; the office
 /// may cancel any until the roadshow ends. Cancelling a cancelled registration changes nothing.
 /// Seats it held go to the waitlist in the same transaction.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, roadshow_id = %roadshow_id, registration_id = %registration_id))]
 pub async fn cancel(
     conn: &mut Conn,
     lh: &Letterhead,
@@ -521,6 +529,7 @@ pub async fn cancel(
 
 /// The office approves (the registration then takes seats or joins the waitlist) or rejects a
 /// registration that waits for approval.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, roadshow_id = %roadshow_id, registration_id = %registration_id))]
 pub async fn decide(
     conn: &mut Conn,
     lh: &Letterhead,
@@ -564,6 +573,7 @@ pub async fn decide(
 
 /// A registration of this roadshow that the caller may see: the office sees all, a fund only its
 /// own. Anything else is "not found", so a fund cannot probe other funds' registrations.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, roadshow_id = %roadshow_id, registration_id = %registration_id))]
 pub async fn visible_registration(
     conn: &mut Conn,
     roadshow_id: Uuid,
@@ -578,6 +588,7 @@ pub async fn visible_registration(
 }
 
 /// Schedules (or moves) a presenting firm's slot and mails the firm its invitation.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id, roadshow_id = %roadshow_id))]
 pub async fn set_presenter(
     conn: &mut Conn,
     lh: &Letterhead,
@@ -632,6 +643,7 @@ pub async fn set_presenter(
 }
 
 /// Publishing a roadshow with presenters already scheduled (while a draft) mails them their slots.
+#[tracing::instrument(skip_all)]
 pub async fn mail_all_presenters(conn: &mut Conn, lh: &Letterhead, rs: &Roadshow, now: DateTime<Utc>) -> AppResult<()> {
     for p in roadshows::presenters(conn, rs.id, None).await? {
         mail_presenter(conn, lh, rs, &p, now).await?;
@@ -662,6 +674,7 @@ fn require_roadshow_reader(caller: &Principal) -> AppResult<()> {
 }
 
 /// The roadshow if the caller may see it (drafts are the office's alone; to others they do not exist).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn visible_roadshow(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<Roadshow> {
     require_roadshow_reader(caller)?;
     match roadshows::get(conn, id).await? {
@@ -693,6 +706,7 @@ pub struct RoadshowSearch {
 
 /// Roadshows a reader may list: the office every status (by default), funds and enterprises the
 /// published ones; `None` is the public, who see published roadshows only.
+#[tracing::instrument(skip_all)]
 pub async fn list_roadshows(
     conn: &mut Conn,
     caller: Option<&Principal>,
@@ -741,6 +755,7 @@ pub async fn list_roadshows(
 }
 
 /// Presenters and their slots: the office and funds see all; an enterprise only its own slot.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn presenters(conn: &mut Conn, caller: &Principal, rs: &Roadshow) -> AppResult<Vec<Presenter>> {
     let only = match caller.role {
         Role::Enterprise => Some(caller.firm_id().ok_or_else(|| AppError::Forbidden("this key has no firm".into()))?),
@@ -750,6 +765,7 @@ pub async fn presenters(conn: &mut Conn, caller: &Principal, rs: &Roadshow) -> A
 }
 
 /// Registers for a roadshow as the caller: a fund for itself, the office on a named fund's behalf.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, roadshow_id = %roadshow_id))]
 pub async fn register_as(
     conn: &mut Conn,
     lh: &Letterhead,
@@ -769,6 +785,7 @@ pub async fn register_as(
 }
 
 /// Registrations of a roadshow: the office sees all (or one fund's), a fund its own.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, roadshow_id = %roadshow_id))]
 pub async fn registrations_of(
     conn: &mut Conn,
     caller: &Principal,
@@ -789,6 +806,7 @@ pub async fn registrations_of(
 }
 
 /// A fund's own registrations across roadshows, newest first, each with its roadshow.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn registrations_of_fund(
     conn: &mut Conn,
     caller: &Principal,
@@ -813,6 +831,7 @@ pub struct CheckInResult {
 
 /// Checks a registration in at the door by its token (the office). Every attempt is logged, the
 /// refused ones too (they commit their log line and then fail).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, roadshow_id = %roadshow_id))]
 pub async fn check_in(
     db: &crate::db::Db,
     caller: &Principal,
@@ -867,6 +886,7 @@ pub async fn check_in(
 }
 
 /// A firm's presenter slots with their roadshows (the firm itself: published roadshows only; the office: all).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
 pub async fn firm_slots(conn: &mut Conn, caller: &Principal, firm_id: Uuid) -> AppResult<FirmSlots> {
     caller.require_firm(firm_id)?;
     if firms::get(conn, firm_id).await?.is_none() {
@@ -882,6 +902,7 @@ pub async fn firm_slots(conn: &mut Conn, caller: &Principal, firm_id: Uuid) -> A
 
 /// The roadshow as an iCalendar feed (METHOD:PUBLISH, one VEVENT with the presenter schedule in
 /// its description). The UID differs from the registration invitations' UIDs on purpose.
+#[tracing::instrument(skip_all)]
 pub async fn calendar_ics(conn: &mut Conn, lh: &Letterhead, rs: &Roadshow) -> AppResult<String> {
     let presenters = roadshows::presenters(conn, rs.id, None).await?;
     let mut zh =
@@ -924,4 +945,113 @@ pub async fn calendar_ics(conn: &mut Conn, lh: &Letterhead, rs: &Roadshow) -> Ap
         dtstamp: rs.updated_at,
     };
     Ok(ics::calendar(&[event]))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusCount {
+    #[schema(value_type = RegistrationStatus)]
+    pub status: RegistrationStatus,
+    pub registrations: i64,
+    pub seats: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MoneyCount {
+    pub count: i64,
+    #[schema(value_type = String, example = "30000000.00")]
+    pub amount: rust_decimal::Decimal,
+}
+
+/// What came of a roadshow.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Outcome {
+    pub roadshow_id: Uuid,
+    pub status: RoadshowStatus,
+    pub capacity: i64,
+    pub seats_taken: i64,
+    pub registrations: Vec<StatusCount>,
+    pub checked_in: i64,
+    pub presenters: i64,
+    /// Open investment intentions recorded against this roadshow.
+    pub intentions: MoneyCount,
+    /// Closed investments recorded against this roadshow.
+    pub closed_investments: MoneyCount,
+}
+
+/// One roadshow (any state).
+#[tracing::instrument(skip_all, fields(id = %id))]
+pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Roadshow> {
+    roadshows::get(conn, id).await?.ok_or(AppError::not_found("roadshow"))
+}
+
+/// The roadshow with the `limit` best-fitting firms that could present at it, best first.
+#[tracing::instrument(skip_all, fields(id = %id))]
+pub async fn recommendations(conn: &mut Conn, id: Uuid, limit: usize) -> AppResult<(Roadshow, Vec<Recommendation>)> {
+    let rs = get(conn, id).await?;
+    let candidates = roadshows::candidates(conn, rs.id, &rs.industry_focus).await?;
+    let mut items = rank(&rs.industry_focus, candidates);
+    items.truncate(limit);
+    Ok((rs, items))
+}
+
+/// Takes a firm off the roadshow's presenters.
+#[tracing::instrument(skip_all, fields(roadshow_id = %roadshow_id, firm_id = %firm_id))]
+pub async fn remove_presenter(db: &Db, roadshow_id: Uuid, firm_id: Uuid) -> AppResult<()> {
+    let mut tx = db.begin().await?;
+    if !roadshows::delete_presenter(&mut tx, roadshow_id, firm_id).await? {
+        return Err(AppError::not_found("presenter"));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What came of a roadshow: registrations by status, attendance, presenters, investments.
+#[tracing::instrument(skip_all, fields(id = %id))]
+pub async fn outcome(conn: &mut Conn, id: Uuid) -> AppResult<Outcome> {
+    let rs = get(conn, id).await?;
+    let (by_status, checked_in) = registrations::counts(conn, rs.id).await?;
+    let presenters = roadshows::presenters(conn, rs.id, None).await?.len() as i64;
+    let ((ni, ai), (nc, ac)) = crate::store::investments::totals_for_roadshow(conn, rs.id).await?;
+    Ok(Outcome {
+        roadshow_id: rs.id,
+        status: rs.status,
+        capacity: rs.capacity,
+        seats_taken: rs.seats_taken,
+        registrations: by_status
+            .into_iter()
+            .map(|(status, registrations, seats)| StatusCount { status, registrations, seats })
+            .collect(),
+        checked_in,
+        presenters,
+        intentions: MoneyCount { count: ni, amount: ai },
+        closed_investments: MoneyCount { count: nc, amount: ac },
+    })
+}
+
+/// Whether the firm has opted in to being shown to fund managers.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
+pub async fn investor_visibility(conn: &mut Conn, firm_id: Uuid) -> AppResult<InvestorVisibility> {
+    if firms::get(conn, firm_id).await?.is_none() {
+        return Err(AppError::not_found("firm"));
+    }
+    roadshows::visibility(conn, firm_id).await
+}
+
+/// Opts the firm in to (or out of) being recommended to fund managers.
+#[tracing::instrument(skip_all, fields(firm_id = %firm_id, key_id = %key_id))]
+pub async fn set_investor_visibility(
+    db: &Db,
+    firm_id: Uuid,
+    visible: bool,
+    key_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<InvestorVisibility> {
+    let mut tx = db.begin().await?;
+    if firms::get(&mut tx, firm_id).await?.is_none() {
+        return Err(AppError::not_found("firm"));
+    }
+    let v = roadshows::set_visibility(&mut tx, firm_id, visible, key_id, now).await?;
+    tx.commit().await?;
+    tracing::info!(visible = v.visible, "investor visibility set");
+    Ok(v)
 }

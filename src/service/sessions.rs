@@ -129,6 +129,7 @@ async fn open(
 
 /// Signs in with an API key. `None` when the key is unknown or revoked. A session the browser
 /// already had is ended: every sign-in gets a new session id.
+#[tracing::instrument(skip_all)]
 pub async fn sign_in_with_key(
     db: &Db,
     key: &str,
@@ -147,6 +148,7 @@ pub async fn sign_in_with_key(
 
 /// Mails one-time links to `address` if it is the contact of firms or funds. Says nothing about
 /// whether it is: the caller answers the same either way. `link_base` is the public base URL.
+#[tracing::instrument(skip_all)]
 pub async fn request_link(
     db: &Db,
     address: &str,
@@ -209,6 +211,7 @@ pub async fn request_link(
 
 /// Uses up a mailed link and opens a session for its firm or fund. `None` when the link is
 /// unknown, used, expired, or its address is no longer that subject's contact.
+#[tracing::instrument(skip_all)]
 pub async fn redeem_link(
     db: &Db,
     token: &str,
@@ -237,6 +240,7 @@ pub async fn redeem_link(
 
 /// The live session of a token: `None` when it is unknown, idle or past its lifetime, or its
 /// credential no longer holds (key revoked, contact address changed).
+#[tracing::instrument(skip_all)]
 pub async fn load(db: &Db, token: &str, life: Lifetimes, now: DateTime<Utc>) -> AppResult<Option<Session>> {
     let mut conn = db.pool().acquire().await?;
     let Some(s) = store::find(&mut conn, &digest(token)).await? else { return Ok(None) };
@@ -259,6 +263,7 @@ pub async fn load(db: &Db, token: &str, life: Lifetimes, now: DateTime<Utc>) -> 
     Ok(Some(Session { id: s.id, principal: Principal { key_id, role: s.role, subject: s.subject_id } }))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn sign_out(db: &Db, token: &str) -> AppResult<()> {
     let mut conn = db.pool().acquire().await?;
     store::delete(&mut conn, &digest(token)).await

@@ -11,12 +11,12 @@ use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::row::RowExt;
 use crate::domain::firm::{City, Tier, Venue};
 use crate::domain::listing_stage::ListingStage;
 use crate::domain::programme::{MetricValue, Plan, ProgrammeMetric, Target, TargetResult, assess};
 use crate::error::AppResult;
 use crate::store::Conn;
+use crate::store::programme::{self, ShareOf, Tiers};
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Actuals {
@@ -139,6 +139,7 @@ fn avg(v: Option<f64>) -> Option<Decimal> {
 const EXCHANGES: [Venue; 3] = [Venue::Bse, Venue::Star, Venue::Chinext];
 
 /// Programme statistics for the office.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn programme_as(
     conn: &mut Conn,
     caller: &crate::domain::access::Principal,
@@ -151,23 +152,15 @@ pub async fn programme_as(
     programme(conn, year).await
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> {
     let fiscal_year = year - 1;
     let mut actual = Actuals::default();
     let mut cities: BTreeMap<Option<City>, CityBreakdown> = BTreeMap::new();
     let mut tiers: BTreeMap<Option<Tier>, TierBreakdown> = BTreeMap::new();
 
-    let rows = sqlx::query(
-        "SELECT f.city, f.tier, COUNT(*) AS firms, SUM(CASE WHEN f.in_reserve_pool = $1 THEN 1 ELSE 0 END) AS pool \
-         FROM firms f GROUP BY f.city, f.tier",
-    )
-    .bind(true)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let city: Option<City> = r.opt_vocab("city")?;
-        let tier: Option<Tier> = r.opt_vocab("tier")?;
-        let (firms, pool) = (r.int("firms")?, r.opt_int("pool")?.unwrap_or(0));
+    for r in programme::firms_by_city_and_tier(conn).await? {
+        let (city, tier, firms, pool) = (r.city, r.tier, r.firms, r.pool_firms);
         actual.firms += firms;
         let c = cities.entry(city).or_insert_with(|| CityBreakdown { city, ..CityBreakdown::default() });
         c.firms += firms;
@@ -201,21 +194,10 @@ pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> 
 
     actual.provincial_srdi_or_above = actual.provincial_srdi + actual.little_giant;
 
-    let rows = sqlx::query(
-        "SELECT f.tier, COUNT(*) AS n, AVG(CAST(fi.rd_expense AS DOUBLE PRECISION) / fi.revenue) AS rd, \
-         AVG(CAST(fi.invention_patents AS DOUBLE PRECISION)) AS patents \
-         FROM financials fi JOIN firms f ON f.id = fi.firm_id \
-         WHERE fi.fiscal_year = $1 AND fi.revenue > 0 AND fi.rd_expense IS NOT NULL GROUP BY f.tier",
-    )
-    .bind(i64::from(fiscal_year))
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let tier: Option<Tier> = r.opt_vocab("tier")?;
-        let rd: Option<f64> = sqlx::Row::try_get(r, "rd")?;
-        let patents: Option<f64> = sqlx::Row::try_get(r, "patents")?;
+    for r in programme::rd_by_tier(conn, fiscal_year).await? {
+        let (tier, rd, patents) = (r.tier, r.mean_rd_ratio, r.mean_invention_patents);
         if let Some(t) = tiers.get_mut(&tier) {
-            t.firms_with_rd_data = r.int("n")?;
+            t.firms_with_rd_data = r.firms;
             t.avg_rd_ratio_pct = pct(rd);
             t.avg_invention_patents = avg(patents);
         }
@@ -235,16 +217,7 @@ pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> 
             (*v, VenueBreakdown { venue: *v, pool_firms: 0, key_firms: 0, stages: Vec::new(), listed_since_2022: 0 })
         })
         .collect();
-    let rows = sqlx::query(
-        "SELECT target_venue, COUNT(*) AS n, SUM(CASE WHEN key_firm = $1 THEN 1 ELSE 0 END) AS key_firms \
-         FROM reserve_pool GROUP BY target_venue",
-    )
-    .bind(true)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let v: Venue = r.vocab("target_venue")?;
-        let (n, k) = (r.int("n")?, r.opt_int("key_firms")?.unwrap_or(0));
+    for (v, n, k) in programme::pool_by_venue(conn).await? {
         actual.reserve_pool_size += n;
         actual.key_reserve_firms += k;
         if let Some(b) = venues.get_mut(&v) {
@@ -253,19 +226,7 @@ pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> 
         }
     }
 
-    let rows = sqlx::query(
-        // A firm listed on an exchange is no longer quoted on the NEEQ, whatever its last NEEQ stage.
-        "SELECT ls.venue, ls.current_stage, COUNT(*) AS n FROM listing_status ls WHERE ls.current_stage IS NOT NULL \
-         AND NOT (ls.venue = 'neeq' AND EXISTS (SELECT 1 FROM listing_status x WHERE x.firm_id = ls.firm_id \
-         AND x.venue IN ('bse', 'star', 'chinext') AND x.current_stage = 'listed')) \
-         GROUP BY ls.venue, ls.current_stage ORDER BY ls.venue, ls.current_stage",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let v: Venue = r.vocab("venue")?;
-        let stage: ListingStage = r.vocab("current_stage")?;
-        let n = r.int("n")?;
+    for (v, stage, n) in programme::firms_by_stage(conn).await? {
         if v == Venue::RegionalSrdiBoard && stage == ListingStage::RegionalListed {
             actual.srdi_board_firms += n;
         }
@@ -274,19 +235,7 @@ pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> 
         }
     }
 
-    let year_text = year.to_string();
-    let rows = sqlx::query(
-        "SELECT ls.venue, f.city, COUNT(*) AS n, SUM(CASE WHEN SUBSTR(ls.listed_on, 1, 4) = $1 THEN 1 ELSE 0 END) AS in_year \
-         FROM listing_status ls JOIN firms f ON f.id = ls.firm_id \
-         WHERE ls.listed_on >= '2022-01-01' GROUP BY ls.venue, f.city",
-    )
-    .bind(&year_text)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let v: Venue = r.vocab("venue")?;
-        let city: Option<City> = r.opt_vocab("city")?;
-        let (n, in_year) = (r.int("n")?, r.opt_int("in_year")?.unwrap_or(0));
+    for (v, city, n, in_year) in programme::listings_since_2022(conn, year).await? {
         if let Some(b) = venues.get_mut(&v) {
             b.listed_since_2022 += n;
         }
@@ -300,23 +249,17 @@ pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> 
         }
     }
 
-    let row = sqlx::query("SELECT COUNT(DISTINCT firm_id) AS n FROM listing_status WHERE SUBSTR(reform_on, 1, 4) = $1")
-        .bind(&year_text)
-        .fetch_one(&mut *conn)
-        .await?;
-    actual.shareholding_reforms_in_year = row.int("n")?;
-    srdi_counts(conn, &year_text, &mut actual).await?;
+    actual.shareholding_reforms_in_year = programme::shareholding_reforms(conn, year).await?;
+    let srdi = programme::srdi_counts(conn, year).await?;
+    actual.srdi_reserve_pool_size = srdi.reserve_pool;
+    actual.srdi_new_listings_since_2022 = srdi.new_listings_since_2022;
+    actual.srdi_board_firms_srdi = srdi.on_regional_board;
+    actual.srdi_shareholding_reforms_in_year = srdi.shareholding_reforms_in_year;
 
     let (projects, amount) = crate::store::investments::investment_totals_by_year(conn, year).await?;
     actual.fund_projects_in_year = Some(projects);
     actual.fund_amount_in_year = Some(amount.round_dp(2));
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM roadshows WHERE status IN ('published', 'closed', 'completed') AND SUBSTR(starts_at, 1, 4) = $1",
-    )
-    .bind(&year_text)
-    .fetch_one(&mut *conn)
-    .await?;
-    actual.roadshows_in_year = Some(row.int("n")?);
+    actual.roadshows_in_year = Some(programme::roadshows_in_year(conn, year).await?);
 
     let plan = Plan::builtin().map_err(|e| anyhow::anyhow!("programme targets: {e}"))?;
     let mut targets = Vec::with_capacity(plan.targets.len());
@@ -346,41 +289,6 @@ pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> 
     })
 }
 
-/// Tiers that make a firm 专精特新 in the plan's sense (二(一)): provincial title or 小巨人.
-const SRDI: &str = "('provincial_srdi', 'little_giant')";
-
-/// The 专精特新 subsets of the pool, listing, board and reform counts.
-async fn srdi_counts(conn: &mut Conn, year_text: &str, actual: &mut Actuals) -> AppResult<()> {
-    let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM firms WHERE in_reserve_pool = $1 AND tier IN {SRDI}"))
-        .bind(true)
-        .fetch_one(&mut *conn)
-        .await?;
-    actual.srdi_reserve_pool_size = row.int("n")?;
-    let row = sqlx::query(&format!(
-        "SELECT COUNT(DISTINCT ls.firm_id) AS n FROM listing_status ls JOIN firms f ON f.id = ls.firm_id \
-         WHERE ls.venue IN ('bse', 'star', 'chinext') AND ls.listed_on >= '2022-01-01' AND f.tier IN {SRDI}"
-    ))
-    .fetch_one(&mut *conn)
-    .await?;
-    actual.srdi_new_listings_since_2022 = row.int("n")?;
-    let row = sqlx::query(&format!(
-        "SELECT COUNT(*) AS n FROM listing_status ls JOIN firms f ON f.id = ls.firm_id \
-         WHERE ls.venue = 'regional_srdi_board' AND ls.current_stage = 'regional_listed' AND f.tier IN {SRDI}"
-    ))
-    .fetch_one(&mut *conn)
-    .await?;
-    actual.srdi_board_firms_srdi = row.int("n")?;
-    let row = sqlx::query(&format!(
-        "SELECT COUNT(DISTINCT ls.firm_id) AS n FROM listing_status ls JOIN firms f ON f.id = ls.firm_id \
-         WHERE SUBSTR(ls.reform_on, 1, 4) = $1 AND f.tier IN {SRDI}"
-    ))
-    .bind(year_text)
-    .fetch_one(&mut *conn)
-    .await?;
-    actual.srdi_shareholding_reforms_in_year = row.int("n")?;
-    Ok(())
-}
-
 fn count(n: i64) -> Option<Decimal> {
     Some(Decimal::from(n))
 }
@@ -405,35 +313,17 @@ fn share_value(hit: i64, n: i64, population: i64) -> MetricValue {
     }
 }
 
-/// Counts firms of `tiers` in a query returning `n` (known) and `hit` (at or above), binding
-/// `binds` after the fiscal year ($1), and the population of those tiers.
+/// A share of firms from its counts.
 async fn share_of(
     conn: &mut Conn,
-    tiers: &str,
-    from_where: &str,
-    hit: &str,
+    of: ShareOf,
+    tiers: Tiers,
     fiscal_year: i32,
     threshold: Option<f64>,
 ) -> AppResult<MetricValue> {
-    let sql = format!(
-        "SELECT COUNT(*) AS n, SUM(CASE WHEN {hit} THEN 1 ELSE 0 END) AS hit {from_where} AND f.tier IN {tiers}"
-    );
-    let mut q = sqlx::query(&sql).bind(i64::from(fiscal_year));
-    if let Some(t) = threshold {
-        q = q.bind(t);
-    }
-    let row = q.fetch_one(&mut *conn).await?;
-    let (n, hit) = (row.int("n")?, row.opt_int("hit")?.unwrap_or(0));
-    let pop = sqlx::query(&format!("SELECT COUNT(*) AS n FROM firms f WHERE f.tier IN {tiers}"))
-        .fetch_one(&mut *conn)
-        .await?
-        .int("n")?;
-    Ok(share_value(hit, n, pop))
+    let c = programme::share(conn, of, tiers, fiscal_year, threshold).await?;
+    Ok(share_value(c.hit, c.counted, c.population))
 }
-
-const LITTLE_GIANT: &str = "('little_giant')";
-/// Tier inputs of the fiscal year ($1), joined to their firm.
-const TIER_INPUTS: &str = "FROM tier_inputs ti JOIN firms f ON f.id = ti.firm_id WHERE ti.fiscal_year = $1";
 
 /// The figure one target reads. Fiscal figures read `year − 1`.
 async fn measure(
@@ -456,89 +346,35 @@ async fn measure(
         M::LittleGiant => plain(count(a.little_giant)),
         M::ProvincialSrdiNewSincePlan | M::LittleGiantNewSincePlan => {
             let (tier, tiers) = if metric == M::LittleGiantNewSincePlan {
-                ("little_giant", LITTLE_GIANT)
+                (Tier::LittleGiant, Tiers::LittleGiant)
             } else {
-                ("provincial_srdi", SRDI)
+                (Tier::ProvincialSrdi, Tiers::Srdi)
             };
-            // The first recognition year of the tier: the office's record, else the firm's own
-            // recognition year when its current tier is this one.
-            let sql = format!(
-                "SELECT COUNT(*) AS pop, \
-                 SUM(CASE WHEN y >= $2 AND y <= $3 THEN 1 ELSE 0 END) AS n, \
-                 SUM(CASE WHEN y IS NULL THEN 1 ELSE 0 END) AS unknown FROM ( \
-                   SELECT COALESCE(r.recognized_year, CASE WHEN f.tier = $1 THEN f.tier_recognized_year END) AS y \
-                   FROM firms f LEFT JOIN tier_recognitions r ON r.firm_id = f.id AND r.tier = $1 \
-                   WHERE f.tier IN {tiers}) t"
-            );
-            let row = sqlx::query(&sql)
-                .bind(tier)
-                .bind(i64::from(plan.first_year))
-                .bind(i64::from(year))
-                .fetch_one(&mut *conn)
-                .await?;
+            let (pop, n, unknown) = programme::recognised_since(conn, tier, tiers, plan.first_year, year).await?;
             MetricValue {
-                actual: count(row.opt_int("n")?.unwrap_or(0)),
-                population: Some(row.int("pop")?),
-                firms_year_unknown: Some(row.opt_int("unknown")?.unwrap_or(0)),
+                actual: count(n),
+                population: Some(pop),
+                firms_year_unknown: Some(unknown),
                 ..MetricValue::default()
             }
         }
-        M::SrdiRdRatioShare => {
-            share_of(
-                conn,
-                SRDI,
-                "FROM financials fi JOIN firms f ON f.id = fi.firm_id \
-                 WHERE fi.fiscal_year = $1 AND fi.revenue > 0 AND fi.rd_expense IS NOT NULL",
-                "CAST(fi.rd_expense AS DOUBLE PRECISION) * 100 >= CAST(fi.revenue AS DOUBLE PRECISION) * $2",
-                fy,
-                threshold,
-            )
-            .await?
-        }
-        M::SrdiMainBusinessShare => {
-            share_of(
-                conn,
-                SRDI,
-                "FROM financials fi JOIN firms f ON f.id = fi.firm_id \
-                 WHERE fi.fiscal_year = $1 AND fi.revenue > 0 AND fi.main_business_revenue IS NOT NULL",
-                "CAST(fi.main_business_revenue AS DOUBLE PRECISION) * 100 >= CAST(fi.revenue AS DOUBLE PRECISION) * $2",
-                fy,
-                threshold,
-            )
-            .await?
-        }
-        M::SrdiRdInstitutionShare => {
-            let from = format!("{TIER_INPUTS} AND ti.rd_institution_level IS NOT NULL");
-            share_of(conn, SRDI, &from, "ti.rd_institution_level <> 'no_institution'", fy, None).await?
-        }
+        M::SrdiRdRatioShare => share_of(conn, ShareOf::RdRatio, Tiers::Srdi, fy, threshold).await?,
+        M::SrdiMainBusinessShare => share_of(conn, ShareOf::MainBusiness, Tiers::Srdi, fy, threshold).await?,
+        M::SrdiRdInstitutionShare => share_of(conn, ShareOf::RdInstitution, Tiers::Srdi, fy, None).await?,
         M::LittleGiantProvincialRdPlatformShare => {
-            let from = format!("{TIER_INPUTS} AND ti.rd_institution_level IS NOT NULL");
-            share_of(conn, LITTLE_GIANT, &from, "ti.rd_institution_level IN ('national', 'provincial')", fy, None)
-                .await?
+            share_of(conn, ShareOf::ProvincialRdPlatform, Tiers::LittleGiant, fy, None).await?
         }
         M::SrdiDigitalisationShare | M::LittleGiantDigitalisationShare => {
-            let tiers = if metric == M::LittleGiantDigitalisationShare { LITTLE_GIANT } else { SRDI };
-            let from = format!("{TIER_INPUTS} AND ti.digitalisation_level IS NOT NULL");
-            share_of(conn, tiers, &from, "ti.digitalisation_level >= $2", fy, threshold).await?
+            let tiers = if metric == M::LittleGiantDigitalisationShare { Tiers::LittleGiant } else { Tiers::Srdi };
+            share_of(conn, ShareOf::Digitalisation, tiers, fy, threshold).await?
         }
-        M::SrdiCloudShare => {
-            let from = format!("{TIER_INPUTS} AND ti.cloud_migrated IS NOT NULL");
-            share_of(conn, SRDI, &from, "ti.cloud_migrated = TRUE", fy, None).await?
-        }
+        M::SrdiCloudShare => share_of(conn, ShareOf::Cloud, Tiers::Srdi, fy, None).await?,
         M::SrdiKeyChainShare | M::LittleGiantKeyChainShare => {
-            let tiers = if metric == M::LittleGiantKeyChainShare { LITTLE_GIANT } else { SRDI };
-            let from = format!("{TIER_INPUTS} AND ti.key_chain_supplier IS NOT NULL");
-            share_of(conn, tiers, &from, "ti.key_chain_supplier = TRUE", fy, None).await?
+            let tiers = if metric == M::LittleGiantKeyChainShare { Tiers::LittleGiant } else { Tiers::Srdi };
+            share_of(conn, ShareOf::KeyChain, tiers, fy, None).await?
         }
         M::LittleGiantInventionPatentsMean => {
-            let row = sqlx::query(&format!(
-                "SELECT COUNT(fi.invention_patents) AS n, CAST(COALESCE(SUM(fi.invention_patents), 0) AS BIGINT) AS total \
-                 FROM financials fi JOIN firms f ON f.id = fi.firm_id WHERE fi.fiscal_year = $1 AND f.tier IN {LITTLE_GIANT}"
-            ))
-            .bind(i64::from(fy))
-            .fetch_one(&mut *conn)
-            .await?;
-            let (n, total) = (row.int("n")?, row.opt_int("total")?.unwrap_or(0));
+            let (n, total) = programme::little_giant_invention_patents(conn, fy).await?;
             let mean = (n > 0).then(|| {
                 (Decimal::from(total) / Decimal::from(n))
                     .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::ToZero)
@@ -551,51 +387,22 @@ async fn measure(
             }
         }
         M::LittleGiantRdRatioMean => {
-            let row = sqlx::query(&format!(
-                "SELECT COUNT(*) AS n, AVG(CAST(fi.rd_expense AS DOUBLE PRECISION) / fi.revenue) AS rd \
-                 FROM financials fi JOIN firms f ON f.id = fi.firm_id \
-                 WHERE fi.fiscal_year = $1 AND fi.revenue > 0 AND fi.rd_expense IS NOT NULL AND f.tier IN {LITTLE_GIANT}"
-            ))
-            .bind(i64::from(fy))
-            .fetch_one(&mut *conn)
-            .await?;
-            let mean: Option<f64> = sqlx::Row::try_get(&row, "rd")?;
+            let (n, mean) = programme::little_giant_rd_ratio(conn, fy).await?;
             MetricValue {
                 actual: mean
                     .and_then(|x| Decimal::from_f64(x * 100.0))
                     .map(|d| d.round_dp_with_strategy(4, rust_decimal::RoundingStrategy::ToZero)),
-                firms_counted: Some(row.int("n")?),
+                firms_counted: Some(n),
                 population: Some(a.little_giant),
                 ..MetricValue::default()
             }
         }
-        M::SrdiNewlyCloudMigrated => {
-            let row = sqlx::query(&format!(
-                "SELECT COUNT(*) AS n FROM tier_inputs cur \
-                 JOIN tier_inputs prev ON prev.firm_id = cur.firm_id AND prev.fiscal_year = $2 \
-                 JOIN firms f ON f.id = cur.firm_id \
-                 WHERE cur.fiscal_year = $1 AND cur.cloud_migrated = TRUE AND prev.cloud_migrated = FALSE AND f.tier IN {SRDI}"
-            ))
-            .bind(i64::from(fy))
-            .bind(i64::from(fy - 1))
-            .fetch_one(&mut *conn)
-            .await?;
-            plain(count(row.int("n")?))
-        }
+        M::SrdiNewlyCloudMigrated => plain(count(programme::srdi_newly_cloud_migrated(conn, fy).await?)),
         M::SrdiLoansDisbursed => {
-            let row = sqlx::query(&format!(
-                "SELECT CAST(COALESCE(SUM(CASE WHEN SUBSTR(a.disbursed_on, 1, 4) = $1 THEN a.disbursed_amount ELSE 0 END), 0) AS BIGINT) AS cur, \
-                 CAST(COALESCE(SUM(CASE WHEN SUBSTR(a.disbursed_on, 1, 4) = $2 THEN a.disbursed_amount ELSE 0 END), 0) AS BIGINT) AS prev \
-                 FROM applications a JOIN firms f ON f.id = a.firm_id \
-                 WHERE a.disbursed_amount IS NOT NULL AND f.tier IN {SRDI}"
-            ))
-            .bind(year.to_string())
-            .bind((year - 1).to_string())
-            .fetch_one(&mut *conn)
-            .await?;
+            let (cur, prev) = programme::srdi_loans_disbursed_fen(conn, year).await?;
             MetricValue {
-                actual: Some(crate::db::types::yuan(row.opt_int("cur")?.unwrap_or(0))),
-                previous: Some(crate::db::types::yuan(row.opt_int("prev")?.unwrap_or(0))),
+                actual: Some(crate::db::types::yuan(cur)),
+                previous: Some(crate::db::types::yuan(prev)),
                 ..MetricValue::default()
             }
         }
@@ -603,17 +410,11 @@ async fn measure(
         M::FundProjectsInYear => plain(a.fund_projects_in_year.map(Decimal::from)),
         M::FundAmountInYear => plain(a.fund_amount_in_year),
         M::IndustrialCapitalRoundsInYear | M::IndustrialCapitalAmountInYear => {
-            let row = sqlx::query(
-                "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM equity_rounds \
-                 WHERE investor_kind = 'industrial_capital' AND SUBSTR(paid_in_on, 1, 4) = $1",
-            )
-            .bind(year.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
+            let (n, total) = programme::industrial_capital_rounds(conn, year).await?;
             if metric == M::IndustrialCapitalRoundsInYear {
-                plain(count(row.int("n")?))
+                plain(count(n))
             } else {
-                plain(Some(crate::db::types::yuan(row.opt_int("total")?.unwrap_or(0))))
+                plain(Some(crate::db::types::yuan(total)))
             }
         }
         M::SrdiReservePool => with_all(a.srdi_reserve_pool_size, a.reserve_pool_size),

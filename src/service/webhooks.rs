@@ -6,17 +6,23 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::webhook_dispatcher as dispatcher;
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::access::{Principal, Role};
+use crate::domain::validate::FieldError;
 use crate::error::{AppError, AppResult};
 use crate::store::Conn;
 use crate::store::webhooks as store;
-use crate::webhooks::endpoint::Endpoint;
+pub use crate::webhooks::endpoint::{DisabledReason, Endpoint, EndpointFields, EndpointInput};
 use crate::webhooks::outbox::webhook_id;
-use crate::webhooks::payload::EventEnvelope;
-use crate::webhooks::signing::WebhookSecret;
-use crate::webhooks::{dispatcher, settings};
+pub use crate::webhooks::payload::{EventEnvelope, EventId};
+use crate::webhooks::settings;
+pub use crate::webhooks::settings::load_or_create_key_file;
+pub use crate::webhooks::signing::WebhookSecret;
+
+/// Most deliveries one `recover` call queues.
+pub const RECOVER_CAP: u32 = 10_000;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RotatedSecret {
@@ -72,6 +78,7 @@ pub fn managed_bank(caller: &Principal) -> AppResult<Option<Uuid>> {
 }
 
 /// The endpoint, if the caller may manage it (another bank's is reported as not found).
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn owned(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<Endpoint> {
     let bank = managed_bank(caller)?;
     match store::get_endpoint(conn, id).await? {
@@ -81,6 +88,7 @@ pub async fn owned(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<E
 }
 
 /// Endpoints the caller manages: a bank its own; the office all, or one bank's.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn list_endpoints(
     conn: &mut Conn,
     caller: &Principal,
@@ -96,6 +104,7 @@ pub async fn list_endpoints(
 }
 
 /// Replaces the signing secret; the previous one keeps signing alongside for the overlap window.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn rotate_secret(
     db: &Db,
     config: &Config,
@@ -116,6 +125,7 @@ pub async fn rotate_secret(
 }
 
 /// Queues a signed `webhook.ping` to the endpoint.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn test_endpoint(db: &Db, caller: &Principal, id: Uuid, now: DateTime<Utc>) -> AppResult<TestQueued> {
     let mut tx = db.begin().await?;
     let e = owned(&mut tx, caller, id).await?;
@@ -135,6 +145,7 @@ pub async fn test_endpoint(db: &Db, caller: &Principal, id: Uuid, now: DateTime<
 }
 
 /// The endpoint's delivery attempts, newest first, from before `before`.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn attempts(
     conn: &mut Conn,
     caller: &Principal,
@@ -163,4 +174,166 @@ pub async fn attempts(
             delivery_status: a.delivery_status,
         })
         .collect())
+}
+
+/// Whether the caller may register endpoints here at all: a bank or the office, and the operator
+/// has set the key that seals signing secrets. Checked before anything of the request is read.
+pub fn check_can_register(caller: &Principal, config: &Config) -> AppResult<()> {
+    managed_bank(caller)?;
+    settings::secret_box(config).map(|_| ())
+}
+
+/// Registers an endpoint for the caller's bank (or, for the office, the bank the input names) and
+/// returns it with its new signing secret, which is stored only sealed.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
+pub async fn create_endpoint(
+    db: &Db,
+    config: &Config,
+    caller: &Principal,
+    input: &EndpointInput,
+    now: DateTime<Utc>,
+) -> AppResult<(Endpoint, WebhookSecret)> {
+    let own_bank = managed_bank(caller)?;
+    let sealer = settings::secret_box(config)?;
+    let bank_id = match (own_bank, input.bank_id) {
+        (Some(own), None) => own,
+        (Some(own), Some(b)) if b == own => own,
+        (Some(_), Some(_)) => {
+            return Err(AppError::Forbidden("a bank key registers endpoints for its own bank only".into()));
+        }
+        (None, Some(b)) => b,
+        (None, None) => {
+            return Err(AppError::field("bank_id", "required", "an admin key names the bank the endpoint is for"));
+        }
+    };
+    let (fields, mut errors) = match input.validate(None, &settings::ssrf_policy(config)) {
+        Ok(f) => (Some(f), Vec::new()),
+        Err(e) => (None, e),
+    };
+    let mut tx = db.begin().await?;
+    if crate::store::banks::get(&mut tx, bank_id).await?.is_none() {
+        errors.push(FieldError::new("bank_id", "not_found", "no bank with this id"));
+    }
+    let Some(fields) = fields.filter(|_| errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    let secret = WebhookSecret::generate();
+    let sealed = sealer.seal_secret(&secret).map_err(|e| AppError::Internal(e.into()))?;
+    let endpoint = store::insert_endpoint(&mut tx, bank_id, &fields, &sealed, now).await?;
+    tx.commit().await?;
+    tracing::info!(endpoint_id = %endpoint.id, bank_id = %bank_id, "webhook endpoint registered");
+    Ok((endpoint, secret))
+}
+
+/// Changes an endpoint the caller manages; absent fields keep their value.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, endpoint_id = %id))]
+pub async fn update_endpoint(
+    db: &Db,
+    config: &Config,
+    caller: &Principal,
+    id: Uuid,
+    input: &EndpointInput,
+    now: DateTime<Utc>,
+) -> AppResult<Endpoint> {
+    let mut tx = db.begin().await?;
+    let current = owned(&mut tx, caller, id).await?;
+    if input.bank_id.is_some_and(|b| b != current.bank_id) {
+        return Err(AppError::field("bank_id", "immutable", "an endpoint stays with its bank"));
+    }
+    let fields = input.validate(Some(&EndpointFields::of(&current)), &settings::ssrf_policy(config))?;
+    store::update_endpoint(&mut tx, current.id, &fields, now).await?;
+    let updated = store::get_endpoint(&mut tx, current.id).await?.ok_or(AppError::not_found("webhook endpoint"))?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Deletes an endpoint with its secrets, queued deliveries and attempt log.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, endpoint_id = %id))]
+pub async fn delete_endpoint(db: &Db, caller: &Principal, id: Uuid) -> AppResult<()> {
+    let mut tx = db.begin().await?;
+    let e = owned(&mut tx, caller, id).await?;
+    store::delete_endpoint(&mut tx, e.id).await?;
+    tx.commit().await?;
+    tracing::info!(endpoint_id = %e.id, "webhook endpoint deleted");
+    Ok(())
+}
+
+/// Enables (failure record afresh) or disables (by hand) an endpoint the caller manages.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, endpoint_id = %id, enabled))]
+pub async fn set_enabled(
+    db: &Db,
+    caller: &Principal,
+    id: Uuid,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> AppResult<Endpoint> {
+    let mut tx = db.begin().await?;
+    let e = owned(&mut tx, caller, id).await?;
+    let reason = (!enabled).then_some(DisabledReason::Manual);
+    let changed = store::set_enabled(&mut tx, e.id, enabled, reason, now).await?;
+    let updated = store::get_endpoint(&mut tx, e.id).await?.ok_or(AppError::not_found("webhook endpoint"))?;
+    tx.commit().await?;
+    if changed {
+        tracing::info!(endpoint_id = %e.id, enabled, "webhook endpoint switched");
+        if enabled {
+            dispatcher::wake();
+        }
+    }
+    Ok(updated)
+}
+
+/// Queues again the failed deliveries to an enabled endpoint created in `[since, until)`, at most
+/// [`RECOVER_CAP`]; returns how many.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id, endpoint_id = %id))]
+pub async fn recover(
+    db: &Db,
+    caller: &Principal,
+    id: Uuid,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    let mut tx = db.begin().await?;
+    let e = owned(&mut tx, caller, id).await?;
+    if !e.enabled {
+        return Err(AppError::conflict("endpoint_disabled", "the endpoint is disabled; enable it first"));
+    }
+    let queued = store::recover(&mut tx, e.id, since, until, RECOVER_CAP, now).await?;
+    tx.commit().await?;
+    tracing::info!(endpoint_id = %e.id, queued, "webhook deliveries recovered");
+    dispatcher::wake();
+    Ok(queued)
+}
+
+/// Sends an event again to one endpoint or to every endpoint of the caller's bank that had it;
+/// returns the event's `webhook-id` and the new deliveries.
+#[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
+pub async fn resend(
+    db: &Db,
+    caller: &Principal,
+    event: &str,
+    endpoint_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> AppResult<(String, Vec<Uuid>)> {
+    let bank = managed_bank(caller)?;
+    let event_uuid = EventId::parse(event)
+        .map(|e| e.uuid())
+        .or_else(|_| Uuid::parse_str(event))
+        .map_err(|_| AppError::not_found("webhook event"))?;
+    let mut tx = db.begin().await?;
+    let Some(deliveries) = store::message_deliveries(&mut tx, event_uuid, bank).await? else {
+        return Err(AppError::not_found("webhook event"));
+    };
+    let relevant: Vec<&(Uuid, Uuid, bool)> =
+        deliveries.iter().filter(|(_, endpoint, _)| endpoint_id.is_none_or(|x| x == *endpoint)).collect();
+    if relevant.is_empty() {
+        return Err(AppError::not_found("webhook event"));
+    }
+    if endpoint_id.is_some() && relevant.iter().all(|(_, _, enabled)| !enabled) {
+        return Err(AppError::conflict("endpoint_disabled", "the endpoint is disabled; enable it first"));
+    }
+    let ids = store::requeue_message(&mut tx, event_uuid, bank, endpoint_id, now).await?;
+    tx.commit().await?;
+    dispatcher::wake();
+    Ok((webhook_id(event_uuid).to_string(), ids))
 }

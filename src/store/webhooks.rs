@@ -991,3 +991,15 @@ pub async fn purge(conn: &mut Conn, cutoff: DateTime<Utc>, now: DateTime<Utc>, l
         .rows_affected();
     Ok(Purged { messages, attempts, secrets })
 }
+
+/// Fails the deliveries of a disabled endpoint that are waiting and not claimed by a sender.
+pub async fn fail_pending_deliveries(conn: &mut Conn, endpoint_id: Uuid) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'failed', last_error = 'endpoint disabled', next_attempt_at = NULL \
+         WHERE endpoint_id = $1 AND status = 'pending' AND lock_token IS NULL",
+    )
+    .bind(endpoint_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

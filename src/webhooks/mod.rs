@@ -1,7 +1,7 @@
 //! Webhooks to partner banks: Standard Webhooks signing, payloads, the SSRF guard, the retry
-//! policy, endpoints, the outbox fan-out and the dispatcher.
+//! policy, endpoints and the outbox fan-out (the dispatcher that sends is
+//! `service::webhook_dispatcher`).
 
-pub mod dispatcher;
 pub mod endpoint;
 pub mod outbox;
 pub mod payload;

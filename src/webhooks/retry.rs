@@ -1,16 +1,12 @@
 //! Delivery policy: what a response means, when to try again, when to give up on an endpoint.
 //! Pure: the clock and the randomness come from the caller, so every rule is testable exactly.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// `SRDI_WEBHOOKS_RETRY_SCHEDULE` default: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
-/// (svix's schedule, ≈ 27.6 h in all).
-pub const DEFAULT_SCHEDULE: &str = "0,5,300,1800,7200,18000,36000,36000";
-const DEFAULT_DELAYS_SECS: [u64; 8] = [0, 5, 300, 1800, 7200, 18000, 36000, 36000];
+pub use crate::config::webhooks::{DEFAULT_SCHEDULE, RetrySchedule, ScheduleError};
 
 /// ±20 %, as svix: spreads the retries of a burst that failed together.
 pub const JITTER_FRACTION: f64 = 0.2;
@@ -21,9 +17,6 @@ pub const THROTTLE_FLOOR: Duration = Duration::from_secs(60);
 /// tight loop, the ceiling stops it parking a delivery beyond any useful time.
 pub const RETRY_AFTER_MIN: Duration = Duration::from_secs(60);
 pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(24 * 3600);
-
-const MAX_SCHEDULE_ENTRIES: usize = 50;
-const MAX_SCHEDULE_DELAY: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The result of one delivery attempt, as far as the policy cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,80 +136,7 @@ impl JitterSource for FixedJitter {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ScheduleError {
-    #[error("retry schedule is empty; give comma-separated seconds such as {DEFAULT_SCHEDULE:?}")]
-    Empty,
-    #[error("retry schedule entry {0:?} is not a whole number of seconds")]
-    NotANumber(String),
-    #[error("retry schedule entry {0} s exceeds the 7-day maximum")]
-    TooLong(u64),
-    #[error("retry schedule has {0} entries; at most 50 are allowed")]
-    TooManyEntries(usize),
-}
-
-/// Delay before each attempt: entry 0 precedes the first attempt, entry n the (n+1)-th, so the
-/// schedule's length is the number of attempts a delivery gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetrySchedule {
-    delays: Vec<Duration>,
-}
-
-impl Default for RetrySchedule {
-    fn default() -> Self {
-        RetrySchedule { delays: DEFAULT_DELAYS_SECS.iter().map(|&s| Duration::from_secs(s)).collect() }
-    }
-}
-
-impl FromStr for RetrySchedule {
-    type Err = ScheduleError;
-    fn from_str(spec: &str) -> Result<Self, Self::Err> {
-        RetrySchedule::parse(spec)
-    }
-}
-
 impl RetrySchedule {
-    pub fn parse(spec: &str) -> Result<Self, ScheduleError> {
-        if spec.trim().is_empty() {
-            return Err(ScheduleError::Empty);
-        }
-        let secs = spec
-            .split(',')
-            .map(|part| {
-                let part = part.trim();
-                part.parse::<u64>().map_err(|_| ScheduleError::NotANumber(part.to_owned()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Self::from_secs(&secs)
-    }
-
-    pub fn from_secs(secs: &[u64]) -> Result<Self, ScheduleError> {
-        if secs.is_empty() {
-            return Err(ScheduleError::Empty);
-        }
-        if secs.len() > MAX_SCHEDULE_ENTRIES {
-            return Err(ScheduleError::TooManyEntries(secs.len()));
-        }
-        if let Some(&too_long) = secs.iter().find(|&&s| s > MAX_SCHEDULE_DELAY.as_secs()) {
-            return Err(ScheduleError::TooLong(too_long));
-        }
-        Ok(RetrySchedule { delays: secs.iter().map(|&s| Duration::from_secs(s)).collect() })
-    }
-
-    /// How many attempts a delivery gets in all.
-    pub fn attempts(&self) -> usize {
-        self.delays.len()
-    }
-
-    /// Delay before the first attempt (not jittered: 0 means "now" and should stay so).
-    pub fn first_delay(&self) -> Duration {
-        self.delays.first().copied().unwrap_or(Duration::ZERO)
-    }
-
-    pub fn delays(&self) -> &[Duration] {
-        &self.delays
-    }
-
     /// After attempt number `attempt_number` (1-based) ended with `outcome`: how long until the
     /// next one, or `None` when there is none (success, 410, or the schedule is used up).
     pub fn next_attempt_delay(
@@ -228,7 +148,7 @@ impl RetrySchedule {
         if outcome.is_success() || outcome.disables_endpoint() {
             return None;
         }
-        let base = *self.delays.get(usize::try_from(attempt_number).ok()?)?;
+        let base = *self.delays().get(usize::try_from(attempt_number).ok()?)?;
         let unit = jitter.next_unit();
         // A broken source must not panic `mul_f64` nor stretch the delay past ±20 %.
         let unit = if unit.is_finite() { unit.clamp(-1.0, 1.0) } else { 0.0 };

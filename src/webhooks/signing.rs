@@ -17,6 +17,8 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
+use crate::config::webhooks::SecretKeyError;
+
 pub const HEADER_ID: &str = "webhook-id";
 pub const HEADER_TIMESTAMP: &str = "webhook-timestamp";
 pub const HEADER_SIGNATURE: &str = "webhook-signature";
@@ -226,12 +228,13 @@ pub enum SecretBoxError {
     NotASecret(#[from] SecretError),
 }
 
-/// Parses the configuration key. Surrounding whitespace is ignored because keys arrive from
-/// environment variables and files that often end in a newline.
+/// Parses the configuration key (its format is checked by `config::webhooks::decode_secret_key`).
 pub fn parse_key(base64_key: &str) -> Result<SecretBoxKey, SecretBoxError> {
-    let bytes = LENIENT_BASE64.decode(base64_key.trim()).map_err(|_| SecretBoxError::KeyNotBase64)?;
-    let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| SecretBoxError::KeyLength(bytes.len()))?;
-    Ok(SecretBoxKey(key))
+    match crate::config::webhooks::decode_secret_key(base64_key) {
+        Ok(key) => Ok(SecretBoxKey(key)),
+        Err(SecretKeyError::NotBase64) => Err(SecretBoxError::KeyNotBase64),
+        Err(SecretKeyError::Length(n)) => Err(SecretBoxError::KeyLength(n)),
+    }
 }
 
 const SEALED_V1_PREFIX: &str = "v1:";

@@ -73,6 +73,8 @@ pub async fn fresh_database() -> (String, DbGuard) {
 #[allow(dead_code)]
 pub struct TestApp {
     pub base: String,
+    /// `http://127.0.0.1:{port}` of the metrics listener (its own port, as in production).
+    pub metrics_base: Option<String>,
     pub admin_key: String,
     pub client: Client,
     pub db: Db,
@@ -86,6 +88,8 @@ pub fn test_config(database_url: &str) -> Config {
     Config {
         database_url: Secret::new(database_url),
         listen: "127.0.0.1:0".parse().expect("addr"),
+        // Many apps run at once: each scrape listener takes a free port.
+        metrics_listen: "127.0.0.1:0".into(),
         database_max_connections: 5,
         // Without an SMTP URL mails become .eml files: keep them out of the working tree.
         mail_dir: std::env::temp_dir().join("srdi-capital-test-mail"),
@@ -116,6 +120,7 @@ pub async fn start_on(config: Config, clock: SharedClock, guard: Arc<DbGuard>) -
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::with_listener(config.clone(), clock.clone(), db.clone(), listener).await.expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let metrics_base = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
     let mut conn = db.pool().acquire().await.expect("conn");
     let (_, admin_key) =
@@ -123,6 +128,7 @@ pub async fn start_on(config: Config, clock: SharedClock, guard: Arc<DbGuard>) -
     drop(conn);
     TestApp {
         base,
+        metrics_base,
         admin_key,
         client: Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
         database_url: config.database_url.expose().to_owned(),
@@ -134,6 +140,15 @@ pub async fn start_on(config: Config, clock: SharedClock, guard: Arc<DbGuard>) -
 }
 
 impl TestApp {
+    /// What Prometheus reads from the metrics listener.
+    #[allow(dead_code)]
+    pub async fn scrape_metrics(&self) -> String {
+        let base = self.metrics_base.as_deref().expect("the metrics listener is on");
+        let resp = self.client.get(format!("{base}/metrics")).send().await.expect("scrape");
+        assert_eq!(resp.status(), reqwest::StatusCode::OK);
+        resp.text().await.expect("metrics text")
+    }
+
     #[allow(dead_code)]
     pub fn guard(&self) -> Arc<DbGuard> {
         self._guard.clone()

@@ -1,5 +1,8 @@
+use std::sync::Arc;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use srdi_capital::clock::SystemClock;
 
 use crate::helpers::*;
 
@@ -105,13 +108,13 @@ async fn request_ids_health_readiness_and_metrics() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers().get("x-request-id").is_some());
     app.get("/v1/firms", &app.admin_key).await;
-    let metrics =
-        app.client.get(format!("{}/metrics", app.base)).send().await.expect("req").text().await.expect("text");
+    let metrics = app.scrape_metrics().await;
     assert!(metrics.contains(r#"http_requests_total{method="GET",route="/v1/firms",status="200"}"#), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds_bucket"), "{metrics}");
     let spec: Value =
         app.client.get(format!("{}/openapi.json", app.base)).send().await.expect("req").json().await.expect("json");
     assert!(spec["paths"]["/v1/firms"].is_object());
+    assert!(spec["paths"]["/metrics"].is_null(), "the public document does not offer the metrics");
     let docs = app.client.get(format!("{}/docs/", app.base)).send().await.expect("req");
     assert_eq!(docs.status(), StatusCode::OK);
     let docs = app.client.get(format!("{}/docs/swagger-ui-bundle.js", app.base)).send().await.expect("req");
@@ -125,4 +128,27 @@ async fn committed_openapi_matches_the_code() {
     let generated = srdi_capital::api::docs::openapi_pretty();
     assert!(committed == generated, "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`");
     let _ = json!({});
+}
+
+/// The metrics are read on their own listener, which serves nothing else; the public port does
+/// not show them, and `off` leaves no listener at all.
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    let app = spawn_app().await;
+    app.get("/v1/firms", &app.admin_key).await;
+    let resp = app.client.get(format!("{}/metrics", app.base)).send().await.expect("req");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let body = resp.text().await.expect("body");
+    assert!(!body.contains("http_requests_total"), "{body}");
+    let metrics_base = app.metrics_base.clone().expect("on by default");
+    assert_ne!(metrics_base, app.base);
+    let resp =
+        app.client.get(format!("{metrics_base}/v1/firms")).bearer_auth(&app.admin_key).send().await.expect("req");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "the metrics listener serves the metrics alone");
+    assert!(app.scrape_metrics().await.contains("http_requests_total"));
+
+    let off = spawn_app_with(|c| c.metrics_listen = "off".into(), Arc::new(SystemClock)).await;
+    assert!(off.metrics_base.is_none());
+    let resp = off.client.get(format!("{}/metrics", off.base)).send().await.expect("req");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }

@@ -16,7 +16,7 @@ use srdi_capital::db::types::ts;
 use srdi_capital::domain::access::Role;
 use srdi_capital::domain::events::EventKind;
 use srdi_capital::service::events::{self, NewEvent};
-use srdi_capital::webhooks::dispatcher;
+use srdi_capital::service::webhook_dispatcher as dispatcher;
 use srdi_capital::webhooks::signing::{self, WebhookSecret};
 use uuid::Uuid;
 
@@ -894,7 +894,7 @@ async fn test_ping_resend_and_recover() {
 
     // Metrics: attempts by outcome and the queue gauges.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.expect("req").text().await.expect("t");
+    let metrics = app.scrape_metrics().await;
     assert!(metrics.contains(r#"webhook_delivery_attempts_total{outcome="success"}"#), "{metrics}");
     assert!(metrics.contains(r#"webhook_delivery_attempts_total{outcome="http_error"}"#), "{metrics}");
     assert!(metrics.contains("webhook_queue_depth"), "{metrics}");

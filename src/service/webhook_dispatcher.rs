@@ -35,18 +35,18 @@ use tokio::time::Instant;
 use url::Url;
 use uuid::Uuid;
 
-use super::outbox::webhook_id;
-use super::retry::{DisablePolicy, FailureStreak, Outcome, RetrySchedule, RngJitter, classify_response};
-use super::signing::{SecretBox, WebhookSecret, webhook_headers};
-use super::ssrf::{GuardedClient, find_refusal};
-use super::{endpoint::DisabledReason, settings};
+use super::events::{self, NewEvent};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::domain::events::EventKind;
 use crate::error::AppResult;
-use crate::service::events::{self, NewEvent};
+use crate::runtime::WorkerContext;
 use crate::store::webhooks::{self as store, AttemptRecord, Claimed, RESPONSE_EXCERPT_BYTES};
-use crate::workers::WorkerContext;
+use crate::webhooks::outbox::webhook_id;
+use crate::webhooks::retry::{DisablePolicy, FailureStreak, Outcome, RetrySchedule, RngJitter, classify_response};
+use crate::webhooks::signing::{SecretBox, WebhookSecret, webhook_headers};
+use crate::webhooks::ssrf::{GuardedClient, find_refusal};
+use crate::webhooks::{endpoint::DisabledReason, settings};
 
 /// The event-type header sent with every delivery (GitHub-style cheap routing).
 pub const HEADER_EVENT_TYPE: &str = "webhook-event-type";
@@ -463,7 +463,7 @@ impl Dispatcher {
             let Some(health) = store::endpoint_health(&mut tx, endpoint_id).await? else { continue };
             if !health.enabled {
                 // Disabled while the attempt was in flight: no retry is due any more.
-                fail_pending(&mut tx, endpoint_id).await?;
+                store::fail_pending_deliveries(&mut tx, endpoint_id).await?;
                 continue;
             }
             let reason = if gone {
@@ -537,17 +537,6 @@ impl Dispatcher {
         }
         Ok(total)
     }
-}
-
-async fn fail_pending(conn: &mut crate::store::Conn, endpoint_id: Uuid) -> AppResult<()> {
-    sqlx::query(
-        "UPDATE webhook_deliveries SET status = 'failed', last_error = 'endpoint disabled', next_attempt_at = NULL \
-         WHERE endpoint_id = $1 AND status = 'pending' AND lock_token IS NULL",
-    )
-    .bind(endpoint_id.to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Disables an endpoint automatically and records the event the bank's e-mail is sent from.
@@ -676,6 +665,7 @@ async fn maintenance(d: Arc<Dispatcher>, shutdown: tokio_util::sync::Cancellatio
 
 /// The worker: runs until the shutdown token is cancelled, then lets sends in flight finish
 /// (within the request timeout) and records their results.
+#[tracing::instrument(skip_all)]
 pub async fn run(ctx: WorkerContext) {
     let d = match Dispatcher::new(&ctx) {
         Ok(d) => Arc::new(d),

@@ -1,6 +1,9 @@
 //! Configuration: built-in defaults → optional TOML file → `SRDI_*` environment variables.
 //! Validated once at start; a bad value stops the process with a message naming the setting.
 
+pub mod smtp;
+pub mod webhooks;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -59,6 +62,9 @@ pub struct Config {
     /// 0 turns the cache off.
     pub api_key_cache_ttl_secs: u64,
     pub listen: SocketAddr,
+    /// Where Prometheus scrapes `/metrics`: a listener of its own, on loopback by default, so the
+    /// public port does not expose the service's internals. Empty or `off`: no metrics listener.
+    pub metrics_listen: String,
     /// Base URL printed by `demo` and used in links; defaults to `http://{listen}`.
     pub public_base_url: Option<String>,
     pub log_format: LogFormat,
@@ -143,6 +149,7 @@ impl Default for Config {
             admission_queue_timeout_ms: 2000,
             api_key_cache_ttl_secs: 30,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: "127.0.0.1:9464".into(),
             public_base_url: None,
             log_format: LogFormat::Text,
             max_body_bytes: 32 * 1024 * 1024,
@@ -231,6 +238,7 @@ impl Config {
                 reason: format!("{net:?} is not a CIDR network: {e}"),
             })?;
         }
+        self.metrics_addr()?;
         self.retry_schedule_secs()?;
         self.validate_webhooks()?;
         self.validate_mail()?;
@@ -259,6 +267,17 @@ impl Config {
         Ok(())
     }
 
+    /// The metrics listener's address; `None` when switched off.
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        match self.metrics_listen.trim() {
+            "" | "off" => Ok(None),
+            addr => addr.parse().map(Some).map_err(|_| ConfigError::Invalid {
+                setting: "SRDI_METRICS_LISTEN",
+                reason: "must be an address with a port, such as 127.0.0.1:9464, or `off`".into(),
+            }),
+        }
+    }
+
     pub fn retry_schedule_secs(&self) -> Result<Vec<u64>, ConfigError> {
         let parsed: Result<Vec<u64>, _> =
             self.webhooks_retry_schedule.iter().map(|s| s.trim().parse::<u64>()).collect();
@@ -274,11 +293,11 @@ impl Config {
     fn validate_webhooks(&self) -> Result<(), ConfigError> {
         let invalid = |setting: &'static str, reason: String| Err(ConfigError::Invalid { setting, reason });
         if !self.webhooks_secret_key.is_empty()
-            && let Err(e) = crate::webhooks::signing::parse_key(self.webhooks_secret_key.expose())
+            && let Err(e) = webhooks::decode_secret_key(self.webhooks_secret_key.expose())
         {
             return invalid("SRDI_WEBHOOKS_SECRET_KEY", format!("{e}; generate one with `openssl rand -base64 32`"));
         }
-        if let Err(e) = crate::webhooks::retry::RetrySchedule::parse(&self.webhooks_retry_schedule.join(",")) {
+        if let Err(e) = webhooks::RetrySchedule::parse(&self.webhooks_retry_schedule.join(",")) {
             return invalid("SRDI_WEBHOOKS_RETRY_SCHEDULE", e.to_string());
         }
         if !(100..=30_000).contains(&self.webhooks_request_timeout_ms) {
@@ -304,7 +323,7 @@ impl Config {
 
     fn validate_mail(&self) -> Result<(), ConfigError> {
         if let Some(url) = self.smtp_url.as_ref().filter(|u| !u.is_empty()) {
-            crate::mail::transport::parse_smtp_url(url.expose())
+            smtp::parse_smtp_url(url.expose())
                 .map_err(|reason| ConfigError::Invalid { setting: "SRDI_SMTP_URL", reason })?;
         }
         if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
@@ -349,10 +368,6 @@ impl Config {
         let n = if self.admission_in_flight == 0 { self.database_max_connections } else { self.admission_in_flight };
         n as usize
     }
-
-    pub fn is_sqlite(&self) -> bool {
-        self.database_url.expose().starts_with("sqlite:")
-    }
 }
 
 #[cfg(test)]
@@ -369,6 +384,19 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2"));
         assert!(!shown.contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn metrics_listener_is_on_loopback_unless_moved_or_switched_off() {
+        assert_eq!(Config::default().metrics_addr().expect("default"), Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
+        for off in ["", "off", " off "] {
+            let c = Config { metrics_listen: off.into(), ..Config::default() };
+            assert_eq!(c.metrics_addr().expect("off"), None, "{off:?}");
+        }
+        let c = Config { metrics_listen: "0.0.0.0:9100".into(), ..Config::default() };
+        assert_eq!(c.metrics_addr().expect("moved"), Some(SocketAddr::from(([0, 0, 0, 0], 9100))));
+        let c = Config { metrics_listen: "localhost".into(), ..Config::default() };
+        assert!(c.validate().expect_err("no port").to_string().contains("SRDI_METRICS_LISTEN"));
     }
 
     #[test]
