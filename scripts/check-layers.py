@@ -5,7 +5,8 @@ SQL is written outside src/store/ and src/db/.
 Every `crate::x` path (also inside `use crate::{x, y}` groups) of a file under src/x/ or src/x.rs is an
 edge from module x; an edge not in ALLOWED fails, and so does an edge that ALLOWED narrows to some
 items when it names another item. Run from anywhere: `scripts/check-layers.py` (add `--edges` to
-print every edge with the files that make it).
+print every edge with the files that make it; `--self-test` first checks, on a small tree of wrong
+edges, that it refuses each kind).
 """
 
 import collections
@@ -88,8 +89,9 @@ def edges_of(text: str):
                 yield names[0], names[1] if len(names) > 1 else None, line
 
 
-def main() -> int:
-    show_edges = "--edges" in sys.argv
+def problems_in(src: pathlib.Path, show_edges: bool = False) -> list:
+    global SRC
+    SRC = src
     problems = []
     seen = collections.defaultdict(set)
     for path in sorted(SRC.rglob("*.rs")):
@@ -122,6 +124,43 @@ def main() -> int:
     if show_edges:
         for (a, b), files in sorted(seen.items()):
             print(f"{a} -> {b}: {', '.join(sorted(files))}")
+    return problems
+
+
+def self_test() -> None:
+    """The check must be able to fail: a small tree with one edge of each kind it refuses."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = pathlib.Path(tmp)
+        for rel, text in {
+            "domain/pool.rs": "use crate::store::Conn;\n",
+            "store/firms.rs": "use crate::service::firms;\nconst Q: &str = \"SELECT id FROM firms\";\n",
+            "api/firms.rs": "use crate::store::firms;\nuse crate::db::row::RowExt;\n",
+            "pages/bank.rs": "use crate::{api, service};\n",
+            "service/stats.rs": "use crate::store::Conn;\nfn f() { sqlx::query(\"DELETE FROM x\"); }\n",
+            "mail/outbox.rs": "use crate::store::Conn;\n",
+        }.items():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            (src / rel).write_text(text, encoding="utf-8")
+        found = problems_in(src)
+    expected = [
+        "api/firms.rs:1: `api` may not use `crate::store`",
+        "api/firms.rs:2: `api` may use only Db, Dialect, Tx of `crate::db`, not `row`",
+        "domain/pool.rs:1: `domain` may not use `crate::store`",
+        "pages/bank.rs:1: `pages` may not use `crate::api`",
+        "service/stats.rs:2: SQL outside src/store/ and src/db/",
+        "store/firms.rs:1: `store` may not use `crate::service`",
+    ]
+    got = sorted(p.removeprefix("src/") for p in found)
+    if got != expected:
+        raise SystemExit("check-layers self-test failed:\n  expected " + "\n  ".join(expected) + "\n  got " + "\n  ".join(got))
+
+
+def main() -> int:
+    if "--self-test" in sys.argv:
+        self_test()
+    problems = problems_in(pathlib.Path(__file__).resolve().parent.parent / "src", "--edges" in sys.argv)
     for p in problems:
         print(p, file=sys.stderr)
     if problems:

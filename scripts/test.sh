@@ -25,7 +25,7 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "layering: imports point inward, SQL only in store/ and db/"
-python3 scripts/check-layers.py
+python3 scripts/check-layers.py --self-test
 
 step "cargo clippy -D warnings"
 cargo clippy --all-targets --locked -- -D warnings

@@ -27,7 +27,6 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use uuid::Uuid;
 
 use crate::domain::VocabularyValue;
 use crate::domain::access::{Principal, Role};

@@ -17,7 +17,6 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use super::PageState;
 use super::i18n::Lang;
