@@ -41,6 +41,22 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// Says what was being done when an internal failure happened, so that its log line reads more
+/// than the bare cause ("recording webhook attempts: connection reset"). Answers the client gets
+/// (not found, conflict, validation, overload) pass unchanged: they already say what they mean.
+pub trait Context<T> {
+    fn context(self, doing: &'static str) -> AppResult<T>;
+}
+
+impl<T, E: Into<AppError>> Context<T> for Result<T, E> {
+    fn context(self, doing: &'static str) -> AppResult<T> {
+        self.map_err(|e| match e.into() {
+            AppError::Internal(cause) => AppError::Internal(cause.context(doing)),
+            other => other,
+        })
+    }
+}
+
 impl AppError {
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> AppError {
         AppError::Validation(vec![FieldError::new(field, code, message)])
@@ -137,5 +153,16 @@ mod tests {
         assert!(matches!(AppError::from(busy), AppError::Overloaded { .. }));
         assert!(matches!(AppError::from(sqlx::Error::PoolTimedOut), AppError::Overloaded { .. }));
         assert!(matches!(AppError::from(sqlx::Error::RowNotFound), AppError::Internal(_)));
+    }
+
+    #[test]
+    fn context_names_what_failed_and_leaves_client_answers_alone() {
+        let failed: Result<(), sqlx::Error> = Err(sqlx::Error::RowNotFound);
+        let AppError::Internal(cause) = failed.context("loading the claimed deliveries").unwrap_err() else {
+            panic!("an internal error stays internal")
+        };
+        assert_eq!(format!("{cause:#}"), format!("loading the claimed deliveries: {}", sqlx::Error::RowNotFound));
+        let missing: AppResult<()> = Err(AppError::not_found("firm"));
+        assert!(matches!(missing.context("reading a firm"), Err(AppError::NotFound { what: "firm" })));
     }
 }

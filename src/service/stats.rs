@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use crate::domain::firm::{City, Tier, Venue};
 use crate::domain::listing_stage::ListingStage;
 use crate::domain::programme::{MetricValue, Plan, ProgrammeMetric, Target, TargetResult, assess};
-use crate::error::AppResult;
+use crate::error::{AppResult, Context as _};
 use crate::store::Conn;
 use crate::store::programme::{self, ShareOf, Tiers};
 
@@ -159,7 +159,7 @@ pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> 
     let mut cities: BTreeMap<Option<City>, CityBreakdown> = BTreeMap::new();
     let mut tiers: BTreeMap<Option<Tier>, TierBreakdown> = BTreeMap::new();
 
-    for r in programme::firms_by_city_and_tier(conn).await? {
+    for r in programme::firms_by_city_and_tier(conn).await.context("counting firms by city and tier")? {
         let (city, tier, firms, pool) = (r.city, r.tier, r.firms, r.pool_firms);
         actual.firms += firms;
         let c = cities.entry(city).or_insert_with(|| CityBreakdown { city, ..CityBreakdown::default() });
@@ -194,7 +194,7 @@ pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> 
 
     actual.provincial_srdi_or_above = actual.provincial_srdi + actual.little_giant;
 
-    for r in programme::rd_by_tier(conn, fiscal_year).await? {
+    for r in programme::rd_by_tier(conn, fiscal_year).await.context("averaging R&D by tier")? {
         let (tier, rd, patents) = (r.tier, r.mean_rd_ratio, r.mean_invention_patents);
         if let Some(t) = tiers.get_mut(&tier) {
             t.firms_with_rd_data = r.firms;
@@ -226,7 +226,7 @@ pub async fn programme(conn: &mut Conn, year: i32) -> AppResult<ProgrammeStats> 
         }
     }
 
-    for (v, stage, n) in programme::firms_by_stage(conn).await? {
+    for (v, stage, n) in programme::firms_by_stage(conn).await.context("counting listing stages")? {
         if v == Venue::RegionalSrdiBoard && stage == ListingStage::RegionalListed {
             actual.srdi_board_firms += n;
         }

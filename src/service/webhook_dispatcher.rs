@@ -39,7 +39,7 @@ use super::events::{self, NewEvent};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::domain::events::EventKind;
-use crate::error::AppResult;
+use crate::error::{AppResult, Context as _};
 use crate::runtime::WorkerContext;
 use crate::store::webhooks::{self as store, AttemptRecord, Claimed, RESPONSE_EXCERPT_BYTES};
 use crate::webhooks::outbox::webhook_id;
@@ -202,18 +202,20 @@ impl Dispatcher {
         if !store::any_due(&mut conn, now).await? {
             return Ok(false);
         }
-        let ids = store::claim(&mut conn, self.db.dialect(), token, lease_until, now, want).await?;
+        let ids = store::claim(&mut conn, self.db.dialect(), token, lease_until, now, want)
+            .await
+            .context("claiming due webhook deliveries")?;
         if ids.is_empty() {
             return Ok(false);
         }
-        let claimed = store::load_claimed(&mut conn, &ids).await?;
+        let claimed = store::load_claimed(&mut conn, &ids).await.context("loading the claimed deliveries")?;
         let firms: Vec<Uuid> = {
             let set: HashSet<Uuid> = claimed.iter().filter(|c| c.consent_required).filter_map(|c| c.firm_id).collect();
             set.into_iter().collect()
         };
-        let coverage = store::consent_coverage(&mut conn, &firms, now).await?;
+        let coverage = store::consent_coverage(&mut conn, &firms, now).await.context("reading consent coverage")?;
         let endpoints: Vec<Uuid> = claimed.iter().map(|c| c.endpoint_id).collect::<HashSet<_>>().into_iter().collect();
-        let sealed = store::signing_secrets(&mut conn, &endpoints, now).await?;
+        let sealed = store::signing_secrets(&mut conn, &endpoints, now).await.context("reading signing secrets")?;
         drop(conn);
         let secrets: HashMap<Uuid, Arc<Vec<WebhookSecret>>> = sealed
             .into_iter()
@@ -422,7 +424,7 @@ impl Dispatcher {
                 _ => None,
             })
             .collect();
-        store::insert_attempts(&mut tx, &attempts).await?;
+        store::insert_attempts(&mut tx, &attempts).await.context("recording webhook attempts")?;
         let mut succeeded: HashMap<Uuid, Vec<(Uuid, DateTime<Utc>)>> = HashMap::new();
         let mut healthy: HashSet<Uuid> = HashSet::new();
         // endpoint → (bank, gone?, last failure time)
@@ -559,7 +561,9 @@ async fn disable(
         "failing_since": crate::db::types::ts(failing_since),
     });
     let key = format!("endpoint:{endpoint_id}:disabled:{}", crate::db::types::ts(now));
-    events::record(conn, NewEvent::fact(EventKind::EndpointDisabled, None, Some(bank_id), key, data), now).await?;
+    events::record(conn, NewEvent::fact(EventKind::EndpointDisabled, None, Some(bank_id), key, data), now)
+        .await
+        .context("recording an endpoint's automatic disable")?;
     // The bank's contact is told by mail, queued in the same transaction as the disable.
     let bank = crate::store::banks::get(conn, bank_id).await?;
     let endpoint = store::get_endpoint(conn, endpoint_id).await?;
