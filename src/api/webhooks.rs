@@ -77,6 +77,7 @@ pub struct AttemptPage {
 #[serde(default, deny_unknown_fields)]
 pub struct RecoverRequest {
     /// Queue again every failed delivery created at or after this time…
+    #[schema(required = true, nullable = false)]
     pub since: Option<DateTime<Utc>>,
     /// …and before this one (default: now).
     pub until: Option<DateTime<Utc>>,
@@ -424,8 +425,7 @@ pub async fn resend_event(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let bank = service::managed_bank(&caller)?;
-    let input: ResendRequest =
-        if body.iter().any(|b| !b.is_ascii_whitespace()) { parse_json(&req, &body)? } else { ResendRequest::default() };
+    let input: ResendRequest = super::parse_optional_json(&req, &body)?;
     let raw = id.into_inner();
     let event_uuid = EventId::parse(&raw)
         .map(|e| e.uuid())
