@@ -79,6 +79,11 @@ impl Modify for ApiConventions {
             "api_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("API key").build()),
         );
+        for schema in components.schemas.values_mut() {
+            if let utoipa::openapi::RefOr::T(schema) = schema {
+                state_no_nul(schema);
+            }
+        }
         let problem = |description: &str| {
             ResponseBuilder::new()
                 .description(description)
@@ -196,6 +201,52 @@ fn shape_shared_parameters(path: &str, op: &mut utoipa::openapi::path::Operation
 }
 
 use utoipa::openapi::KnownFormat;
+
+/// No text the service reads or writes carries U+0000 (`api::reject_nul` refuses it in every JSON
+/// body): free-text string properties say so with a pattern; a "not blank" one keeps saying that too.
+fn state_no_nul(schema: &mut utoipa::openapi::Schema) {
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    use utoipa::openapi::{RefOr, Schema as S};
+    let nested = |items: &mut Vec<RefOr<S>>| {
+        for item in items {
+            if let RefOr::T(s) = item {
+                state_no_nul(s);
+            }
+        }
+    };
+    match schema {
+        Schema::Object(o) => {
+            let text = match &o.schema_type {
+                SchemaType::Type(Type::String) => true,
+                SchemaType::Array(types) => types.contains(&Type::String),
+                _ => false,
+            };
+            if text && o.format.is_none() && o.enum_values.is_none() {
+                match o.pattern.as_deref() {
+                    None => o.pattern = Some("^[^\\u0000]*$".to_owned()),
+                    Some("\\S") => o.pattern = Some("^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$".to_owned()),
+                    Some(_) => {}
+                }
+            }
+            for property in o.properties.values_mut() {
+                if let RefOr::T(s) = property {
+                    state_no_nul(s);
+                }
+            }
+        }
+        Schema::Array(a) => {
+            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(item) = &mut a.items
+                && let RefOr::T(s) = item.as_mut()
+            {
+                state_no_nul(s);
+            }
+        }
+        Schema::OneOf(o) => nested(&mut o.items),
+        Schema::AnyOf(o) => nested(&mut o.items),
+        Schema::AllOf(o) => nested(&mut o.items),
+        _ => {}
+    }
+}
 
 fn text(pattern: &str) -> utoipa::openapi::schema::ObjectBuilder {
     utoipa::openapi::schema::ObjectBuilder::new()

@@ -379,8 +379,9 @@ fn read_with_whole_numbers<T: serde::de::DeserializeOwned>(body: &[u8]) -> Optio
                 }
                 _ => false,
             },
-            serde_json::Value::Array(items) => items.iter_mut().fold(false, |any, x| whole(x) || any),
-            serde_json::Value::Object(map) => map.values_mut().fold(false, |any, x| whole(x) || any),
+            // Every member is rewritten, so no short-circuiting `any`.
+            serde_json::Value::Array(items) => items.iter_mut().map(whole).filter(|changed| *changed).count() > 0,
+            serde_json::Value::Object(map) => map.values_mut().map(whole).filter(|changed| *changed).count() > 0,
             _ => false,
         }
     }
