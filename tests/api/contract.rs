@@ -118,6 +118,15 @@ async fn schema_violating_requests_are_refused_naming_the_field() {
         p["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
     assert_eq!(fields, ["name", "code", "contact_email"]);
 
+    // Text carrying U+0000 is refused wherever it arrives; the document says so of free text.
+    let description = &doc["components"]["schemas"]["EndpointInput"]["properties"]["description"];
+    assert_eq!(description["pattern"], "^[^\\u0000]*$");
+    let p = problem(app.post_json("/v1/banks", &app.admin_key, &json!({"name": "戊\u{0}银行"})).await).await;
+    assert_eq!(
+        (p["errors"][0]["field"].as_str(), p["errors"][0]["code"].as_str()),
+        (Some("name"), Some("invalid_character"))
+    );
+
     // A cursor not of the stated shape, and an industry filter that is no GB/T 4754 prefix.
     let resp = app.get("/v1/firms?cursor=AAAAAAAAAAAAAAAAAAAAAB", &app.admin_key).await;
     assert_eq!(
