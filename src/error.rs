@@ -19,6 +19,10 @@ pub enum AppError {
     Forbidden(String),
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    /// 410: the resource existed and was deleted (withdrawn); `detail` says where its record
+    /// can still be read.
+    #[error("{detail}")]
+    Gone { code: &'static str, detail: String },
     /// 409, with optional extension members (e.g. the existing firm's id, the allowed next stages).
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String, extra: Option<Value> },

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::auth::Caller;
 use super::pagination::{decode_cursor, limit, page};
 use super::problem::Problem;
-use super::{AppState, idempotent, parse_json};
+use super::{AppState, idempotent, parse_json, parse_optional_json};
 use crate::api::query::Query;
 use crate::domain::bank::{Bank, BankDraft, LprDraft};
 use crate::domain::product::LprFixing;
@@ -122,8 +122,7 @@ pub async fn issue_key(
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
     let id = id.into_inner();
-    let request: KeyRequest =
-        if body.iter().any(|b| !b.is_ascii_whitespace()) { parse_json(&req, &body)? } else { KeyRequest::default() };
+    let request: KeyRequest = parse_optional_json(&req, &body)?;
     let label = request.label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
     if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
         return Err(AppError::field("label", "too_long", "must be at most 200 characters"));
@@ -151,7 +150,7 @@ pub async fn list_lpr(state: web::Data<AppState>, _caller: Caller) -> AppResult<
 /// Matches do not depend on rates, so nothing is re-evaluated; rates shown are computed from the
 /// table when read.
 #[utoipa::path(put, path = "/v1/lpr/{effective_on}", tag = "products",
-    params(("effective_on" = String, Path, description = "YYYY-MM-DD")), request_body = LprDraft,
+    params(("effective_on" = chrono::NaiveDate, Path, description = "YYYY-MM-DD")), request_body = LprDraft,
     responses((status = 201, body = LprFixing, description = "New fixing"), (status = 200, body = LprFixing, description = "Fixing replaced"),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]

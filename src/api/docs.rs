@@ -79,6 +79,11 @@ impl Modify for ApiConventions {
             "api_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("API key").build()),
         );
+        for schema in components.schemas.values_mut() {
+            if let utoipa::openapi::RefOr::T(schema) = schema {
+                state_no_nul(schema);
+            }
+        }
         let problem = |description: &str| {
             ResponseBuilder::new()
                 .description(description)
@@ -88,7 +93,7 @@ impl Modify for ApiConventions {
                 )
                 .build()
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
             let ops = [
                 (&mut item.get, false),
                 (&mut item.post, true),
@@ -98,6 +103,7 @@ impl Modify for ApiConventions {
             ];
             for (op, writes) in ops {
                 let Some(op) = op.as_mut() else { continue };
+                shape_shared_parameters(path, op);
                 let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
                 let responses = &mut op.responses.responses;
                 // Errors declared by handlers come back as problem documents.
@@ -152,6 +158,118 @@ impl Modify for ApiConventions {
         }
     }
 }
+
+/// The parameters many operations share are checked by one piece of code each, so their shape is
+/// stated here once: a page cursor (see `service::paging`), a matches sync token, the days and
+/// instants of filters, the GB/T 4754 industry filter, an `Idempotency-Key`, and the rule of the
+/// query reader that no value carries U+0000.
+fn shape_shared_parameters(path: &str, op: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    let Some(params) = op.parameters.as_mut() else { return };
+    for param in params {
+        let shaped: Schema = match (&param.parameter_in, param.name.as_str()) {
+            (ParameterIn::Query, "cursor") if path == "/v1/matches" => {
+                text(crate::service::matches::MATCH_CURSOR_PATTERN).into()
+            }
+            (ParameterIn::Query, "cursor") => text(crate::service::paging::CURSOR_PATTERN).into(),
+            // A section letter A–T and up to four digits; blank means no filter, case is ignored.
+            (ParameterIn::Query, "industry") => text("^([A-Ta-t][0-9]{0,4})?$").into(),
+            // A sync token from an earlier pull, or an RFC 3339 instant; blank means a full pull.
+            (ParameterIn::Query, "updated_since") => blank_or(vec![
+                text(crate::service::matches::SYNC_TOKEN_PATTERN).into(),
+                formatted(KnownFormat::DateTime),
+            ]),
+            // A day; blank means the default (today, or no bound).
+            (ParameterIn::Query, "as_of" | "from" | "to") => blank_or(vec![formatted(KnownFormat::Date)]),
+            (ParameterIn::Header, "Idempotency-Key") => {
+                text(IDEMPOTENCY_KEY_PATTERN).min_length(Some(1)).max_length(Some(255)).into()
+            }
+            (ParameterIn::Query, _) => {
+                let free_text = matches!(&param.schema, Some(utoipa::openapi::RefOr::T(Schema::Object(o)))
+                    if o.pattern.is_none() && o.enum_values.is_none() && o.format.is_none()
+                        && o.schema_type == SchemaType::Type(Type::String));
+                if !free_text {
+                    continue;
+                }
+                text("^[^\\u0000]*$").into()
+            }
+            _ => continue,
+        };
+        param.schema = Some(shaped.into());
+    }
+}
+
+use utoipa::openapi::KnownFormat;
+
+/// No text the service reads or writes carries U+0000 (`api::reject_nul` refuses it in every JSON
+/// body): free-text string properties say so with a pattern; a "not blank" one keeps saying that too.
+fn state_no_nul(schema: &mut utoipa::openapi::Schema) {
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    use utoipa::openapi::{RefOr, Schema as S};
+    let nested = |items: &mut Vec<RefOr<S>>| {
+        for item in items {
+            if let RefOr::T(s) = item {
+                state_no_nul(s);
+            }
+        }
+    };
+    match schema {
+        Schema::Object(o) => {
+            let text = match &o.schema_type {
+                SchemaType::Type(Type::String) => true,
+                SchemaType::Array(types) => types.contains(&Type::String),
+                _ => false,
+            };
+            if text && o.format.is_none() && o.enum_values.is_none() {
+                match o.pattern.as_deref() {
+                    None => o.pattern = Some("^[^\\u0000]*$".to_owned()),
+                    Some("\\S") => o.pattern = Some("^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$".to_owned()),
+                    Some(_) => {}
+                }
+            }
+            for property in o.properties.values_mut() {
+                if let RefOr::T(s) = property {
+                    state_no_nul(s);
+                }
+            }
+        }
+        Schema::Array(a) => {
+            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(item) = &mut a.items
+                && let RefOr::T(s) = item.as_mut()
+            {
+                state_no_nul(s);
+            }
+        }
+        Schema::OneOf(o) => nested(&mut o.items),
+        Schema::AnyOf(o) => nested(&mut o.items),
+        Schema::AllOf(o) => nested(&mut o.items),
+        _ => {}
+    }
+}
+
+fn text(pattern: &str) -> utoipa::openapi::schema::ObjectBuilder {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(pattern))
+}
+
+fn formatted(format: KnownFormat) -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(format)))
+        .into()
+}
+
+/// A string of one of the given forms, or the empty string (a query parameter given blank).
+fn blank_or(forms: Vec<utoipa::openapi::RefOr<utoipa::openapi::Schema>>) -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    let blank = ObjectBuilder::new().schema_type(Type::String).max_length(Some(0));
+    forms.into_iter().fold(AnyOfBuilder::new(), |any, form| any.item(form)).item(blank).into()
+}
+
+/// 1 to 255 visible ASCII characters, as `api::idempotent` requires.
+const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]+$";
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()

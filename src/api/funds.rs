@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::auth::Caller;
 use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
-use super::{AppState, idempotent, parse_json};
+use super::{AppState, idempotent, parse_json, parse_optional_json};
 use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::roadshow::{Fund, FundInput};
@@ -122,11 +122,7 @@ pub async fn issue_key(
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
     let id = id.into_inner();
-    let input: FundKeyRequest = if body.iter().any(|b| !b.is_ascii_whitespace()) {
-        parse_json(&req, &body)?
-    } else {
-        FundKeyRequest::default()
-    };
+    let input: FundKeyRequest = parse_optional_json(&req, &body)?;
     let mut e = Errors::default();
     let label = input.label.as_deref().and_then(|l| e.text("label", Some(l), 200));
     e.finish(())?;

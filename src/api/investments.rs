@@ -28,6 +28,7 @@ pub struct InvestmentQuery {
     #[param(value_type = Option<InvestmentStatus>)]
     pub status: Option<String>,
     /// Calendar year of `decided_on`.
+    #[param(minimum = 1990, maximum = 2100)]
     pub year: Option<i32>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,

@@ -25,6 +25,7 @@ pub struct ReadinessQuery {
     #[param(value_type = Option<Venue>)]
     pub venue: Option<String>,
     /// Evaluate under the rules in force on this date (default: today), `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub as_of: Option<String>,
 }
 
@@ -57,12 +58,14 @@ pub async fn readiness(
 #[into_params(parameter_in = Query)]
 pub struct AsOfQuery {
     /// `YYYY-MM-DD`; default today.
+    #[param(format = Date)]
     pub as_of: Option<String>,
 }
 
 /// Where the firm stands on the MIIT quality-SME ladder (创新型 / 省级专精特新 / 小巨人).
 #[utoipa::path(get, path = "/v1/firms/{id}/tier-check", tag = "listing", params(("id" = Uuid, Path), AsOfQuery),
-    responses((status = 200, body = TierCheckReport), (status = 404, body = Problem)),
+    responses((status = 200, body = TierCheckReport), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "No SME tier scheme applies on that date")),
     security(("api_key" = [])))]
 pub async fn tier_check(
     state: web::Data<AppState>,

@@ -235,7 +235,7 @@ where
     let key = match req.headers().get("Idempotency-Key") {
         None => None,
         Some(v) => match v.to_str() {
-            Ok(k) if !k.trim().is_empty() && k.len() <= 255 => Some(k.trim().to_owned()),
+            Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => Some(k.to_owned()),
             _ => {
                 return Err(AppError::bad_request(
                     "invalid_idempotency_key",
@@ -297,6 +297,14 @@ where
 }
 
 /// Parses a JSON body read as bytes (creating handlers keep the bytes for idempotency).
+/// A body the document marks optional: none at all, or JSON `null`, means the defaults.
+pub fn parse_optional_json<T: serde::de::DeserializeOwned + Default>(req: &HttpRequest, body: &[u8]) -> AppResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    Ok(parse_json::<Option<T>>(req, body)?.unwrap_or_default())
+}
+
 pub fn parse_json<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> AppResult<T> {
     if let Some(ct) = req.headers().get(actix_web::http::header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
@@ -305,14 +313,58 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]
         }
     }
     reject_nul(body)?;
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
+    let first = serde_json::from_slice(body);
+    if let Err(e) = &first
+        && e.classify() == serde_json::error::Category::Data
+        && let Some(read) = read_with_whole_numbers(body)
+    {
+        return Ok(read);
+    }
+    first.map_err(|e| match e.classify() {
         serde_json::error::Category::Data => AppError::Validation(vec![crate::domain::validate::FieldError::new(
             problem::serde_field(&e),
             "invalid",
             e.to_string(),
         )]),
+        // Well-formed JSON of the wrong shape (e.g. two members where one of several is
+        // expected) is a 422 like any other field error, not an unreadable body.
+        _ if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() => {
+            AppError::Validation(vec![crate::domain::validate::FieldError::new(
+                problem::serde_field(&e),
+                "invalid",
+                e.to_string(),
+            )])
+        }
         _ => AppError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")),
     })
+}
+
+/// `730.0` is the same JSON number as `730` (and an integer to JSON Schema), but serde reads only
+/// the latter into an integer field: when a body fails to read, it is read once more with every
+/// whole number written as an integer. Only failing bodies pay for the second reading.
+fn read_with_whole_numbers<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<T> {
+    fn whole(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) => match n.as_f64() {
+                Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let i = f as i64;
+                    *v = serde_json::Value::from(i);
+                    true
+                }
+                _ => false,
+            },
+            // Every member is rewritten, so no short-circuiting `any`.
+            serde_json::Value::Array(items) => items.iter_mut().map(whole).filter(|changed| *changed).count() > 0,
+            serde_json::Value::Object(map) => map.values_mut().map(whole).filter(|changed| *changed).count() > 0,
+            _ => false,
+        }
+    }
+    let mut doc: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if !whole(&mut doc) {
+        return None;
+    }
+    serde_json::from_value(doc).ok()
 }
 
 /// Every JSON body passes here: a string carrying U+0000 is a 422 naming its field. Only bodies

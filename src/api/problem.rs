@@ -42,6 +42,7 @@ impl AppError {
             AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Missing or invalid API key"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed for this key"),
             AppError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", "Not found"),
+            AppError::Gone { code, .. } => (StatusCode::GONE, code, "Gone"),
             AppError::Conflict { code, .. } => (StatusCode::CONFLICT, code, "Conflict"),
             AppError::PayloadTooLarge(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body too large")

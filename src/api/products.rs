@@ -108,9 +108,12 @@ pub async fn list_products(
     Ok(HttpResponse::Ok().json(page(views, limit, |v| v.product.id)))
 }
 
-/// One product.
+/// One published product. A withdrawn one is gone from here (410 `product_withdrawn` for its bank
+/// and the office, 404 for others); its record stays readable in `GET /v1/products?active=false`
+/// and through the applications and matches that refer to it.
 #[utoipa::path(get, path = "/v1/products/{id}", tag = "products", params(("id" = Uuid, Path)),
-    responses((status = 200, body = ProductView), (status = 401, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = ProductView), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 410, body = Problem)),
     security(("api_key" = [])))]
 pub async fn get_product(
     state: web::Data<AppState>,
@@ -162,7 +165,8 @@ pub async fn patch_product(
 }
 
 /// Withdraw a product (soft delete): it stops matching and no longer takes applications; its
-/// matches are withdrawn in the background; history and applications stay.
+/// matches are withdrawn in the background; history and applications stay. Afterwards
+/// `GET /v1/products/{id}` answers 410 and the record is listed by `GET /v1/products?active=false`.
 #[utoipa::path(delete, path = "/v1/products/{id}", tag = "products", params(("id" = Uuid, Path)),
     responses((status = 204, description = "Withdrawn (or already withdrawn)"), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem)),

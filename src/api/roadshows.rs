@@ -39,8 +39,10 @@ pub struct RoadshowQuery {
     #[param(value_type = Option<crate::domain::roadshow::Centre>)]
     pub centre: Option<String>,
     /// Roadshows starting on or after this day (China Standard Time), `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Roadshows starting on or before this day (China Standard Time), `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub to: Option<String>,
     /// GB/T 4754 code or prefix: roadshows whose industry focus overlaps it, and those without a focus.
     pub industry: Option<String>,

@@ -70,6 +70,7 @@ pub struct AttemptPage {
 #[serde(default, deny_unknown_fields)]
 pub struct RecoverRequest {
     /// Queue again every failed delivery created at or after this time…
+    #[schema(required = true, nullable = false)]
     pub since: Option<DateTime<Utc>>,
     /// …and before this one (default: now).
     pub until: Option<DateTime<Utc>>,
@@ -354,8 +355,7 @@ pub async fn resend_event(
 ) -> AppResult<HttpResponse> {
     // A key that manages no endpoints is refused before its body is read.
     service::managed_bank(&caller)?;
-    let input: ResendRequest =
-        if body.iter().any(|b| !b.is_ascii_whitespace()) { parse_json(&req, &body)? } else { ResendRequest::default() };
+    let input: ResendRequest = super::parse_optional_json(&req, &body)?;
     let (event_id, delivery_ids) =
         service::resend(&state.db, &caller, &id.into_inner(), input.endpoint_id, state.clock.now()).await?;
     Ok(HttpResponse::Accepted().json(ResendQueued { event_id, delivery_ids }))

@@ -30,12 +30,18 @@ pub struct Bank {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct BankDraft {
-    #[schema(example = "齐鲁银行")]
+    #[schema(example = "齐鲁银行", required = true, nullable = false, pattern = "\\S", max_length = 100)]
     pub name: Option<String>,
-    /// Upper-case letters, digits and hyphens, 2 to 32 characters, e.g. `QILU-BANK`.
-    #[schema(example = "QILU-BANK")]
+    /// Upper-case letters, digits and hyphens, 2 to 32 characters, e.g. `QILU-BANK` (lower case
+    /// is read as upper case).
+    #[schema(
+        example = "QILU-BANK",
+        required = true,
+        nullable = false,
+        pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])$"
+    )]
     pub code: Option<String>,
-    #[schema(example = "sme-finance@qlbchina.example.cn")]
+    #[schema(example = "sme-finance@qlbchina.example.cn", required = true, nullable = false, format = Email, max_length = 254)]
     pub contact_email: Option<String>,
 }
 
@@ -110,9 +116,9 @@ fn valid_email(s: &str) -> bool {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LprDraft {
-    #[schema(value_type = Option<String>, example = "3.00")]
+    #[schema(value_type = String, example = "3.00", required = true)]
     pub one_year: Option<Decimal>,
-    #[schema(value_type = Option<String>, example = "3.50")]
+    #[schema(value_type = String, example = "3.50", required = true)]
     pub five_year: Option<Decimal>,
 }
 

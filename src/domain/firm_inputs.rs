@@ -552,6 +552,7 @@ pub struct AttestationInput {
     #[schema(example = "star5_major_business_approved")]
     pub key: Option<String>,
     /// Whether the condition holds.
+    #[schema(required = true, nullable = false)]
     pub holds: Option<bool>,
     /// Default: today. Not in the future.
     #[schema(example = "2025-06-30")]
@@ -637,8 +638,10 @@ pub struct TierInputsInput {
     #[schema(value_type = Option<ProductChainRole>)]
     pub product_chain_role: Option<String>,
     /// 1–4.
+    #[schema(minimum = 1, maximum = 4)]
     pub digitalisation_level: Option<i64>,
     /// 0–4.
+    #[schema(minimum = 0, maximum = 4)]
     pub quality_items: Option<i64>,
     #[schema(value_type = Option<RdInstitutionLevel>)]
     pub rd_institution_level: Option<String>,

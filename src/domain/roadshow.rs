@@ -108,11 +108,11 @@ pub struct Fund {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FundInput {
-    #[schema(example = "齐鲁前沿创投基金")]
+    #[schema(example = "齐鲁前沿创投基金", required = true, nullable = false, pattern = "\\S", max_length = 200)]
     pub name: Option<String>,
-    #[schema(value_type = Option<FundKind>)]
+    #[schema(value_type = FundKind, required = true)]
     pub kind: Option<String>,
-    #[schema(example = "deals@fund.example.cn")]
+    #[schema(example = "deals@fund.example.cn", required = true, nullable = false, format = Email, max_length = 254)]
     pub contact_email: Option<String>,
 }
 
@@ -443,6 +443,8 @@ impl RoadshowInput {
 pub struct StatusChange {
     #[schema(value_type = RoadshowStatus)]
     pub status: String,
+    /// Not blank when given.
+    #[schema(pattern = "\\S", max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -477,6 +479,7 @@ pub struct RegistrationInput {
     #[schema(example = "wang@fund.example.cn")]
     pub attendee_email: Option<String>,
     /// Seats taken, the attendee included (1 to 10); default 1.
+    #[schema(minimum = 1, maximum = 10)]
     pub party_size: Option<i64>,
     /// Admin keys only: the fund the registration is for.
     pub fund_id: Option<Uuid>,
@@ -525,7 +528,7 @@ pub fn registration_refusal(rs: &Roadshow, now: DateTime<Utc>) -> Option<(&'stat
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// `approve` (the registration then takes seats or joins the waitlist) or `reject`.
-    #[schema(example = "approve")]
+    #[schema(example = "approve", pattern = "^(approve|reject)$")]
     pub decision: String,
 }
 
@@ -556,9 +559,9 @@ pub struct Presenter {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlotInput {
-    #[schema(example = "2025-06-12T10:00:00+08:00")]
+    #[schema(example = "2025-06-12T10:00:00+08:00", required = true, nullable = false, format = DateTime)]
     pub slot_starts_at: Option<String>,
-    #[schema(example = "2025-06-12T10:20:00+08:00")]
+    #[schema(example = "2025-06-12T10:20:00+08:00", required = true, nullable = false, format = DateTime)]
     pub slot_ends_at: Option<String>,
 }
 

@@ -23,7 +23,7 @@ pub struct ErrorPage {
 fn key_for(e: &AppError) -> &'static str {
     match e {
         AppError::Forbidden(_) => "error.forbidden",
-        AppError::NotFound { .. } => "error.not_found",
+        AppError::NotFound { .. } | AppError::Gone { .. } => "error.not_found",
         AppError::Conflict { .. } => "error.conflict",
         AppError::Validation(_) => "error.validation",
         AppError::BadRequest { .. } | AppError::UnsupportedMediaType(_) | AppError::NotAcceptable(_) => {

@@ -137,38 +137,45 @@ pub struct MatchQuery {
     pub cursor: Option<String>,
 }
 
-fn b64(s: String) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
-}
-
-fn unb64(s: &str) -> Option<String> {
-    String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?).ok()
-}
+/// The shape of a sync token: 8 bytes (the high-water mark) in unpadded base64url, the last
+/// character carrying two bits. Every token of that shape is a mark to continue from.
+pub const SYNC_TOKEN_PATTERN: &str = "^[A-Za-z0-9_-]{10}[AEIMQUYcgkosw048]$";
 
 pub fn sync_token(high_water: i64) -> String {
-    b64(format!("s1|{high_water}"))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(high_water.to_be_bytes())
 }
 
 fn parse_sync_token(s: &str) -> Option<i64> {
-    unb64(s)?.strip_prefix("s1|")?.parse().ok()
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+    Some(i64::from_be_bytes(bytes.try_into().ok()?))
 }
 
+/// The shape of a pull cursor: 48 bytes in unpadded base64url (the pull's high-water mark, then
+/// the last row's sequence, firm and product). Every cursor of that shape continues some cut, so
+/// the document can state it exactly. Empty means the first page.
+pub const MATCH_CURSOR_PATTERN: &str = "^([A-Za-z0-9_-]{64})?$";
+
 fn encode_cursor(high_water: i64, last: &MatchRow) -> String {
-    b64(format!("m1|{high_water}|{}|{}|{}", last.seq, last.firm.id, last.product_id))
+    let mut bytes = Vec::with_capacity(48);
+    bytes.extend_from_slice(&high_water.to_be_bytes());
+    bytes.extend_from_slice(&last.seq.to_be_bytes());
+    bytes.extend_from_slice(last.firm.id.as_bytes());
+    bytes.extend_from_slice(last.product_id.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn decode_cursor(c: &str) -> AppResult<(i64, (i64, Uuid, Uuid))> {
     let bad =
         || AppError::bad_request("invalid_cursor", "the cursor is not one this service issued; start again without it");
-    let text = unb64(c).ok_or_else(bad)?;
-    let parts: Vec<&str> = text.split('|').collect();
-    match parts.as_slice() {
-        ["m1", hw, seq, firm, product] => Ok((
-            hw.parse().map_err(|_| bad())?,
-            (seq.parse().map_err(|_| bad())?, firm.parse().map_err(|_| bad())?, product.parse().map_err(|_| bad())?),
-        )),
-        _ => Err(bad()),
-    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let bytes: [u8; 48] = bytes.try_into().map_err(|_| bad())?;
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        i64::from_be_bytes(w)
+    };
+    let id = |at: usize| Uuid::from_slice(&bytes[at..at + 16]).map_err(|_| bad());
+    Ok((word(0), (word(8), id(16)?, id(32)?)))
 }
 
 fn parse_since(s: Option<&str>) -> AppResult<Mode> {
@@ -576,9 +583,15 @@ mod tests {
         assert!(matches!(parse_since(Some("2025-06-01T00:00:00Z")).expect("instant"), Mode::SinceTime(_)));
         assert!(matches!(parse_since(None).expect("none"), Mode::Full));
         assert!(parse_since(Some("yesterday")).is_err());
-        let encoded = b64(format!("m1|9|5|{}|{}", Uuid::nil(), Uuid::max()));
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&9i64.to_be_bytes());
+        bytes.extend_from_slice(&5i64.to_be_bytes());
+        bytes.extend_from_slice(Uuid::nil().as_bytes());
+        bytes.extend_from_slice(Uuid::max().as_bytes());
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        assert_eq!(encoded.len(), 64, "the documented shape");
         assert_eq!(decode_cursor(&encoded).expect("valid"), (9, (5, Uuid::nil(), Uuid::max())));
-        for bad in ["", "!!", &sync_token(3), &b64("m1|x|5|a|b".into())] {
+        for bad in ["", "!!", &sync_token(3), "bTF8eHw1fGF8Yg", &encoded[..60]] {
             assert!(decode_cursor(bad).is_err(), "{bad}");
         }
     }

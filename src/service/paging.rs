@@ -18,26 +18,32 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// The cursor names the last id seen. It is opaque to clients so that its form may change.
+/// The cursor names the last id seen. It is opaque to clients so that its form may change; the
+/// document states its shape ([`CURSOR_PATTERN`]) so that every cursor of that shape is one this
+/// service could have issued: any 16 bytes are an id to continue after.
 pub fn encode_cursor(last_id: Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{last_id}"))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last_id.as_bytes())
 }
+
+/// The shape of a page cursor: 16 bytes in unpadded base64url (the last character carries two
+/// bits, so it is one of four). Empty means the first page.
+pub const CURSOR_PATTERN: &str = "^([A-Za-z0-9_-]{21}[AQgw])?$";
 
 pub fn decode_cursor(cursor: Option<&str>) -> AppResult<Option<Uuid>> {
     let Some(c) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
     let bad =
         || AppError::bad_request("invalid_cursor", "the cursor is not one this service issued; start again without it");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let id = text.strip_prefix("v1:").ok_or_else(bad)?;
-    Uuid::parse_str(id).map(Some).map_err(|_| bad())
+    Uuid::from_slice(&bytes).map(Some).map_err(|_| bad())
 }
 
+/// The page size: 1 to [`MAX_LIMIT`] as the document states; anything else is refused rather
+/// than quietly changed.
 pub fn limit(requested: Option<u32>) -> AppResult<u32> {
     match requested {
         None => Ok(DEFAULT_LIMIT),
-        Some(0) => Err(AppError::field("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}"))),
-        Some(n) => Ok(n.min(MAX_LIMIT)),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::field("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}"))),
     }
 }
 
@@ -71,9 +77,14 @@ mod tests {
     fn cursor_round_trip_and_rejects_garbage() {
         let id = Uuid::now_v7();
         assert_eq!(decode_cursor(Some(&encode_cursor(id))).expect("valid"), Some(id));
-        for bad in ["x", "!!!", "djE6bm90LWEtdXVpZA", "AAAA"] {
+        for bad in ["x", "!!!", "djE6bm90LWEtdXVpZA", "AAAA", "AAAAAAAAAAAAAAAAAAAAAB"] {
             assert!(decode_cursor(Some(bad)).is_err(), "{bad}");
         }
+        // The documented shape: 21 free characters and one of four.
+        let c = encode_cursor(id);
+        assert_eq!(c.len(), 22);
+        assert!(c.ends_with(['A', 'Q', 'g', 'w']), "{c}");
+        assert!(decode_cursor(Some("AAAAAAAAAAAAAAAAAAAAAw")).is_ok(), "any id of that shape continues a listing");
         assert_eq!(decode_cursor(None).expect("none"), None);
     }
 }

@@ -114,6 +114,14 @@ pub async fn list(
 #[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn get_as(conn: &mut Conn, caller: &Principal, id: Uuid, today: NaiveDate) -> AppResult<ProductView> {
     let p = visible(conn, caller, id).await?;
+    // Withdrawn is gone for a reader of the product itself (the record stays listed with
+    // `active=false`, and the applications and matches that name it keep naming it).
+    if !p.active {
+        return Err(AppError::Gone {
+            code: "product_withdrawn",
+            detail: "the product was withdrawn; its record is listed by GET /v1/products?active=false".into(),
+        });
+    }
     let table = lpr::list(conn).await?;
     Ok(view(p, &table, today))
 }

@@ -29,14 +29,16 @@ pub struct EndpointInput {
     pub url: Option<String>,
     pub description: Option<String>,
     /// Event types to receive, e.g. `["match.created", "consent.revoked"]`. Required on create.
-    #[schema(value_type = Option<Vec<SubscribableEventType>>)]
+    #[schema(value_type = Option<Vec<SubscribableEventType>>, min_items = 1)]
     pub event_types: Option<Vec<String>>,
     #[serde(deserialize_with = "nullable")]
     #[schema(value_type = Option<Vec<Uuid>>)]
     pub product_ids: Option<Option<Vec<String>>>,
     /// Default 100, at most 5000.
+    #[schema(minimum = 1, maximum = 5000)]
     pub rate_limit_per_second: Option<i64>,
     /// Default 20, at most 200.
+    #[schema(minimum = 1, maximum = 200)]
     pub max_concurrency: Option<i64>,
     /// Admin keys only: the bank the endpoint belongs to. Bank keys create for their own bank.
     pub bank_id: Option<Uuid>,

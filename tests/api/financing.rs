@@ -893,12 +893,19 @@ async fn products_changes_and_withdrawal_reevaluate_their_matches() {
     );
     drain(&app).await;
     assert_eq!(pull_all(&app, &key, "").await.0.len(), 1);
-    // Soft delete: the product stays readable for its bank, stops matching, takes no applications.
+    // Soft delete: the product is gone from its own address (its bank reads the record in the
+    // withdrawn listing), stops matching, takes no applications.
     let resp = app.req(Method::DELETE, &format!("/v1/products/{product}"), Some(&key)).send().await.expect("req");
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     drain(&app).await;
-    let p = json_of(app.get(&format!("/v1/products/{product}"), &key).await).await;
-    assert_eq!(p["active"], false);
+    let gone = app.get(&format!("/v1/products/{product}"), &key).await;
+    assert_eq!(gone.status(), StatusCode::GONE);
+    assert_eq!(problem(gone).await["code"], "product_withdrawn");
+    let withdrawn = json_of(app.get("/v1/products?active=false", &key).await).await;
+    assert_eq!(
+        (withdrawn["items"][0]["id"].as_str(), withdrawn["items"][0]["active"].as_bool()),
+        (Some(&*product.to_string()), Some(false))
+    );
     let ent = app.key_for(Role::Enterprise, Some(f)).await;
     assert_eq!(app.get(&format!("/v1/products/{product}"), &ent).await.status(), StatusCode::NOT_FOUND);
     let (items, _) = pull_all(&app, &key, "").await;

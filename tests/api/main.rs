@@ -9,6 +9,7 @@ mod smtp_sink;
 
 mod authz;
 mod boundary;
+mod contract;
 mod events;
 mod exports;
 mod financing;
