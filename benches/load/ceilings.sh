@@ -4,6 +4,8 @@
 #   A. the service under wrk;
 #   B. pgbench running the exact SQL of one page (the statements PostgreSQL logged for one request
 #      of that page, values in place, prepared like the service's): the database ceiling;
+#   B2. the same statements as the service sends them: parameters bound, generic plans (the
+#      service's session setting), for the ceiling of the service's own way of asking;
 #   C. a trivial actix-web JSON handler (examples/ceiling_http.rs) under the same wrk settings: the
 #      HTTP ceiling.
 # Interleaved A B C A B C per endpoint, with the load average before each run (the machine is shared).
@@ -72,7 +74,9 @@ page_sql() { # KEY PATH OUT
   sleep 0.3; local from; from=$(stat -c %s "$PGLOG")
   curl -fs -o "$WORK/page.json" -H "Authorization: Bearer $1" "http://127.0.0.1:$TRACE_PORT$2"
   sleep 0.5
-  tail -c +"$((from + 1))" "$PGLOG" | grep "bench_trace@$DB" | grep -E "execute|parameters" | benches/load/page_sql.py >"$3"
+  tail -c +"$((from + 1))" "$PGLOG" | grep "bench_trace@$DB" | grep -E "execute|parameters" >"$WORK/page.log"
+  benches/load/page_sql.py <"$WORK/page.log" >"$3"
+  benches/load/page_sql.py --bound "${3%.sql}.bound.defs" <"$WORK/page.log" >"${3%.sql}.bound.sql"
   echo "   $2: $(grep -c ';$' "$3") statement(s) per page, $(python3 -c "import json;print(len(json.load(open('$WORK/page.json'))['items']))") items"
 }
 echo "== the SQL of one page"
@@ -80,7 +84,7 @@ page_sql "$ADMIN_KEY" "$FIRMS_PATH" "$WORK/firms.sql"
 page_sql "$BANK_KEY" "$MATCHES_PATH" "$WORK/matches.sql"
 kill "$TRACE"; wait "$TRACE" 2>/dev/null || true
 psql -h 127.0.0.1 -U postgres -qc "DROP ROLE bench_trace"
-cp "$WORK/firms.sql" "$WORK/matches.sql" "${SQL_OUT:-/tmp}/" 2>/dev/null || true
+cp "$WORK"/firms*.sql "$WORK"/matches*.sql "$WORK"/*.defs "${SQL_OUT:-/tmp}/" 2>/dev/null || true
 
 SRDI_WORKERS_ENABLED=false SRDI_DATABASE_MAX_CONNECTIONS=$CONNECTIONS SRDI_LISTEN=127.0.0.1:$PORT RUST_LOG=warn \
   "$BIN" serve >"$WORK/serve.log" 2>&1 &
@@ -100,10 +104,12 @@ LUA
 run_wrk() { # PORT KEY PATH
   wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/get.lua" "http://127.0.0.1:$1" -- "$2" "$3" | grep RESULT | cut -d' ' -f2-
 }
-run_pgbench() { # SCRIPT
+run_pgbench() { # SCRIPT [DEFINES]
   rm -f "$WORK"/pgbench_log*
-  pgbench -h 127.0.0.1 -U postgres -n -M prepared -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" -l --log-prefix="$WORK/pgbench_log" \
-    -f "$1" "$DB" >"$WORK/pgbench.out" 2>&1
+  local defs=()
+  if [ -n "${2:-}" ]; then mapfile -t defs <"$2"; fi
+  PGOPTIONS="${3:-}" pgbench -h 127.0.0.1 -U postgres -n -M prepared -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" -l --log-prefix="$WORK/pgbench_log" \
+    "${defs[@]}" -f "$1" "$DB" >"$WORK/pgbench.out" 2>&1
   local tps p99
   tps=$(grep -E '^tps' "$WORK/pgbench.out" | head -1 | awk '{print $3}')
   p99=$(cat "$WORK"/pgbench_log* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {i=int(NR*0.99); if (i<1) i=1; printf "%.2f", a[i]/1000}')
@@ -118,6 +124,7 @@ for endpoint in matches firms; do
   for round in $(seq 1 "$ROUNDS"); do
     echo "   round $round  A service        (load $(load)): $(run_wrk $PORT "$KEY" "$URL")"
     echo "   round $round  B pgbench page   (load $(load)): $(run_pgbench "$WORK/$endpoint.sql")"
+    echo "   round $round  B2 bound, generic (load $(load)): $(run_pgbench "$WORK/$endpoint.bound.sql" "$WORK/$endpoint.bound.defs" "-c plan_cache_mode=force_generic_plan")"
     echo "   round $round  C actix trivial  (load $(load)): $(run_wrk $CEILING_PORT "$KEY" "$URL")"
   done
 done

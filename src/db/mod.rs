@@ -100,6 +100,14 @@ impl Db {
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 15000").await?;
                     }
+                    if dialect == Dialect::Postgres {
+                        // Every statement is prepared once per connection. Left to choose,
+                        // PostgreSQL re-plans the bank pull at every execution (its custom plan
+                        // looks cheaper than the generic one), and planning costs more than
+                        // running it. Generic plans are planned once; they are as good here
+                        // because page sizes are written into the SQL as literals, not bound.
+                        conn.execute("SET plan_cache_mode = force_generic_plan").await?;
+                    }
                     if let (Dialect::Postgres, Some(limit)) = (dialect, statement_timeout) {
                         conn.execute(format!("SET statement_timeout = {}", limit.as_millis()).as_str()).await?;
                     }

@@ -65,12 +65,9 @@ pub async fn get_by_code(conn: &mut Conn, code: &str) -> AppResult<Option<Bank>>
 
 /// Banks in id order after `after`.
 pub async fn list(conn: &mut Conn, after: Option<Uuid>, limit: u32) -> AppResult<Vec<Bank>> {
-    let rows =
-        sqlx::query("SELECT id, code, name, contact_email, created_at FROM banks WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after.map(|a| a.to_string()).unwrap_or_default())
-            .bind(i64::from(limit))
-            .fetch_all(&mut *conn)
-            .await?;
+    let sql =
+        format!("SELECT id, code, name, contact_email, created_at FROM banks WHERE id > $1 ORDER BY id LIMIT {limit}");
+    let rows = sqlx::query(&sql).bind(after.map(|a| a.to_string()).unwrap_or_default()).fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
 

@@ -195,8 +195,7 @@ pub async fn list(conn: &mut Conn, filter: &FirmFilter, after: Option<Uuid>, lim
     if let Some(a) = after {
         f.and("f.id > {}", Bind::Text(a.to_string()));
     }
-    let limit_p = f.bind(Bind::Int(i64::from(limit)));
-    let sql = format!("SELECT {FIRM_COLUMNS} FROM firms f{} ORDER BY f.id LIMIT {limit_p}", f.where_sql());
+    let sql = format!("SELECT {FIRM_COLUMNS} FROM firms f{} ORDER BY f.id LIMIT {limit}", f.where_sql());
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }

@@ -56,9 +56,10 @@ pub async fn list(conn: &mut Conn, only: Option<Uuid>, after: Option<Uuid>, limi
     if let Some(a) = after {
         f.and("id > {}", Bind::Text(a.to_string()));
     }
-    let lim = f.bind(Bind::Int(i64::from(limit)));
-    let sql =
-        format!("SELECT id, name, kind, contact_email, created_at FROM funds{} ORDER BY id LIMIT {lim}", f.where_sql());
+    let sql = format!(
+        "SELECT id, name, kind, contact_email, created_at FROM funds{} ORDER BY id LIMIT {limit}",
+        f.where_sql()
+    );
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }

@@ -234,8 +234,7 @@ pub async fn pull(
             "m.seq >= {s} AND (m.seq > {s} OR m.firm_id > {fi} OR (m.firm_id = {fi} AND m.product_id > {pr}))"
         ));
     }
-    let limit_p = f.bind(Bind::Int(i64::from(limit)));
-    let sql = format!("{head}{} ORDER BY m.seq, m.firm_id, m.product_id LIMIT {limit_p}", f.where_sql());
+    let sql = format!("{head}{} ORDER BY m.seq, m.firm_id, m.product_id LIMIT {limit}", f.where_sql());
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     let mark = match (high_water, rows.first()) {
         (Some(hw), _) => hw,

@@ -177,9 +177,8 @@ pub async fn list(conn: &mut Conn, filter: &PoolFilter, after: Option<Uuid>, lim
     if let Some(a) = after {
         f.and("rp.firm_id > {}", Bind::Text(a.to_string()));
     }
-    let limit_p = f.bind(Bind::Int(i64::from(limit)));
     let sql = format!(
-        "SELECT {COLUMNS} FROM reserve_pool rp JOIN firms f ON f.id = rp.firm_id{} ORDER BY rp.firm_id LIMIT {limit_p}",
+        "SELECT {COLUMNS} FROM reserve_pool rp JOIN firms f ON f.id = rp.firm_id{} ORDER BY rp.firm_id LIMIT {limit}",
         f.where_sql()
     );
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;

@@ -246,8 +246,7 @@ pub async fn list(
     if let Some(a) = after {
         f.and("p.id > {}", Bind::Text(a.to_string()));
     }
-    let limit_p = f.bind(Bind::Int(i64::from(limit)));
-    let sql = format!("SELECT {COLUMNS} FROM products p{} ORDER BY p.id LIMIT {limit_p}", f.where_sql());
+    let sql = format!("SELECT {COLUMNS} FROM products p{} ORDER BY p.id LIMIT {limit}", f.where_sql());
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }

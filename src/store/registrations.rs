@@ -142,8 +142,7 @@ pub async fn list(
     if let Some(a) = after {
         f.and("g.id > {}", Bind::Text(a.to_string()));
     }
-    let lim = f.bind(Bind::Int(i64::from(limit)));
-    let sql = format!("SELECT {COLUMNS} FROM roadshow_registrations g{} ORDER BY g.id LIMIT {lim}", f.where_sql());
+    let sql = format!("SELECT {COLUMNS} FROM roadshow_registrations g{} ORDER BY g.id LIMIT {limit}", f.where_sql());
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
@@ -151,8 +150,8 @@ pub async fn list(
 /// A fund's registrations across roadshows, newest first.
 pub async fn of_fund(conn: &mut Conn, fund_id: Uuid, limit: u32) -> AppResult<Vec<Registration>> {
     let sql =
-        format!("SELECT {COLUMNS} FROM roadshow_registrations g WHERE g.fund_id = $1 ORDER BY g.id DESC LIMIT $2");
-    let rows = sqlx::query(&sql).bind(fund_id.to_string()).bind(i64::from(limit)).fetch_all(&mut *conn).await?;
+        format!("SELECT {COLUMNS} FROM roadshow_registrations g WHERE g.fund_id = $1 ORDER BY g.id DESC LIMIT {limit}");
+    let rows = sqlx::query(&sql).bind(fund_id.to_string()).fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
 

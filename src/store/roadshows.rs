@@ -326,8 +326,7 @@ pub async fn list(
     if let Some(a) = after {
         f.and("r.id > {}", Bind::Text(a.to_string()));
     }
-    let lim = f.bind(Bind::Int(i64::from(limit)));
-    let sql = format!("SELECT {COLUMNS} FROM roadshows r{} ORDER BY r.id LIMIT {lim}", f.where_sql());
+    let sql = format!("SELECT {COLUMNS} FROM roadshows r{} ORDER BY r.id LIMIT {limit}", f.where_sql());
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     let ids = rows.iter().map(|r| r.uuid("id")).collect::<Result<Vec<_>, _>>()?;
     let mut focus = industries(conn, &ids).await?;

@@ -132,15 +132,12 @@ pub struct ContactOwner {
 
 /// Firms and funds whose contact address equals `email_lower` ignoring ASCII case (at most `limit`).
 pub async fn contact_owners(conn: &mut Conn, email_lower: &str, limit: i64) -> AppResult<Vec<ContactOwner>> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT 'enterprise' AS role, id, name, contact_email FROM firms WHERE lower(contact_email) = $1 \
          UNION ALL SELECT 'fund' AS role, id, name, contact_email FROM funds WHERE lower(contact_email) = $1 \
-         ORDER BY role, id LIMIT $2",
-    )
-    .bind(email_lower)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
+         ORDER BY role, id LIMIT {limit}"
+    );
+    let rows = sqlx::query(&sql).bind(email_lower).fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|r| {
             Ok(ContactOwner {

@@ -179,8 +179,7 @@ pub async fn list_endpoints(
     if let Some(a) = after {
         f.and("id > {}", crate::db::row::Bind::Text(a.to_string()));
     }
-    let lim = f.bind(crate::db::row::Bind::Int(i64::from(limit)));
-    let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints{} ORDER BY id LIMIT {lim}", f.where_sql());
+    let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints{} ORDER BY id LIMIT {limit}", f.where_sql());
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     let mut out = rows.iter().map(endpoint_from_row).collect::<Result<Vec<_>, _>>()?;
     complete(conn, &mut out).await?;
@@ -511,17 +510,12 @@ pub async fn claim(
     let sql = format!(
         "UPDATE webhook_deliveries SET locked_until = $1, lock_token = $2 WHERE id IN (\
            SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
-           AND (locked_until IS NULL OR locked_until <= $3) ORDER BY next_attempt_at LIMIT $4{}) \
+           AND (locked_until IS NULL OR locked_until <= $3) ORDER BY next_attempt_at LIMIT {limit}{}) \
          RETURNING id",
         dialect.skip_locked()
     );
-    let rows = sqlx::query(&sql)
-        .bind(ts(lease_until))
-        .bind(token.to_string())
-        .bind(ts(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query(&sql).bind(ts(lease_until)).bind(token.to_string()).bind(ts(now)).fetch_all(&mut *conn).await?;
     rows.iter().map(|r| r.uuid("id")).collect::<Result<_, _>>().map_err(Into::into)
 }
 
@@ -864,18 +858,18 @@ pub async fn recover(
     cap: u32,
     now: DateTime<Utc>,
 ) -> AppResult<u64> {
-    let done = sqlx::query(
+    let sql = format!(
         "UPDATE webhook_deliveries SET status = 'pending', origin = 'recover', next_attempt_at = $1, round_attempts = 0, \
          locked_until = NULL, lock_token = NULL WHERE id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = $2 \
-         AND status = 'failed' AND created_at >= $3 AND created_at < $4 ORDER BY created_at LIMIT $5)",
-    )
-    .bind(ts(now))
-    .bind(endpoint_id.to_string())
-    .bind(ts(since))
-    .bind(ts(until))
-    .bind(i64::from(cap))
-    .execute(&mut *conn)
-    .await?;
+         AND status = 'failed' AND created_at >= $3 AND created_at < $4 ORDER BY created_at LIMIT {cap})"
+    );
+    let done = sqlx::query(&sql)
+        .bind(ts(now))
+        .bind(endpoint_id.to_string())
+        .bind(ts(since))
+        .bind(ts(until))
+        .execute(&mut *conn)
+        .await?;
     Ok(done.rows_affected())
 }
 
@@ -911,12 +905,11 @@ pub async fn list_attempts(
     if let Some(b) = before {
         f.and("a.id < {}", Bind::Text(b.to_string()));
     }
-    let lim = f.bind(Bind::Int(i64::from(limit)));
     let sql = format!(
         "SELECT a.id, a.delivery_id, a.event_id, a.attempt_number, a.origin, a.attempted_at, a.outcome, a.status_code, \
          a.response_body, a.error, a.duration_ms, a.next_attempt_at, m.event_type, d.status AS delivery_status \
          FROM webhook_attempts a LEFT JOIN webhook_deliveries d ON d.id = a.delivery_id \
-         LEFT JOIN webhook_messages m ON m.event_id = a.event_id{} ORDER BY a.id DESC LIMIT {lim}",
+         LEFT JOIN webhook_messages m ON m.event_id = a.event_id{} ORDER BY a.id DESC LIMIT {limit}",
         f.where_sql()
     );
     let rows = f.apply(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
@@ -967,23 +960,15 @@ pub struct Purged {
 /// `limit` of each, and secrets whose overlap ended. Messages that still have a pending
 /// delivery are kept until it ends.
 pub async fn purge(conn: &mut Conn, cutoff: DateTime<Utc>, now: DateTime<Utc>, limit: u32) -> AppResult<Purged> {
-    let attempts = sqlx::query(
-        "DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts WHERE attempted_at < $1 LIMIT $2)",
-    )
-    .bind(ts(cutoff))
-    .bind(i64::from(limit))
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let messages = sqlx::query(
+    let sql = format!(
+        "DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts WHERE attempted_at < $1 LIMIT {limit})"
+    );
+    let attempts = sqlx::query(&sql).bind(ts(cutoff)).execute(&mut *conn).await?.rows_affected();
+    let sql = format!(
         "DELETE FROM webhook_messages WHERE event_id IN (SELECT m.event_id FROM webhook_messages m WHERE m.created_at < $1 \
-         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = m.event_id AND d.status = 'pending') LIMIT $2)",
-    )
-    .bind(ts(cutoff))
-    .bind(i64::from(limit))
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = m.event_id AND d.status = 'pending') LIMIT {limit})"
+    );
+    let messages = sqlx::query(&sql).bind(ts(cutoff)).execute(&mut *conn).await?.rows_affected();
     let secrets = sqlx::query("DELETE FROM webhook_secrets WHERE expires_at IS NOT NULL AND expires_at <= $1")
         .bind(ts(now))
         .execute(&mut *conn)
