@@ -196,7 +196,7 @@ fn synthetic_firm(rng: &mut StdRng, i: usize, seed: u64, today: NaiveDate) -> Ve
             brand,
             word,
             suffix,
-            if i % 7 == 0 { format!("（{}）", i) } else { String::new() }
+            if i.is_multiple_of(7) { format!("（{}）", i) } else { String::new() }
         );
         let founded = NaiveDate::from_ymd_opt(
             rng.random_range(1995..=last_year - 2),

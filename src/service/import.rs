@@ -226,7 +226,7 @@ impl<R: std::io::Read> Iterator for CsvRows<R> {
             let col = |name: &str| index.get(name).copied();
             let mut read_errors = Vec::new();
             let mut int = |name: &str| -> Option<i64> {
-                let v = cell(&record, col(name))?;
+                let v = cell(record, col(name))?;
                 match v.parse::<i64>() {
                     Ok(n) => Some(n),
                     Err(_) => {
@@ -240,7 +240,7 @@ impl<R: std::io::Read> Iterator for CsvRows<R> {
             let invention_patents = int("invention_patents");
             let employees = int("employees");
             let rd_staff = int("rd_staff");
-            let text = |name: &str| cell(&record, col(name));
+            let text = |name: &str| cell(record, col(name));
             let firm = FirmInput {
                 credit_code: text("credit_code"),
                 name: text("name"),
@@ -287,7 +287,7 @@ impl<R: std::io::Read> Iterator for CsvRows<R> {
                 }
                 None => None,
             };
-            let inputs = RawInputs::from_csv(|name| cell(&record, col(name)), fiscal_year, &mut read_errors);
+            let inputs = RawInputs::from_csv(|name| cell(record, col(name)), fiscal_year, &mut read_errors);
             return Some(RawRow { row: row_no, firm, year, financial_years: Vec::new(), inputs, read_errors });
         }
     }
