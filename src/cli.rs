@@ -50,8 +50,13 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         products: usize,
     },
-    /// Rebuild every firm × product match and print the counts.
-    Rematch,
+    /// Rebuild every firm × product match and print the counts. An interrupted rebuild continues
+    /// where it stopped when run again.
+    Rematch {
+        /// Firms per step (each step is one transaction).
+        #[arg(long, default_value_t = crate::service::matching::REMATCH_STEP)]
+        step: u32,
+    },
     /// Import firms from a CSV or JSON file (by extension).
     /// Exits non-zero when any row is rejected.
     Import {
@@ -111,43 +116,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed { firms, csv: Some(path), seed, .. } => {
-            let rows = crate::seed::synthetic_rows(firms, seed, chrono::Utc::now().date_naive());
+            let rows = crate::seed::synthetic_firms(firms, seed, chrono::Utc::now().date_naive()).flatten();
             let file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
-            crate::seed::write_csv(&rows, std::io::BufWriter::new(file))?;
-            eprintln!("wrote {} rows for {firms} firms to {}", rows.len(), path.display());
+            let written = crate::seed::write_csv(rows, std::io::BufWriter::new(file))?;
+            eprintln!("wrote {written} rows for {firms} firms to {}", path.display());
             Ok(())
         }
         Command::Seed { firms, pool, seed, products, csv: None } => {
             let db = open_db(&config).await?;
             let pool = pool.unwrap_or(firms * 7 / 8);
-            let report = crate::seed::seed(&db, firms, pool, seed, chrono::Utc::now()).await?;
+            let bar = crate::telemetry::Progress::start("seed", "firms");
+            let report = crate::seed::seed_with(&db, firms, pool, seed, chrono::Utc::now(), &|done, total| {
+                bar.update(done, total)
+            })
+            .await?;
+            drop(bar);
             eprintln!("seeded: {report}");
             let demo_firm = crate::seed::financing::demo_firm(&db).await?;
             let report = crate::seed::financing::seed(&db, products, seed, demo_firm, chrono::Utc::now()).await?;
             eprintln!("seeded: {report}");
             Ok(())
         }
-        Command::Rematch => {
+        Command::Rematch { step } => {
             let db = open_db(&config).await?;
-            let report = crate::service::matching::rematch(&db, &crate::clock::SystemClock)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
+            let bar = crate::telemetry::Progress::start("rematch", "firms");
+            let report = crate::service::matching::rematch_with(&db, &crate::clock::SystemClock, step, &|p| {
+                bar.update(p.done, p.total)
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", problem_text(&e)))?;
+            drop(bar);
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::Import { file, dry_run, atomic } => {
             let db = open_db(&config).await?;
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let ctype = match file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-                Some("json") => "application/json",
-                _ => "text/csv",
-            };
-            let rows = crate::service::import::read_body(ctype, &bytes)
-                .map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail))?;
             let mode = crate::service::import::ImportMode { dry_run, atomic };
-            let report = crate::service::import::run(&db, rows, mode, chrono::Utc::now())
+            let json = file.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            let report = if json {
+                let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                let rows = crate::service::import::read_body("application/json", &bytes)
+                    .map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail))?;
+                crate::service::import::run(&db, rows, mode, chrono::Utc::now()).await
+            } else {
+                // Streamed: a first pass finds where each firm's rows end, the second imports in
+                // windows that never split a firm; the file is never held in memory.
+                let opened = std::fs::File::open(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                crate::service::import::check_utf8(opened).map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail))?;
+                let spans = crate::service::import::firm_spans(csv_rows(&file)?);
+                let total = spans.rows;
+                let bar = crate::telemetry::Progress::start("import", "rows");
+                let windows = crate::service::import::firm_windows(csv_rows(&file)?, spans);
+                crate::service::import::run_windows(&db, windows, mode, chrono::Utc::now(), total, &|done, total| {
+                    bar.update(done, total)
+                })
                 .await
-                .map_err(|e| anyhow::anyhow!("import failed: {}", problem_text(&e)))?;
+            }
+            .map_err(|e| anyhow::anyhow!("import failed: {}", problem_text(&e)))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             // A script must not take a partial import for a clean one.
             if report.rejected > 0 {
@@ -194,6 +219,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A CSV file's rows, read as they are needed (a UTF-8 byte-order mark is skipped).
+fn csv_rows(
+    path: &std::path::Path,
+) -> anyhow::Result<crate::service::import::CsvRows<std::io::BufReader<std::fs::File>>> {
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    if reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+        reader.consume(3);
+    }
+    crate::service::import::CsvRows::new(reader).map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail))
 }
 
 fn problem_text(e: &crate::error::AppError) -> String {

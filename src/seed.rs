@@ -127,11 +127,47 @@ fn money(v: Decimal) -> String {
 
 /// Raw import rows for `n` firms, three fiscal years each (the three years before `today`'s).
 pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
-    let mut rng = StdRng::seed_from_u64(seed);
+    synthetic_firms(n, seed, today).flatten().collect()
+}
+
+/// The same firms as [`synthetic_rows`], one firm's rows at a time, so that a large population is
+/// written in batches and never held in memory whole.
+pub fn synthetic_firms(n: usize, seed: u64, today: NaiveDate) -> SyntheticFirms {
+    SyntheticFirms { rng: StdRng::seed_from_u64(seed), seed, today, next: 0, n }
+}
+
+pub struct SyntheticFirms {
+    rng: StdRng,
+    seed: u64,
+    today: NaiveDate,
+    next: usize,
+    n: usize,
+}
+
+impl Iterator for SyntheticFirms {
+    type Item = Vec<RawRow>;
+
+    fn next(&mut self) -> Option<Vec<RawRow>> {
+        if self.next >= self.n {
+            return None;
+        }
+        let i = self.next;
+        self.next += 1;
+        Some(synthetic_firm(&mut self.rng, i, self.seed, self.today))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.n - self.next;
+        (left, Some(left))
+    }
+}
+
+/// Firm number `i`'s rows; `rng` is the stream shared by all firms in order.
+fn synthetic_firm(rng: &mut StdRng, i: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
     let last_year = today.year() - 1;
-    let mut rows = Vec::with_capacity(n * 3);
-    for i in 0..n {
-        let city = *pick(&mut rng, CITY_WEIGHTS);
+    let mut rows = Vec::with_capacity(3);
+    {
+        let city = *pick(rng, CITY_WEIGHTS);
         let (industry, word) = {
             let total: u32 = INDUSTRIES.iter().map(|(_, _, w)| w).sum();
             let mut x = rng.random_range(0..total);
@@ -160,7 +196,7 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
             brand,
             word,
             suffix,
-            if i % 7 == 0 { format!("（{}）", i) } else { String::new() }
+            if i.is_multiple_of(7) { format!("（{}）", i) } else { String::new() }
         );
         let founded = NaiveDate::from_ymd_opt(
             rng.random_range(1995..=last_year - 2),
@@ -280,7 +316,7 @@ pub fn synthetic_rows(n: usize, seed: u64, today: NaiveDate) -> Vec<RawRow> {
                 capital_base + Decimal::from(k as i64 * 2_000_000),
             );
             rows.push(RawRow {
-                row: rows.len() + 2,
+                row: 3 * i + rows.len() + 2,
                 firm: firm.clone(),
                 year: Some((i64::from(year), fin)),
                 financial_years: Vec::new(),
@@ -427,14 +463,21 @@ fn year_inputs(
 
 /// Writes rows in the import CSV layout (see `service::import`). Share capital, tier inputs and
 /// recognition years travel as columns; attestations and financing records need the JSON layout.
-pub fn write_csv(rows: &[RawRow], out: impl std::io::Write) -> anyhow::Result<()> {
+/// Returns how many rows it wrote.
+pub fn write_csv<R: std::borrow::Borrow<RawRow>>(
+    rows: impl IntoIterator<Item = R>,
+    out: impl std::io::Write,
+) -> anyhow::Result<usize> {
     let mut w = CsvWriter::new(out);
     let mut header: Vec<&str> = import::FIRM_CSV_COLUMNS.to_vec();
     header.extend(import::FINANCIAL_CSV_COLUMNS);
     header.extend(inputs_csv::FIRM_CSV_COLUMNS);
     header.extend(inputs_csv::YEAR_CSV_COLUMNS);
     w.row(&header)?;
+    let mut written = 0;
     for r in rows {
+        let r = r.borrow();
+        written += 1;
         let f = &r.firm;
         let t = |v: &Option<String>| v.clone().unwrap_or_default();
         let n = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
@@ -505,18 +548,47 @@ pub fn write_csv(rows: &[RawRow], out: impl std::io::Write) -> anyhow::Result<()
         w.row(&rec)?;
     }
     std::io::Write::flush(&mut w.finish()?)?;
-    Ok(())
+    Ok(written)
 }
+
+/// Firms per import window when seeding.
+const SEED_WINDOW_FIRMS: usize = 2_000;
 
 /// Seeds `n` firms and admits the first `pool` of them
 /// to the reserve pool. Idempotent: re-running upserts the same firms and skips admitted ones.
 pub async fn seed(db: &Db, n: usize, pool: usize, seed_value: u64, now: DateTime<Utc>) -> anyhow::Result<SeedReport> {
+    seed_with(db, n, pool, seed_value, now, &|_, _| {}).await
+}
+
+/// [`seed`], generating and importing the firms window by window (one transaction), so memory
+/// stays flat however many firms are seeded; `progress` hears (firms done, n).
+pub async fn seed_with(
+    db: &Db,
+    n: usize,
+    pool: usize,
+    seed_value: u64,
+    now: DateTime<Utc>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<SeedReport> {
     let today = now.date_naive();
-    let rows = synthetic_rows(n, seed_value, today);
-    let codes: Vec<String> = rows.iter().step_by(3).take(pool).filter_map(|r| r.firm.credit_code.clone()).collect();
-    let report = import::run(db, rows, import::ImportMode::default(), now)
-        .await
-        .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
+    let mut firms = synthetic_firms(n, seed_value, today);
+    let mut codes: Vec<String> = Vec::with_capacity(pool.min(n));
+    let windows = std::iter::from_fn(|| {
+        let window: Vec<RawRow> = firms.by_ref().take(SEED_WINDOW_FIRMS).flatten().collect();
+        for r in window.iter().step_by(3) {
+            if codes.len() < pool
+                && let Some(code) = &r.firm.credit_code
+            {
+                codes.push(code.clone());
+            }
+        }
+        (!window.is_empty()).then_some(Ok(window))
+    });
+    let report = import::run_windows(db, windows, import::ImportMode::default(), now, 3 * n as u64, &|rows, _| {
+        progress(rows / 3, n as u64)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
     if report.rejected > 0 {
         anyhow::bail!("synthetic rows were rejected: {:?}", report.errors.first());
     }

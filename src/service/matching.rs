@@ -461,28 +461,64 @@ async fn set_product_recheck(conn: &mut Conn, c: &Compiled, active: bool, today:
 pub struct RematchReport {
     /// Active products evaluated.
     pub products: u64,
+    /// Firms an earlier, interrupted rebuild had already done; this run continued after them.
+    pub resumed_after_firms: u64,
     #[serde(flatten)]
     pub counts: Counts,
     pub duration_ms: u64,
 }
 
-/// Rebuilds everything: every firm against every active product, in steps of
-/// [`REMATCH_STEP`] firms, each its own transaction under the exclusive lock. Queue entries that
-/// this rebuild covers are removed (only if unchanged since it read them).
+/// Where a full rebuild stands, reported after every step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RematchProgress {
+    /// Firms done, including those an interrupted earlier run did.
+    pub done: u64,
+    pub total: u64,
+}
+
+/// The last firm a full rebuild has committed: a rebuild that is interrupted (killed, crashed,
+/// database gone) continues after it when run again, instead of redoing the work done.
+const REMATCH_CURSOR: &str = "rematch_after";
+
+/// Rebuilds everything (see [`rematch_with`]) in steps of [`REMATCH_STEP`] firms.
 pub async fn rematch(db: &Db, clock: &dyn Clock) -> AppResult<RematchReport> {
+    rematch_with(db, clock, REMATCH_STEP, &|_| {}).await
+}
+
+/// Rebuilds everything: every firm against every active product, in steps of `step` firms, each
+/// its own transaction under the exclusive lock. Each step also moves the rebuild's cursor, so an
+/// interrupted rebuild resumes after the last committed step: every pair is written, and its
+/// event recorded, exactly once. Queue entries that this rebuild covers are removed (only if
+/// unchanged since it read them). `progress` hears after every step.
+pub async fn rematch_with(
+    db: &Db,
+    clock: &dyn Clock,
+    step: u32,
+    progress: &(dyn Fn(RematchProgress) + Sync),
+) -> AppResult<RematchReport> {
     let started = Instant::now();
     let dialect = db.dialect();
-    let queued_products = {
+    let step = step.max(1);
+    let (queued_products, mut total, resumed_after_firms) = {
         let mut conn = db.pool().acquire().await?;
-        store::queued(&mut conn, Subject::Product, None).await?
+        let cursor = store::read_state(&mut conn, REMATCH_CURSOR).await?.and_then(|v| Uuid::parse_str(&v).ok());
+        let (total, done) = store::firms_counted(&mut conn, cursor).await?;
+        (store::queued(&mut conn, Subject::Product, None).await?, total, if cursor.is_some() { done } else { 0 })
     };
+    if resumed_after_firms > 0 {
+        tracing::info!(done = resumed_after_firms, total, "rematch resumes after the firms an interrupted run did");
+    }
+    metrics::gauge!("matching_rematch_firms_planned").set(total as f64);
+    metrics::gauge!("matching_rematch_firms_done").set(resumed_after_firms as f64);
+    let mut done = resumed_after_firms;
     let mut counts = Counts::default();
-    let mut after = None;
     loop {
         let now = clock.now();
         let mut tx = db.begin().await?;
         lock_exclusive(&mut tx, dialect).await?;
-        let ids = store::firm_ids_after(&mut tx, after, REMATCH_STEP).await?;
+        // Read under the lock: a concurrent rebuild continues this one's walk instead of repeating it.
+        let after = store::lock_state(&mut tx, dialect, REMATCH_CURSOR).await?.and_then(|v| Uuid::parse_str(&v).ok());
+        let ids = store::firm_ids_after(&mut tx, after, step).await?;
         let (Some(first), Some(last)) = (ids.first().copied(), ids.last().copied()) else {
             tx.commit().await?;
             break;
@@ -492,8 +528,19 @@ pub async fn rematch(db: &Db, clock: &dyn Clock) -> AppResult<RematchReport> {
         let queued = store::queued(&mut tx, Subject::Firm, Some((first, last))).await?;
         counts.add(process_firms(&mut tx, FirmSel::Range(first, last), now.date_naive(), now).await?);
         store::finish(&mut tx, dialect, Subject::Firm, &queued, true).await?;
+        store::put_state(&mut tx, REMATCH_CURSOR, &last.to_string()).await?;
         tx.commit().await?;
-        after = Some(last);
+        done += ids.len() as u64;
+        total = total.max(done);
+        let secs = started.elapsed().as_secs_f64().max(0.001);
+        tracing::info!(
+            done,
+            total,
+            firms_per_s = ((done - resumed_after_firms) as f64 / secs).round() as u64,
+            "rematch progress"
+        );
+        metrics::gauge!("matching_rematch_firms_done").set(done as f64);
+        progress(RematchProgress { done, total });
     }
     let now = clock.now();
     let mut tx = db.begin().await?;
@@ -503,14 +550,17 @@ pub async fn rematch(db: &Db, clock: &dyn Clock) -> AppResult<RematchReport> {
         set_product_recheck(&mut tx, &compile(p), true, now.date_naive()).await?;
     }
     store::finish(&mut tx, dialect, Subject::Product, &queued_products, true).await?;
+    store::put_state(&mut tx, REMATCH_CURSOR, "").await?;
     tx.commit().await?;
     let report = RematchReport {
         products: active.len() as u64,
+        resumed_after_firms,
         counts,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     tracing::info!(
         firms = counts.firms,
+        resumed_after_firms,
         products = report.products,
         created = counts.created,
         updated = counts.updated,

@@ -68,6 +68,16 @@ pub async fn firm_ids_after(conn: &mut Conn, after: Option<Uuid>, limit: u32) ->
     Ok(rows.iter().map(|r| r.uuid("id")).collect::<Result<_, _>>()?)
 }
 
+/// How many firms there are, and how many of them sort at or before `upto` (a rematch's progress).
+pub async fn firms_counted(conn: &mut Conn, upto: Option<Uuid>) -> AppResult<(u64, u64)> {
+    let row = sqlx::query("SELECT COUNT(*) AS total, COUNT(CASE WHEN id <= $1 THEN 1 END) AS done FROM firms")
+        .bind(upto.map(|u| u.to_string()).unwrap_or_default())
+        .fetch_one(&mut *conn)
+        .await?;
+    let count = |name| row.int(name).map(|n| u64::try_from(n).unwrap_or(0));
+    Ok((count("total")?, count("done")?))
+}
+
 /// What the engine needs of each selected firm (its latest fiscal year; its reserve-pool venue).
 pub async fn load_firms(conn: &mut Conn, sel: &FirmSel) -> AppResult<Vec<MatchFirm>> {
     if matches!(sel, FirmSel::Ids(ids) if ids.is_empty()) {

@@ -711,6 +711,12 @@ async fn rematch_rebuilds_and_reports_counts() {
         (Some(8), Some(8), Some(0), Some(0))
     );
     assert_eq!(queue_len(&app).await, 0, "the rebuild covered the queued work");
+    // Progress is exposed to monitoring while (and after) a rebuild runs.
+    let metrics =
+        app.client.get(format!("{}/metrics", app.base)).send().await.expect("req").text().await.expect("text");
+    for gauge in ["matching_rematch_firms_done", "matching_rematch_firms_planned"] {
+        assert!(metrics.lines().any(|l| l.starts_with(gauge)), "{gauge} missing from {metrics}");
+    }
     let r = json_of(app.post_json("/v1/admin/rematch", &app.admin_key, &json!({})).await).await;
     assert_eq!((r["created"].as_u64(), r["unchanged"].as_u64()), (Some(0), Some(8)));
     // A drifted row (deleted behind the engine's back) is restored by the next rebuild.

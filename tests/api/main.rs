@@ -22,6 +22,7 @@ mod keys;
 mod listing;
 mod load;
 mod pool;
+mod rematch;
 mod roadshows;
 mod statistics;
 mod webhooks;
