@@ -99,11 +99,10 @@ pub async fn claim(db: &Db, now: DateTime<Utc>, lease: Duration, limit: u32) -> 
     }
     let mut tx = db.begin().await?;
     let rows = sqlx::query(&format!(
-        "SELECT id, kind, attempts, request FROM mail_outbox WHERE {DUE} ORDER BY next_attempt_at, id LIMIT $2{}",
+        "SELECT id, kind, attempts, request FROM mail_outbox WHERE {DUE} ORDER BY next_attempt_at, id LIMIT {limit}{}",
         db.dialect().skip_locked()
     ))
     .bind(ts(now))
-    .bind(i64::from(limit))
     .fetch_all(&mut *tx)
     .await?;
     if rows.is_empty() {

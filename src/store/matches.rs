@@ -60,11 +60,8 @@ impl FirmSel {
 
 /// Up to `limit` firm ids after `after`, in id order.
 pub async fn firm_ids_after(conn: &mut Conn, after: Option<Uuid>, limit: u32) -> AppResult<Vec<Uuid>> {
-    let rows = sqlx::query("SELECT id FROM firms WHERE id > $1 ORDER BY id LIMIT $2")
-        .bind(after.map(|a| a.to_string()).unwrap_or_default())
-        .bind(i64::from(limit))
-        .fetch_all(&mut *conn)
-        .await?;
+    let sql = format!("SELECT id FROM firms WHERE id > $1 ORDER BY id LIMIT {limit}");
+    let rows = sqlx::query(&sql).bind(after.map(|a| a.to_string()).unwrap_or_default()).fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(|r| r.uuid("id")).collect::<Result<_, _>>()?)
 }
 
@@ -384,10 +381,10 @@ pub async fn enqueue_many(conn: &mut Conn, kind: Subject, ids: &[Uuid], now: Dat
 /// skipped and the claimed ones stay locked until the caller's transaction ends.
 pub async fn claim_firms(conn: &mut Conn, dialect: Dialect, limit: u32) -> AppResult<Vec<(Uuid, i64)>> {
     let sql = format!(
-        "SELECT subject_id, gen FROM match_queue WHERE kind = 'firm' ORDER BY enqueued_at, subject_id LIMIT $1{}",
+        "SELECT subject_id, gen FROM match_queue WHERE kind = 'firm' ORDER BY enqueued_at, subject_id LIMIT {limit}{}",
         dialect.skip_locked()
     );
-    let rows = sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(&sql).fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(|r| Ok((r.uuid("subject_id")?, r.int("gen")?))).collect::<Result<_, sqlx::Error>>()?)
 }
 
@@ -545,13 +542,10 @@ pub async fn clear_recheck(conn: &mut Conn, kind: Subject, id: Uuid) -> AppResul
 
 /// Subjects whose recheck date has come.
 pub async fn due_rechecks(conn: &mut Conn, today: NaiveDate, limit: u32) -> AppResult<Vec<(Subject, Uuid)>> {
-    let rows = sqlx::query(
-        "SELECT kind, subject_id FROM match_rechecks WHERE due_on <= $1 ORDER BY due_on, kind, subject_id LIMIT $2",
-    )
-    .bind(day(today))
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await?;
+    let sql = format!(
+        "SELECT kind, subject_id FROM match_rechecks WHERE due_on <= $1 ORDER BY due_on, kind, subject_id LIMIT {limit}"
+    );
+    let rows = sqlx::query(&sql).bind(day(today)).fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|r| {
             let kind = if r.text("kind")? == "product" { Subject::Product } else { Subject::Firm };
