@@ -712,8 +712,7 @@ async fn rematch_rebuilds_and_reports_counts() {
     );
     assert_eq!(queue_len(&app).await, 0, "the rebuild covered the queued work");
     // Progress is exposed to monitoring while (and after) a rebuild runs.
-    let metrics =
-        app.client.get(format!("{}/metrics", app.base)).send().await.expect("req").text().await.expect("text");
+    let metrics = app.scrape_metrics().await;
     for gauge in ["matching_rematch_firms_done", "matching_rematch_firms_planned"] {
         assert!(metrics.lines().any(|l| l.starts_with(gauge)), "{gauge} missing from {metrics}");
     }
