@@ -145,6 +145,15 @@ pub async fn patch_product(
     if !patch.is_object() {
         return Err(AppError::field("body", "invalid", "a merge patch is a JSON object"));
     }
+    // Names the product does not have are refused, not silently ignored (removing a member that
+    // does not exist would otherwise change nothing and answer 200).
+    serde_json::from_value::<ProductDraft>(patch.clone()).map_err(|e| {
+        AppError::Validation(vec![crate::domain::validate::FieldError::new(
+            super::problem::serde_field(&e),
+            "invalid",
+            e.to_string(),
+        )])
+    })?;
     let change = |current: &LoanProduct| {
         let mut doc = serde_json::to_value(ProductDraft::from(&current.terms().map_err(AppError::Validation)?))
             .map_err(|e| AppError::Internal(e.into()))?;

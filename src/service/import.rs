@@ -172,6 +172,13 @@ impl<R: std::io::Read> CsvRows<R> {
                         "appears twice in the header; which one holds the value would be a guess",
                     ));
                 }
+            } else if h.chars().any(char::is_control) {
+                // Named by position: the name itself is not text an answer may repeat.
+                unknown.push(FieldError::new(
+                    format!("columns[{}]", i + 1),
+                    "invalid_character",
+                    "the column name contains a control character",
+                ));
             } else if !name.is_empty() {
                 unknown.push(FieldError::new(
                     format!("columns.{h}"),

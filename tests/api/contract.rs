@@ -173,3 +173,26 @@ async fn a_withdrawn_product_is_gone_and_listed_among_the_withdrawn() {
     let doc = document(&app).await;
     assert!(doc["paths"]["/v1/products/{id}"]["get"]["responses"]["410"].is_object());
 }
+
+/// A merge patch names members of the product; one it does not have (even set to `null`, which
+/// would remove nothing) is refused naming it, and the product is unchanged.
+#[tokio::test]
+async fn a_product_patch_naming_a_member_the_product_lacks_is_refused() {
+    let app = spawn_app().await;
+    let (_, key) = bank(&app, "QILU-BANK").await;
+    let product = publish(&app, &key, &srdi_product("专精特新贷", "10000000")).await;
+    let path = format!("/v1/products/{product}");
+    let before = json_of(app.get(&path, &key).await).await;
+    for patch in [json!({"": null}), json!({"colour": "blue"}), json!({"name": "新名称", "colour": null})] {
+        let resp = app.patch_json(&path, &key, &patch).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{patch}");
+        let p = problem(resp).await;
+        let field = p["errors"][0]["field"].as_str().expect("field");
+        assert!(["", "colour"].contains(&field), "{patch}: {p}");
+    }
+    assert_eq!(json_of(app.get(&path, &key).await).await, before);
+    // A member the product has is still changed.
+    let resp = app.patch_json(&path, &key, &json!({"name": "新名称"})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(json_of(app.get(&path, &key).await).await["name"], "新名称");
+}

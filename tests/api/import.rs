@@ -235,6 +235,19 @@ async fn a_gbk_file_and_a_duplicated_column_are_refused_whole() {
     assert_eq!(p["errors"][0]["field"], "columns.name");
     assert_eq!(p["errors"][0]["code"], "duplicate");
     assert_eq!(firm_count(&app).await, 0);
+
+    // A column name with a control character is named by position, never repeated.
+    let nul = format!("credit_code,name,industry_code,no\u{0}te\n{},甲有限公司,C3562,x\n", code(1));
+    let resp = import_raw(&app, "/v1/firms/import", nul.into_bytes()).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = resp.text().await.expect("body");
+    assert!(!text.contains("\\u0000") && !text.contains('\u{0}'), "{text}");
+    let p: serde_json::Value = serde_json::from_str(&text).expect("problem");
+    assert_eq!(
+        (p["errors"][0]["field"].as_str(), p["errors"][0]["code"].as_str()),
+        (Some("columns[4]"), Some("invalid_character"))
+    );
+    assert_eq!(firm_count(&app).await, 0);
 }
 
 /// The `import` command exits non-zero when it rejected rows, so a script cannot take a partial
