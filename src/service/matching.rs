@@ -49,18 +49,15 @@ use crate::domain::matching::{
 };
 use crate::domain::product::LoanProduct;
 use crate::error::{AppError, AppResult};
+use crate::runtime::WorkerContext;
 use crate::service::events::{self, NewEvent, Numbering};
 use crate::store::matches::{self as store, ChangeKind, Existing, FirmSel, MatchWrite, Subject};
 use crate::store::{Conn, consents, products};
-use crate::workers::WorkerContext;
 
 /// Firms per queue batch, per product-job step and per rematch step.
 pub const FIRM_BATCH: u32 = 500;
 pub const PRODUCT_STEP: u32 = 2000;
 pub const REMATCH_STEP: u32 = 1000;
-
-/// Key of the PostgreSQL advisory lock that orders matching transactions.
-const ADVISORY_KEY: i64 = 0x5352_4449_0004; // "SRDI" + 4: unique among the advisory locks the service takes
 
 static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
 
@@ -71,20 +68,6 @@ pub fn wake() {
 
 pub async fn woken() {
     WAKE.notified().await;
-}
-
-async fn lock_shared(conn: &mut Conn, dialect: Dialect) -> AppResult<()> {
-    if dialect == Dialect::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(ADVISORY_KEY).execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-async fn lock_exclusive(conn: &mut Conn, dialect: Dialect) -> AppResult<()> {
-    if dialect == Dialect::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ADVISORY_KEY).execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 /// What a run evaluated and changed.
@@ -390,7 +373,7 @@ async fn process_firms(conn: &mut Conn, sel: FirmSel, today: NaiveDate, now: Dat
 /// evaluates the firm concurrently, and removed at the end: the work it stood for is done.
 pub async fn refresh_firm(conn: &mut Conn, dialect: Dialect, firm_id: Uuid, now: DateTime<Utc>) -> AppResult<Counts> {
     store::enqueue(conn, Subject::Firm, firm_id, now).await?;
-    lock_shared(conn, dialect).await?;
+    store::lock_shared(conn, dialect).await?;
     let counts = process_firms(conn, FirmSel::Ids(vec![firm_id]), now.date_naive(), now).await?;
     store::dequeue_firm(conn, firm_id).await?;
     Ok(counts)
@@ -399,7 +382,7 @@ pub async fn refresh_firm(conn: &mut Conn, dialect: Dialect, firm_id: Uuid, now:
 /// One batch of queued firms in its own transaction. `None` when nothing was claimable.
 pub async fn run_firm_batch(db: &Db, now: DateTime<Utc>) -> AppResult<Option<Counts>> {
     let mut tx = db.begin().await?;
-    lock_shared(&mut tx, db.dialect()).await?;
+    store::lock_shared(&mut tx, db.dialect()).await?;
     let claimed = store::claim_firms(&mut tx, db.dialect(), FIRM_BATCH).await?;
     if claimed.is_empty() {
         tx.commit().await?;
@@ -416,7 +399,7 @@ pub async fn run_firm_batch(db: &Db, now: DateTime<Utc>) -> AppResult<Option<Cou
 pub async fn run_product_step(db: &Db, now: DateTime<Utc>) -> AppResult<Option<Counts>> {
     let today = now.date_naive();
     let mut tx = db.begin().await?;
-    lock_exclusive(&mut tx, db.dialect()).await?;
+    store::lock_exclusive(&mut tx, db.dialect()).await?;
     let Some(job) = store::claim_product(&mut tx, db.dialect()).await? else {
         tx.commit().await?;
         return Ok(None);
@@ -515,7 +498,7 @@ pub async fn rematch_with(
     loop {
         let now = clock.now();
         let mut tx = db.begin().await?;
-        lock_exclusive(&mut tx, dialect).await?;
+        store::lock_exclusive(&mut tx, dialect).await?;
         // Read under the lock: a concurrent rebuild continues this one's walk instead of repeating it.
         let after = store::lock_state(&mut tx, dialect, REMATCH_CURSOR).await?.and_then(|v| Uuid::parse_str(&v).ok());
         let ids = store::firm_ids_after(&mut tx, after, step).await?;
@@ -544,7 +527,7 @@ pub async fn rematch_with(
     }
     let now = clock.now();
     let mut tx = db.begin().await?;
-    lock_exclusive(&mut tx, dialect).await?;
+    store::lock_exclusive(&mut tx, dialect).await?;
     let active = products::active(&mut tx, None).await?;
     for p in &active {
         set_product_recheck(&mut tx, &compile(p), true, now.date_naive()).await?;

@@ -58,6 +58,25 @@ impl FirmSel {
     }
 }
 
+/// Key of the PostgreSQL advisory lock that orders matching transactions.
+const ADVISORY_KEY: i64 = 0x5352_4449_0004; // "SRDI" + 4: unique among the advisory locks the service takes
+
+/// Lets matching transactions of single firms run side by side (PostgreSQL; SQLite has one writer).
+pub async fn lock_shared(conn: &mut Conn, dialect: Dialect) -> AppResult<()> {
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(ADVISORY_KEY).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Keeps every other matching transaction out while a product step or the rematch runs.
+pub async fn lock_exclusive(conn: &mut Conn, dialect: Dialect) -> AppResult<()> {
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ADVISORY_KEY).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Up to `limit` firm ids after `after`, in id order.
 pub async fn firm_ids_after(conn: &mut Conn, after: Option<Uuid>, limit: u32) -> AppResult<Vec<Uuid>> {
     let sql = format!("SELECT id FROM firms WHERE id > $1 ORDER BY id LIMIT {limit}");
