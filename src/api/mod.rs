@@ -218,6 +218,13 @@ pub fn wants_csv(req: &HttpRequest) -> bool {
         .is_some_and(|a| a.split(',').any(|p| p.trim().starts_with("text/csv")))
 }
 
+/// The stored answer of a request already made with this `Idempotency-Key`, marked as a replay.
+pub(crate) fn replayed(status: u16, body: String) -> HttpResponse {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let ctype = if status.is_success() { "application/json" } else { "application/problem+json" };
+    HttpResponse::build(status).content_type(ctype).insert_header(("Idempotent-Replayed", "true")).body(body)
+}
+
 /// Runs a creating request at most once per `Idempotency-Key` and caller: a repeat with the same
 /// body replays the first answer; a repeat with another body is 409. Without the header it runs.
 pub async fn idempotent<T, F, Fut>(
@@ -259,12 +266,7 @@ where
     if let Claim::Replay { status, body } =
         idempotency::claim(&state.db, caller.key_id, &key, &fingerprint, now).await?
     {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-        let ctype = if status.is_success() { "application/json" } else { "application/problem+json" };
-        return Ok(HttpResponse::build(status)
-            .content_type(ctype)
-            .insert_header(("Idempotent-Replayed", "true"))
-            .body(body));
+        return Ok(replayed(status, body));
     }
     let outcome = work().await;
     match outcome {

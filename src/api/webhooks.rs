@@ -3,7 +3,6 @@
 //! A bank key manages its own bank's endpoints (another bank's are 404); an admin key manages
 //! every bank's. Signing secrets are shown once, at creation and on rotation.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -137,12 +136,7 @@ pub async fn create_endpoint(
         if let Claim::Replay { status, body } =
             idempotency::claim(&state.db, caller.key_id, key, &fingerprint, now).await?
         {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let ctype = if status.is_success() { "application/json" } else { "application/problem+json" };
-            return Ok(HttpResponse::build(status)
-                .content_type(ctype)
-                .insert_header(("Idempotent-Replayed", "true"))
-                .body(body));
+            return Ok(super::replayed(status, body));
         }
     }
     let outcome = async {
