@@ -179,7 +179,7 @@ fn decode_cursor(c: &str) -> AppResult<(i64, (i64, Uuid, Uuid))> {
 }
 
 fn parse_since(s: Option<&str>) -> AppResult<Mode> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
+    match pagination::given(s) {
         None => Ok(Mode::Full),
         Some(s) => {
             if let Some(seq) = parse_sync_token(s) {

@@ -8,7 +8,7 @@
 //! never exceed the capacity, waitlist places come from the roadshow's counter in lock order, and
 //! seats freed by a cancellation go to the waitlist before the transaction commits.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use rand::RngCore as _;
 use serde::Serialize;
 use serde_json::json;
@@ -31,7 +31,7 @@ use crate::mail::outbox;
 use crate::mail::templates::{MailContext, MailKind, MailRequest, RegistrationInfo, RoadshowInfo};
 use crate::mail::templates::{span_en, span_zh};
 use crate::service::events::{self, NewEvent};
-use crate::service::paging::query_vocab;
+use crate::service::paging::{given, query_vocab};
 use crate::store::{Conn, firms, funds, registrations, roadshows};
 
 /// What every roadshow mail needs besides its recipient: the office as sender and organizer,
@@ -684,8 +684,8 @@ pub async fn visible_roadshow(conn: &mut Conn, caller: &Principal, id: Uuid) -> 
 }
 
 fn cst_day_start(field: &str, value: &str) -> AppResult<DateTime<Utc>> {
-    let d = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::field(field, "invalid", format!("{value:?} is not a date (YYYY-MM-DD)")))?;
+    let d = crate::domain::validate::parse_day(value)
+        .ok_or_else(|| AppError::field(field, "invalid", format!("{value:?} is not a date (YYYY-MM-DD)")))?;
     let cst = FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("UTC+8"))?;
     let local = d.and_hms_opt(0, 0, 0).ok_or_else(|| anyhow::anyhow!("midnight"))?;
     cst.from_local_datetime(&local)
@@ -727,7 +727,7 @@ pub async fn list_roadshows(
         (None, true) => Vec::new(),
         (None, false) => vec![RoadshowStatus::Published],
     };
-    let industry = match q.industry.as_deref().map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()) {
+    let industry = match given(q.industry.as_deref()).map(str::to_ascii_uppercase) {
         Some(p) if valid_industry_prefix(&p) => Some(p),
         Some(_) => {
             return Err(AppError::field(
@@ -738,12 +738,8 @@ pub async fn list_roadshows(
         }
         None => None,
     };
-    let from = q.from.as_deref().filter(|s| !s.trim().is_empty()).map(|d| cst_day_start("from", d)).transpose()?;
-    let until =
-        q.to.as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|d| cst_day_start("to", d).map(|t| t + Duration::days(1)))
-            .transpose()?;
+    let from = given(q.from.as_deref()).map(|d| cst_day_start("from", d)).transpose()?;
+    let until = given(q.to.as_deref()).map(|d| cst_day_start("to", d).map(|t| t + Duration::days(1))).transpose()?;
     let filter = roadshows::RoadshowFilter {
         statuses,
         centre: query_vocab("centre", q.centre.as_deref())?,
