@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::{ActsFor, Principal, Role};
 use crate::domain::events::EventKind;
 use crate::domain::roadshow::{
     InvestorVisibility, Presenter, Recommendation, Registration, RegistrationFields, RegistrationInput,
@@ -667,7 +667,7 @@ pub struct FirmSlots {
 
 /// Roadshows are for the office, funds and enterprises.
 fn require_roadshow_reader(caller: &Principal) -> AppResult<()> {
-    match caller.role {
+    match caller.role() {
         Role::Admin | Role::Fund | Role::Enterprise => Ok(()),
         role => Err(AppError::Forbidden(format!("a {role} key cannot read roadshows"))),
     }
@@ -753,10 +753,7 @@ pub async fn list_roadshows(
 /// Presenters and their slots: the office and funds see all; an enterprise only its own slot.
 #[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn presenters(conn: &mut Conn, caller: &Principal, rs: &Roadshow) -> AppResult<Vec<Presenter>> {
-    let only = match caller.role {
-        Role::Enterprise => Some(caller.firm_id().ok_or_else(|| AppError::Forbidden("this key has no firm".into()))?),
-        _ => None,
-    };
+    let only = caller.firm_id();
     roadshows::presenters(conn, rs.id, only).await
 }
 
@@ -791,10 +788,10 @@ pub async fn registrations_of(
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<Registration>> {
-    let fund_id = match caller.role {
-        Role::Admin => fund_filter,
-        Role::Fund => Some(caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?),
-        role => return Err(AppError::Forbidden(format!("a {role} key cannot read registrations"))),
+    let fund_id = match caller.acts_for {
+        ActsFor::Admin => fund_filter,
+        ActsFor::Fund(own) => Some(own),
+        _ => return Err(AppError::Forbidden(format!("a {} key cannot read registrations", caller.role()))),
     };
     let rs = visible_roadshow(conn, caller, roadshow_id).await?;
     let filter = registrations::RegistrationFilter { fund_id, status };
