@@ -17,8 +17,6 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::Db;
-use crate::db::row::{RowExt, list_placeholders, values_placeholders};
-use crate::db::types::{day, ts};
 use crate::domain::credit_code::CreditCode;
 use crate::domain::events::EventKind;
 use crate::domain::firm::{City, FinancialsInput, FirmInput, Tier, Venue};
@@ -28,6 +26,7 @@ use crate::domain::firm_inputs::{
 use crate::service::events::{self, NewEvent, Numbering};
 use crate::service::firm_inputs::{self as inputs_csv, RawInputs};
 use crate::service::import::{self, RawRow};
+use crate::store;
 
 /// Approximate 2023 GDP in 100 million yuan: only a weight for where synthetic firms sit.
 const CITY_WEIGHTS: &[(City, u32)] = &[
@@ -596,19 +595,11 @@ pub async fn seed_with(
     let mut admitted = 0;
     let mut tx = db.begin().await?;
     for chunk in codes.chunks(db.dialect().batch_rows(8)) {
-        let sql = format!(
-            "SELECT id, credit_code, event_seq FROM firms WHERE in_reserve_pool = $1 AND credit_code IN ({})",
-            list_placeholders(chunk.len(), 2)
-        );
-        let mut q = sqlx::query(&sql).bind(false);
-        for c in chunk {
-            q = q.bind(c.clone());
-        }
-        let found = q.fetch_all(&mut *tx).await?;
+        let found = store::seed::unpooled_by_credit_code(&mut tx, chunk).await?;
         if found.is_empty() {
             continue;
         }
-        let mut pool_rows = Vec::new();
+        let mut admissions = Vec::with_capacity(found.len());
         for r in &found {
             let venue = match rng.random_range(0..100) {
                 0..35 => Venue::Bse,
@@ -619,65 +610,26 @@ pub async fn seed_with(
             };
             let key_firm = rng.random_range(0..100) < 22;
             let admitted_on = today - chrono::Duration::days(rng.random_range(30..1500));
-            pool_rows.push((r.uuid("id")?, venue, key_firm, admitted_on, r.int("event_seq")? + 1));
+            admissions.push(store::seed::Admission { firm_id: r.id, venue, key_firm, admitted_on });
         }
-        let sql = format!(
-            "INSERT INTO reserve_pool (firm_id, target_venue, sponsor_broker, key_firm, note, admitted_on, admitted_at, updated_at) VALUES {}",
-            values_placeholders(pool_rows.len(), 8, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, venue, key_firm, on, _) in &pool_rows {
-            q = q
-                .bind(id.to_string())
-                .bind(venue.as_str())
-                .bind(None::<String>)
-                .bind(*key_firm)
-                .bind(None::<String>)
-                .bind(day(*on))
-                .bind(ts(now))
-                .bind(ts(now));
-        }
-        q.execute(&mut *tx).await?;
-        let sql = format!(
-            "INSERT INTO reserve_pool_history (id, firm_id, action, target_venue, key_firm, reason, actor_key_id, at) VALUES {}",
-            values_placeholders(pool_rows.len(), 8, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, venue, key_firm, _, _) in &pool_rows {
-            q = q
-                .bind(Uuid::now_v7().to_string())
-                .bind(id.to_string())
-                .bind("admitted")
-                .bind(venue.as_str())
-                .bind(*key_firm)
-                .bind(Some("seed".to_owned()))
-                .bind(None::<String>)
-                .bind(ts(now));
-        }
-        q.execute(&mut *tx).await?;
+        store::seed::insert_admissions(&mut tx, &admissions, now).await?;
         // Each admission is its firm's next change; the firm rows are bumped just below.
-        let admitted_events = pool_rows
+        let admitted_events = admissions
             .iter()
-            .map(|(id, venue, key_firm, _, seq)| NewEvent {
-                numbering: Numbering::Given(*seq),
+            .zip(&found)
+            .map(|(a, r)| NewEvent {
+                numbering: Numbering::Given(r.event_seq + 1),
                 ..NewEvent::firm_change(
                     EventKind::ReservePoolAdmitted,
-                    *id,
-                    serde_json::json!({ "firm_id": id, "target_venue": venue, "key_firm": key_firm }),
+                    a.firm_id,
+                    serde_json::json!({ "firm_id": a.firm_id, "target_venue": a.venue, "key_firm": a.key_firm }),
                 )
             })
             .collect();
         events::record_many(&mut tx, admitted_events, now).await?;
-        let sql = format!(
-            "UPDATE firms SET in_reserve_pool = $1, event_seq = event_seq + 1 WHERE id IN ({})",
-            list_placeholders(pool_rows.len(), 2)
-        );
-        let mut q = sqlx::query(&sql).bind(true);
-        for (id, ..) in &pool_rows {
-            q = q.bind(id.to_string());
-        }
-        q.execute(&mut *tx).await?;
-        admitted += pool_rows.len();
+        let ids: Vec<Uuid> = admissions.iter().map(|a| a.firm_id).collect();
+        store::seed::mark_pooled(&mut tx, &ids).await?;
+        admitted += admissions.len();
     }
     tx.commit().await?;
     Ok(SeedReport { firms: n, created: report.created, pool: admitted })
@@ -693,48 +645,12 @@ pub struct DemoSubjects {
 
 pub async fn demo_subjects(db: &Db, now: DateTime<Utc>) -> anyhow::Result<DemoSubjects> {
     let mut conn = db.pool().acquire().await?;
-    let bank = sqlx::query("SELECT id FROM banks WHERE code = $1").bind("DEMO-BANK").fetch_optional(&mut *conn).await?;
-    let bank_id = match bank {
-        Some(r) => r.uuid("id")?,
-        None => {
-            let id = Uuid::now_v7();
-            sqlx::query("INSERT INTO banks (id, code, name, contact_email, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id.to_string())
-                .bind("DEMO-BANK")
-                .bind("齐鲁示范银行（演示）")
-                .bind("sme-finance@bank.example.cn")
-                .bind(ts(now))
-                .execute(&mut *conn)
-                .await?;
-            id
-        }
-    };
-    let fund = sqlx::query("SELECT id FROM funds WHERE name = $1")
-        .bind("齐鲁示范创投基金（演示）")
-        .fetch_optional(&mut *conn)
-        .await?;
-    let fund_id = match fund {
-        Some(r) => r.uuid("id")?,
-        None => {
-            let id = Uuid::now_v7();
-            sqlx::query("INSERT INTO funds (id, name, kind, contact_email, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id.to_string())
-                .bind("齐鲁示范创投基金（演示）")
-                .bind("vc")
-                .bind("deals@fund.example.cn")
-                .bind(ts(now))
-                .execute(&mut *conn)
-                .await?;
-            id
-        }
-    };
-    let firm = sqlx::query("SELECT id FROM firms WHERE in_reserve_pool = $1 ORDER BY id LIMIT 1")
-        .bind(true)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let firm_id = match firm {
-        Some(r) => r.uuid("id")?,
-        None => anyhow::bail!("the database has no firm in the reserve pool for the demo enterprise key"),
+    let bank_id =
+        store::seed::demo_bank(&mut conn, "DEMO-BANK", "齐鲁示范银行（演示）", "sme-finance@bank.example.cn", now).await?;
+    let fund_id =
+        store::seed::demo_fund(&mut conn, "齐鲁示范创投基金（演示）", "vc", "deals@fund.example.cn", now).await?;
+    let Some(firm_id) = store::seed::demo_firm(&mut conn).await? else {
+        anyhow::bail!("the database has no firm in the reserve pool for the demo enterprise key");
     };
     drop(conn);
     seed_roadshows(db, firm_id, now).await?;
@@ -753,15 +669,7 @@ pub async fn seed_roadshows(db: &Db, demo_firm: Uuid, now: DateTime<Utc>) -> any
     if roadshows::count(&mut tx).await.map_err(|e| anyhow::anyhow!("{e}"))? > 0 {
         return Ok(0);
     }
-    sqlx::query(
-        "INSERT INTO firm_investor_visibility (firm_id, visible, updated_by_key, updated_at) \
-         SELECT firm_id, $1, NULL, $2 FROM reserve_pool WHERE key_firm = $1 OR firm_id = $3 ON CONFLICT DO NOTHING",
-    )
-    .bind(true)
-    .bind(ts(now))
-    .bind(demo_firm.to_string())
-    .execute(&mut *tx)
-    .await?;
+    store::seed::show_key_firms_to_investors(&mut tx, demo_firm, now).await?;
     let cst = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("UTC+8"))?;
     let today = now.with_timezone(&cst).date_naive();
     let at = |days: i64, hm: &str| format!("{}T{hm}:00+08:00", today + chrono::Duration::days(days));

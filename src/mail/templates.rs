@@ -199,6 +199,13 @@ pub struct MailContext {
     pub registration: Option<RegistrationInfo>,
 }
 
+impl MailContext {
+    /// A mail that is about no roadshow: a plain notice to one recipient.
+    pub fn notice(recipient: Party, organizer: Party, created_at: DateTime<Utc>) -> Self {
+        MailContext { recipient, organizer, created_at, roadshow: None, registration: None }
+    }
+}
+
 /// The JSON stored in an outbox row: `{"kind": {"type": ...}, "context": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailRequest {

@@ -18,8 +18,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::row::{RowExt, list_placeholders, values_placeholders};
-use crate::db::types::{day, opt_fen, ts};
 use crate::db::{Db, Dialect, Tx};
 use crate::domain::credit_code::CreditCode;
 use crate::domain::events::EventKind;
@@ -656,39 +654,18 @@ async fn write_groups(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     // What exists already, in a few batched reads.
-    let mut existing: HashMap<String, Firm> = HashMap::new();
-    for chunk in groups.chunks(dialect.batch_rows(1)) {
-        let sql = format!(
-            "SELECT {} FROM firms f WHERE f.credit_code IN ({})",
-            firms::FIRM_COLUMNS,
-            list_placeholders(chunk.len(), 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for g in chunk {
-            q = q.bind(g.fields.credit_code.clone());
-        }
-        for row in q.fetch_all(&mut **tx).await? {
-            let firm = firms::from_row(&row)?;
-            existing.insert(firm.credit_code.clone(), firm);
-        }
-    }
-    let mut existing_years: HashMap<(Uuid, i32), FinancialYear> = HashMap::new();
+    let codes: Vec<&str> = groups.iter().map(|g| g.fields.credit_code.as_str()).collect();
+    let existing: HashMap<String, Firm> = firms::get_many_by_credit_code(tx, dialect, &codes)
+        .await?
+        .into_iter()
+        .map(|f| (f.credit_code.clone(), f))
+        .collect();
     let existing_ids: Vec<Uuid> = existing.values().map(|f| f.id).collect();
-    for chunk in existing_ids.chunks(dialect.batch_rows(1)) {
-        let sql = format!(
-            "SELECT firm_id, {} FROM financials WHERE firm_id IN ({})",
-            financials::COLUMNS,
-            list_placeholders(chunk.len(), 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        for row in q.fetch_all(&mut **tx).await? {
-            let fy = financials::from_row(&row)?;
-            existing_years.insert((row.uuid("firm_id")?, fy.fiscal_year), fy);
-        }
-    }
+    let existing_years: HashMap<(Uuid, i32), FinancialYear> = financials::of_firms(tx, dialect, &existing_ids)
+        .await?
+        .into_iter()
+        .map(|(id, fy)| ((id, fy.fiscal_year), fy))
+        .collect();
 
     let mut new_firms: Vec<(Uuid, &FirmFields)> = Vec::new();
     let mut year_writes: Vec<(Uuid, &FinancialYear)> = Vec::new();
@@ -729,86 +706,8 @@ async fn write_groups(
         }
     }
 
-    fn money_err(field: &'static str) -> impl Fn(crate::db::types::MoneyOutOfRange) -> AppError {
-        move |e| AppError::field(field, "out_of_range", e.to_string())
-    }
-    const FIRM_COLS: usize = 19;
-    for chunk in new_firms.chunks(dialect.batch_rows(FIRM_COLS)) {
-        const COLS: usize = FIRM_COLS;
-        let sql = format!(
-            "INSERT INTO firms (id, credit_code, name, city, district, industry_code, tier, tier_recognized_year, \
-             founded_on, expected_market_value, neeq_listed_on, neeq_layer, tax_credit_grade, contact_name, \
-             contact_email, contact_phone, event_seq, created_at, updated_at) VALUES {}",
-            values_placeholders(chunk.len(), COLS, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, f) in chunk {
-            q = q
-                .bind(id.to_string())
-                .bind(f.credit_code.clone())
-                .bind(f.name.clone())
-                .bind(f.city.as_str())
-                .bind(f.district.clone())
-                .bind(f.industry_code.clone())
-                .bind(f.tier.map(|t| t.as_str()))
-                .bind(f.tier_recognized_year.map(i64::from))
-                .bind(f.founded_on.map(day))
-                .bind(opt_fen(f.expected_market_value).map_err(money_err("expected_market_value"))?)
-                .bind(f.neeq_listed_on.map(day))
-                .bind(f.neeq_layer.map(|l| l.as_str()))
-                .bind(f.tax_credit_grade.map(|g| g.as_str()))
-                .bind(f.contact_name.clone())
-                .bind(f.contact_email.clone())
-                .bind(f.contact_phone.clone())
-                .bind(1i64)
-                .bind(ts(now))
-                .bind(ts(now));
-        }
-        q.execute(&mut **tx).await?;
-    }
-
-    const YEAR_COLS: usize = 18;
-    for chunk in year_writes.chunks(dialect.batch_rows(YEAR_COLS)) {
-        const COLS: usize = YEAR_COLS;
-        let sql = format!(
-            "INSERT INTO financials (firm_id, fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, \
-             rd_expense, operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, \
-             employees, rd_staff, weighted_roe_deducted, audited_on, updated_at) VALUES {} \
-             ON CONFLICT (firm_id, fiscal_year) DO UPDATE SET revenue = excluded.revenue, \
-             main_business_revenue = excluded.main_business_revenue, net_profit = excluded.net_profit, \
-             net_profit_deducted = excluded.net_profit_deducted, rd_expense = excluded.rd_expense, \
-             operating_cash_flow = excluded.operating_cash_flow, total_assets = excluded.total_assets, \
-             total_liabilities = excluded.total_liabilities, net_assets = excluded.net_assets, \
-             weighted_roe = excluded.weighted_roe, invention_patents = excluded.invention_patents, \
-             employees = excluded.employees, rd_staff = excluded.rd_staff, \
-             weighted_roe_deducted = excluded.weighted_roe_deducted, audited_on = excluded.audited_on, \
-             updated_at = excluded.updated_at",
-            values_placeholders(chunk.len(), COLS, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, y) in chunk {
-            q = q
-                .bind(id.to_string())
-                .bind(i64::from(y.fiscal_year))
-                .bind(opt_fen(y.revenue).map_err(money_err("revenue"))?)
-                .bind(opt_fen(y.main_business_revenue).map_err(money_err("main_business_revenue"))?)
-                .bind(opt_fen(y.net_profit).map_err(money_err("net_profit"))?)
-                .bind(opt_fen(y.net_profit_deducted).map_err(money_err("net_profit_deducted"))?)
-                .bind(opt_fen(y.rd_expense).map_err(money_err("rd_expense"))?)
-                .bind(opt_fen(y.operating_cash_flow).map_err(money_err("operating_cash_flow"))?)
-                .bind(opt_fen(y.total_assets).map_err(money_err("total_assets"))?)
-                .bind(opt_fen(y.total_liabilities).map_err(money_err("total_liabilities"))?)
-                .bind(opt_fen(y.net_assets).map_err(money_err("net_assets"))?)
-                .bind(y.weighted_roe.map(|d| d.normalize().to_string()))
-                .bind(y.invention_patents)
-                .bind(y.employees)
-                .bind(y.rd_staff)
-                .bind(y.weighted_roe_deducted.map(|d| d.normalize().to_string()))
-                .bind(y.audited_on.map(day))
-                .bind(ts(now));
-        }
-        q.execute(&mut **tx).await?;
-    }
+    firms::insert_many(tx, dialect, &new_firms, now).await?;
+    financials::upsert_many(tx, dialect, &year_writes, now).await?;
     report.financial_years_written = year_writes.len();
 
     events::record_many(tx, new_events, now).await?;

@@ -5,7 +5,8 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::Conn;
-use crate::db::row::{Bind, Filter, RowExt, like_escape};
+use crate::db::Dialect;
+use crate::db::row::{Bind, Filter, RowExt, like_escape, list_placeholders, values_placeholders};
 use crate::db::types::{day, opt_fen, ts};
 use crate::domain::firm::{City, Firm, FirmFields, NeeqLayer, Tier, Venue};
 use crate::error::{AppError, AppResult, is_unique_violation};
@@ -155,6 +156,71 @@ pub async fn get_by_credit_code(conn: &mut Conn, code: &str) -> AppResult<Option
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+/// The firms registered under any of `codes`, read in batches as large as the dialect's parameter
+/// limit allows (an import of thousands of firms costs a few statements).
+pub async fn get_many_by_credit_code(conn: &mut Conn, dialect: Dialect, codes: &[&str]) -> AppResult<Vec<Firm>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(dialect.batch_rows(1)) {
+        let sql =
+            format!("SELECT {FIRM_COLUMNS} FROM firms f WHERE f.credit_code IN ({})", list_placeholders(chunk.len(), 1));
+        let mut q = sqlx::query(&sql);
+        for code in chunk {
+            q = q.bind(*code);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Inserts new firms with the ids given, in multi-row batches. Their event sequence starts at 1:
+/// the caller records each firm's creation event with that number in the same transaction.
+pub async fn insert_many(
+    conn: &mut Conn,
+    dialect: Dialect,
+    firms: &[(Uuid, &FirmFields)],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    const COLS: usize = 19;
+    for chunk in firms.chunks(dialect.batch_rows(COLS)) {
+        let sql = format!(
+            "INSERT INTO firms (id, credit_code, name, city, district, industry_code, tier, tier_recognized_year, \
+             founded_on, expected_market_value, neeq_listed_on, neeq_layer, tax_credit_grade, contact_name, \
+             contact_email, contact_phone, event_seq, created_at, updated_at) VALUES {}",
+            values_placeholders(chunk.len(), COLS, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, f) in chunk {
+            q = q
+                .bind(id.to_string())
+                .bind(f.credit_code.clone())
+                .bind(f.name.clone())
+                .bind(f.city.as_str())
+                .bind(f.district.clone())
+                .bind(f.industry_code.clone())
+                .bind(f.tier.map(|t| t.as_str()))
+                .bind(f.tier_recognized_year.map(i64::from))
+                .bind(f.founded_on.map(day))
+                .bind(
+                    opt_fen(f.expected_market_value)
+                        .map_err(|e| AppError::field("expected_market_value", "out_of_range", e.to_string()))?,
+                )
+                .bind(f.neeq_listed_on.map(day))
+                .bind(f.neeq_layer.map(|l| l.as_str()))
+                .bind(f.tax_credit_grade.map(|g| g.as_str()))
+                .bind(f.contact_name.clone())
+                .bind(f.contact_email.clone())
+                .bind(f.contact_phone.clone())
+                .bind(1i64)
+                .bind(ts(now))
+                .bind(ts(now));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default)]
