@@ -646,7 +646,8 @@ pub struct DemoSubjects {
 pub async fn demo_subjects(db: &Db, now: DateTime<Utc>) -> anyhow::Result<DemoSubjects> {
     let mut conn = db.pool().acquire().await?;
     let bank_id =
-        store::seed::demo_bank(&mut conn, "DEMO-BANK", "齐鲁示范银行（演示）", "sme-finance@bank.example.cn", now).await?;
+        store::seed::demo_bank(&mut conn, "DEMO-BANK", "齐鲁示范银行（演示）", "sme-finance@bank.example.cn", now)
+            .await?;
     let fund_id =
         store::seed::demo_fund(&mut conn, "齐鲁示范创投基金（演示）", "vc", "deals@fund.example.cn", now).await?;
     let Some(firm_id) = store::seed::demo_firm(&mut conn).await? else {

@@ -79,8 +79,10 @@ pub async fn list(conn: &mut Conn, firm_id: Uuid) -> AppResult<Vec<FinancialYear
 pub async fn of_firms(conn: &mut Conn, dialect: Dialect, ids: &[Uuid]) -> AppResult<Vec<(Uuid, FinancialYear)>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(dialect.batch_rows(1)) {
-        let sql =
-            format!("SELECT firm_id, {COLUMNS} FROM financials WHERE firm_id IN ({})", list_placeholders(chunk.len(), 1));
+        let sql = format!(
+            "SELECT firm_id, {COLUMNS} FROM financials WHERE firm_id IN ({})",
+            list_placeholders(chunk.len(), 1)
+        );
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(id.to_string());

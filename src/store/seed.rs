@@ -177,7 +177,11 @@ pub async fn financing_states(conn: &mut Conn) -> AppResult<Vec<FinancingState>>
     .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        out.push(FinancingState { id: r.uuid("id")?, lead_bank_id: r.opt_uuid("lead_bank_id")?, consents: r.int("consents")? });
+        out.push(FinancingState {
+            id: r.uuid("id")?,
+            lead_bank_id: r.opt_uuid("lead_bank_id")?,
+            consents: r.int("consents")?,
+        });
     }
     Ok(out)
 }
@@ -222,8 +226,7 @@ pub async fn set_lead_bank(conn: &mut Conn, firm: Uuid, bank: Uuid) -> AppResult
 
 /// Puts the firms on the tutoring whitelist, in one statement.
 pub async fn whitelist_for_tutoring(conn: &mut Conn, firms: &[Uuid]) -> AppResult<()> {
-    let sql =
-        format!("UPDATE firms SET tutoring_whitelist = $1 WHERE id IN ({})", list_placeholders(firms.len(), 2));
+    let sql = format!("UPDATE firms SET tutoring_whitelist = $1 WHERE id IN ({})", list_placeholders(firms.len(), 2));
     let mut q = sqlx::query(&sql).bind(true);
     for id in firms {
         q = q.bind(id.to_string());
