@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::domain::product::{Collateral, Eligibility, ProductKind};
 use chrono::DateTime;

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::domain::firm::FinancialYear;
 use crate::domain::readiness::{EquityFinancing, IpClass, ProductChainRole, RdInstitutionLevel, SmeExtras};
