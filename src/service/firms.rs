@@ -5,7 +5,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::Dialect;
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::{ActsFor, Principal, Role};
 use crate::domain::events::EventKind;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmFields, FirmInput};
 use crate::error::{AppError, AppResult};
@@ -100,14 +100,14 @@ pub async fn patch_as(
     now: DateTime<Utc>,
 ) -> AppResult<Firm> {
     caller.require_firm(id)?;
-    if caller.role == Role::Enterprise && input.credit_code.is_some() {
+    if caller.role() == Role::Enterprise && input.credit_code.is_some() {
         return Err(AppError::Forbidden("an enterprise cannot change its credit code; ask the office".into()));
     }
     let current = firms::get(conn, id).await?.ok_or(AppError::not_found("firm"))?;
     let before = FirmFields::of(&current);
     let fields = input.validate_onto(Some(&before), now.date_naive())?;
     let recognitions = fields.changed_recognitions(&before);
-    if caller.role == Role::Enterprise && !recognitions.is_empty() {
+    if caller.role() == Role::Enterprise && !recognitions.is_empty() {
         return Err(AppError::Forbidden(format!(
             "an enterprise cannot change {}: recognitions are recorded by the office",
             recognitions.join(", ")
@@ -158,16 +158,13 @@ pub async fn list_as(
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<Firm>> {
-    match caller.role {
-        Role::Admin => firms::list(conn, filter, after, limit).await,
-        Role::Enterprise => {
-            let firm = match caller.firm_id() {
-                Some(id) if after.is_none_or(|a| id > a) => firms::get(conn, id).await?,
-                _ => None,
-            };
+    match caller.acts_for {
+        ActsFor::Admin => firms::list(conn, filter, after, limit).await,
+        ActsFor::Enterprise(own) => {
+            let firm = if after.is_none_or(|a| own > a) { firms::get(conn, own).await? } else { None };
             Ok(firm.into_iter().collect())
         }
-        role => Err(AppError::Forbidden(format!("a {role} key cannot list firms"))),
+        _ => Err(AppError::Forbidden(format!("a {} key cannot list firms", caller.role()))),
     }
 }
 

@@ -8,7 +8,7 @@
 //! never exceed the capacity, waitlist places come from the roadshow's counter in lock order, and
 //! seats freed by a cancellation go to the waitlist before the transaction commits.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use rand::RngCore as _;
 use serde::Serialize;
 use serde_json::json;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::{ActsFor, Principal, Role};
 use crate::domain::events::EventKind;
 use crate::domain::roadshow::{
     InvestorVisibility, Presenter, Recommendation, Registration, RegistrationFields, RegistrationInput,
@@ -31,7 +31,7 @@ use crate::mail::outbox;
 use crate::mail::templates::{MailContext, MailKind, MailRequest, RegistrationInfo, RoadshowInfo};
 use crate::mail::templates::{span_en, span_zh};
 use crate::service::events::{self, NewEvent};
-use crate::service::paging::query_vocab;
+use crate::service::paging::{given, query_vocab};
 use crate::store::{Conn, firms, funds, registrations, roadshows};
 
 mod caller;

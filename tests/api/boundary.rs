@@ -131,6 +131,45 @@ async fn unknown_query_parameters_are_400_naming_them() {
     assert_eq!(resp.status(), StatusCode::OK);
 }
 
+/// Blank means the empty string, as an HTML form sends an unset filter and as the document allows;
+/// a value of spaces is not blank, and is refused where the field does not take it.
+#[tokio::test]
+async fn blank_filters_are_no_filter_and_spaces_are_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let firm = app.create_firm(firm_body(1)).await;
+    let id = firm["id"].as_str().expect("id");
+    let all = app.get("/v1/firms?limit=50", &app.admin_key).await.json::<Value>().await.expect("json");
+    let blank = app.get("/v1/firms?limit=50&city=&tier=&target_venue=&industry=", &app.admin_key).await;
+    assert_eq!(blank.status(), StatusCode::OK);
+    assert_eq!(blank.json::<Value>().await.expect("json")["items"], all["items"]);
+    for path in [
+        "/v1/roadshows?from=&to=&status=&industry=".to_owned(),
+        "/v1/applications?status=".to_owned(),
+        "/v1/products?kind=".to_owned(),
+        format!("/v1/firms/{id}/readiness?venue=&as_of="),
+        "/v1/matches?updated_since=&city=".to_owned(),
+    ] {
+        assert_eq!(app.get(&path, &app.admin_key).await.status(), StatusCode::OK, "{path}");
+    }
+    for (path, field) in [
+        ("/v1/firms?city=%20".to_owned(), "city"),
+        ("/v1/firms?tier=%09".to_owned(), "tier"),
+        ("/v1/firms?industry=%20C".to_owned(), "industry"),
+        ("/v1/roadshows?from=%20".to_owned(), "from"),
+        ("/v1/roadshows?status=%20".to_owned(), "status"),
+        (format!("/v1/firms/{id}/readiness?venue=%20"), "venue"),
+        (format!("/v1/firms/{id}/readiness?as_of=%202026-01-01"), "as_of"),
+    ] {
+        let resp = app.get(&path, &app.admin_key).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let p = problem(resp).await;
+        assert_eq!(p["errors"][0]["field"], field, "{path}: {p}");
+    }
+    let resp = app.get("/v1/matches?updated_since=%20", &app.admin_key).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(problem(resp).await["code"], "invalid_updated_since");
+}
+
 #[tokio::test]
 async fn actix_errors_are_problems_and_wrong_methods_name_the_allowed_ones() {
     let app = spawn_app_with(|c| c.max_body_bytes = 64 * 1024, Arc::new(SystemClock)).await;

@@ -17,7 +17,7 @@ pub struct FirmSlots {
 
 /// Roadshows are for the office, funds and enterprises.
 fn require_roadshow_reader(caller: &Principal) -> AppResult<()> {
-    match caller.role {
+    match caller.role() {
         Role::Admin | Role::Fund | Role::Enterprise => Ok(()),
         role => Err(AppError::Forbidden(format!("a {role} key cannot read roadshows"))),
     }
@@ -34,8 +34,8 @@ pub async fn visible_roadshow(conn: &mut Conn, caller: &Principal, id: Uuid) -> 
 }
 
 fn cst_day_start(field: &str, value: &str) -> AppResult<DateTime<Utc>> {
-    let d = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::field(field, "invalid", format!("{value:?} is not a date (YYYY-MM-DD)")))?;
+    let d = crate::domain::validate::parse_day(value)
+        .ok_or_else(|| AppError::field(field, "invalid", format!("{value:?} is not a date (YYYY-MM-DD)")))?;
     let cst = FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("UTC+8"))?;
     let local = d.and_hms_opt(0, 0, 0).ok_or_else(|| anyhow::anyhow!("midnight"))?;
     cst.from_local_datetime(&local)
@@ -77,7 +77,7 @@ pub async fn list_roadshows(
         (None, true) => Vec::new(),
         (None, false) => vec![RoadshowStatus::Published],
     };
-    let industry = match q.industry.as_deref().map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()) {
+    let industry = match given(q.industry.as_deref()).map(str::to_ascii_uppercase) {
         Some(p) if valid_industry_prefix(&p) => Some(p),
         Some(_) => {
             return Err(AppError::field(
@@ -88,12 +88,8 @@ pub async fn list_roadshows(
         }
         None => None,
     };
-    let from = q.from.as_deref().filter(|s| !s.trim().is_empty()).map(|d| cst_day_start("from", d)).transpose()?;
-    let until =
-        q.to.as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|d| cst_day_start("to", d).map(|t| t + Duration::days(1)))
-            .transpose()?;
+    let from = given(q.from.as_deref()).map(|d| cst_day_start("from", d)).transpose()?;
+    let until = given(q.to.as_deref()).map(|d| cst_day_start("to", d).map(|t| t + Duration::days(1))).transpose()?;
     let filter = roadshows::RoadshowFilter {
         statuses,
         centre: query_vocab("centre", q.centre.as_deref())?,
@@ -107,10 +103,7 @@ pub async fn list_roadshows(
 /// Presenters and their slots: the office and funds see all; an enterprise only its own slot.
 #[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn presenters(conn: &mut Conn, caller: &Principal, rs: &Roadshow) -> AppResult<Vec<Presenter>> {
-    let only = match caller.role {
-        Role::Enterprise => Some(caller.firm_id().ok_or_else(|| AppError::Forbidden("this key has no firm".into()))?),
-        _ => None,
-    };
+    let only = caller.firm_id();
     roadshows::presenters(conn, rs.id, only).await
 }
 
@@ -145,10 +138,10 @@ pub async fn registrations_of(
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<Registration>> {
-    let fund_id = match caller.role {
-        Role::Admin => fund_filter,
-        Role::Fund => Some(caller.fund_id().ok_or_else(|| AppError::Forbidden("this key has no fund".into()))?),
-        role => return Err(AppError::Forbidden(format!("a {role} key cannot read registrations"))),
+    let fund_id = match caller.acts_for {
+        ActsFor::Admin => fund_filter,
+        ActsFor::Fund(own) => Some(own),
+        _ => return Err(AppError::Forbidden(format!("a {} key cannot read registrations", caller.role()))),
     };
     let rs = visible_roadshow(conn, caller, roadshow_id).await?;
     let filter = registrations::RegistrationFilter { fund_id, status };
