@@ -254,13 +254,11 @@ async fn notify_firm(
             to: to.to_string(),
             remark,
         },
-        context: MailContext {
-            recipient: crate::mail::ics::Party { name: firm.contact_name.unwrap_or(firm.name), email },
-            organizer: organizer.clone(),
-            created_at: now,
-            roadshow: None,
-            registration: None,
-        },
+        context: MailContext::notice(
+            crate::mail::ics::Party { name: firm.contact_name.unwrap_or(firm.name), email },
+            organizer.clone(),
+            now,
+        ),
     };
     crate::mail::outbox::enqueue(conn, &request, now).await?;
     Ok(())

@@ -16,11 +16,20 @@ use crate::store::{Conn, financials, firms};
 /// Names of the fields that differ, for event payloads (values of contact fields are never put
 /// in events: receivers fetch what they are allowed to see through the API).
 pub fn changed_fields(before: &FirmFields, after: &FirmFields) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    macro_rules! cmp {
-        ($($f:ident),+) => { $( if before.$f != after.$f { changed.push(stringify!($f)); } )+ };
+    // One list makes both the pattern, which names every field without `..`, and the comparisons:
+    // a field added to `FirmFields` does not compile until it is listed, so no change goes
+    // without its event.
+    macro_rules! changed {
+        ($($field:ident),+ $(,)?) => {{
+            let FirmFields { $($field),+ } = before;
+            let mut changed = Vec::new();
+            $(if *$field != after.$field {
+                changed.push(stringify!($field));
+            })+
+            changed
+        }};
     }
-    cmp!(
+    changed!(
         credit_code,
         name,
         city,
@@ -35,9 +44,8 @@ pub fn changed_fields(before: &FirmFields, after: &FirmFields) -> Vec<&'static s
         tax_credit_grade,
         contact_name,
         contact_email,
-        contact_phone
-    );
-    changed
+        contact_phone,
+    )
 }
 
 #[tracing::instrument(skip_all)]

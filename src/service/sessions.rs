@@ -198,13 +198,7 @@ pub async fn request_link(
     if let Some(email) = send_to.filter(|e| outbox::deliverable(e)) {
         let request = MailRequest {
             kind: MailKind::SignInLink { links, valid_minutes: LINK_VALID_MINUTES as u32 },
-            context: MailContext {
-                recipient: Party { name: email.clone(), email },
-                organizer,
-                created_at: now,
-                roadshow: None,
-                registration: None,
-            },
+            context: MailContext::notice(Party { name: email.clone(), email }, organizer, now),
         };
         outbox::enqueue(&mut tx, &request, now).await?;
     }
