@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::Caller;
+use super::keys::KeyRequest;
 use super::pagination::{decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, parse_optional_json};
@@ -29,14 +30,6 @@ pub struct BankQuery {
 pub struct BankPage {
     pub items: Vec<Bank>,
     pub next_cursor: Option<String>,
-}
-
-/// Body of `POST /v1/banks/{id}/keys`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct KeyRequest {
-    /// What the key is for, e.g. "loan system (production)".
-    pub label: Option<String>,
 }
 
 /// A newly issued key: `key` is shown this once and never stored.
@@ -121,11 +114,7 @@ pub async fn issue_key(
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
     let id = id.into_inner();
-    let request: KeyRequest = parse_optional_json(&req, &body)?;
-    let label = request.label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
-    if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
-        return Err(AppError::field("label", "too_long", "must be at most 200 characters"));
-    }
+    let label = parse_optional_json::<KeyRequest>(&req, &body)?.label()?;
     let (info, key) = banks::issue_key(&state.db, id, label, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(IssuedKey { key, info }))
 }

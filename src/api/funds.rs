@@ -7,13 +7,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::Caller;
+use super::keys::KeyRequest;
 use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, parse_optional_json};
 use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::roadshow::{Fund, FundInput};
-use crate::domain::validate::Errors;
 use crate::error::{AppError, AppResult};
 use crate::service::api_keys::ApiKeyInfo;
 use crate::service::funds;
@@ -30,14 +30,6 @@ pub struct FundQuery {
 pub struct FundPage {
     pub items: Vec<Fund>,
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FundKeyRequest {
-    /// Who the key is for (e.g. the manager's role or desk); shown in key listings.
-    #[schema(example = "投资经理 1")]
-    pub label: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -109,7 +101,7 @@ pub async fn get_fund(state: web::Data<AppState>, caller: Caller, id: web::Path<
 
 /// Issue an API key for one of the fund's managers (admin). The key is in the answer once.
 #[utoipa::path(post, path = "/v1/funds/{id}/keys", tag = "funds", params(("id" = Uuid, Path)),
-    request_body(content = Option<FundKeyRequest>),
+    request_body(content = Option<KeyRequest>),
     responses((status = 201, body = IssuedKey), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
@@ -122,10 +114,7 @@ pub async fn issue_key(
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
     let id = id.into_inner();
-    let input: FundKeyRequest = parse_optional_json(&req, &body)?;
-    let mut e = Errors::default();
-    let label = input.label.as_deref().and_then(|l| e.text("label", Some(l), 200));
-    e.finish(())?;
+    let label = parse_optional_json::<KeyRequest>(&req, &body)?.label()?;
     let (info, key) = funds::issue_key(&state.db, id, label, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(IssuedKey { key, info }))
 }

@@ -231,6 +231,24 @@ async fn an_idempotency_key_outside_its_pattern_is_refused_everywhere() {
     assert_eq!(count(&app, "webhook_endpoints").await, 0);
 }
 
+/// Bank and fund keys take one request shape with one rule: a blank label means the default
+/// one, and the 200-character bound applies to the label as sent.
+#[tokio::test]
+async fn bank_and_fund_keys_read_their_label_alike() {
+    let app = spawn_app().await;
+    let bank = app.insert_bank("LABL").await;
+    let (fund, _) = new_fund(&app, "泰山产业基金").await;
+    for path in [format!("/v1/banks/{bank}/keys"), format!("/v1/funds/{fund}/keys")] {
+        let blank = app.post_json(&path, &app.admin_key, &json!({"label": "  "})).await;
+        assert_eq!(blank.status(), StatusCode::CREATED, "{path}");
+        let label = blank.json::<Value>().await.expect("json")["label"].as_str().expect("label").to_owned();
+        assert!(!label.trim().is_empty(), "{path}: a default label");
+        let long = app.post_json(&path, &app.admin_key, &json!({"label": format!(" {}", "x".repeat(200))})).await;
+        assert_eq!(long.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert_eq!(problem(long).await["errors"][0]["field"], "label");
+    }
+}
+
 #[tokio::test]
 async fn actix_errors_are_problems_and_wrong_methods_name_the_allowed_ones() {
     let app = spawn_app_with(|c| c.max_body_bytes = 64 * 1024, Arc::new(SystemClock)).await;
