@@ -61,15 +61,6 @@ SQL = re.compile(
     r"\"\s*(SELECT\s|INSERT\s+INTO\s|UPDATE\s+\w+\s+SET\s|DELETE\s+FROM\s|WITH\s+\w+\s+AS\b|ANALYZE\b|LISTEN\s|NOTIFY\s)"
 )
 
-# Temporary exceptions, each with its reason; the list should only shrink: the bulk statements of the
-# streamed import and of seeding are still built next to the code that batches them, and move into
-# store/ next.
-EXCEPTIONS = {
-    ("service", "service/import.rs", "SQL"): "bulk import batches",
-    ("seed", "seed.rs", "SQL"): "demo and load-test data",
-    ("seed", "seed/financing.rs", "SQL"): "demo financing data",
-}
-
 
 def module_of(path: pathlib.Path) -> str:
     rel = path.relative_to(SRC)
@@ -106,8 +97,6 @@ def problems_in(src: pathlib.Path, show_edges: bool = False) -> list:
                 continue
             if rule == "*":
                 continue
-            if (module, rel, target) in EXCEPTIONS:
-                continue
             if target not in rule:
                 problems.append(f"src/{rel}:{line}: `{module}` may not use `crate::{target}`")
             elif isinstance(rule, dict) and rule[target] and item not in rule[target]:
@@ -117,7 +106,7 @@ def problems_in(src: pathlib.Path, show_edges: bool = False) -> list:
             for number, text_line in enumerate(text.splitlines(), 1):
                 if text_line.lstrip().startswith("//"):
                     continue
-                if SQL.search(text_line) and (module, rel, "SQL") not in EXCEPTIONS:
+                if SQL.search(text_line):
                     problems.append(f"src/{rel}:{number}: SQL outside src/store/ and src/db/")
     if show_edges:
         for (a, b), files in sorted(seen.items()):

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -162,8 +161,8 @@ pub async fn put_lpr(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
-    let on = NaiveDate::parse_from_str(effective_on.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::field("effective_on", "invalid", "must be a date, YYYY-MM-DD"))?;
+    let on = crate::domain::validate::parse_day(&effective_on)
+        .ok_or_else(|| AppError::field("effective_on", "invalid", "must be a date, YYYY-MM-DD"))?;
     let draft: LprDraft = parse_json(&req, &body)?;
     let fixing = draft.validate(on)?;
     let created = banks::put_lpr(&state.db, &fixing, state.clock.now()).await?;

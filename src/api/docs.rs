@@ -185,6 +185,11 @@ fn shape_shared_parameters(path: &str, op: &mut utoipa::openapi::path::Operation
             (ParameterIn::Header, "Idempotency-Key") => {
                 text(IDEMPOTENCY_KEY_PATTERN).min_length(Some(1)).max_length(Some(255)).into()
             }
+            // A word of a vocabulary; blank means no filter (`service::paging::given`).
+            (ParameterIn::Query, _) if matches!(&param.schema, Some(utoipa::openapi::RefOr::Ref(_))) => {
+                let Some(vocabulary) = param.schema.take() else { continue };
+                blank_or(vec![vocabulary])
+            }
             (ParameterIn::Query, _) => {
                 let free_text = matches!(&param.schema, Some(utoipa::openapi::RefOr::T(Schema::Object(o)))
                     if o.pattern.is_none() && o.enum_values.is_none() && o.format.is_none()

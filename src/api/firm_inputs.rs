@@ -90,7 +90,7 @@ pub async fn patch_inputs(
     let id = id.into_inner();
     caller.require_firm(id)?;
     let input: ReadinessInputsPatch = parse_json(&req, &body)?;
-    if caller.role == Role::Enterprise && input.tier_recognitions.is_some() {
+    if caller.role() == Role::Enterprise && input.tier_recognitions.is_some() {
         return Err(AppError::Forbidden("tier recognitions are the office's to record".into()));
     }
     let now = state.clock.now();

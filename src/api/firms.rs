@@ -67,7 +67,7 @@ pub async fn list_firms(
         name_contains: q.q.clone().filter(|s| !s.trim().is_empty()),
         industry_prefix: None,
     };
-    if let Some(p) = q.industry.as_deref().map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()) {
+    if let Some(p) = crate::service::paging::given(q.industry.as_deref()).map(str::to_ascii_uppercase) {
         let valid_prefix = valid_industry_code(&p) || (p.len() == 2 && valid_industry_code(&format!("{p}0")));
         if !valid_prefix {
             return Err(AppError::field(

@@ -88,7 +88,7 @@ pub async fn list_funds(
 }
 
 fn require_fund(caller: &Caller, id: Uuid) -> AppResult<()> {
-    match caller.role {
+    match caller.role() {
         Role::Admin => Ok(()),
         Role::Fund if caller.fund_id() == Some(id) => Ok(()),
         Role::Fund => Err(AppError::Forbidden("a fund key acts only for its own fund".into())),

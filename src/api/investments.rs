@@ -116,8 +116,8 @@ pub async fn patch_investment(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> AppResult<web::Json<Investment>> {
-    if !matches!(caller.role, Role::Admin | Role::Fund) {
-        return Err(AppError::Forbidden(format!("a {} key cannot change investments", caller.role)));
+    if !matches!(caller.role(), Role::Admin | Role::Fund) {
+        return Err(AppError::Forbidden(format!("a {} key cannot change investments", caller.role())));
     }
     let input: InvestmentInput = parse_json(&req, &body)?;
     let now = state.clock.now();

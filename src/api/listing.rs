@@ -30,10 +30,10 @@ pub struct ReadinessQuery {
 }
 
 fn as_of(state: &AppState, raw: Option<&str>) -> AppResult<NaiveDate> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+    match crate::service::paging::given(raw) {
         None => Ok(state.clock.today()),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| AppError::field("as_of", "invalid", format!("{s:?} is not a date (YYYY-MM-DD)"))),
+        Some(s) => crate::domain::validate::parse_day(s)
+            .ok_or_else(|| AppError::field("as_of", "invalid", format!("{s:?} is not a date (YYYY-MM-DD)"))),
     }
 }
 

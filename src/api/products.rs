@@ -61,7 +61,7 @@ pub async fn create_product(
     q: Query<CreateQuery>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let bank_id = match (caller.role, caller.bank_id(), q.bank_id) {
+    let bank_id = match (caller.role(), caller.bank_id(), q.bank_id) {
         (Role::Bank, Some(own), None) => own,
         (Role::Bank, Some(own), Some(b)) if b == own => own,
         (Role::Bank, _, _) => return Err(AppError::Forbidden("a bank key publishes products for its own bank".into())),
@@ -95,7 +95,7 @@ pub async fn list_products(
 ) -> AppResult<HttpResponse> {
     let mut filter =
         ProductFilter { kind: query_vocab("kind", q.kind.as_deref())?, bank_id: q.bank_id, active: q.active };
-    match caller.role {
+    match caller.role() {
         Role::Bank => filter.bank_id = caller.bank_id(),
         Role::Admin => filter.active = Some(q.active.unwrap_or(true)),
         Role::Enterprise => filter.active = Some(true),

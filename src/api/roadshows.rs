@@ -375,8 +375,8 @@ pub async fn get_registration(
     path: web::Path<(Uuid, Uuid)>,
 ) -> AppResult<web::Json<Registration>> {
     let (id, rid) = path.into_inner();
-    if !matches!(caller.role, Role::Admin | Role::Fund) {
-        return Err(AppError::Forbidden(format!("a {} key cannot read registrations", caller.role)));
+    if !matches!(caller.role(), Role::Admin | Role::Fund) {
+        return Err(AppError::Forbidden(format!("a {} key cannot read registrations", caller.role())));
     }
     let mut conn = state.db.pool().acquire().await?;
     service::visible_registration(&mut conn, id, rid, &caller).await.map(web::Json)
@@ -396,8 +396,8 @@ pub async fn cancel_registration(
     path: web::Path<(Uuid, Uuid)>,
 ) -> AppResult<web::Json<Registration>> {
     let (id, rid) = path.into_inner();
-    if !matches!(caller.role, Role::Admin | Role::Fund) {
-        return Err(AppError::Forbidden(format!("a {} key cannot cancel registrations", caller.role)));
+    if !matches!(caller.role(), Role::Admin | Role::Fund) {
+        return Err(AppError::Forbidden(format!("a {} key cannot cancel registrations", caller.role())));
     }
     let now = state.clock.now();
     let lh = Letterhead::from_config(&state.config);

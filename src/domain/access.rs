@@ -14,64 +14,102 @@ vocabulary!(
     }
 );
 
+/// Whom a key acts for: the office, or one bank, fund or firm. A bank, fund or enterprise key
+/// without its subject cannot be written down, so no use site has to check for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActsFor {
+    Admin,
+    Bank(Uuid),
+    Fund(Uuid),
+    Enterprise(Uuid),
+}
+
+/// An authenticated caller: the key (or mailed sign-in link) and whom it acts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Principal {
     pub key_id: Uuid,
-    pub role: Role,
-    /// The bank, fund or firm the key acts for; `None` for admin keys.
-    pub subject: Option<Uuid>,
+    pub acts_for: ActsFor,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denied(pub String);
 
 impl Principal {
+    /// `None` when the role and subject do not fit together (an admin with a subject, or another
+    /// role without one): such a stored credential grants nothing.
+    pub fn new(key_id: Uuid, role: Role, subject: Option<Uuid>) -> Option<Self> {
+        let acts_for = match (role, subject) {
+            (Role::Admin, None) => ActsFor::Admin,
+            (Role::Bank, Some(id)) => ActsFor::Bank(id),
+            (Role::Fund, Some(id)) => ActsFor::Fund(id),
+            (Role::Enterprise, Some(id)) => ActsFor::Enterprise(id),
+            _ => return None,
+        };
+        Some(Self { key_id, acts_for })
+    }
+
+    pub fn role(&self) -> Role {
+        match self.acts_for {
+            ActsFor::Admin => Role::Admin,
+            ActsFor::Bank(_) => Role::Bank,
+            ActsFor::Fund(_) => Role::Fund,
+            ActsFor::Enterprise(_) => Role::Enterprise,
+        }
+    }
+
+    /// The bank, fund or firm the key acts for; `None` for the office.
+    pub fn subject(&self) -> Option<Uuid> {
+        match self.acts_for {
+            ActsFor::Admin => None,
+            ActsFor::Bank(id) | ActsFor::Fund(id) | ActsFor::Enterprise(id) => Some(id),
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        self.acts_for == ActsFor::Admin
     }
 
     pub fn require_admin(&self) -> Result<(), Denied> {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(Denied(format!("this needs an admin key; this key's role is {}", self.role)))
+            Err(Denied(format!("this needs an admin key; this key's role is {}", self.role())))
         }
     }
 
     /// Admin, or the enterprise key of this very firm.
     pub fn require_firm(&self, firm_id: Uuid) -> Result<(), Denied> {
-        match self.role {
-            Role::Admin => Ok(()),
-            Role::Enterprise if self.subject == Some(firm_id) => Ok(()),
-            Role::Enterprise => Err(Denied("an enterprise key acts only for its own firm".into())),
-            role => Err(Denied(format!("a {role} key cannot act on firm records here"))),
+        match self.acts_for {
+            ActsFor::Admin => Ok(()),
+            ActsFor::Enterprise(own) if own == firm_id => Ok(()),
+            ActsFor::Enterprise(_) => Err(Denied("an enterprise key acts only for its own firm".into())),
+            _ => Err(Denied(format!("a {} key cannot act on firm records here", self.role()))),
         }
     }
 
     /// The fund an act is for: a fund key acts for its own fund (naming it is fine, naming
     /// another is denied like any foreign subject); the office for the fund it names, if any.
     pub fn acting_fund(&self, named: Option<Uuid>) -> Result<Option<Uuid>, Denied> {
-        match (self.role, self.subject, named) {
-            (Role::Fund, None, _) => Err(Denied("this fund key names no fund".into())),
-            (Role::Fund, Some(own), Some(other)) if other != own => {
+        match (self.acts_for, named) {
+            (ActsFor::Fund(own), Some(other)) if other != own => {
                 Err(Denied("a fund key acts only for its own fund".into()))
             }
-            (Role::Fund, Some(own), _) => Ok(Some(own)),
-            (Role::Admin, _, named) => Ok(named),
-            (role, _, _) => Err(Denied(format!("a {role} key cannot act for a fund"))),
+            (ActsFor::Fund(own), _) => Ok(Some(own)),
+            (ActsFor::Admin, named) => Ok(named),
+            _ => Err(Denied(format!("a {} key cannot act for a fund", self.role()))),
         }
     }
 
     pub fn bank_id(&self) -> Option<Uuid> {
-        (self.role == Role::Bank).then_some(self.subject).flatten()
+        if let ActsFor::Bank(id) = self.acts_for { Some(id) } else { None }
     }
 
     pub fn fund_id(&self) -> Option<Uuid> {
-        (self.role == Role::Fund).then_some(self.subject).flatten()
+        if let ActsFor::Fund(id) = self.acts_for { Some(id) } else { None }
     }
 
     pub fn firm_id(&self) -> Option<Uuid> {
-        (self.role == Role::Enterprise).then_some(self.subject).flatten()
+        if let ActsFor::Enterprise(id) = self.acts_for { Some(id) } else { None }
     }
 }
 
@@ -83,12 +121,23 @@ mod tests {
     fn firm_access_by_role_and_subject() {
         let a = Uuid::now_v7();
         let b = Uuid::now_v7();
-        let p = |role, subject| Principal { key_id: Uuid::nil(), role, subject };
+        let p = |role, subject| Principal::new(Uuid::now_v7(), role, subject).expect("consistent");
         assert!(p(Role::Admin, None).require_firm(a).is_ok());
         assert!(p(Role::Enterprise, Some(a)).require_firm(a).is_ok());
         assert!(p(Role::Enterprise, Some(a)).require_firm(b).is_err());
         assert!(p(Role::Bank, Some(a)).require_firm(a).is_err());
         assert!(p(Role::Fund, Some(a)).require_firm(a).is_err());
         assert!(p(Role::Bank, Some(a)).require_admin().is_err());
+    }
+
+    #[test]
+    fn a_role_without_its_subject_grants_nothing() {
+        let id = Uuid::now_v7();
+        assert_eq!(Principal::new(id, Role::Admin, Some(id)), None);
+        for role in [Role::Bank, Role::Fund, Role::Enterprise] {
+            assert_eq!(Principal::new(id, role, None), None, "{role}");
+            let p = Principal::new(id, role, Some(id)).expect("consistent");
+            assert_eq!((p.role(), p.subject()), (role, Some(id)));
+        }
     }
 }

@@ -147,9 +147,9 @@ impl Errors {
 
     pub fn date(&mut self, field: &str, value: Option<&str>) -> Option<NaiveDate> {
         let v = value?.trim();
-        match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
+        match parse_day(v) {
+            Some(d) => Some(d),
+            None => {
                 self.add(field, "invalid", format!("{v:?} is not a date (YYYY-MM-DD)"));
                 None
             }
@@ -221,9 +221,26 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// A day written as RFC 3339's full-date, `YYYY-MM-DD` and nothing else (chrono alone would also
+/// take leading spaces and short fields, which the document's `format: date` does not).
+pub fn parse_day(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    if shaped { NaiveDate::parse_from_str(s, "%Y-%m-%d").ok() } else { None }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_day_is_a_full_date_and_nothing_else() {
+        assert_eq!(parse_day("2026-02-28"), NaiveDate::from_ymd_opt(2026, 2, 28));
+        for bad in [" 2026-02-28", "2026-02-28 ", "2026-2-28", "+2026-02-28", "2026-02-30", "2026/02/28", ""] {
+            assert_eq!(parse_day(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn money_rules() {

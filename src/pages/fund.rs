@@ -110,7 +110,7 @@ async fn roadshow_page(
     let p = v.principal();
     let rs = service::roadshows::visible_roadshow(&mut conn, p, id).await?;
     let presenters = service::roadshows::presenters(&mut conn, p, &rs).await?;
-    let registrations = match p.role {
+    let registrations = match p.role() {
         Role::Fund | Role::Admin => {
             service::roadshows::registrations_of(&mut conn, p, rs.id, None, None, None, 500).await?
         }
@@ -119,7 +119,7 @@ async fn roadshow_page(
     let statuses = if p.is_admin() { rs.status.allowed_next().to_vec() } else { Vec::new() };
     Ok(RoadshowPage {
         ctx: Ctx::from(v),
-        can_register: p.role == Role::Fund && rs.status == RoadshowStatus::Published,
+        can_register: p.role() == Role::Fund && rs.status == RoadshowStatus::Published,
         rs,
         presenters,
         registrations,

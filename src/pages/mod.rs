@@ -29,7 +29,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::domain::VocabularyValue;
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::{ActsFor, Principal, Role};
 use crate::domain::validate::FieldError;
 use crate::error::{AppError, AppResult};
 use crate::service::sessions::Lifetimes;
@@ -252,11 +252,11 @@ impl Ctx {
     }
 
     pub fn is_admin(&self) -> bool {
-        self.principal.is_some_and(|p| p.role == Role::Admin)
+        self.principal.is_some_and(|p| p.role() == Role::Admin)
     }
 
     pub fn is_role(&self, role: &str) -> bool {
-        self.principal.is_some_and(|p| p.role.as_str() == role)
+        self.principal.is_some_and(|p| p.role().as_str() == role)
     }
 
     pub fn home(&self) -> String {
@@ -265,8 +265,8 @@ impl Ctx {
 
     pub fn nav(&self) -> Vec<NavItem> {
         let Some(p) = self.principal else { return Vec::new() };
-        let items: Vec<(String, &str)> = match (p.role, p.subject) {
-            (Role::Enterprise, Some(f)) => vec![
+        let items: Vec<(String, &str)> = match p.acts_for {
+            ActsFor::Enterprise(f) => vec![
                 (format!("/app/firms/{f}"), "nav.overview"),
                 (format!("/app/firms/{f}/matches"), "nav.matches"),
                 (format!("/app/firms/{f}/consents"), "nav.consents"),
@@ -274,24 +274,23 @@ impl Ctx {
                 (format!("/app/firms/{f}/listing"), "nav.listing"),
                 (format!("/app/firms/{f}/profile"), "nav.profile"),
             ],
-            (Role::Fund, _) => vec![
+            ActsFor::Fund(_) => vec![
                 ("/app/roadshows".into(), "nav.roadshows"),
                 ("/app/registrations".into(), "nav.registrations"),
                 ("/app/investments".into(), "nav.investments"),
             ],
-            (Role::Bank, _) => vec![
+            ActsFor::Bank(_) => vec![
                 ("/app/matches".into(), "nav.bank_matches"),
                 ("/app/applications".into(), "nav.applications"),
                 ("/app/webhooks".into(), "nav.webhooks"),
             ],
-            (Role::Admin, _) => vec![
+            ActsFor::Admin => vec![
                 ("/app/office".into(), "nav.dashboard"),
                 ("/app/pool".into(), "nav.pool"),
                 ("/app/import".into(), "nav.import"),
                 ("/app/roadshows".into(), "nav.roadshow_admin"),
                 ("/app/applications".into(), "nav.applications"),
             ],
-            (Role::Enterprise, None) => Vec::new(),
         };
         let path = self.here.split('?').next().unwrap_or("");
         items.into_iter().map(|(href, key)| NavItem { current: path == href, label: self.t(key), href }).collect()

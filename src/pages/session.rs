@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::PageState;
 use super::i18n::Lang;
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::{ActsFor, Principal, Role};
 use crate::error::AppError;
 use crate::service::sessions::{self, Session};
 use crate::web::AppState;
@@ -99,7 +99,7 @@ impl Viewer {
     }
 
     pub fn role(&self) -> Role {
-        self.session.principal.role
+        self.session.principal.role()
     }
 
     pub fn lang(&self) -> Lang {
@@ -167,11 +167,11 @@ impl FromRequest for Viewer {
 
 /// The page a role starts on after sign-in.
 pub fn home_of(p: &Principal) -> String {
-    match (p.role, p.subject) {
-        (Role::Enterprise, Some(firm)) => format!("/app/firms/{firm}"),
-        (Role::Fund, _) => "/app/roadshows".to_owned(),
-        (Role::Bank, _) => "/app/matches".to_owned(),
-        (Role::Admin, _) | (Role::Enterprise, None) => "/app/office".to_owned(),
+    match p.acts_for {
+        ActsFor::Enterprise(firm) => format!("/app/firms/{firm}"),
+        ActsFor::Fund(_) => "/app/roadshows".to_owned(),
+        ActsFor::Bank(_) => "/app/matches".to_owned(),
+        ActsFor::Admin => "/app/office".to_owned(),
     }
 }
 

@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use crate::clock::SystemClock;
 use crate::db::Db;
-use crate::db::row::{RowExt, values_placeholders};
 use crate::db::types::ts;
 use crate::domain::bank::NewBank;
 use crate::domain::events::EventKind;
@@ -21,6 +20,7 @@ use crate::domain::firm::{City, TaxCreditGrade, Tier, Venue};
 use crate::domain::product::{Collateral, Eligibility, LprFixing, ProductDraft, ProductKind, ProductTerms};
 use crate::service::events::{self, NewEvent, Numbering};
 use crate::service::matching::{self, RematchReport};
+use crate::store::seed as seed_store;
 use crate::store::{banks, lpr, products};
 
 /// LPR fixings, percent (1-year, 5-year-and-above), on the dates they changed. Data recalled from
@@ -410,7 +410,7 @@ pub async fn seed(
         lpr::put(&mut tx, &fixing, now).await?;
     }
     report.lpr_fixings = LPR_HISTORY.len();
-    let existing = sqlx::query("SELECT COUNT(*) AS n FROM products").fetch_one(&mut *tx).await?.int("n")? as usize;
+    let existing = seed_store::count_products(&mut tx).await?;
     let bank_of = |code: &str| bank_ids.iter().find(|(c, _)| *c == code).map(|(_, id)| *id).unwrap_or_default();
     if existing == 0 {
         let templates = templates();
@@ -424,22 +424,17 @@ pub async fn seed(
             products::insert(&mut tx, *bank, &variant(t, i, &mut rng), now).await?;
         }
     }
-    report.products = sqlx::query("SELECT COUNT(*) AS n FROM products").fetch_one(&mut *tx).await?.int("n")? as usize;
+    report.products = seed_store::count_products(&mut tx).await?;
 
     // Consents, lead banks and the whitelist for firms that have none yet, in bulk.
-    let firms = sqlx::query(
-        "SELECT f.id, f.lead_bank_id, (SELECT COUNT(*) FROM consents c WHERE c.firm_id = f.id) AS consents \
-         FROM firms f ORDER BY f.id",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let firms = seed_store::financing_states(&mut tx).await?;
     let mut consent_rows: Vec<(Uuid, Uuid, Option<Uuid>)> = Vec::new();
     let mut lead: Vec<(Uuid, Uuid)> = Vec::new();
     let mut tutoring: Vec<Uuid> = Vec::new();
     for r in &firms {
-        let id = r.uuid("id")?;
+        let id = r.id;
         let roll = rng.random_range(0..100);
-        if r.int("consents")? == 0 {
+        if r.consents == 0 {
             if roll < 60 {
                 consent_rows.push((Uuid::now_v7(), id, None));
             }
@@ -447,7 +442,7 @@ pub async fn seed(
                 consent_rows.push((Uuid::now_v7(), id, Some(bank_of("DEMO-BANK"))));
             }
         }
-        if r.opt_uuid("lead_bank_id")?.is_none() && (roll % 7 == 0 || Some(id) == demo_firm) {
+        if r.lead_bank_id.is_none() && (roll % 7 == 0 || Some(id) == demo_firm) {
             let bank = if Some(id) == demo_firm {
                 bank_of("DEMO-BANK")
             } else {
@@ -461,22 +456,7 @@ pub async fn seed(
     }
     let expires = ts(now + Duration::days(2 * 365));
     for chunk in consent_rows.chunks(500) {
-        let sql = format!(
-            "INSERT INTO consents (id, firm_id, bank_id, purpose, granted_at, granted_by_key, expires_at) VALUES {}",
-            values_placeholders(chunk.len(), 7, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for (cid, firm, bank) in chunk {
-            q = q
-                .bind(cid.to_string())
-                .bind(firm.to_string())
-                .bind(bank.map(|b| b.to_string()))
-                .bind("financing_matching")
-                .bind(ts(now))
-                .bind(None::<String>)
-                .bind(expires.clone());
-        }
-        q.execute(&mut *tx).await?;
+        seed_store::insert_consents(&mut tx, chunk, now, &expires).await?;
         let granted = chunk
             .iter()
             .map(|(cid, firm, bank)| {
@@ -498,23 +478,11 @@ pub async fn seed(
     }
     report.consents = consent_rows.len();
     for (firm, bank) in &lead {
-        sqlx::query("UPDATE firms SET lead_bank_id = $2 WHERE id = $1")
-            .bind(firm.to_string())
-            .bind(bank.to_string())
-            .execute(&mut *tx)
-            .await?;
+        seed_store::set_lead_bank(&mut tx, *firm, *bank).await?;
     }
     report.lead_banks = lead.len();
     for chunk in tutoring.chunks(500) {
-        let sql = format!(
-            "UPDATE firms SET tutoring_whitelist = $1 WHERE id IN ({})",
-            crate::db::row::list_placeholders(chunk.len(), 2)
-        );
-        let mut q = sqlx::query(&sql).bind(true);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        q.execute(&mut *tx).await?;
+        seed_store::whitelist_for_tutoring(&mut tx, chunk).await?;
     }
     report.tutoring = tutoring.len();
     tx.commit().await?;
@@ -524,11 +492,8 @@ pub async fn seed(
 
 /// The firm the demo's enterprise key acts for (the same choice as `seed::demo_subjects`).
 pub async fn demo_firm(db: &Db) -> anyhow::Result<Option<Uuid>> {
-    let row = sqlx::query("SELECT id FROM firms WHERE in_reserve_pool = $1 ORDER BY id LIMIT 1")
-        .bind(true)
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(row.map(|r| r.uuid("id")).transpose()?)
+    let mut conn = db.pool().acquire().await?;
+    Ok(seed_store::demo_firm(&mut conn).await?)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::{ActsFor, Principal};
 use crate::domain::application::{
     Actor, ApplicationContext, ApplicationDraft, ApplicationStatus, StatusChange, StatusChangeDraft, StatusChangeError,
     allowed_next,
@@ -43,22 +43,22 @@ pub struct ApplicationPage {
 }
 
 pub fn actor(caller: &Principal) -> AppResult<Actor> {
-    match caller.role {
-        Role::Admin => Ok(Actor::Admin),
-        Role::Bank => Ok(Actor::Bank),
-        Role::Enterprise => Ok(Actor::Enterprise),
-        Role::Fund => Err(AppError::Forbidden("a fund key has no part in loan applications".into())),
+    match caller.acts_for {
+        ActsFor::Admin => Ok(Actor::Admin),
+        ActsFor::Bank(_) => Ok(Actor::Bank),
+        ActsFor::Enterprise(_) => Ok(Actor::Enterprise),
+        ActsFor::Fund(_) => Err(AppError::Forbidden("a fund key has no part in loan applications".into())),
     }
 }
 
 /// What the caller may see: the office all; a bank its products' applications of firms whose
 /// consent covers it; an enterprise its own.
 pub fn scope(caller: &Principal, now: chrono::DateTime<chrono::Utc>) -> AppResult<Scope> {
-    match (caller.role, caller.subject) {
-        (Role::Admin, _) => Ok(Scope::All),
-        (Role::Bank, Some(bank_id)) => Ok(Scope::Bank { bank_id, now }),
-        (Role::Enterprise, Some(firm)) => Ok(Scope::Firm(firm)),
-        (role, _) => Err(AppError::Forbidden(format!("a {role} key cannot read loan applications"))),
+    match caller.acts_for {
+        ActsFor::Admin => Ok(Scope::All),
+        ActsFor::Bank(bank_id) => Ok(Scope::Bank { bank_id, now }),
+        ActsFor::Enterprise(firm) => Ok(Scope::Firm(firm)),
+        ActsFor::Fund(_) => Err(AppError::Forbidden("a fund key cannot read loan applications".into())),
     }
 }
 
@@ -254,13 +254,11 @@ async fn notify_firm(
             to: to.to_string(),
             remark,
         },
-        context: MailContext {
-            recipient: crate::mail::ics::Party { name: firm.contact_name.unwrap_or(firm.name), email },
-            organizer: organizer.clone(),
-            created_at: now,
-            roadshow: None,
-            registration: None,
-        },
+        context: MailContext::notice(
+            crate::mail::ics::Party { name: firm.contact_name.unwrap_or(firm.name), email },
+            organizer.clone(),
+            now,
+        ),
     };
     crate::mail::outbox::enqueue(conn, &request, now).await?;
     Ok(())

@@ -33,7 +33,7 @@ pub async fn list_as(conn: &mut Conn, caller: &Principal, after: Option<Uuid>, l
 /// One bank; another bank's is not found for a bank key.
 #[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
 pub async fn get_as(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<Bank> {
-    if caller.role == Role::Bank && caller.bank_id() != Some(id) {
+    if caller.role() == Role::Bank && caller.bank_id() != Some(id) {
         return Err(AppError::not_found("bank"));
     }
     banks::get(conn, id).await?.ok_or(AppError::not_found("bank"))

@@ -28,7 +28,7 @@ use crate::store::{Conn, firm_inputs as store, firms};
 
 /// The source a caller writes as.
 pub fn source_of(caller: &Principal) -> InputSource {
-    if caller.role == Role::Enterprise { InputSource::Firm } else { InputSource::Office }
+    if caller.role() == Role::Enterprise { InputSource::Firm } else { InputSource::Office }
 }
 
 /// Every attestation key the loaded rules read, with who may state it.
@@ -96,7 +96,7 @@ pub async fn attest(
     now: DateTime<Utc>,
 ) -> AppResult<AttestationStatement> {
     let valid = input.validate(now.date_naive(), |k| keys.contains_key(k))?;
-    let source = match caller.role {
+    let source = match caller.role() {
         Role::Enterprise => {
             if keys.get(&valid.key).is_some_and(|k| k.office_only) {
                 return Err(AppError::Forbidden(format!(

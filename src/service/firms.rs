@@ -5,7 +5,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::Dialect;
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::{ActsFor, Principal, Role};
 use crate::domain::events::EventKind;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmFields, FirmInput};
 use crate::error::{AppError, AppResult};
@@ -16,11 +16,20 @@ use crate::store::{Conn, financials, firms};
 /// Names of the fields that differ, for event payloads (values of contact fields are never put
 /// in events: receivers fetch what they are allowed to see through the API).
 pub fn changed_fields(before: &FirmFields, after: &FirmFields) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    macro_rules! cmp {
-        ($($f:ident),+) => { $( if before.$f != after.$f { changed.push(stringify!($f)); } )+ };
+    // One list makes both the pattern, which names every field without `..`, and the comparisons:
+    // a field added to `FirmFields` does not compile until it is listed, so no change goes
+    // without its event.
+    macro_rules! changed {
+        ($($field:ident),+ $(,)?) => {{
+            let FirmFields { $($field),+ } = before;
+            let mut changed = Vec::new();
+            $(if *$field != after.$field {
+                changed.push(stringify!($field));
+            })+
+            changed
+        }};
     }
-    cmp!(
+    changed!(
         credit_code,
         name,
         city,
@@ -35,9 +44,8 @@ pub fn changed_fields(before: &FirmFields, after: &FirmFields) -> Vec<&'static s
         tax_credit_grade,
         contact_name,
         contact_email,
-        contact_phone
-    );
-    changed
+        contact_phone,
+    )
 }
 
 #[tracing::instrument(skip_all)]
@@ -92,14 +100,14 @@ pub async fn patch_as(
     now: DateTime<Utc>,
 ) -> AppResult<Firm> {
     caller.require_firm(id)?;
-    if caller.role == Role::Enterprise && input.credit_code.is_some() {
+    if caller.role() == Role::Enterprise && input.credit_code.is_some() {
         return Err(AppError::Forbidden("an enterprise cannot change its credit code; ask the office".into()));
     }
     let current = firms::get(conn, id).await?.ok_or(AppError::not_found("firm"))?;
     let before = FirmFields::of(&current);
     let fields = input.validate_onto(Some(&before), now.date_naive())?;
     let recognitions = fields.changed_recognitions(&before);
-    if caller.role == Role::Enterprise && !recognitions.is_empty() {
+    if caller.role() == Role::Enterprise && !recognitions.is_empty() {
         return Err(AppError::Forbidden(format!(
             "an enterprise cannot change {}: recognitions are recorded by the office",
             recognitions.join(", ")
@@ -150,16 +158,13 @@ pub async fn list_as(
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<Firm>> {
-    match caller.role {
-        Role::Admin => firms::list(conn, filter, after, limit).await,
-        Role::Enterprise => {
-            let firm = match caller.firm_id() {
-                Some(id) if after.is_none_or(|a| id > a) => firms::get(conn, id).await?,
-                _ => None,
-            };
+    match caller.acts_for {
+        ActsFor::Admin => firms::list(conn, filter, after, limit).await,
+        ActsFor::Enterprise(own) => {
+            let firm = if after.is_none_or(|a| own > a) { firms::get(conn, own).await? } else { None };
             Ok(firm.into_iter().collect())
         }
-        role => Err(AppError::Forbidden(format!("a {role} key cannot list firms"))),
+        _ => Err(AppError::Forbidden(format!("a {} key cannot list firms", caller.role()))),
     }
 }
 

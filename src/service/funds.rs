@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::Db;
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::{ActsFor, Principal, Role};
 use crate::domain::roadshow::{Fund, FundFields};
 use crate::error::{AppError, AppResult};
 use crate::store::keys::ApiKeyInfo;
@@ -22,12 +22,10 @@ pub async fn create(db: &Db, fields: &FundFields, now: DateTime<Utc>) -> AppResu
 
 /// Which funds the caller may list: the office all (`None`), a fund key its own.
 pub fn listable(caller: &Principal) -> AppResult<Option<Uuid>> {
-    match caller.role {
-        Role::Admin => Ok(None),
-        Role::Fund => {
-            Ok(Some(caller.fund_id().ok_or_else(|| AppError::Forbidden("this fund key has no fund".into()))?))
-        }
-        role => Err(AppError::Forbidden(format!("a {role} key cannot list funds"))),
+    match caller.acts_for {
+        ActsFor::Admin => Ok(None),
+        ActsFor::Fund(own) => Ok(Some(own)),
+        _ => Err(AppError::Forbidden(format!("a {} key cannot list funds", caller.role()))),
     }
 }
 

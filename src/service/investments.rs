@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::{ActsFor, Principal};
 use crate::domain::events::EventKind;
 use crate::domain::investment::{Investment, InvestmentFields, InvestmentInput};
 use crate::error::{AppError, AppResult};
@@ -84,11 +84,11 @@ pub async fn update(
 
 /// Whether the caller may see this investment: the office, its fund, or its firm.
 fn may_see(caller: &Principal, inv: &Investment) -> bool {
-    match caller.role {
-        Role::Admin => true,
-        Role::Fund => caller.fund_id() == Some(inv.fund_id),
-        Role::Enterprise => caller.firm_id() == Some(inv.firm_id),
-        Role::Bank => false,
+    match caller.acts_for {
+        ActsFor::Admin => true,
+        ActsFor::Fund(own) => own == inv.fund_id,
+        ActsFor::Enterprise(own) => own == inv.firm_id,
+        ActsFor::Bank(_) => false,
     }
 }
 
@@ -125,13 +125,11 @@ pub async fn list_as(
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<Investment>> {
-    match caller.role {
-        Role::Admin => {}
-        Role::Fund => filter.fund_id = Some(caller.fund_id().ok_or_else(|| AppError::Forbidden("no fund".into()))?),
-        Role::Enterprise => {
-            filter.firm_id = Some(caller.firm_id().ok_or_else(|| AppError::Forbidden("no firm".into()))?)
-        }
-        Role::Bank => return Err(AppError::Forbidden("a bank key cannot read investments".into())),
+    match caller.acts_for {
+        ActsFor::Admin => {}
+        ActsFor::Fund(own) => filter.fund_id = Some(own),
+        ActsFor::Enterprise(own) => filter.firm_id = Some(own),
+        ActsFor::Bank(_) => return Err(AppError::Forbidden("a bank key cannot read investments".into())),
     }
     if let Some(y) = filter.year
         && !(1990..=2100).contains(&y)

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::{ActsFor, Principal, Role};
 use crate::domain::firm::{City, FinancialYear, TaxCreditGrade, Tier, Venue, vocabulary};
 use crate::domain::matching::{FirmFacts, MatchFirm, RuleResult, explain, near_miss};
 use crate::error::{AppError, AppResult};
@@ -179,7 +179,7 @@ fn decode_cursor(c: &str) -> AppResult<(i64, (i64, Uuid, Uuid))> {
 }
 
 fn parse_since(s: Option<&str>) -> AppResult<Mode> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
+    match pagination::given(s) {
         None => Ok(Mode::Full),
         Some(s) => {
             if let Some(seq) = parse_sync_token(s) {
@@ -340,13 +340,11 @@ fn csv_record(i: &MatchItem) -> Vec<String> {
 
 /// Who reads a pull: a bank its own products' matches, the office any bank's (or all).
 fn pull_reader(caller: &Principal, bank_id: Option<Uuid>) -> AppResult<Reader> {
-    match caller.role {
-        Role::Bank => {
-            if bank_id.is_some_and(|b| Some(b) != caller.bank_id()) {
-                return Err(AppError::Forbidden("a bank key reads its own bank's matches only".into()));
-            }
-            Ok(Reader::Bank(caller.bank_id().ok_or_else(|| AppError::Forbidden("this bank key has no bank".into()))?))
-        }
+    match caller.role() {
+        Role::Bank => match (caller.bank_id(), bank_id) {
+            (Some(own), named) if named.is_none_or(|b| b == own) => Ok(Reader::Bank(own)),
+            _ => Err(AppError::Forbidden("a bank key reads its own bank's matches only".into())),
+        },
         Role::Admin => Ok(Reader::Admin(bank_id)),
         role => Err(AppError::Forbidden(format!("a {role} key cannot pull bank matches"))),
     }
@@ -437,14 +435,14 @@ pub async fn one(
     product_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<MatchItem> {
-    let reader = match caller.role {
-        Role::Bank => Reader::Bank(caller.bank_id().ok_or(AppError::not_found("match"))?),
-        Role::Admin => Reader::Admin(None),
-        Role::Enterprise => {
+    let reader = match caller.acts_for {
+        ActsFor::Bank(bank) => Reader::Bank(bank),
+        ActsFor::Admin => Reader::Admin(None),
+        ActsFor::Enterprise(_) => {
             caller.require_firm(firm_id)?;
             Reader::Admin(None)
         }
-        role => return Err(AppError::Forbidden(format!("a {role} key cannot read matches"))),
+        ActsFor::Fund(_) => return Err(AppError::Forbidden("a fund key cannot read matches".into())),
     };
     let row = match_reads::one(conn, reader, firm_id, product_id, now).await?;
     // A firm that has not consented does not exist for the bank, match or not.
@@ -556,9 +554,8 @@ pub async fn firm_matches_for(
     firm_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<FirmMatches> {
-    let bank = match caller.role {
-        Role::Bank => {
-            let bank = caller.bank_id().ok_or(AppError::not_found("firm"))?;
+    let bank = match caller.acts_for {
+        ActsFor::Bank(bank) => {
             if !consents::covers(conn, firm_id, bank, now).await? {
                 return Err(AppError::not_found("firm"));
             }

@@ -55,12 +55,20 @@ pub fn page<T>(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> Uuid) -> Page
     Page { items: rows, next_cursor }
 }
 
+/// A query parameter given blank (`city=`) is read as not given, as an HTML form sends it. Only
+/// the empty string is blank: a value of spaces is read as it is (and refused where it is not
+/// valid), so that the service and its document, which allows the empty string and nothing else,
+/// agree on what blank means.
+pub fn given(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.is_empty())
+}
+
 /// Parses an optional vocabulary query parameter, naming it when the value is unknown.
 pub fn query_vocab<T>(name: &str, value: Option<&str>) -> AppResult<Option<T>>
 where
     T: std::str::FromStr<Err = crate::domain::UnknownValue>,
 {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
+    match given(value) {
         None => Ok(None),
         Some(v) => v
             .parse::<T>()

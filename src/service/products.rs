@@ -47,7 +47,7 @@ pub fn view(product: LoanProduct, table: &[LprFixing], today: NaiveDate) -> Prod
 /// (the office also withdrawn products).
 async fn visible(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<LoanProduct> {
     let p = products::get(conn, id).await?.ok_or(AppError::not_found("product"))?;
-    let ok = match caller.role {
+    let ok = match caller.role() {
         Role::Admin => true,
         Role::Bank => caller.bank_id() == Some(p.bank_id),
         Role::Enterprise => p.active,
@@ -59,7 +59,7 @@ async fn visible(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<Loa
 /// A product the caller may change: its bank, or the office.
 async fn owned(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<LoanProduct> {
     let p = products::get(conn, id).await?.ok_or(AppError::not_found("product"))?;
-    match caller.role {
+    match caller.role() {
         Role::Admin => Ok(p),
         Role::Bank if caller.bank_id() == Some(p.bank_id) => Ok(p),
         Role::Bank => Err(AppError::not_found("product")),

@@ -124,7 +124,9 @@ async fn open(
         Credential::Key(k) => k,
         Credential::Link { link_id } => link_id,
     };
-    Ok(Opened { token, session: Session { id, principal: Principal { key_id, role, subject: subject_id } } })
+    let principal = Principal::new(key_id, role, subject_id)
+        .ok_or_else(|| anyhow::anyhow!("a sign-in grant whose role and subject do not fit together"))?;
+    Ok(Opened { token, session: Session { id, principal } })
 }
 
 /// Signs in with an API key. `None` when the key is unknown or revoked. A session the browser
@@ -139,10 +141,11 @@ pub async fn sign_in_with_key(
 ) -> AppResult<Option<Opened>> {
     let mut tx = db.begin().await?;
     let Some(p) = keys::authenticate(&mut tx, key.trim()).await? else { return Ok(None) };
-    let grant = Grant { role: p.role, subject_id: p.subject, credential: Credential::Key(p.key_id), email_hash: None };
+    let grant =
+        Grant { role: p.role(), subject_id: p.subject(), credential: Credential::Key(p.key_id), email_hash: None };
     let opened = open(&mut tx, grant, replaces, life, now).await?;
     tx.commit().await?;
-    tracing::info!(session_id = %opened.session.id, key_id = %p.key_id, role = %p.role, "signed in with a key");
+    tracing::info!(session_id = %opened.session.id, key_id = %p.key_id, role = %p.role(), "signed in with a key");
     Ok(Some(opened))
 }
 
@@ -195,13 +198,7 @@ pub async fn request_link(
     if let Some(email) = send_to.filter(|e| outbox::deliverable(e)) {
         let request = MailRequest {
             kind: MailKind::SignInLink { links, valid_minutes: LINK_VALID_MINUTES as u32 },
-            context: MailContext {
-                recipient: Party { name: email.clone(), email },
-                organizer,
-                created_at: now,
-                roadshow: None,
-                registration: None,
-            },
+            context: MailContext::notice(Party { name: email.clone(), email }, organizer, now),
         };
         outbox::enqueue(&mut tx, &request, now).await?;
     }
@@ -260,7 +257,8 @@ pub async fn load(db: &Db, token: &str, life: Lifetimes, now: DateTime<Utc>) -> 
         Credential::Key(k) => k,
         Credential::Link { link_id } => link_id,
     };
-    Ok(Some(Session { id: s.id, principal: Principal { key_id, role: s.role, subject: s.subject_id } }))
+    // A stored session whose role and subject do not fit together grants nothing.
+    Ok(Principal::new(key_id, s.role, s.subject_id).map(|principal| Session { id: s.id, principal }))
 }
 
 #[tracing::instrument(skip_all)]

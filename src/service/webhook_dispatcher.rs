@@ -581,13 +581,7 @@ async fn disable(
                 },
                 since: failing_since,
             },
-            context: MailContext {
-                recipient: crate::mail::ics::Party { name: bank.name, email },
-                organizer: organizer.clone(),
-                created_at: now,
-                roadshow: None,
-                registration: None,
-            },
+            context: MailContext::notice(crate::mail::ics::Party { name: bank.name, email }, organizer.clone(), now),
         };
         crate::mail::outbox::enqueue(conn, &request, now).await?;
     }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::webhook_dispatcher as dispatcher;
 use crate::config::Config;
 use crate::db::Db;
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::{ActsFor, Principal};
 use crate::domain::validate::FieldError;
 use crate::error::{AppError, AppResult};
 use crate::store::Conn;
@@ -68,12 +68,10 @@ pub struct TestQueued {
 
 /// The bank whose endpoints the caller manages: `None` for admin (all banks).
 pub fn managed_bank(caller: &Principal) -> AppResult<Option<Uuid>> {
-    match caller.role {
-        Role::Admin => Ok(None),
-        Role::Bank => {
-            caller.bank_id().map(Some).ok_or_else(|| AppError::Forbidden("this bank key names no bank".into()))
-        }
-        role => Err(AppError::Forbidden(format!("a {role} key cannot manage webhook endpoints"))),
+    match caller.acts_for {
+        ActsFor::Admin => Ok(None),
+        ActsFor::Bank(own) => Ok(Some(own)),
+        _ => Err(AppError::Forbidden(format!("a {} key cannot manage webhook endpoints", caller.role()))),
     }
 }
 

@@ -5,7 +5,8 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::Conn;
-use crate::db::row::RowExt;
+use crate::db::Dialect;
+use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::{day, opt_fen, ts};
 use crate::domain::firm::FinancialYear;
 use crate::error::{AppError, AppResult};
@@ -51,41 +52,7 @@ pub async fn upsert(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, now: Dat
     if existing.as_ref() == Some(fy) {
         return Ok(false);
     }
-    sqlx::query(
-        "INSERT INTO financials (firm_id, fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, \
-         rd_expense, operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, \
-         employees, rd_staff, weighted_roe_deducted, audited_on, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-         ON CONFLICT (firm_id, fiscal_year) DO UPDATE SET revenue = excluded.revenue, \
-         main_business_revenue = excluded.main_business_revenue, net_profit = excluded.net_profit, \
-         net_profit_deducted = excluded.net_profit_deducted, rd_expense = excluded.rd_expense, \
-         operating_cash_flow = excluded.operating_cash_flow, total_assets = excluded.total_assets, \
-         total_liabilities = excluded.total_liabilities, net_assets = excluded.net_assets, \
-         weighted_roe = excluded.weighted_roe, invention_patents = excluded.invention_patents, \
-         employees = excluded.employees, rd_staff = excluded.rd_staff, \
-         weighted_roe_deducted = excluded.weighted_roe_deducted, audited_on = excluded.audited_on, \
-         updated_at = excluded.updated_at",
-    )
-    .bind(firm_id.to_string())
-    .bind(i64::from(fy.fiscal_year))
-    .bind(money(fy.revenue, "revenue")?)
-    .bind(money(fy.main_business_revenue, "main_business_revenue")?)
-    .bind(money(fy.net_profit, "net_profit")?)
-    .bind(money(fy.net_profit_deducted, "net_profit_deducted")?)
-    .bind(money(fy.rd_expense, "rd_expense")?)
-    .bind(money(fy.operating_cash_flow, "operating_cash_flow")?)
-    .bind(money(fy.total_assets, "total_assets")?)
-    .bind(money(fy.total_liabilities, "total_liabilities")?)
-    .bind(money(fy.net_assets, "net_assets")?)
-    .bind(fy.weighted_roe.map(|d| d.normalize().to_string()))
-    .bind(fy.invention_patents)
-    .bind(fy.employees)
-    .bind(fy.rd_staff)
-    .bind(fy.weighted_roe_deducted.map(|d| d.normalize().to_string()))
-    .bind(fy.audited_on.map(day))
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await?;
+    write_years(conn, &[(firm_id, fy)], now).await?;
     Ok(true)
 }
 
@@ -105,4 +72,83 @@ pub async fn list(conn: &mut Conn, firm_id: Uuid) -> AppResult<Vec<FinancialYear
         .fetch_all(&mut *conn)
         .await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+}
+
+/// Every stored year of the firms `ids`, each with its firm, read in batches as large as the
+/// dialect's parameter limit allows.
+pub async fn of_firms(conn: &mut Conn, dialect: Dialect, ids: &[Uuid]) -> AppResult<Vec<(Uuid, FinancialYear)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(dialect.batch_rows(1)) {
+        let sql = format!(
+            "SELECT firm_id, {COLUMNS} FROM financials WHERE firm_id IN ({})",
+            list_placeholders(chunk.len(), 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push((row.uuid("firm_id")?, from_row(&row)?));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes fiscal years whole (as [`upsert`], without reading first: the caller has compared them),
+/// in multi-row batches.
+pub async fn upsert_many(
+    conn: &mut Conn,
+    dialect: Dialect,
+    years: &[(Uuid, &FinancialYear)],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    for chunk in years.chunks(dialect.batch_rows(YEAR_COLUMNS)) {
+        write_years(conn, chunk, now).await?;
+    }
+    Ok(())
+}
+
+const YEAR_COLUMNS: usize = 18;
+
+/// One statement writing `years` whole.
+async fn write_years(conn: &mut Conn, years: &[(Uuid, &FinancialYear)], now: DateTime<Utc>) -> AppResult<()> {
+    let sql = format!(
+        "INSERT INTO financials (firm_id, fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, \
+         rd_expense, operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, \
+         employees, rd_staff, weighted_roe_deducted, audited_on, updated_at) VALUES {} \
+         ON CONFLICT (firm_id, fiscal_year) DO UPDATE SET revenue = excluded.revenue, \
+         main_business_revenue = excluded.main_business_revenue, net_profit = excluded.net_profit, \
+         net_profit_deducted = excluded.net_profit_deducted, rd_expense = excluded.rd_expense, \
+         operating_cash_flow = excluded.operating_cash_flow, total_assets = excluded.total_assets, \
+         total_liabilities = excluded.total_liabilities, net_assets = excluded.net_assets, \
+         weighted_roe = excluded.weighted_roe, invention_patents = excluded.invention_patents, \
+         employees = excluded.employees, rd_staff = excluded.rd_staff, \
+         weighted_roe_deducted = excluded.weighted_roe_deducted, audited_on = excluded.audited_on, \
+         updated_at = excluded.updated_at",
+        values_placeholders(years.len(), YEAR_COLUMNS, 1)
+    );
+    let mut q = sqlx::query(&sql);
+    for (id, y) in years {
+        q = q
+            .bind(id.to_string())
+            .bind(i64::from(y.fiscal_year))
+            .bind(money(y.revenue, "revenue")?)
+            .bind(money(y.main_business_revenue, "main_business_revenue")?)
+            .bind(money(y.net_profit, "net_profit")?)
+            .bind(money(y.net_profit_deducted, "net_profit_deducted")?)
+            .bind(money(y.rd_expense, "rd_expense")?)
+            .bind(money(y.operating_cash_flow, "operating_cash_flow")?)
+            .bind(money(y.total_assets, "total_assets")?)
+            .bind(money(y.total_liabilities, "total_liabilities")?)
+            .bind(money(y.net_assets, "net_assets")?)
+            .bind(y.weighted_roe.map(|d| d.normalize().to_string()))
+            .bind(y.invention_patents)
+            .bind(y.employees)
+            .bind(y.rd_staff)
+            .bind(y.weighted_roe_deducted.map(|d| d.normalize().to_string()))
+            .bind(y.audited_on.map(day))
+            .bind(ts(now));
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
 }

@@ -5,7 +5,8 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::Conn;
-use crate::db::row::{Bind, Filter, RowExt, like_escape};
+use crate::db::Dialect;
+use crate::db::row::{Bind, Filter, RowExt, like_escape, list_placeholders, values_placeholders};
 use crate::db::types::{day, opt_fen, ts};
 use crate::domain::firm::{City, Firm, FirmFields, NeeqLayer, Tier, Venue};
 use crate::error::{AppError, AppResult, is_unique_violation};
@@ -49,37 +50,56 @@ pub fn duplicate_code(existing: Uuid) -> AppError {
     }
 }
 
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Declares the firm's writable fields once: each field's column (named as the field) and how it is
+/// bound. The list makes `FIELD_COLUMNS` and `bind_fields`, whose pattern names every field without
+/// `..`, so a field added to `FirmFields` does not compile until it is added here, and insert, bulk
+/// insert and update all take their columns and binds from it.
+macro_rules! writable_fields {
+    ($($field:ident => $bind:expr),+ $(,)?) => {
+        const FIELD_COLUMNS: &[&str] = &[$(stringify!($field)),+];
+
+        /// Binds the writable fields in `FIELD_COLUMNS` order.
+        fn bind_fields<'q>(mut q: Query<'q>, fields: &'q FirmFields) -> AppResult<Query<'q>> {
+            let FirmFields { $($field),+ } = fields;
+            $(q = q.bind($bind);)+
+            Ok(q)
+        }
+    };
+}
+
+writable_fields! {
+    credit_code => credit_code.as_str(),
+    name => name.as_str(),
+    city => city.as_str(),
+    district => district.as_deref(),
+    industry_code => industry_code.as_str(),
+    tier => tier.map(|t| t.as_str()),
+    tier_recognized_year => tier_recognized_year.map(i64::from),
+    founded_on => founded_on.map(day),
+    expected_market_value => opt_fen(*expected_market_value)
+        .map_err(|e| AppError::field("expected_market_value", "out_of_range", e.to_string()))?,
+    neeq_listed_on => neeq_listed_on.map(day),
+    neeq_layer => neeq_layer.map(|l| l.as_str()),
+    tax_credit_grade => tax_credit_grade.map(|g| g.as_str()),
+    contact_name => contact_name.as_deref(),
+    contact_email => contact_email.as_deref(),
+    contact_phone => contact_phone.as_deref(),
+}
+
 pub async fn insert(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<Firm> {
     let id = Uuid::now_v7();
-    let result = sqlx::query(
-        "INSERT INTO firms (id, credit_code, name, city, district, industry_code, tier, tier_recognized_year, \
-         founded_on, expected_market_value, neeq_listed_on, neeq_layer, tax_credit_grade, contact_name, \
-         contact_email, contact_phone, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) \
+    let n = FIELD_COLUMNS.len();
+    // `id` is $1, the fields $2.., and the creation time stands for created_at and updated_at.
+    let sql = format!(
+        "INSERT INTO firms (id, {}, created_at, updated_at) VALUES ($1, {}, ${at}, ${at}) \
          ON CONFLICT (credit_code) DO NOTHING",
-    )
-    .bind(id.to_string())
-    .bind(&fields.credit_code)
-    .bind(&fields.name)
-    .bind(fields.city.as_str())
-    .bind(fields.district.clone())
-    .bind(&fields.industry_code)
-    .bind(fields.tier.map(|t| t.as_str()))
-    .bind(fields.tier_recognized_year.map(i64::from))
-    .bind(fields.founded_on.map(day))
-    .bind(
-        opt_fen(fields.expected_market_value)
-            .map_err(|e| AppError::field("expected_market_value", "out_of_range", e.to_string()))?,
-    )
-    .bind(fields.neeq_listed_on.map(day))
-    .bind(fields.neeq_layer.map(|l| l.as_str()))
-    .bind(fields.tax_credit_grade.map(|g| g.as_str()))
-    .bind(fields.contact_name.clone())
-    .bind(fields.contact_email.clone())
-    .bind(fields.contact_phone.clone())
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await;
+        FIELD_COLUMNS.join(", "),
+        list_placeholders(n, 2),
+        at = n + 2
+    );
+    let result = bind_fields(sqlx::query(&sql).bind(id.to_string()), fields)?.bind(ts(now)).execute(&mut *conn).await;
     // ON CONFLICT keeps the transaction usable (PostgreSQL aborts it on a raised violation), so
     // the existing firm can be named in the answer.
     if result?.rows_affected() == 0 {
@@ -98,34 +118,10 @@ pub async fn update(conn: &mut Conn, id: Uuid, fields: &FirmFields, now: DateTim
     {
         return Err(duplicate_code(other.id));
     }
-    let result = sqlx::query(
-        "UPDATE firms SET credit_code = $2, name = $3, city = $4, district = $5, industry_code = $6, tier = $7, \
-         tier_recognized_year = $8, founded_on = $9, expected_market_value = $10, neeq_listed_on = $11, \
-         neeq_layer = $12, tax_credit_grade = $13, contact_name = $14, contact_email = $15, contact_phone = $16, \
-         updated_at = $17 WHERE id = $1",
-    )
-    .bind(id.to_string())
-    .bind(&fields.credit_code)
-    .bind(&fields.name)
-    .bind(fields.city.as_str())
-    .bind(fields.district.clone())
-    .bind(&fields.industry_code)
-    .bind(fields.tier.map(|t| t.as_str()))
-    .bind(fields.tier_recognized_year.map(i64::from))
-    .bind(fields.founded_on.map(day))
-    .bind(
-        opt_fen(fields.expected_market_value)
-            .map_err(|e| AppError::field("expected_market_value", "out_of_range", e.to_string()))?,
-    )
-    .bind(fields.neeq_listed_on.map(day))
-    .bind(fields.neeq_layer.map(|l| l.as_str()))
-    .bind(fields.tax_credit_grade.map(|g| g.as_str()))
-    .bind(fields.contact_name.clone())
-    .bind(fields.contact_email.clone())
-    .bind(fields.contact_phone.clone())
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await;
+    let n = FIELD_COLUMNS.len();
+    let sets: Vec<String> = FIELD_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 2)).collect();
+    let sql = format!("UPDATE firms SET {}, updated_at = ${} WHERE id = $1", sets.join(", "), n + 2);
+    let result = bind_fields(sqlx::query(&sql).bind(id.to_string()), fields)?.bind(ts(now)).execute(&mut *conn).await;
     match result {
         Ok(r) if r.rows_affected() == 0 => return Err(AppError::not_found("firm")),
         Ok(_) => {}
@@ -155,6 +151,51 @@ pub async fn get_by_credit_code(conn: &mut Conn, code: &str) -> AppResult<Option
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+/// The firms registered under any of `codes`, read in batches as large as the dialect's parameter
+/// limit allows (an import of thousands of firms costs a few statements).
+pub async fn get_many_by_credit_code(conn: &mut Conn, dialect: Dialect, codes: &[&str]) -> AppResult<Vec<Firm>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(dialect.batch_rows(1)) {
+        let sql = format!(
+            "SELECT {FIRM_COLUMNS} FROM firms f WHERE f.credit_code IN ({})",
+            list_placeholders(chunk.len(), 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for code in chunk {
+            q = q.bind(*code);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Inserts new firms with the ids given, in multi-row batches. Their event sequence starts at 1:
+/// the caller records each firm's creation event with that number in the same transaction.
+pub async fn insert_many(
+    conn: &mut Conn,
+    dialect: Dialect,
+    firms: &[(Uuid, &FirmFields)],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    // id, the fields, event_seq, created_at, updated_at.
+    let cols = FIELD_COLUMNS.len() + 4;
+    for chunk in firms.chunks(dialect.batch_rows(cols)) {
+        let sql = format!(
+            "INSERT INTO firms (id, {}, event_seq, created_at, updated_at) VALUES {}",
+            FIELD_COLUMNS.join(", "),
+            values_placeholders(chunk.len(), cols, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, f) in chunk {
+            q = bind_fields(q.bind(id.to_string()), f)?.bind(1i64).bind(ts(now)).bind(ts(now));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default)]

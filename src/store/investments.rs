@@ -34,40 +34,39 @@ fn amount_fen(a: Decimal) -> AppResult<i64> {
     fen(a).map_err(|e| AppError::field("amount", "out_of_range", e.to_string()))
 }
 
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds what insert and update both write, in this column order: status, amount, round,
+/// decided_on, note.
+fn bind_decision<'q>(q: Query<'q>, f: &'q InvestmentFields) -> AppResult<Query<'q>> {
+    Ok(q.bind(f.status.as_str())
+        .bind(amount_fen(f.amount)?)
+        .bind(f.round.as_str())
+        .bind(day(f.decided_on))
+        .bind(f.note.clone()))
+}
+
 pub async fn insert(conn: &mut Conn, fund_id: Uuid, f: &InvestmentFields, now: DateTime<Utc>) -> AppResult<Investment> {
     let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO investments (id, fund_id, firm_id, roadshow_id, status, amount, round, decided_on, note, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    let insert = sqlx::query(
+        "INSERT INTO investments (id, fund_id, firm_id, roadshow_id, status, amount, round, decided_on, note, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
     )
     .bind(id.to_string())
     .bind(fund_id.to_string())
     .bind(f.firm_id.to_string())
-    .bind(f.roadshow_id.map(|r| r.to_string()))
-    .bind(f.status.as_str())
-    .bind(amount_fen(f.amount)?)
-    .bind(f.round.as_str())
-    .bind(day(f.decided_on))
-    .bind(f.note.clone())
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await?;
+    .bind(f.roadshow_id.map(|r| r.to_string()));
+    bind_decision(insert, f)?.bind(ts(now)).execute(&mut *conn).await?;
     get(conn, id).await?.ok_or_else(|| anyhow::anyhow!("inserted investment {id} not found").into())
 }
 
 pub async fn update(conn: &mut Conn, id: Uuid, f: &InvestmentFields, now: DateTime<Utc>) -> AppResult<Investment> {
-    sqlx::query(
-        "UPDATE investments SET status = $2, amount = $3, round = $4, decided_on = $5, note = $6, updated_at = $7 WHERE id = $1",
+    let update = sqlx::query(
+        "UPDATE investments SET status = $2, amount = $3, round = $4, decided_on = $5, note = $6, updated_at = $7 \
+         WHERE id = $1",
     )
-    .bind(id.to_string())
-    .bind(f.status.as_str())
-    .bind(amount_fen(f.amount)?)
-    .bind(f.round.as_str())
-    .bind(day(f.decided_on))
-    .bind(f.note.clone())
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await?;
+    .bind(id.to_string());
+    bind_decision(update, f)?.bind(ts(now)).execute(&mut *conn).await?;
     get(conn, id).await?.ok_or(AppError::not_found("investment"))
 }
 

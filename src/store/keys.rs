@@ -132,7 +132,12 @@ pub async fn principal_by_hash(conn: &mut Conn, key_hash: &str) -> AppResult<Opt
         .await?;
     Ok(match row {
         Some(r) => {
-            Some(Principal { key_id: r.uuid("id")?, role: r.vocab("role")?, subject: r.opt_uuid("subject_id")? })
+            let key_id = r.uuid("id")?;
+            let principal = Principal::new(key_id, r.vocab("role")?, r.opt_uuid("subject_id")?);
+            if principal.is_none() {
+                tracing::warn!(%key_id, "an API key whose role and subject do not fit together is refused");
+            }
+            principal
         }
         None => None,
     })

@@ -24,6 +24,7 @@ pub mod products;
 pub mod programme;
 pub mod registrations;
 pub mod roadshows;
+pub mod seed;
 pub mod sessions;
 pub mod webhooks;
 

@@ -41,52 +41,41 @@ fn money_err(field: &'static str) -> impl Fn(crate::db::types::MoneyOutOfRange) 
     move |e| AppError::field(field, "out_of_range", e.to_string())
 }
 
-struct Encoded {
-    amount_min: Option<i64>,
-    amount_max: i64,
-    spread: Option<i64>,
-    tenor: Option<&'static str>,
-    fixed: Option<String>,
-    collateral: String,
-    eligibility: String,
-}
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-fn encode(t: &ProductTerms) -> AppResult<Encoded> {
+/// Binds the terms in the column order insert and update share: name, kind, amount_min,
+/// amount_max, term_months_min, term_months_max, rate_spread_bp, lpr_tenor, fixed_rate,
+/// collateral, eligibility, valid_from, valid_to.
+fn bind_terms<'q>(q: Query<'q>, t: &'q ProductTerms) -> AppResult<Query<'q>> {
     let (spread, tenor, fixed) = t.pricing.wire();
-    Ok(Encoded {
-        amount_min: opt_fen(t.amount_min).map_err(money_err("amount_min"))?,
-        amount_max: fen(t.amount_max).map_err(money_err("amount_max"))?,
-        spread: spread.map(i64::from),
-        tenor: tenor.map(|x| x.as_str()),
-        fixed: fixed.map(|r| r.normalize().to_string()),
-        collateral: serde_json::to_string(&t.collateral).map_err(|e| AppError::Internal(e.into()))?,
-        eligibility: serde_json::to_string(&t.eligibility).map_err(|e| AppError::Internal(e.into()))?,
-    })
+    Ok(q.bind(&t.name)
+        .bind(t.kind.as_str())
+        .bind(opt_fen(t.amount_min).map_err(money_err("amount_min"))?)
+        .bind(fen(t.amount_max).map_err(money_err("amount_max"))?)
+        .bind(t.term_months_min.map(i64::from))
+        .bind(i64::from(t.term_months_max))
+        .bind(spread.map(i64::from))
+        .bind(tenor.map(|x| x.as_str()))
+        .bind(fixed.map(|r| r.normalize().to_string()))
+        .bind(serde_json::to_string(&t.collateral).map_err(|e| AppError::Internal(e.into()))?)
+        .bind(serde_json::to_string(&t.eligibility).map_err(|e| AppError::Internal(e.into()))?)
+        .bind(t.valid_from.map(day))
+        .bind(t.valid_to.map(day)))
 }
 
 pub async fn insert(conn: &mut Conn, bank_id: Uuid, t: &ProductTerms, now: DateTime<Utc>) -> AppResult<LoanProduct> {
     let id = Uuid::now_v7();
-    let e = encode(t)?;
-    sqlx::query(
-        "INSERT INTO products (id, bank_id, name, kind, amount_min, amount_max, term_months_min, term_months_max, \
-         rate_spread_bp, lpr_tenor, fixed_rate, collateral, eligibility, valid_from, valid_to, active, version, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $17)",
-    )
-    .bind(id.to_string())
-    .bind(bank_id.to_string())
-    .bind(&t.name)
-    .bind(t.kind.as_str())
-    .bind(e.amount_min)
-    .bind(e.amount_max)
-    .bind(t.term_months_min.map(i64::from))
-    .bind(i64::from(t.term_months_max))
-    .bind(e.spread)
-    .bind(e.tenor)
-    .bind(e.fixed)
-    .bind(e.collateral)
-    .bind(e.eligibility)
-    .bind(t.valid_from.map(day))
-    .bind(t.valid_to.map(day))
+    bind_terms(
+        sqlx::query(
+            "INSERT INTO products (id, bank_id, name, kind, amount_min, amount_max, term_months_min, \
+             term_months_max, rate_spread_bp, lpr_tenor, fixed_rate, collateral, eligibility, valid_from, valid_to, \
+             active, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $17)",
+        )
+        .bind(id.to_string())
+        .bind(bank_id.to_string()),
+        t,
+    )?
     .bind(true)
     .bind(ts(now))
     .execute(&mut *conn)
@@ -96,27 +85,16 @@ pub async fn insert(conn: &mut Conn, bank_id: Uuid, t: &ProductTerms, now: DateT
 
 /// Replaces the terms; returns the product and its new version.
 pub async fn update(conn: &mut Conn, id: Uuid, t: &ProductTerms, now: DateTime<Utc>) -> AppResult<(LoanProduct, i64)> {
-    let e = encode(t)?;
-    let row = sqlx::query(
-        "UPDATE products SET name = $2, kind = $3, amount_min = $4, amount_max = $5, term_months_min = $6, \
-         term_months_max = $7, rate_spread_bp = $8, lpr_tenor = $9, fixed_rate = $10, collateral = $11, \
-         eligibility = $12, valid_from = $13, valid_to = $14, version = version + 1, updated_at = $15 \
-         WHERE id = $1 RETURNING version",
-    )
-    .bind(id.to_string())
-    .bind(&t.name)
-    .bind(t.kind.as_str())
-    .bind(e.amount_min)
-    .bind(e.amount_max)
-    .bind(t.term_months_min.map(i64::from))
-    .bind(i64::from(t.term_months_max))
-    .bind(e.spread)
-    .bind(e.tenor)
-    .bind(e.fixed)
-    .bind(e.collateral)
-    .bind(e.eligibility)
-    .bind(t.valid_from.map(day))
-    .bind(t.valid_to.map(day))
+    let row = bind_terms(
+        sqlx::query(
+            "UPDATE products SET name = $2, kind = $3, amount_min = $4, amount_max = $5, term_months_min = $6, \
+             term_months_max = $7, rate_spread_bp = $8, lpr_tenor = $9, fixed_rate = $10, collateral = $11, \
+             eligibility = $12, valid_from = $13, valid_to = $14, version = version + 1, updated_at = $15 \
+             WHERE id = $1 RETURNING version",
+        )
+        .bind(id.to_string()),
+        t,
+    )?
     .bind(ts(now))
     .fetch_optional(&mut *conn)
     .await?

@@ -115,6 +115,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config), clock: SharedClock
 
 /// Starts an application on an existing database (e.g. a second instance, or after a restart).
 pub async fn start_on(config: Config, clock: SharedClock, guard: Arc<DbGuard>) -> TestApp {
+    // `SRDI_TEST_LOG=debug` (any filter) prints the service's log beside a test's output.
+    if let Ok(filter) = std::env::var("SRDI_TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
     let db = Db::connect(config.database_url.expose(), config.database_max_connections).await.expect("connect");
     db.migrate().await.expect("migrate");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
