@@ -40,6 +40,31 @@ impl Dialect {
         (self.batch_params() / columns.max(1)).max(1)
     }
 
+    /// The dialect of an open connection (for store functions that take only a connection).
+    pub fn of(conn: &sqlx::AnyConnection) -> Dialect {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") { Dialect::Sqlite } else { Dialect::Postgres }
+    }
+
+    /// A FROM item that expands a JSON array of objects, bound as the one text parameter `$param`,
+    /// into rows named `alias` with the given columns, so that a whole batch travels as a single
+    /// bind instead of one bind per value (parameter handling dominated large multi-row VALUES on
+    /// both backends). The rest of a statement is written once: columns are `alias.name` on both.
+    /// `cols` are (key, PostgreSQL type); a JSON null becomes NULL, a JSON string its text.
+    /// A dialect branch because the two backends expand JSON with different functions.
+    pub fn json_rows(self, param: usize, alias: &str, cols: &[(&str, &str)]) -> String {
+        match self {
+            Dialect::Postgres => {
+                let typed: Vec<String> = cols.iter().map(|(name, ty)| format!("{name} {ty}")).collect();
+                format!("json_to_recordset(${param}::json) AS {alias}({})", typed.join(", "))
+            }
+            Dialect::Sqlite => {
+                let fields: Vec<String> =
+                    cols.iter().map(|(name, _)| format!("value ->> '{name}' AS {name}")).collect();
+                format!("(SELECT {} FROM json_each(${param})) AS {alias}", fields.join(", "))
+            }
+        }
+    }
+
     /// Row locking for work queues. SQLite serialises writers (one instance per file), so it needs none.
     pub fn skip_locked(self) -> &'static str {
         match self {

@@ -27,7 +27,7 @@
 //! exclusively, because they touch pairs of every firm. So two transactions never compute the same
 //! pair concurrently from different snapshots, and each one reads data committed before it began
 //! (each batch is one transaction that takes the lock first). SQLite runs one writer at a time.
-//! Only pairs whose outcome fingerprint changed are written, with multi-row upserts.
+//! Only pairs whose outcome fingerprint changed are written, a chunk of them per upsert.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};

@@ -11,7 +11,8 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::{Conn, firms};
-use crate::db::row::{RowExt, list_placeholders, values_placeholders};
+use crate::db::Dialect;
+use crate::db::row::{RowExt, list_placeholders};
 use crate::db::types::ts;
 use crate::domain::events::EventKind;
 use crate::error::{AppError, AppResult};
@@ -19,8 +20,20 @@ use crate::error::{AppError, AppResult};
 /// Namespace for deterministic event ids (UUIDv5 of the business fact).
 const EVENT_NAMESPACE: Uuid = Uuid::from_u128(0x6f1d_2c1e_8a57_4b0e_9f3a_5d2b_7c41_e9a0);
 
-/// Rows per multi-row insert: 7 binds each stays far below both backends' parameter limits.
-const INSERT_CHUNK: usize = 1000;
+/// Events per insert statement. They travel as one JSON parameter (a few hundred bytes each), so
+/// a statement carries a few megabytes at most.
+const INSERT_CHUNK: usize = 10_000;
+
+/// One event as the insert reads it from its JSON parameter.
+#[derive(Serialize)]
+struct EventRow {
+    id: Uuid,
+    event_type: &'static str,
+    firm_id: Option<Uuid>,
+    bank_id: Option<Uuid>,
+    firm_seq: Option<i64>,
+    payload: String,
+}
 
 /// Where an event sits in its firm's change sequence (`firm_seq`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,25 +158,39 @@ pub async fn insert_many(conn: &mut Conn, events: Vec<NewEvent>, now: DateTime<U
         });
     }
     let mut inserted: std::collections::HashSet<Uuid> = std::collections::HashSet::with_capacity(rows.len());
+    let source = Dialect::of(conn).json_rows(
+        1,
+        "x",
+        &[
+            ("id", "text"),
+            ("event_type", "text"),
+            ("firm_id", "text"),
+            ("bank_id", "text"),
+            ("firm_seq", "bigint"),
+            ("payload", "text"),
+        ],
+    );
+    // `WHERE true`: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
+    let sql = format!(
+        "INSERT INTO events (id, event_type, firm_id, bank_id, firm_seq, occurred_at, payload) \
+         SELECT x.id, x.event_type, x.firm_id, x.bank_id, x.firm_seq, $2, x.payload FROM {source} WHERE true \
+         ON CONFLICT (id) DO NOTHING RETURNING id"
+    );
     let now_s = ts(now);
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let sql = format!(
-            "INSERT INTO events (id, event_type, firm_id, bank_id, firm_seq, occurred_at, payload) VALUES {} \
-             ON CONFLICT (id) DO NOTHING RETURNING id",
-            values_placeholders(chunk.len(), 7, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for e in chunk {
-            q = q
-                .bind(e.id.to_string())
-                .bind(e.kind.as_str())
-                .bind(e.firm_id.map(|f| f.to_string()))
-                .bind(e.bank_id.map(|b| b.to_string()))
-                .bind(e.firm_seq)
-                .bind(now_s.clone())
-                .bind(e.data.to_string());
-        }
-        for r in q.fetch_all(&mut *conn).await? {
+        let json: Vec<EventRow> = chunk
+            .iter()
+            .map(|e| EventRow {
+                id: e.id,
+                event_type: e.kind.as_str(),
+                firm_id: e.firm_id,
+                bank_id: e.bank_id,
+                firm_seq: e.firm_seq,
+                payload: e.data.to_string(),
+            })
+            .collect();
+        let json = serde_json::to_string(&json).map_err(|e| AppError::Internal(e.into()))?;
+        for r in sqlx::query(&sql).bind(json).bind(now_s.clone()).fetch_all(&mut *conn).await? {
             inserted.insert(r.uuid("id")?);
         }
     }

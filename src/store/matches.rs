@@ -258,42 +258,76 @@ pub fn fact_key(firm_id: Uuid, product_id: Uuid, version: i64) -> String {
     format!("match:{firm_id}:{product_id}:v{version}")
 }
 
-const WRITE_CHUNK: usize = 1000;
+/// Pairs per statement: each travels as one JSON object (about 250 bytes), so a statement carries a
+/// few megabytes at most.
+const WRITE_CHUNK: usize = 10_000;
 
-/// Writes changed pairs with multi-row upserts and one `seq` for all of them, which it returns
-/// (`None` when there was nothing to write). The caller records their events.
+/// One pair as the upsert reads it from its JSON parameter.
+#[derive(serde::Serialize)]
+struct PairRow<'a> {
+    firm_id: &'a Uuid,
+    product_id: &'a Uuid,
+    bank_id: &'a Uuid,
+    status: &'static str,
+    score: u8,
+    met_bits: u16,
+    unmet_bits: u16,
+    fingerprint: i64,
+    version: i64,
+}
+
+/// Writes changed pairs and gives them one `seq`, which it returns (`None` when there was nothing
+/// to write). The caller records their events. Each chunk is one upsert whose rows arrive as a
+/// single JSON parameter: a round trip per chunk, no per-value binds.
 pub async fn write(conn: &mut Conn, writes: &[MatchWrite], now: DateTime<Utc>) -> AppResult<Option<i64>> {
     if writes.is_empty() {
         return Ok(None);
     }
     let seq = next_seq(conn).await?;
+    let rows = Dialect::of(conn).json_rows(
+        1,
+        "x",
+        &[
+            ("firm_id", "text"),
+            ("product_id", "text"),
+            ("bank_id", "text"),
+            ("status", "text"),
+            ("score", "integer"),
+            ("met_bits", "integer"),
+            ("unmet_bits", "integer"),
+            ("fingerprint", "bigint"),
+            ("version", "bigint"),
+        ],
+    );
+    // `WHERE true`: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
+    let sql = format!(
+        "INSERT INTO matches (firm_id, product_id, bank_id, status, score, met_bits, unmet_bits, fingerprint, \
+         version, seq, created_at, updated_at) \
+         SELECT x.firm_id, x.product_id, x.bank_id, x.status, x.score, x.met_bits, x.unmet_bits, x.fingerprint, \
+         x.version, $2, $3, $3 FROM {rows} WHERE true \
+         ON CONFLICT (firm_id, product_id) DO UPDATE SET \
+         status = excluded.status, score = excluded.score, met_bits = excluded.met_bits, \
+         unmet_bits = excluded.unmet_bits, fingerprint = excluded.fingerprint, version = excluded.version, \
+         seq = excluded.seq, updated_at = excluded.updated_at"
+    );
     let now_s = ts(now);
     for chunk in writes.chunks(WRITE_CHUNK) {
-        let sql = format!(
-            "INSERT INTO matches (firm_id, product_id, bank_id, status, score, met_bits, unmet_bits, fingerprint, \
-             version, seq, created_at, updated_at) VALUES {} ON CONFLICT (firm_id, product_id) DO UPDATE SET \
-             status = excluded.status, score = excluded.score, met_bits = excluded.met_bits, \
-             unmet_bits = excluded.unmet_bits, fingerprint = excluded.fingerprint, version = excluded.version, \
-             seq = excluded.seq, updated_at = excluded.updated_at",
-            values_placeholders(chunk.len(), 12, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for w in chunk {
-            q = q
-                .bind(w.firm_id.to_string())
-                .bind(w.product_id.to_string())
-                .bind(w.bank_id.to_string())
-                .bind(if w.kind == ChangeKind::Withdrawn { "withdrawn" } else { "active" })
-                .bind(i64::from(w.score))
-                .bind(i64::from(w.met_bits))
-                .bind(i64::from(w.unmet_bits))
-                .bind(w.fingerprint)
-                .bind(w.version)
-                .bind(seq)
-                .bind(now_s.clone())
-                .bind(now_s.clone());
-        }
-        q.execute(&mut *conn).await?;
+        let rows: Vec<PairRow> = chunk
+            .iter()
+            .map(|w| PairRow {
+                firm_id: &w.firm_id,
+                product_id: &w.product_id,
+                bank_id: &w.bank_id,
+                status: if w.kind == ChangeKind::Withdrawn { "withdrawn" } else { "active" },
+                score: w.score,
+                met_bits: w.met_bits,
+                unmet_bits: w.unmet_bits,
+                fingerprint: w.fingerprint,
+                version: w.version,
+            })
+            .collect();
+        let json = serde_json::to_string(&rows).map_err(|e| crate::error::AppError::Internal(e.into()))?;
+        sqlx::query(&sql).bind(json).bind(seq).bind(now_s.clone()).execute(&mut *conn).await?;
     }
     Ok(Some(seq))
 }
