@@ -239,19 +239,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = AppResult<(StatusCode, T)>>,
 {
-    let key = match req.headers().get("Idempotency-Key") {
-        None => None,
-        Some(v) => match v.to_str() {
-            Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => Some(k.to_owned()),
-            _ => {
-                return Err(AppError::bad_request(
-                    "invalid_idempotency_key",
-                    "Idempotency-Key must be 1 to 255 visible ASCII characters",
-                ));
-            }
-        },
-    };
-    let Some(key) = key else {
+    let Some(key) = idempotency_key(req)? else {
         let (status, value) = work().await?;
         return Ok(HttpResponse::build(status).json(value));
     };
@@ -298,15 +286,33 @@ where
     }
 }
 
+/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters, taken as sent (the document
+/// states the same pattern, so a key with a space is refused rather than trimmed).
+pub fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
+    match req.headers().get("Idempotency-Key") {
+        None => Ok(None),
+        Some(v) => match v.to_str() {
+            Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(k.to_owned())),
+            _ => Err(AppError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )),
+        },
+    }
+}
+
 /// Parses a JSON body read as bytes (creating handlers keep the bytes for idempotency).
 /// A body the document marks optional: none at all, or JSON `null`, means the defaults.
 pub fn parse_optional_json<T: serde::de::DeserializeOwned + Default>(req: &HttpRequest, body: &[u8]) -> AppResult<T> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    let text = body.trim_ascii();
+    if text.is_empty() || text == b"null" {
         return Ok(T::default());
     }
-    Ok(parse_json::<Option<T>>(req, body)?.unwrap_or_default())
+    parse_json::<T>(req, body)
 }
 
+/// Parses a JSON body, which is an object: every body the service takes is one, and serde would
+/// otherwise also read a struct from an array of its fields in order (`[null, null]`).
 pub fn parse_json<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> AppResult<T> {
     if let Some(ct) = req.headers().get(actix_web::http::header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
@@ -315,6 +321,13 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]
         }
     }
     reject_nul(body)?;
+    if body.trim_ascii_start().first() != Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+        return Err(AppError::Validation(vec![crate::domain::validate::FieldError::new(
+            "body",
+            "invalid",
+            "the body must be a JSON object",
+        )]));
+    }
     let first = serde_json::from_slice(body);
     if let Err(e) = &first
         && e.classify() == serde_json::error::Category::Data

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::auth::Caller;
 use super::pagination::{Page, decode_cursor, limit, page};
 use super::problem::Problem;
-use super::{AppState, parse_json};
+use super::{AppState, idempotency_key, parse_json};
 use crate::api::query::Query;
 use crate::domain::access::Principal;
 use crate::domain::validate::Errors;
@@ -91,19 +91,6 @@ pub struct ResendRequest {
 pub struct ResendQueued {
     pub event_id: String,
     pub delivery_ids: Vec<Uuid>,
-}
-
-fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
-    match req.headers().get("Idempotency-Key") {
-        None => Ok(None),
-        Some(v) => match v.to_str() {
-            Ok(k) if !k.trim().is_empty() && k.len() <= 255 => Ok(Some(k.trim().to_owned())),
-            _ => Err(AppError::bad_request(
-                "invalid_idempotency_key",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            )),
-        },
-    }
 }
 
 /// Register a webhook endpoint. The answer carries the signing secret, shown this once.

@@ -170,6 +170,67 @@ async fn blank_filters_are_no_filter_and_spaces_are_refused_naming_the_field() {
     assert_eq!(problem(resp).await["code"], "invalid_updated_since");
 }
 
+/// Every body is a JSON object: serde alone would also read a struct from an array of its
+/// fields in order, so `[]` created a bank key and `[null, null]` patched an endpoint.
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_422_naming_the_body_and_changes_nothing() {
+    let app = spawn_app().await;
+    let bank = app.insert_bank("ARRB").await;
+    let keys_before = count(&app, "api_keys").await;
+    for (method, path, body) in [
+        (Method::POST, format!("/v1/banks/{bank}/keys"), "[]"),
+        (Method::PATCH, format!("/v1/webhook-endpoints/{}", uuid::Uuid::now_v7()), "[null, null]"),
+        (Method::POST, "/v1/firms".to_owned(), "[\"91370100MA3C0LXU1K\", \"x\"]"),
+        (Method::POST, "/v1/funds".to_owned(), "\"fund\""),
+        (Method::PATCH, format!("/v1/products/{}", uuid::Uuid::now_v7()), "[1]"),
+    ] {
+        let resp = app
+            .req(method.clone(), &path, Some(&app.admin_key))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{method} {path} {body}");
+        assert_eq!(problem(resp).await["errors"][0]["field"], "body", "{method} {path}");
+    }
+    assert_eq!(count(&app, "api_keys").await, keys_before);
+    // An optional body may still be absent or JSON null.
+    for body in ["", "null"] {
+        let resp = app
+            .req(Method::POST, &format!("/v1/banks/{bank}/keys"), Some(&app.admin_key))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), StatusCode::CREATED, "{body:?}");
+    }
+}
+
+/// The key is taken as sent, with the document's pattern: a space inside it is refused, not
+/// trimmed or accepted, on every operation that honours it.
+#[tokio::test]
+async fn an_idempotency_key_outside_its_pattern_is_refused_everywhere() {
+    let app = spawn_app_with(loopback_webhooks, Arc::new(SystemClock)).await;
+    let bank = app.insert_bank("IDEM").await;
+    let endpoint = json!({"url": "http://127.0.0.1:9/hooks", "event_types": ["match.created"], "bank_id": bank});
+    for (path, body) in [("/v1/webhook-endpoints", endpoint), ("/v1/firms", firm_body(7))] {
+        for key in ["a b", "tab\tkey"] {
+            let resp = app
+                .req(Method::POST, path, Some(&app.admin_key))
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path} {key:?}");
+            assert_eq!(problem(resp).await["code"], "invalid_idempotency_key");
+        }
+    }
+    assert_eq!(count(&app, "webhook_endpoints").await, 0);
+}
+
 #[tokio::test]
 async fn actix_errors_are_problems_and_wrong_methods_name_the_allowed_ones() {
     let app = spawn_app_with(|c| c.max_body_bytes = 64 * 1024, Arc::new(SystemClock)).await;
