@@ -12,10 +12,10 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::pagination::{Page, decode_cursor, limit, page};
+use super::pagination::{Page, PageQuery, Paging, page};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
-use crate::api::query::Query;
+use crate::api::query::Paged;
 use crate::domain::application::{ApplicationDraft, ApplicationStatus, StatusChangeDraft};
 use crate::error::AppResult;
 use crate::service::applications as service;
@@ -30,9 +30,6 @@ pub struct ApplicationQuery {
     pub product_id: Option<Uuid>,
     /// Admin and bank keys.
     pub firm_id: Option<Uuid>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
 }
 
 /// Apply for a product (enterprise key, for its own firm). Amount and term must fit the
@@ -65,19 +62,18 @@ pub async fn apply(
 
 /// Applications the caller may see: the office all; a bank those for its products whose firm's
 /// consent covers it; an enterprise its own. Newest last (id order), keyset paginated.
-#[utoipa::path(get, path = "/v1/applications", tag = "applications", params(ApplicationQuery),
+#[utoipa::path(get, path = "/v1/applications", tag = "applications", params(ApplicationQuery, PageQuery),
     responses((status = 200, body = ApplicationPage), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    q: Query<ApplicationQuery>,
+    q: Paged<ApplicationQuery>,
 ) -> AppResult<web::Json<Page<Application>>> {
     let filter =
         AppFilter { status: query_vocab("status", q.status.as_deref())?, product_id: q.product_id, firm_id: q.firm_id };
-    let limit = limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
+    let Paging { limit, after } = q.paging()?;
     let mut conn = state.db.pool().acquire().await?;
     let rows = service::list(&mut conn, &caller, &filter, after, limit + 1, state.clock.now()).await?;
     Ok(web::Json(page(rows, limit, |a| a.id)))

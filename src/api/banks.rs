@@ -2,13 +2,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::Caller;
 use super::keys::KeyRequest;
-use super::pagination::{decode_cursor, limit, page};
+use super::pagination::{Page, PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, parse_optional_json};
 use crate::api::query::Query;
@@ -18,19 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::api_keys::ApiKeyInfo;
 use crate::service::banks;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct BankQuery {
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BankPage {
-    pub items: Vec<Bank>,
-    pub next_cursor: Option<String>,
-}
+page_schema!(BankPage = Bank);
 
 /// A newly issued key: `key` is shown this once and never stored.
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,16 +61,15 @@ pub async fn create_bank(
 }
 
 /// Partner banks (every role; a bank key sees only its own bank).
-#[utoipa::path(get, path = "/v1/banks", tag = "banks", params(BankQuery),
+#[utoipa::path(get, path = "/v1/banks", tag = "banks", params(PageQuery),
     responses((status = 200, body = BankPage), (status = 400, body = Problem), (status = 401, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list_banks(
     state: web::Data<AppState>,
     caller: Caller,
-    q: Query<BankQuery>,
-) -> AppResult<web::Json<super::pagination::Page<Bank>>> {
-    let limit = limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
+    q: Query<PageQuery>,
+) -> AppResult<web::Json<Page<Bank>>> {
+    let Paging { limit, after } = q.paging()?;
     let mut conn = state.db.pool().acquire().await?;
     let rows = banks::list_as(&mut conn, &caller, after, limit + 1).await?;
     let rows = rows.into_iter().map(|b| shown(b, &caller)).collect();

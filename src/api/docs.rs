@@ -3,10 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{
-    applications, banks, consents, financing, firm_inputs, firms, funds, health, import, investments, keys, listing,
-    matches, pool, problem, products, roadshows, webhooks,
-};
+use super::problem;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,34 +14,7 @@ use super::{
             Authenticate with `Authorization: Bearer <api key>`. Errors are `application/problem+json`.",
         license(name = "Apache-2.0")
     ),
-    paths(
-        health::healthz, health::readyz, keys::revoke_key,
-        firms::list_firms, firms::create_firm, firms::get_firm, firms::patch_firm, firms::list_financials, firms::put_financials,
-        import::import_firms,
-        pool::list_pool, pool::admit, pool::get_entry, pool::remove,
-        listing::readiness, listing::tier_check, listing::record_event, listing::progress,
-        firm_inputs::get_inputs, firm_inputs::patch_inputs, firm_inputs::list_attestations, firm_inputs::attest,
-        firm_inputs::put_tier_inputs,
-        listing::list_rules, listing::put_rules, listing::programme_stats,
-        webhooks::create_endpoint, webhooks::list_endpoints, webhooks::get_endpoint, webhooks::patch_endpoint,
-        webhooks::delete_endpoint, webhooks::enable_endpoint, webhooks::disable_endpoint, webhooks::rotate_secret,
-        webhooks::test_endpoint, webhooks::recover, webhooks::list_attempts, webhooks::resend_event,
-        funds::create_fund, funds::list_funds, funds::get_fund, funds::issue_key,
-        roadshows::create_roadshow, roadshows::list_roadshows, roadshows::get_roadshow, roadshows::patch_roadshow,
-        roadshows::set_status, roadshows::calendar, roadshows::recommended_firms, roadshows::outcome,
-        roadshows::list_presenters, roadshows::put_presenter, roadshows::delete_presenter,
-        roadshows::register, roadshows::list_registrations, roadshows::get_registration, roadshows::cancel_registration,
-        roadshows::decide, roadshows::check_in, roadshows::firm_slots, roadshows::get_visibility, roadshows::put_visibility,
-        investments::create_investment, investments::list_investments, investments::get_investment, investments::patch_investment,
-        banks::create_bank, banks::list_banks, banks::get_bank, banks::issue_key, banks::list_lpr, banks::put_lpr,
-        products::create_product, products::list_products, products::get_product, products::patch_product, products::delete_product,
-        consents::grant, consents::list, consents::revoke,
-        matches::list_matches, matches::get_match, matches::get_firm_matches, financing::rematch,
-        applications::apply, applications::list, applications::get, applications::transition,
-        financing::financing_status, financing::put_lead_bank, financing::put_tutoring,
-    ),
     components(schemas(problem::Problem, crate::domain::validate::FieldError, crate::service::webhooks::EventEnvelope)),
-    modifiers(&ApiConventions),
     tags(
         (name = "firms", description = "Firm registry (企业库) and yearly financials"),
         (name = "reserve-pool", description = "Listing reserve pool (上市后备资源库)"),
@@ -276,8 +246,17 @@ fn blank_or(forms: Vec<utoipa::openapi::RefOr<utoipa::openapi::Schema>>) -> utoi
 /// 1 to 255 visible ASCII characters, as `api::idempotent` requires.
 const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]+$";
 
+/// The document: what `ApiDoc` states of the whole API, every operation of `api::operations`,
+/// then the conventions they share.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut document = ApiDoc::openapi();
+    // Where two schemas share a name (`funds::IssuedKey`, `banks::IssuedKey`) the later operation's
+    // is the one the document has always shown; `merge` keeps the first it is given.
+    for operation in super::operations().into_iter().rev() {
+        document.merge(operation.document);
+    }
+    ApiConventions.modify(&mut document);
+    document
 }
 
 /// The document as committed in `openapi/openapi.json` (pretty, trailing newline).

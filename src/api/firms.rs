@@ -7,10 +7,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::pagination::{Page, decode_cursor, limit, page};
+use super::pagination::{Page, PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
-use crate::api::query::Query;
+use crate::api::query::Paged;
 use crate::domain::firm::{City, FinancialYear, FinancialsInput, Firm, FirmInput, Tier, Venue, valid_industry_code};
 use crate::error::{AppError, AppResult};
 use crate::service;
@@ -32,16 +32,9 @@ pub struct FirmQuery {
     pub target_venue: Option<String>,
     /// Substring of the firm's name.
     pub q: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FirmPage {
-    pub items: Vec<Firm>,
-    pub next_cursor: Option<String>,
-}
+page_schema!(FirmPage = Firm);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FinancialsList {
@@ -50,14 +43,14 @@ pub struct FinancialsList {
 }
 
 /// List firms (admin: all; enterprise: its own).
-#[utoipa::path(get, path = "/v1/firms", tag = "firms", params(FirmQuery),
+#[utoipa::path(get, path = "/v1/firms", tag = "firms", params(FirmQuery, PageQuery),
     responses((status = 200, body = FirmPage), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list_firms(
     state: web::Data<AppState>,
     caller: Caller,
-    q: Query<FirmQuery>,
+    q: Paged<FirmQuery>,
 ) -> AppResult<web::Json<Page<Firm>>> {
     let mut filter = FirmFilter {
         city: query_vocab("city", q.city.as_deref())?,
@@ -78,8 +71,7 @@ pub async fn list_firms(
         }
         filter.industry_prefix = Some(p);
     }
-    let limit = limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
+    let Paging { limit, after } = q.paging()?;
     let mut conn = state.db.pool().acquire().await?;
     let rows = service::firms::list_as(&mut conn, &caller, &filter, after, limit + 1).await?;
     Ok(web::Json(page(rows, limit, |f| f.id)))

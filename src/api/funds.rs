@@ -2,13 +2,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::Caller;
 use super::keys::KeyRequest;
-use super::pagination::{Page, decode_cursor, limit, page};
+use super::pagination::{Page, PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, parse_optional_json};
 use crate::api::query::Query;
@@ -18,19 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::api_keys::ApiKeyInfo;
 use crate::service::funds;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct FundQuery {
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FundPage {
-    pub items: Vec<Fund>,
-    pub next_cursor: Option<String>,
-}
+page_schema!(FundPage = Fund);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IssuedKey {
@@ -63,17 +51,16 @@ pub async fn create_fund(
 }
 
 /// List funds (admin: all; fund key: its own).
-#[utoipa::path(get, path = "/v1/funds", tag = "funds", params(FundQuery),
+#[utoipa::path(get, path = "/v1/funds", tag = "funds", params(PageQuery),
     responses((status = 200, body = FundPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list_funds(
     state: web::Data<AppState>,
     caller: Caller,
-    q: Query<FundQuery>,
+    q: Query<PageQuery>,
 ) -> AppResult<web::Json<Page<Fund>>> {
     let only = funds::listable(&caller)?;
-    let limit = limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
+    let Paging { limit, after } = q.paging()?;
     let mut conn = state.db.pool().acquire().await?;
     let rows = funds::list(&mut conn, only, after, limit + 1).await?;
     Ok(web::Json(page(rows, limit, |f| f.id)))

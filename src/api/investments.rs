@@ -2,15 +2,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::pagination::{Page, decode_cursor, limit, page};
+use super::pagination::{Page, PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
-use crate::api::query::Query;
+use crate::api::query::Paged;
 use crate::domain::access::Role;
 use crate::domain::investment::{Investment, InvestmentFields, InvestmentInput, InvestmentStatus};
 use crate::error::{AppError, AppResult};
@@ -30,16 +30,9 @@ pub struct InvestmentQuery {
     /// Calendar year of `decided_on`.
     #[param(minimum = 1990, maximum = 2100)]
     pub year: Option<i32>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InvestmentPage {
-    pub items: Vec<Investment>,
-    pub next_cursor: Option<String>,
-}
+page_schema!(InvestmentPage = Investment);
 
 /// Record an investment intention or a closed investment in a firm (fund key for its own fund;
 /// the office with `fund_id`).
@@ -67,14 +60,14 @@ pub async fn create_investment(
 }
 
 /// Investments: a fund sees its own, an enterprise those in its firm, the office all.
-#[utoipa::path(get, path = "/v1/investments", tag = "investments", params(InvestmentQuery),
+#[utoipa::path(get, path = "/v1/investments", tag = "investments", params(InvestmentQuery, PageQuery),
     responses((status = 200, body = InvestmentPage), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list_investments(
     state: web::Data<AppState>,
     caller: Caller,
-    q: Query<InvestmentQuery>,
+    q: Paged<InvestmentQuery>,
 ) -> AppResult<web::Json<Page<Investment>>> {
     let filter = InvestmentFilter {
         fund_id: q.fund_id,
@@ -83,8 +76,7 @@ pub async fn list_investments(
         status: query_vocab("status", q.status.as_deref())?,
         year: q.year,
     };
-    let limit = limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
+    let Paging { limit, after } = q.paging()?;
     let mut conn = state.db.pool().acquire().await?;
     let rows = service::investments::list_as(&mut conn, &caller, filter, after, limit + 1).await?;
     Ok(web::Json(page(rows, limit, |i| i.id)))

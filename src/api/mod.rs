@@ -26,9 +26,10 @@ pub mod webhooks;
 
 pub use crate::web::{AppState, admission, csv_response, query};
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -37,173 +38,166 @@ use crate::domain::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::service::idempotency::{self, Claim};
 
-/// Registers every route. Each path is a resource with explicit methods, so a wrong method on a
-/// known path is 405 rather than 404.
+/// Every operation of the API, each named once: its handler's `#[utoipa::path]` states its method
+/// and path, from which both the document (`docs::openapi`) and the routing (`routes`) are made.
+macro_rules! api_operations {
+    ($($module:ident :: $handler:ident),* $(,)?) => {
+        pub(crate) fn operations() -> Vec<Operation> {
+            vec![$({
+                // The derive finds the handler's generated `utoipa::Path` by the handler's name,
+                // which a declarative macro cannot spell; the one-operation document carries it.
+                #[derive(utoipa::OpenApi)]
+                #[openapi(paths($module::$handler))]
+                struct Documented;
+                Operation {
+                    document: <Documented as utoipa::OpenApi>::openapi(),
+                    handle: |route| route.to($module::$handler),
+                }
+            }),*]
+        }
+    };
+}
+
+api_operations![
+    health::healthz,
+    health::readyz,
+    keys::revoke_key,
+    firms::list_firms,
+    firms::create_firm,
+    firms::get_firm,
+    firms::patch_firm,
+    firms::list_financials,
+    firms::put_financials,
+    import::import_firms,
+    pool::list_pool,
+    pool::admit,
+    pool::get_entry,
+    pool::remove,
+    listing::readiness,
+    listing::tier_check,
+    listing::record_event,
+    listing::progress,
+    firm_inputs::get_inputs,
+    firm_inputs::patch_inputs,
+    firm_inputs::list_attestations,
+    firm_inputs::attest,
+    firm_inputs::put_tier_inputs,
+    listing::list_rules,
+    listing::put_rules,
+    listing::programme_stats,
+    webhooks::create_endpoint,
+    webhooks::list_endpoints,
+    webhooks::get_endpoint,
+    webhooks::patch_endpoint,
+    webhooks::delete_endpoint,
+    webhooks::enable_endpoint,
+    webhooks::disable_endpoint,
+    webhooks::rotate_secret,
+    webhooks::test_endpoint,
+    webhooks::recover,
+    webhooks::list_attempts,
+    webhooks::resend_event,
+    funds::create_fund,
+    funds::list_funds,
+    funds::get_fund,
+    funds::issue_key,
+    roadshows::create_roadshow,
+    roadshows::list_roadshows,
+    roadshows::get_roadshow,
+    roadshows::patch_roadshow,
+    roadshows::set_status,
+    roadshows::calendar,
+    roadshows::recommended_firms,
+    roadshows::outcome,
+    roadshows::list_presenters,
+    roadshows::put_presenter,
+    roadshows::delete_presenter,
+    roadshows::register,
+    roadshows::list_registrations,
+    roadshows::get_registration,
+    roadshows::cancel_registration,
+    roadshows::decide,
+    roadshows::check_in,
+    roadshows::firm_slots,
+    roadshows::get_visibility,
+    roadshows::put_visibility,
+    investments::create_investment,
+    investments::list_investments,
+    investments::get_investment,
+    investments::patch_investment,
+    banks::create_bank,
+    banks::list_banks,
+    banks::get_bank,
+    banks::issue_key,
+    banks::list_lpr,
+    banks::put_lpr,
+    products::create_product,
+    products::list_products,
+    products::get_product,
+    products::patch_product,
+    products::delete_product,
+    consents::grant,
+    consents::list,
+    consents::revoke,
+    matches::list_matches,
+    matches::get_match,
+    matches::get_firm_matches,
+    financing::rematch,
+    applications::apply,
+    applications::list,
+    applications::get,
+    applications::transition,
+    financing::financing_status,
+    financing::put_lead_bank,
+    financing::put_tutoring,
+];
+
+/// One operation: its part of the document, and the route that runs its handler.
+pub(crate) struct Operation {
+    /// The document of this operation alone: its path, its method, and the schemas it names.
+    pub(crate) document: utoipa::openapi::OpenApi,
+    handle: fn(actix_web::Route) -> actix_web::Route,
+}
+
+/// Registers every route. Each path is one resource with the methods of its operations, so a
+/// wrong method on a known path is 405 rather than 404.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let json = web::JsonConfig::default().limit(2 * 1024 * 1024).error_handler(problem::json_error);
     cfg.app_data(json)
         .app_data(web::PathConfig::default().error_handler(problem::path_error))
-        .service(resource("/healthz").route(web::get().to(health::healthz)))
-        .service(resource("/readyz").route(web::get().to(health::readyz)))
-        .service(resource("/openapi.json").route(web::get().to(docs::openapi_json)))
-        .service(
-            resource("/v1/firms").route(web::get().to(firms::list_firms)).route(web::post().to(firms::create_firm)),
-        )
-        .service(resource("/v1/api-keys/{id}").route(web::delete().to(keys::revoke_key)))
-        .service(resource("/v1/firms/import").route(web::post().to(import::import_firms)))
-        .service(
-            resource("/v1/firms/{id}").route(web::get().to(firms::get_firm)).route(web::patch().to(firms::patch_firm)),
-        )
-        .service(resource("/v1/firms/{id}/financials").route(web::get().to(firms::list_financials)))
-        .service(resource("/v1/firms/{id}/financials/{year}").route(web::put().to(firms::put_financials)))
-        .service(resource("/v1/firms/{id}/readiness").route(web::get().to(listing::readiness)))
-        .service(resource("/v1/firms/{id}/tier-check").route(web::get().to(listing::tier_check)))
-        .service(
-            resource("/v1/firms/{id}/readiness-inputs")
-                .route(web::get().to(firm_inputs::get_inputs))
-                .route(web::patch().to(firm_inputs::patch_inputs)),
-        )
-        .service(
-            resource("/v1/firms/{id}/attestations")
-                .route(web::get().to(firm_inputs::list_attestations))
-                .route(web::post().to(firm_inputs::attest)),
-        )
-        .service(resource("/v1/firms/{id}/tier-inputs/{year}").route(web::put().to(firm_inputs::put_tier_inputs)))
-        .service(resource("/v1/firms/{id}/listing-events").route(web::post().to(listing::record_event)))
-        .service(resource("/v1/firms/{id}/listing-progress").route(web::get().to(listing::progress)))
-        .service(
-            resource("/v1/listing-rules")
-                .route(web::get().to(listing::list_rules))
-                .route(web::put().to(listing::put_rules)),
-        )
-        .service(resource("/v1/stats/programme").route(web::get().to(listing::programme_stats)))
-        .service(resource("/v1/reserve-pool").route(web::get().to(pool::list_pool)).route(web::post().to(pool::admit)))
-        .service(
-            resource("/v1/reserve-pool/{firm_id}")
-                .route(web::get().to(pool::get_entry))
-                .route(web::delete().to(pool::remove)),
-        );
-    webhook_routes(cfg);
-    roadshow_routes(cfg);
-    financing_routes(cfg);
+        .service(resource("/openapi.json").route(web::get().to(docs::openapi_json)));
+    let mut by_path: BTreeMap<String, Vec<actix_web::Route>> = BTreeMap::new();
+    for operation in operations() {
+        for (path, item) in &operation.document.paths.paths {
+            let routes = by_path.entry(path.clone()).or_default();
+            routes.extend(methods(item).map(|method| (operation.handle)(web::method(method))));
+        }
+    }
+    let mut by_path: Vec<_> = by_path.into_iter().collect();
+    by_path.sort_by(|(a, _), (b, _)| match_order(a).cmp(&match_order(b)));
+    for (path, routes) in by_path {
+        cfg.service(routes.into_iter().fold(resource(&path), actix_web::Resource::route));
+    }
 }
 
-fn webhook_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/v1/webhook-endpoints")
-            .route(web::get().to(webhooks::list_endpoints))
-            .route(web::post().to(webhooks::create_endpoint)),
-    )
-    .service(
-        resource("/v1/webhook-endpoints/{id}")
-            .route(web::get().to(webhooks::get_endpoint))
-            .route(web::patch().to(webhooks::patch_endpoint))
-            .route(web::delete().to(webhooks::delete_endpoint)),
-    )
-    .service(resource("/v1/webhook-endpoints/{id}/enable").route(web::post().to(webhooks::enable_endpoint)))
-    .service(resource("/v1/webhook-endpoints/{id}/disable").route(web::post().to(webhooks::disable_endpoint)))
-    .service(resource("/v1/webhook-endpoints/{id}/rotate-secret").route(web::post().to(webhooks::rotate_secret)))
-    .service(resource("/v1/webhook-endpoints/{id}/test").route(web::post().to(webhooks::test_endpoint)))
-    .service(resource("/v1/webhook-endpoints/{id}/recover").route(web::post().to(webhooks::recover)))
-    .service(resource("/v1/webhook-endpoints/{id}/attempts").route(web::get().to(webhooks::list_attempts)))
-    .service(resource("/v1/webhook-events/{id}/resend").route(web::post().to(webhooks::resend_event)));
+/// The methods a path item of the document has operations for.
+fn methods(item: &utoipa::openapi::PathItem) -> impl Iterator<Item = Method> {
+    [
+        (&item.get, Method::GET),
+        (&item.post, Method::POST),
+        (&item.put, Method::PUT),
+        (&item.patch, Method::PATCH),
+        (&item.delete, Method::DELETE),
+    ]
+    .into_iter()
+    .filter(|(operation, _)| operation.is_some())
+    .map(|(_, method)| method)
 }
 
-/// Funds, roadshows, registrations, presenters, investments.
-fn roadshow_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/v1/funds").route(web::get().to(funds::list_funds)).route(web::post().to(funds::create_fund)),
-    )
-    .service(resource("/v1/funds/{id}").route(web::get().to(funds::get_fund)))
-    .service(resource("/v1/funds/{id}/keys").route(web::post().to(funds::issue_key)))
-    .service(
-        resource("/v1/roadshows")
-            .route(web::get().to(roadshows::list_roadshows))
-            .route(web::post().to(roadshows::create_roadshow)),
-    )
-    .service(
-        resource("/v1/roadshows/{id}")
-            .route(web::get().to(roadshows::get_roadshow))
-            .route(web::patch().to(roadshows::patch_roadshow)),
-    )
-    .service(resource("/v1/roadshows/{id}/status").route(web::post().to(roadshows::set_status)))
-    .service(resource("/v1/roadshows/{id}/calendar.ics").route(web::get().to(roadshows::calendar)))
-    .service(resource("/v1/roadshows/{id}/recommended-firms").route(web::get().to(roadshows::recommended_firms)))
-    .service(resource("/v1/roadshows/{id}/outcome").route(web::get().to(roadshows::outcome)))
-    .service(resource("/v1/roadshows/{id}/presenters").route(web::get().to(roadshows::list_presenters)))
-    .service(
-        resource("/v1/roadshows/{id}/presenters/{firm_id}")
-            .route(web::put().to(roadshows::put_presenter))
-            .route(web::delete().to(roadshows::delete_presenter)),
-    )
-    .service(
-        resource("/v1/roadshows/{id}/registrations")
-            .route(web::get().to(roadshows::list_registrations))
-            .route(web::post().to(roadshows::register)),
-    )
-    .service(
-        resource("/v1/roadshows/{id}/registrations/{rid}")
-            .route(web::get().to(roadshows::get_registration))
-            .route(web::delete().to(roadshows::cancel_registration)),
-    )
-    .service(resource("/v1/roadshows/{id}/registrations/{rid}/decision").route(web::post().to(roadshows::decide)))
-    .service(resource("/v1/roadshows/{id}/check-in").route(web::post().to(roadshows::check_in)))
-    .service(resource("/v1/firms/{id}/roadshow-slots").route(web::get().to(roadshows::firm_slots)))
-    .service(
-        resource("/v1/firms/{id}/investor-visibility")
-            .route(web::get().to(roadshows::get_visibility))
-            .route(web::put().to(roadshows::put_visibility)),
-    )
-    .service(
-        resource("/v1/investments")
-            .route(web::get().to(investments::list_investments))
-            .route(web::post().to(investments::create_investment)),
-    )
-    .service(
-        resource("/v1/investments/{id}")
-            .route(web::get().to(investments::get_investment))
-            .route(web::patch().to(investments::patch_investment)),
-    );
-}
-
-/// Banks, LPR, products, consents, matches, applications, financing status.
-fn financing_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/v1/banks").route(web::get().to(banks::list_banks)).route(web::post().to(banks::create_bank)),
-    )
-    .service(resource("/v1/banks/{id}").route(web::get().to(banks::get_bank)))
-    .service(resource("/v1/banks/{id}/keys").route(web::post().to(banks::issue_key)))
-    .service(resource("/v1/lpr").route(web::get().to(banks::list_lpr)))
-    .service(resource("/v1/lpr/{effective_on}").route(web::put().to(banks::put_lpr)))
-    .service(
-        resource("/v1/products")
-            .route(web::get().to(products::list_products))
-            .route(web::post().to(products::create_product)),
-    )
-    .service(
-        resource("/v1/products/{id}")
-            .route(web::get().to(products::get_product))
-            .route(web::patch().to(products::patch_product))
-            .route(web::delete().to(products::delete_product)),
-    )
-    .service(
-        resource("/v1/firms/{id}/consents").route(web::get().to(consents::list)).route(web::post().to(consents::grant)),
-    )
-    .service(resource("/v1/firms/{id}/consents/{consent_id}").route(web::delete().to(consents::revoke)))
-    .service(resource("/v1/firms/{id}/matches").route(web::get().to(matches::get_firm_matches)))
-    .service(resource("/v1/firms/{id}/financing-status").route(web::get().to(financing::financing_status)))
-    .service(resource("/v1/firms/{id}/lead-bank").route(web::put().to(financing::put_lead_bank)))
-    .service(resource("/v1/firms/{id}/tutoring").route(web::put().to(financing::put_tutoring)))
-    .service(resource("/v1/matches").route(web::get().to(matches::list_matches)))
-    .service(resource("/v1/matches/{firm_id}/{product_id}").route(web::get().to(matches::get_match)))
-    .service(resource("/v1/admin/rematch").route(web::post().to(financing::rematch)))
-    .service(
-        resource("/v1/applications")
-            .route(web::get().to(applications::list))
-            .route(web::post().to(applications::apply)),
-    )
-    .service(resource("/v1/applications/{id}").route(web::get().to(applications::get)))
-    .service(resource("/v1/applications/{id}/transitions").route(web::post().to(applications::transition)));
+/// Actix tries resources in the order they are registered; where a literal segment and a
+/// `{parameter}` could both match (`/v1/firms/import`, `/v1/firms/{id}`) the literal goes first.
+fn match_order(path: &str) -> Vec<(bool, &str)> {
+    path.split('/').map(|segment| (segment.starts_with('{'), segment)).collect()
 }
 
 fn resource(path: &str) -> actix_web::Resource {

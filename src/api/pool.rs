@@ -7,10 +7,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::pagination::{decode_cursor, limit, page};
+use super::pagination::{PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
 use super::{AppState, csv_response, idempotent, parse_json, query_vocab, wants_csv};
-use crate::api::query::Query;
+use crate::api::query::{Paged, Query};
 use crate::domain::firm::{City, Tier, Venue};
 use crate::domain::pool::{AdmitRequest, PoolEntry, PoolHistoryEntry};
 use crate::error::{AppError, AppResult};
@@ -27,16 +27,9 @@ pub struct PoolQuery {
     pub tier: Option<String>,
     /// Only key reserve firms (重点后备企业), or only the others.
     pub key_firm: Option<bool>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PoolPage {
-    pub items: Vec<PoolEntry>,
-    pub next_cursor: Option<String>,
-}
+page_schema!(PoolPage = PoolEntry);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PoolEntryDetail {
@@ -60,7 +53,7 @@ pub struct RemoveQuery {
 }
 
 /// List the reserve pool; `Accept: text/csv` gives the same list as CSV (all pages).
-#[utoipa::path(get, path = "/v1/reserve-pool", tag = "reserve-pool", params(PoolQuery),
+#[utoipa::path(get, path = "/v1/reserve-pool", tag = "reserve-pool", params(PoolQuery, PageQuery),
     responses((status = 200, description = "A page of the pool, or with `Accept: text/csv` the whole filtered list as CSV",
             content((PoolPage = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
@@ -69,7 +62,7 @@ pub async fn list_pool(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    q: Query<PoolQuery>,
+    q: Paged<PoolQuery>,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
     let filter = PoolFilter {
@@ -80,12 +73,11 @@ pub async fn list_pool(
     };
     let mut conn = state.db.pool().acquire().await?;
     if wants_csv(&req) {
-        let after = decode_cursor(q.cursor.as_deref())?;
+        let after = q.page.after()?;
         let body = crate::service::pool::csv(&mut conn, &caller, &filter, after).await?;
         return Ok(csv_response("reserve-pool.csv", body));
     }
-    let limit = limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
+    let Paging { limit, after } = q.paging()?;
     let rows = crate::service::pool::list(&mut conn, &caller, &filter, after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(page(rows, limit, |e| e.firm_id)))
 }

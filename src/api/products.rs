@@ -2,15 +2,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::pagination::{decode_cursor, limit, page};
+use super::pagination::{PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
-use crate::api::query::Query;
+use crate::api::query::{Paged, Query};
 use crate::domain::access::Role;
 use crate::domain::product::{LoanProduct, ProductDraft, ProductKind};
 use crate::error::{AppError, AppResult};
@@ -28,16 +28,9 @@ pub struct ProductQuery {
     /// Bank and admin keys: `false` lists withdrawn products (default: all of a bank's own,
     /// the published catalogue for others).
     pub active: Option<bool>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProductPage {
-    pub items: Vec<ProductView>,
-    pub next_cursor: Option<String>,
-}
+page_schema!(ProductPage = ProductView);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -84,14 +77,14 @@ pub async fn create_product(
 
 /// Products: a bank sees its own (withdrawn ones included); the office and enterprises see the
 /// published catalogue of every bank.
-#[utoipa::path(get, path = "/v1/products", tag = "products", params(ProductQuery),
+#[utoipa::path(get, path = "/v1/products", tag = "products", params(ProductQuery, PageQuery),
     responses((status = 200, body = ProductPage), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list_products(
     state: web::Data<AppState>,
     caller: Caller,
-    q: Query<ProductQuery>,
+    q: Paged<ProductQuery>,
 ) -> AppResult<HttpResponse> {
     let mut filter =
         ProductFilter { kind: query_vocab("kind", q.kind.as_deref())?, bank_id: q.bank_id, active: q.active };
@@ -101,8 +94,7 @@ pub async fn list_products(
         Role::Enterprise => filter.active = Some(true),
         role => return Err(AppError::Forbidden(format!("a {role} key cannot list loan products"))),
     }
-    let limit = limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
+    let Paging { limit, after } = q.paging()?;
     let mut conn = state.db.pool().acquire().await?;
     let views = products::list(&mut conn, &filter, after, limit + 1, state.clock.today()).await?;
     Ok(HttpResponse::Ok().json(page(views, limit, |v| v.product.id)))

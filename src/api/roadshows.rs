@@ -8,10 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::pagination::{Page, decode_cursor, limit, page};
+use super::pagination::{Page, PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
-use crate::api::query::Query;
+use crate::api::query::{Paged, Query};
 use crate::domain::access::Role;
 use crate::domain::roadshow::{
     CheckInRequest, Decision, InvestorVisibility, Presenter, Recommendation, Registration, RegistrationInput,
@@ -21,17 +21,9 @@ use crate::error::{AppError, AppResult};
 use crate::service::roadshows::{self as service, Letterhead};
 pub use crate::service::roadshows::{CheckInResult, FirmSlot, FirmSlots, MoneyCount, Outcome, StatusCount};
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RoadshowPage {
-    pub items: Vec<Roadshow>,
-    pub next_cursor: Option<String>,
-}
+page_schema!(RoadshowPage = Roadshow);
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RegistrationPage {
-    pub items: Vec<Registration>,
-    pub next_cursor: Option<String>,
-}
+page_schema!(RegistrationPage = Registration);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -49,9 +41,6 @@ pub struct RoadshowQuery {
     /// Default for fund and enterprise keys: `published`; the office sees every status by default.
     #[param(value_type = Option<RoadshowStatus>)]
     pub status: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -61,9 +50,6 @@ pub struct RegistrationQuery {
     pub fund_id: Option<Uuid>,
     #[param(value_type = Option<RegistrationStatus>)]
     pub status: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -121,14 +107,14 @@ pub async fn create_roadshow(
 }
 
 /// List roadshows, filtered by centre, start date range and industry.
-#[utoipa::path(get, path = "/v1/roadshows", tag = "roadshows", params(RoadshowQuery),
+#[utoipa::path(get, path = "/v1/roadshows", tag = "roadshows", params(RoadshowQuery, PageQuery),
     responses((status = 200, body = RoadshowPage), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list_roadshows(
     state: web::Data<AppState>,
     caller: Caller,
-    q: Query<RoadshowQuery>,
+    q: Paged<RoadshowQuery>,
 ) -> AppResult<web::Json<Page<Roadshow>>> {
     let search = service::RoadshowSearch {
         centre: q.centre.clone(),
@@ -137,8 +123,7 @@ pub async fn list_roadshows(
         industry: q.industry.clone(),
         status: q.status.clone(),
     };
-    let limit = limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
+    let Paging { limit, after } = q.paging()?;
     let mut conn = state.db.pool().acquire().await?;
     let rows = service::list_roadshows(&mut conn, Some(&caller), &search, after, limit + 1).await?;
     Ok(web::Json(page(rows, limit, |r| r.id)))
@@ -345,7 +330,7 @@ pub async fn register(
 }
 
 /// Registrations of a roadshow: the office sees all, a fund its own.
-#[utoipa::path(get, path = "/v1/roadshows/{id}/registrations", tag = "registrations", params(("id" = Uuid, Path), RegistrationQuery),
+#[utoipa::path(get, path = "/v1/roadshows/{id}/registrations", tag = "registrations", params(("id" = Uuid, Path), RegistrationQuery, PageQuery),
     responses((status = 200, body = RegistrationPage), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
@@ -353,11 +338,10 @@ pub async fn list_registrations(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    q: Query<RegistrationQuery>,
+    q: Paged<RegistrationQuery>,
 ) -> AppResult<web::Json<Page<Registration>>> {
     let status = query_vocab("status", q.status.as_deref())?;
-    let limit = limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
+    let Paging { limit, after } = q.paging()?;
     let mut conn = state.db.pool().acquire().await?;
     let rows =
         service::registrations_of(&mut conn, &caller, id.into_inner(), q.fund_id, status, after, limit + 1).await?;

@@ -11,10 +11,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::pagination::{Page, decode_cursor, limit, page};
+use super::pagination::{Page, PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
 use super::{AppState, idempotency_key, parse_json};
-use crate::api::query::Query;
+use crate::api::query::{Paged, Query};
 use crate::domain::access::Principal;
 use crate::domain::validate::Errors;
 use crate::error::{AppError, AppResult};
@@ -35,35 +35,16 @@ pub struct CreatedEndpoint {
     pub secret: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EndpointPage {
-    pub items: Vec<Endpoint>,
-    pub next_cursor: Option<String>,
-}
+page_schema!(EndpointPage = Endpoint);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EndpointQuery {
     /// Admin keys: only this bank's endpoints.
     pub bank_id: Option<Uuid>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AttemptPage {
-    pub items: Vec<Attempt>,
-    pub next_cursor: Option<String>,
-}
+page_schema!(AttemptPage = Attempt);
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -157,17 +138,16 @@ pub async fn create_endpoint(
 }
 
 /// List webhook endpoints (bank: its own; admin: all, or one bank's with `bank_id`).
-#[utoipa::path(get, path = "/v1/webhook-endpoints", tag = "webhooks", params(EndpointQuery),
+#[utoipa::path(get, path = "/v1/webhook-endpoints", tag = "webhooks", params(EndpointQuery, PageQuery),
     responses((status = 200, body = EndpointPage), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list_endpoints(
     state: web::Data<AppState>,
     caller: Caller,
-    q: Query<EndpointQuery>,
+    q: Paged<EndpointQuery>,
 ) -> AppResult<web::Json<Page<Endpoint>>> {
-    let limit = limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
+    let Paging { limit, after } = q.paging()?;
     let mut conn = state.db.pool().acquire().await?;
     let rows = service::list_endpoints(&mut conn, &caller, q.bank_id, after, limit + 1).await?;
     Ok(web::Json(page(rows, limit, |e| e.id)))
@@ -311,8 +291,7 @@ pub async fn list_attempts(
     id: web::Path<Uuid>,
     q: Query<PageQuery>,
 ) -> AppResult<web::Json<Page<Attempt>>> {
-    let limit = limit(q.limit)?;
-    let before = decode_cursor(q.cursor.as_deref())?;
+    let Paging { limit, after: before } = q.paging()?;
     let mut conn = state.db.pool().acquire().await?;
     let items = service::attempts(&mut conn, &caller, id.into_inner(), before, limit + 1).await?;
     Ok(web::Json(page(items, limit, |a| a.id)))

@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::ics::Party;
 use crate::service::consent;
 use crate::service::events::{self, NewEvent};
+use crate::service::paging::page_schema;
 use crate::store::applications::{self, HistoryEntry, Scope};
 pub use crate::store::applications::{AppFilter, Application};
 use crate::store::{Conn, consents, products};
@@ -36,11 +37,7 @@ pub struct ApplicationDetail {
     pub allowed_next: Vec<ApplicationStatus>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApplicationPage {
-    pub items: Vec<Application>,
-    pub next_cursor: Option<String>,
-}
+page_schema!(ApplicationPage = Application);
 
 pub fn actor(caller: &Principal) -> AppResult<Actor> {
     match caller.acts_for {

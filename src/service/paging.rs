@@ -1,9 +1,13 @@
 //! Parameters of listing use cases, shared by the API and the pages: keyset pagination (`limit`,
 //! capped, and an opaque `cursor`; answers are `{items, next_cursor}`) and vocabulary filters.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -11,11 +15,92 @@ use crate::error::{AppError, AppResult};
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// One page of a listing: every listing answers with this shape.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// An item type that is listed in pages. Each page has its own schema in the document, named
+/// after what it lists (`FirmPage`, `PoolPage`), which a generic's derived name would not be.
+pub trait PageItem: ToSchema {
+    /// The name of the document's schema of a page of these items.
+    const PAGE_SCHEMA: &'static str;
+}
+
+/// Declares the page of an item type for the document: `page_schema!(FirmPage = Firm)` names
+/// `Page<Firm>` `FirmPage`, for the handlers' `#[utoipa::path]` (which take a generic's name apart)
+/// and for the schema.
+macro_rules! page_schema {
+    ($page:ident = $item:ty) => {
+        pub type $page = $crate::service::paging::Page<$item>;
+
+        impl $crate::service::paging::PageItem for $item {
+            const PAGE_SCHEMA: &'static str = stringify!($page);
+        }
+    };
+}
+pub(crate) use page_schema;
+
+impl<T: PageItem> PartialSchema for Page<T> {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .property("items", ArrayBuilder::new().items(Ref::from_schema_name(T::name())))
+            .required("items")
+            .property(
+                "next_cursor",
+                ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])),
+            )
+            .into()
+    }
+}
+
+impl<T: PageItem> ToSchema for Page<T> {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed(T::PAGE_SCHEMA)
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
+}
+
+/// The page a listing asks for, as its query string gives it. A listing's handler reads its
+/// filters and this together with `web::query::Paged`, and checks it with [`PageQuery::paging`]
+/// once it has checked the caller.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The names of its parameters, which a listing's filters leave to it.
+    pub const PARAMETERS: [&'static str; 2] = ["limit", "cursor"];
+
+    /// The page size and where to continue, both checked: a bad `limit` is a 422 naming it, a
+    /// cursor this service did not issue a 400.
+    pub fn paging(&self) -> AppResult<Paging> {
+        Ok(Paging { limit: limit(self.limit)?, after: self.after()? })
+    }
+
+    /// Only where to continue: the CSV answers hold every row from there, so take no `limit`.
+    pub fn after(&self) -> AppResult<Option<Uuid>> {
+        decode_cursor(self.cursor.as_deref())
+    }
+}
+
+/// A checked page request: at most `limit` rows, after the row with id `after` (from the start
+/// when `None`).
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub limit: u32,
+    pub after: Option<Uuid>,
 }
 
 /// The cursor names the last id seen. It is opaque to clients so that its form may change; the
