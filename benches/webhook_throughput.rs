@@ -75,8 +75,8 @@ async fn prepare(base: &str, receiver: &Receiver, endpoints: usize) -> anyhow::R
         database_url: Secret::new(url.clone()),
         database_max_connections: 16,
         listen: "127.0.0.1:0".parse()?,
-        webhooks_secret_key: Secret::new(SecretBoxKey::generate().to_base64()),
-        webhooks_allow_networks: vec!["127.0.0.1/32".into()],
+        webhooks_secret_key: Some(SecretBoxKey::generate()),
+        webhooks_allow_networks: vec!["127.0.0.1/32".parse()?],
         webhooks_allow_http: true,
         ..Config::default()
     };

@@ -243,11 +243,11 @@ fn problem_text(e: &crate::error::AppError) -> String {
 }
 
 async fn demo(mut config: Config, firms: usize) -> anyhow::Result<()> {
-    if config.webhooks_secret_key.is_empty() {
+    if config.webhooks_secret_key.is_none() {
         // Webhook signing secrets are sealed with this key; the demo keeps one under ./data so
         // endpoints survive restarts. Production sets SRDI_WEBHOOKS_SECRET_KEY instead.
         let path = std::path::Path::new("./data/webhooks-secret.key");
-        config.webhooks_secret_key = crate::service::webhooks::load_or_create_key_file(path)?;
+        config.webhooks_secret_key = Some(crate::service::webhooks::load_or_create_key_file(path)?);
         eprintln!(
             "webhook secrets are sealed with the key in {} (set SRDI_WEBHOOKS_SECRET_KEY in production)",
             path.display()

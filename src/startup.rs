@@ -47,7 +47,7 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
         let _ = observe::metrics_handle();
-        let metrics = match config.metrics_addr()? {
+        let metrics = match config.metrics_listen {
             Some(addr) => {
                 let listener = TcpListener::bind(addr)
                     .map_err(|e| anyhow::anyhow!("SRDI_METRICS_LISTEN: cannot listen on {addr}: {e}"))?;

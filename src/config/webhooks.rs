@@ -106,9 +106,62 @@ pub enum SecretKeyError {
     Length(usize),
 }
 
-/// Decodes `SRDI_WEBHOOKS_SECRET_KEY`. Surrounding whitespace is ignored because keys arrive from
-/// environment variables and files that often end in a newline.
-pub fn decode_secret_key(base64_key: &str) -> Result<[u8; 32], SecretKeyError> {
-    let bytes = LENIENT_BASE64.decode(base64_key.trim()).map_err(|_| SecretKeyError::NotBase64)?;
-    bytes.as_slice().try_into().map_err(|_| SecretKeyError::Length(bytes.len()))
+/// The 32-byte key from `SRDI_WEBHOOKS_SECRET_KEY` that seals webhook signing secrets in the
+/// database. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretBoxKey([u8; 32]);
+
+impl SecretBoxKey {
+    pub fn generate() -> Self {
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+        SecretBoxKey(key)
+    }
+
+    /// Reads the key as operators write it: base64 with or without `=` padding; surrounding
+    /// whitespace is ignored because keys arrive from environment variables and files that often
+    /// end in a newline.
+    pub fn from_base64(text: &str) -> Result<Self, SecretKeyError> {
+        let bytes = LENIENT_BASE64.decode(text.trim()).map_err(|_| SecretKeyError::NotBase64)?;
+        bytes.as_slice().try_into().map(SecretBoxKey).map_err(|_| SecretKeyError::Length(bytes.len()))
+    }
+
+    pub fn to_base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.0)
+    }
+
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretBoxKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBoxKey(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_key_forms() {
+        let k32 = base64::engine::general_purpose::STANDARD.encode([1u8; 32]);
+        let cases: Vec<(String, Result<(), SecretKeyError>)> = vec![
+            (k32.clone(), Ok(())),
+            (format!("  {k32}\n"), Ok(())),
+            (k32.trim_end_matches('=').to_owned(), Ok(())),
+            (base64::engine::general_purpose::STANDARD.encode([1u8; 31]), Err(SecretKeyError::Length(31))),
+            (base64::engine::general_purpose::STANDARD.encode([1u8; 33]), Err(SecretKeyError::Length(33))),
+            (String::new(), Err(SecretKeyError::Length(0))),
+            ("not base64 at all!".to_owned(), Err(SecretKeyError::NotBase64)),
+        ];
+        for (input, want) in cases {
+            assert_eq!(SecretBoxKey::from_base64(&input).map(|_| ()), want, "{input:?}");
+        }
+        let key = SecretBoxKey::from_base64(&k32).expect("parses");
+        assert_eq!(format!("{key:?}"), "SecretBoxKey(***)");
+        assert_eq!(SecretBoxKey::from_base64(&key.to_base64()), Ok(key));
+    }
 }

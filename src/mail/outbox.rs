@@ -43,10 +43,8 @@ pub fn kind_name(kind: &MailKind) -> String {
 
 /// The office as sender and calendar ORGANIZER, from `SRDI_MAIL_FROM` (`Name <address>`).
 pub fn organizer(config: &Config) -> Party {
-    match config.mail_from.parse::<Mailbox>() {
-        Ok(m) => Party { name: m.name.unwrap_or_else(|| "SRDI Capital".to_owned()), email: m.email.to_string() },
-        Err(_) => Party { name: "SRDI Capital".to_owned(), email: config.mail_from.clone() },
-    }
+    let from = &config.mail_from;
+    Party { name: from.name.clone().unwrap_or_else(|| "SRDI Capital".to_owned()), email: from.email.to_string() }
 }
 
 /// Whether a mail to this address can be enqueued (callers with addresses of uncertain quality,
@@ -119,7 +117,7 @@ pub struct Sender {
 
 impl Sender {
     pub fn from_config(db: Db, clock: SharedClock, config: &Config) -> Result<Sender, String> {
-        let from: Mailbox = config.mail_from.parse().map_err(|e| format!("SRDI_MAIL_FROM: {e}"))?;
+        let from = config.mail_from.clone();
         let message_id_domain = from.email.domain().to_owned();
         Ok(Sender {
             db,
@@ -127,7 +125,7 @@ impl Sender {
             mailer: Mailer::from_config(config)?,
             from,
             message_id_domain,
-            schedule: config.mail_retry_secs().map_err(|e| e.to_string())?,
+            schedule: config.mail_retry_schedule.clone(),
             lease: Duration::from_secs(config.mail_lease_secs),
             batch: config.mail_batch_size.max(1),
         })
@@ -260,7 +258,8 @@ mod tests {
     #[test]
     fn organizer_from_the_from_setting() {
         let c = Config {
-            mail_from: "山东省中小企业服务中心 <roadshow@srdi.example>".into(), ..Config::default()
+            mail_from: "山东省中小企业服务中心 <roadshow@srdi.example>".parse().expect("address"),
+            ..Config::default()
         };
         assert_eq!(
             organizer(&c),

@@ -40,9 +40,9 @@ pub enum Mailer {
 
 impl Mailer {
     pub fn from_config(config: &Config) -> Result<Mailer, String> {
-        match config.smtp_url.as_ref().filter(|u| !u.is_empty()) {
-            Some(url) => {
-                let settings = parse_smtp_url(url.expose())?;
+        match &config.smtp_url {
+            Some(settings) => {
+                let settings = settings.clone();
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.lettre_url)
                     .map_err(|e| format!("SMTP settings: {e}"))?
                     .timeout(Some(Duration::from_secs(config.smtp_timeout_secs)))
@@ -170,7 +170,7 @@ mod tests {
             "smtp://u:hunter2@mail.example.cn:587?tls=starttls",
             "smtp://127.0.0.1:2525",
         ] {
-            let config = Config { smtp_url: Some(crate::config::Secret::new(url)), ..Config::default() };
+            let config = Config { smtp_url: Some(parse_smtp_url(url).expect("url")), ..Config::default() };
             let mailer = Mailer::from_config(&config).unwrap_or_else(|e| panic!("{url}: {e}"));
             assert!(matches!(mailer, Mailer::Smtp { .. }));
             assert!(!mailer.describe().contains("hunter2"), "{}", mailer.describe());

@@ -23,9 +23,13 @@
 //!
 //! The loop polls every `SRDI_WEBHOOKS_POLL_INTERVAL_MS`, re-polls at once after a full batch,
 //! and wakes early on [`wake`] (API actions that queue deliveries call it after committing).
+//!
+//! Per-endpoint limits are in `rate_limit`, the polling loop that drives the rounds in `worker`.
+
+mod rate_limit;
+mod worker;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -47,56 +51,15 @@ use crate::webhooks::retry::{DisablePolicy, FailureStreak, Outcome, RetrySchedul
 use crate::webhooks::signing::{SecretBox, WebhookSecret, webhook_headers};
 use crate::webhooks::ssrf::{GuardedClient, find_refusal};
 use crate::webhooks::{endpoint::DisabledReason, settings};
+use rate_limit::{CLAIM_FACTOR, EndpointLimit, RATE_WAIT_HORIZON, gcra};
+pub use worker::{run, wake};
 
 /// The event-type header sent with every delivery (GitHub-style cheap routing).
 pub const HEADER_EVENT_TYPE: &str = "webhook-event-type";
 const USER_AGENT: &str = concat!("srdi-capital-webhooks/", env!("CARGO_PKG_VERSION"));
-/// A claimed delivery waits at most this long for its endpoint's rate limit before being given
-/// back to the queue.
-const RATE_WAIT_HORIZON: Duration = Duration::from_secs(1);
 /// Time kept in reserve between the end of an attempt and the end of its lease.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
-/// Deliveries one endpoint may hold claimed in this instance, as a multiple of its concurrency
-/// cap; the excess goes back to the queue so one slow endpoint cannot hog a round.
-const CLAIM_FACTOR: u32 = 4;
-const PURGE_EVERY: Duration = Duration::from_secs(60);
 const PURGE_BATCH: u32 = 1000;
-
-static WAKE: Notify = Notify::const_new();
-static WAKE_GENERATION: AtomicU64 = AtomicU64::new(0);
-
-/// Makes every dispatcher in this process look for due deliveries now (instead of at its next
-/// poll). Call after committing work that queued deliveries. Waking more dispatchers than needed
-/// is harmless: each only polls the database, which stays the source of truth.
-pub fn wake() {
-    WAKE_GENERATION.fetch_add(1, Ordering::SeqCst);
-    WAKE.notify_waiters();
-}
-
-/// Per-endpoint limits in this instance.
-struct EndpointLimit {
-    concurrency: Arc<Semaphore>,
-    cap: u32,
-    /// GCRA theoretical arrival time.
-    tat: Instant,
-    /// Deliveries of this endpoint claimed and not yet finished here.
-    outstanding: u32,
-}
-
-/// The GCRA decision: `Ok(when)` to send at `when` (reserving the slot), `Err(wait)` when the
-/// next slot is further away than the horizon. Burst: one second's worth of the rate.
-fn gcra(tat: &mut Instant, rate_per_sec: u32, now: Instant, horizon: Duration) -> Result<Instant, Duration> {
-    let rate = rate_per_sec.max(1);
-    let interval = Duration::from_secs(1) / rate;
-    let tolerance = interval * (rate - 1);
-    let base = (*tat).max(now);
-    let allowed_at = base.checked_sub(tolerance).unwrap_or(now).max(now);
-    if allowed_at > now + horizon {
-        return Err(allowed_at - now);
-    }
-    *tat = base + interval;
-    Ok(allowed_at)
-}
 
 /// What a send task reports to the recorder.
 #[derive(Debug)]
@@ -603,146 +566,9 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// Collects results and writes them in batches (a few milliseconds' worth, one transaction).
-async fn recorder(d: Arc<Dispatcher>, mut rx: mpsc::Receiver<Finish>) {
-    let mut batch: Vec<Finish> = Vec::new();
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        let deadline = Instant::now() + Duration::from_millis(5);
-        while batch.len() < 500 {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(f)) => batch.push(f),
-                _ => break,
-            }
-        }
-        let mut tries = 0;
-        loop {
-            match d.record(&batch).await {
-                Ok(()) => break,
-                Err(e) => {
-                    tries += 1;
-                    tracing::error!(error = %e, tries, "recording webhook results failed");
-                    if tries >= 5 {
-                        // The claims' leases run out and the deliveries are tried again.
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
-                }
-            }
-        }
-        batch.clear();
-    }
-}
-
-/// Gauges every second, purge every minute, until shutdown.
-async fn maintenance(d: Arc<Dispatcher>, shutdown: tokio_util::sync::CancellationToken) {
-    let mut last_purge: Option<Instant> = None;
-    loop {
-        d.refresh_gauges().await;
-        if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
-            last_purge = Some(Instant::now());
-            match d.purge().await {
-                Ok(p) if p != store::Purged::default() => {
-                    tracing::info!(
-                        messages = p.messages,
-                        attempts = p.attempts,
-                        secrets = p.secrets,
-                        "webhook data purged"
-                    )
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "webhook purge failed"),
-            }
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
-}
-
-/// The worker: runs until the shutdown token is cancelled, then lets sends in flight finish
-/// (within the request timeout) and records their results.
-#[tracing::instrument(skip_all)]
-pub async fn run(ctx: WorkerContext) {
-    let d = match Dispatcher::new(&ctx) {
-        Ok(d) => Arc::new(d),
-        Err(e) => {
-            tracing::error!(error = %e, "webhook dispatcher cannot start");
-            return;
-        }
-    };
-    let (tx, rx) = mpsc::channel::<Finish>(4096);
-    let recorder = tokio::spawn(recorder(Arc::clone(&d), rx));
-    let upkeep = tokio::spawn(maintenance(Arc::clone(&d), ctx.shutdown.clone()));
-    tracing::info!("webhook dispatcher started");
-    loop {
-        if ctx.shutdown.is_cancelled() {
-            break;
-        }
-        let seen = WAKE_GENERATION.load(Ordering::SeqCst);
-        let wake = WAKE.notified();
-        tokio::pin!(wake);
-        wake.as_mut().enable();
-        let full = match d.round(&tx).await {
-            Ok(full) => full,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming webhook deliveries failed");
-                tokio::select! {
-                    _ = ctx.shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-                false
-            }
-        };
-        let saturated = d.in_flight.available_permits() == 0;
-        if full && !saturated {
-            continue;
-        }
-        if WAKE_GENERATION.load(Ordering::SeqCst) != seen {
-            continue;
-        }
-        tokio::select! {
-            _ = ctx.shutdown.cancelled() => break,
-            _ = &mut wake => {}
-            _ = d.capacity.notified(), if full || saturated => {}
-            _ = tokio::time::sleep(d.poll) => {}
-        }
-    }
-    // Let sends in flight finish, then stop the recorder.
-    let grace = d.timeout + Duration::from_secs(2);
-    let _ = tokio::time::timeout(grace, d.in_flight.acquire_many(d.max_in_flight)).await;
-    drop(tx);
-    let _ = tokio::time::timeout(Duration::from_secs(10), recorder).await;
-    let _ = upkeep.await;
-    tracing::info!("webhook dispatcher stopped");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gcra_allows_a_seconds_burst_then_paces() {
-        let start = Instant::now();
-        let mut tat = start;
-        // 10/s: ten at once, the eleventh a tenth of a second later.
-        for _ in 0..10 {
-            assert_eq!(gcra(&mut tat, 10, start, RATE_WAIT_HORIZON), Ok(start));
-        }
-        assert_eq!(gcra(&mut tat, 10, start, RATE_WAIT_HORIZON), Ok(start + Duration::from_millis(100)));
-        // Reserving far ahead is refused with the wait.
-        let mut tat = start + Duration::from_secs(5);
-        assert_eq!(gcra(&mut tat, 10, start, RATE_WAIT_HORIZON), Err(Duration::from_millis(4100)));
-        // 1/s: one now, the next a second later, then beyond the horizon.
-        let mut tat = start;
-        assert_eq!(gcra(&mut tat, 1, start, RATE_WAIT_HORIZON), Ok(start));
-        assert_eq!(gcra(&mut tat, 1, start, RATE_WAIT_HORIZON), Ok(start + Duration::from_secs(1)));
-        assert!(gcra(&mut tat, 1, start, RATE_WAIT_HORIZON).is_err());
-        // Idle time refills the bucket.
-        let later = start + Duration::from_secs(10);
-        assert_eq!(gcra(&mut tat, 1, later, RATE_WAIT_HORIZON), Ok(later));
-    }
 
     #[test]
     fn error_chain_joins_distinct_causes() {

@@ -5,23 +5,19 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::retry::RetrySchedule;
-use super::signing::{SecretBox, SecretBoxKey, parse_key};
+use super::signing::{SecretBox, SecretBoxKey};
 use super::ssrf::SsrfPolicy;
-use crate::config::{Config, Secret};
+use crate::config::Config;
 use crate::error::AppError;
 
 pub const SECRET_KEY_SETTING: &str = "SRDI_WEBHOOKS_SECRET_KEY";
 
 pub fn ssrf_policy(config: &Config) -> SsrfPolicy {
-    SsrfPolicy {
-        // `Config::validate` has checked every entry.
-        allow_networks: config.webhooks_allow_networks.iter().filter_map(|n| n.trim().parse().ok()).collect(),
-        allow_http: config.webhooks_allow_http,
-    }
+    SsrfPolicy { allow_networks: config.webhooks_allow_networks.clone(), allow_http: config.webhooks_allow_http }
 }
 
 pub fn retry_schedule(config: &Config) -> RetrySchedule {
-    RetrySchedule::parse(&config.webhooks_retry_schedule.join(",")).unwrap_or_default()
+    config.webhooks_retry_schedule.clone()
 }
 
 pub fn request_timeout(config: &Config) -> Duration {
@@ -30,30 +26,28 @@ pub fn request_timeout(config: &Config) -> Duration {
 
 /// The box that seals and opens signing secrets; 503 naming the setting when it is not set.
 pub fn secret_box(config: &Config) -> Result<SecretBox, AppError> {
-    if config.webhooks_secret_key.is_empty() {
-        return Err(AppError::Unavailable(format!(
+    match &config.webhooks_secret_key {
+        Some(key) => Ok(SecretBox::new(key)),
+        None => Err(AppError::Unavailable(format!(
             "webhook endpoints need {SECRET_KEY_SETTING} (32 random bytes, base64, e.g. `openssl rand -base64 32`) \
              to encrypt signing secrets; the operator has not set it"
-        )));
+        ))),
     }
-    parse_key(config.webhooks_secret_key.expose())
-        .map(|k| SecretBox::new(&k))
-        .map_err(|e| AppError::Unavailable(format!("{SECRET_KEY_SETTING} is unusable: {e}")))
 }
 
 /// For `demo`: the key from `path` (next to the SQLite file), created with fresh random bytes on
 /// first use and readable by the owner only. The key never appears in output or logs.
-pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<Secret> {
+pub fn load_or_create_key_file(path: &Path) -> anyhow::Result<SecretBoxKey> {
     if let Ok(text) = std::fs::read_to_string(path) {
-        parse_key(&text).map_err(|e| anyhow::anyhow!("{} does not hold a usable key: {e}", path.display()))?;
-        return Ok(Secret::new(text.trim()));
+        return SecretBoxKey::from_base64(&text)
+            .map_err(|e| anyhow::anyhow!("{} does not hold a usable key: {e}", path.display()));
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let key = SecretBoxKey::generate().to_base64();
-    write_private(path, &format!("{key}\n"))?;
-    Ok(Secret::new(key))
+    let key = SecretBoxKey::generate();
+    write_private(path, &format!("{}\n", key.to_base64()))?;
+    Ok(key)
 }
 
 #[cfg(unix)]
@@ -77,7 +71,7 @@ mod tests {
     fn missing_key_is_a_503_naming_the_setting() {
         let err = secret_box(&Config::default()).expect_err("no key");
         assert!(matches!(&err, AppError::Unavailable(m) if m.contains(SECRET_KEY_SETTING)), "{err:?}");
-        let c = Config { webhooks_secret_key: Secret::new(SecretBoxKey::generate().to_base64()), ..Config::default() };
+        let c = Config { webhooks_secret_key: Some(SecretBoxKey::generate()), ..Config::default() };
         assert!(secret_box(&c).is_ok());
     }
 
@@ -88,7 +82,6 @@ mod tests {
         let a = load_or_create_key_file(&path).expect("created");
         let b = load_or_create_key_file(&path).expect("read back");
         assert_eq!(a, b);
-        assert!(parse_key(a.expose()).is_ok());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
@@ -102,9 +95,9 @@ mod tests {
     #[test]
     fn policy_and_schedule_from_config() {
         let c = Config {
-            webhooks_allow_networks: vec!["127.0.0.1/32".into()],
+            webhooks_allow_networks: vec!["127.0.0.1/32".parse().expect("network")],
             webhooks_allow_http: true,
-            webhooks_retry_schedule: vec!["0".into(), "1".into()],
+            webhooks_retry_schedule: RetrySchedule::from_secs(&[0, 1]).expect("schedule"),
             ..Config::default()
         };
         let p = ssrf_policy(&c);

@@ -17,7 +17,7 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
-use crate::config::webhooks::SecretKeyError;
+pub use crate::config::webhooks::SecretBoxKey;
 
 pub const HEADER_ID: &str = "webhook-id";
 pub const HEADER_TIMESTAMP: &str = "webhook-timestamp";
@@ -188,34 +188,8 @@ pub fn verify(
     if matched { Ok(()) } else { Err(VerifyError::NoMatchingSignature) }
 }
 
-/// The 32-byte key from `SRDI_WEBHOOKS_SECRET_KEY` that seals signing secrets in the database.
-#[derive(Clone)]
-pub struct SecretBoxKey([u8; 32]);
-
-impl SecretBoxKey {
-    pub fn generate() -> Self {
-        let mut key = [0u8; 32];
-        rand::rng().fill_bytes(&mut key);
-        SecretBoxKey(key)
-    }
-
-    pub fn to_base64(&self) -> String {
-        STANDARD.encode(self.0)
-    }
-}
-
-impl fmt::Debug for SecretBoxKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretBoxKey(***)")
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretBoxError {
-    #[error("the secret key is not valid base64")]
-    KeyNotBase64,
-    #[error("the secret key must decode to 32 bytes, it decodes to {0}")]
-    KeyLength(usize),
     #[error("sealed value does not start with a known version (expected \"v1:\")")]
     UnknownVersion,
     #[error("sealed value is malformed")]
@@ -226,15 +200,6 @@ pub enum SecretBoxError {
     TooLarge,
     #[error("sealed value opened but is not a webhook secret: {0}")]
     NotASecret(#[from] SecretError),
-}
-
-/// Parses the configuration key (its format is checked by `config::webhooks::decode_secret_key`).
-pub fn parse_key(base64_key: &str) -> Result<SecretBoxKey, SecretBoxError> {
-    match crate::config::webhooks::decode_secret_key(base64_key) {
-        Ok(key) => Ok(SecretBoxKey(key)),
-        Err(SecretKeyError::NotBase64) => Err(SecretBoxError::KeyNotBase64),
-        Err(SecretKeyError::Length(n)) => Err(SecretBoxError::KeyLength(n)),
-    }
 }
 
 const SEALED_V1_PREFIX: &str = "v1:";
@@ -257,7 +222,7 @@ impl fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn new(key: &SecretBoxKey) -> Self {
-        SecretBox { cipher: XChaCha20Poly1305::new((&key.0).into()) }
+        SecretBox { cipher: XChaCha20Poly1305::new(key.expose().into()) }
     }
 
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<String, SecretBoxError> {
@@ -444,7 +409,7 @@ mod tests {
     #[test]
     fn secret_box_round_trips_with_fresh_nonces() {
         let key = SecretBoxKey::generate();
-        let sb = SecretBox::new(&parse_key(&key.to_base64()).expect("own key parses"));
+        let sb = SecretBox::new(&SecretBoxKey::from_base64(&key.to_base64()).expect("own key parses"));
         let secret = WebhookSecret::generate();
         let sealed_a = sb.seal_secret(&secret).expect("seal");
         let sealed_b = sb.seal_secret(&secret).expect("seal");
@@ -485,24 +450,6 @@ mod tests {
         }
         let not_a_secret = sb.encrypt(b"hello").expect("seal");
         assert!(matches!(sb.open_secret(&not_a_secret), Err(SecretBoxError::NotASecret(_))));
-    }
-
-    #[test]
-    fn parse_key_cases() {
-        let k32 = STANDARD.encode([1u8; 32]);
-        let cases: Vec<(String, Result<(), SecretBoxError>)> = vec![
-            (k32.clone(), Ok(())),
-            (format!("  {k32}\n"), Ok(())),
-            (k32.trim_end_matches('=').to_owned(), Ok(())),
-            (STANDARD.encode([1u8; 31]), Err(SecretBoxError::KeyLength(31))),
-            (STANDARD.encode([1u8; 33]), Err(SecretBoxError::KeyLength(33))),
-            (String::new(), Err(SecretBoxError::KeyLength(0))),
-            ("not base64 at all!".to_owned(), Err(SecretBoxError::KeyNotBase64)),
-        ];
-        for (input, want) in cases {
-            assert_eq!(parse_key(&input).map(|_| ()), want, "{input:?}");
-        }
-        assert_eq!(format!("{:?}", parse_key(&k32).expect("parses")), "SecretBoxKey(***)");
     }
 
     /// Cross-check against the Standard Webhooks reference library (Python), so our signer is

@@ -89,7 +89,7 @@ pub fn test_config(database_url: &str) -> Config {
         database_url: Secret::new(database_url),
         listen: "127.0.0.1:0".parse().expect("addr"),
         // Many apps run at once: each scrape listener takes a free port.
-        metrics_listen: "127.0.0.1:0".into(),
+        metrics_listen: Some("127.0.0.1:0".parse().expect("addr")),
         database_max_connections: 5,
         // Without an SMTP URL mails become .eml files: keep them out of the working tree.
         mail_dir: std::env::temp_dir().join("srdi-capital-test-mail"),
@@ -233,14 +233,20 @@ pub async fn problem(resp: Response) -> Value {
     resp.json().await.expect("problem json")
 }
 
+/// A webhook retry schedule of these delays, in seconds.
+#[allow(dead_code)]
+pub fn retry_schedule(secs: &[u64]) -> srdi_capital::webhooks::retry::RetrySchedule {
+    srdi_capital::webhooks::retry::RetrySchedule::from_secs(secs).expect("a valid schedule")
+}
+
 /// Webhook settings for tests: a sealing key, loopback 127.0.0.1 only, plain HTTP, a short
 /// retry schedule, a 1 s request timeout and a fast poll.
 #[allow(dead_code)]
 pub fn loopback_webhooks(c: &mut Config) {
-    c.webhooks_secret_key = Secret::new(srdi_capital::webhooks::signing::SecretBoxKey::generate().to_base64());
-    c.webhooks_allow_networks = vec!["127.0.0.1/32".into()];
+    c.webhooks_secret_key = Some(srdi_capital::webhooks::signing::SecretBoxKey::generate());
+    c.webhooks_allow_networks = vec!["127.0.0.1/32".parse().expect("network")];
     c.webhooks_allow_http = true;
-    c.webhooks_retry_schedule = vec!["0".into(), "1".into(), "1".into(), "1".into()];
+    c.webhooks_retry_schedule = retry_schedule(&[0, 1, 1, 1]);
     c.webhooks_request_timeout_ms = 1000;
     c.webhooks_poll_interval_ms = 20;
 }

@@ -147,7 +147,7 @@ async fn metrics_are_served_on_their_own_listener_only() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND, "the metrics listener serves the metrics alone");
     assert!(app.scrape_metrics().await.contains("http_requests_total"));
 
-    let off = spawn_app_with(|c| c.metrics_listen = "off".into(), Arc::new(SystemClock)).await;
+    let off = spawn_app_with(|c| c.metrics_listen = None, Arc::new(SystemClock)).await;
     assert!(off.metrics_base.is_none());
     let resp = off.client.get(format!("{}/metrics", off.base)).send().await.expect("req");
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use srdi_capital::clock::{Clock, ManualClock, SharedClock, SystemClock};
-use srdi_capital::config::Secret;
 use srdi_capital::db::row::RowExt;
 use srdi_capital::domain::access::Role;
 use srdi_capital::mail::ics;
@@ -25,9 +24,9 @@ pub async fn app_with_sink(clock: SharedClock) -> (TestApp, SmtpSink) {
     let url = sink.url();
     let app = spawn_app_with(
         move |c| {
-            c.smtp_url = Some(Secret::new(url));
+            c.smtp_url = Some(srdi_capital::config::smtp::parse_smtp_url(&url).expect("sink url"));
             c.mail_poll_interval_ms = 50;
-            c.mail_retry_schedule = vec!["1".to_owned(); 60];
+            c.mail_retry_schedule = vec![1; 60];
             c.smtp_timeout_secs = 5;
         },
         clock,

@@ -485,7 +485,7 @@ async fn timeouts_are_retried_no_sooner_than_a_minute_later() {
 async fn redirects_are_not_followed() {
     let rx = Receiver::start().await;
     rx.set_default("/moved", Reply::Redirect(302, "/elsewhere".into()));
-    let app = hook_app_with(|c| c.webhooks_retry_schedule = vec!["0".into()], Arc::new(SystemClock)).await;
+    let app = hook_app_with(|c| c.webhooks_retry_schedule = retry_schedule(&[0]), Arc::new(SystemClock)).await;
     let (a, key) = bank(&app, "A").await;
     let (ep, _) = endpoint(&app, &key, &rx.url("/moved"), &["consent.granted"]).await;
     let ev = record(&app, "consent.granted", None, Some(a), json!({"bank_id": a})).await;
@@ -635,7 +635,7 @@ async fn two_instances_on_one_postgres_deliver_each_event_once_per_endpoint() {
 async fn the_ssrf_guard_refuses_loopback_outside_the_allow_list_and_records_it() {
     let rx = Receiver::start().await;
     // Only 127.0.0.1/32 is allowed.
-    let app = hook_app_with(|c| c.webhooks_retry_schedule = vec!["0".into()], Arc::new(SystemClock)).await;
+    let app = hook_app_with(|c| c.webhooks_retry_schedule = retry_schedule(&[0]), Arc::new(SystemClock)).await;
     let (a, key) = bank(&app, "A").await;
     let port = rx.port();
     for url in [format!("http://127.0.0.2:{port}/x"), format!("http://[::1]:{port}/x")] {
@@ -671,7 +671,7 @@ async fn the_ssrf_guard_refuses_loopback_outside_the_allow_list_and_records_it()
     let strict = hook_app_with(
         |c| {
             c.webhooks_allow_networks = Vec::new();
-            c.webhooks_retry_schedule = vec!["0".into()];
+            c.webhooks_retry_schedule = retry_schedule(&[0]);
         },
         Arc::new(SystemClock),
     )
@@ -838,7 +838,7 @@ async fn subscriptions_and_the_product_filter_decide_what_is_queued() {
 #[tokio::test]
 async fn test_ping_resend_and_recover() {
     let rx = Receiver::start().await;
-    let app = hook_app_with(|c| c.webhooks_retry_schedule = vec!["0".into()], Arc::new(SystemClock)).await;
+    let app = hook_app_with(|c| c.webhooks_retry_schedule = retry_schedule(&[0]), Arc::new(SystemClock)).await;
     let (a, key) = bank(&app, "A").await;
     let (_b, key_b) = bank(&app, "B").await;
     let (ep, secret) = endpoint(&app, &key, &rx.url("/ctl"), &["consent.granted"]).await;
@@ -935,7 +935,7 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_the_bank_is_told() {
     rx.set_default("/down", Reply::Status(500));
     let t0 = chrono::SubsecRound::trunc_subsecs(Utc::now() - chrono::Duration::days(6), 6);
     let clock = ManualClock::new(t0);
-    let app = hook_app_with(|c| c.webhooks_retry_schedule = vec!["0".into()], Arc::new(clock.clone())).await;
+    let app = hook_app_with(|c| c.webhooks_retry_schedule = retry_schedule(&[0]), Arc::new(clock.clone())).await;
     let (a, key) = bank(&app, "A").await;
     let (ep, _) = endpoint(&app, &key, &rx.url("/down"), &["consent.granted"]).await;
     let mut sent = 0;

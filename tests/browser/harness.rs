@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use srdi_capital::clock::SystemClock;
-use srdi_capital::config::Secret;
 use srdi_capital::pages::i18n::{self, Lang};
 
 use crate::helpers::{TestApp, fresh_database, start_on, test_config};
@@ -98,11 +97,11 @@ pub async fn start() -> Browser {
     let sink = SmtpSink::start();
     let (url, guard) = fresh_database().await;
     let mut config = test_config(&url);
-    config.smtp_url = Some(Secret::new(sink.url()));
+    config.smtp_url = Some(srdi_capital::config::smtp::parse_smtp_url(&sink.url()).expect("sink url"));
     config.mail_poll_interval_ms = 50;
-    config.mail_retry_schedule = vec!["1".to_owned(); 30];
+    config.mail_retry_schedule = vec![1; 30];
     config.smtp_timeout_secs = 5;
-    config.webhooks_secret_key = Secret::new("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=");
+    config.webhooks_secret_key = Some(srdi_capital::webhooks::signing::SecretBoxKey::generate());
     let app = start_on(config, Arc::new(SystemClock), Arc::new(guard)).await;
     let driver = start_driver().await;
     let chromium = find_program("SRDI_CHROMIUM", &["chromium", "chromium-browser"]);

@@ -10,7 +10,6 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::json;
 use srdi_capital::clock::SystemClock;
-use srdi_capital::config::Secret;
 use srdi_capital::mail::ics;
 
 use crate::helpers::*;
@@ -38,9 +37,9 @@ async fn a_fund_manager_registers_is_invited_and_learns_of_the_cancellation() {
     let url = sink.url();
     let app = spawn_app_with(
         move |c| {
-            c.smtp_url = Some(Secret::new(url));
+            c.smtp_url = Some(srdi_capital::config::smtp::parse_smtp_url(&url).expect("sink url"));
             c.mail_poll_interval_ms = 50;
-            c.mail_retry_schedule = vec!["1".to_owned(); 60];
+            c.mail_retry_schedule = vec![1; 60];
         },
         Arc::new(SystemClock),
     )
