@@ -46,7 +46,7 @@ fn firms(rng: &mut Rng, on: NaiveDate) -> Vec<FirmFacts> {
             let founded = on - chrono::Days::new(365 + rng.below(365 * 25));
             let revenue = Decimal::new(rng.below(50_000_000_000) as i64, 2); // fen: up to 5亿 yuan;
             let firm = MatchFirm {
-                id: Uuid::from_u128(i as u128),
+                id: srdi_capital::domain::ids::FirmId::from_uuid(Uuid::from_u128(i as u128)),
                 city: rng.pick(City::ALL),
                 industry_code: rng.pick(&INDUSTRIES).to_owned(),
                 tier: if rng.chance(5) { None } else { Some(rng.pick(Tier::ALL)) },

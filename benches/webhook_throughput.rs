@@ -200,7 +200,7 @@ async fn produce(
                 for _ in first..(first + per_tx).min(total) {
                     let i = own[cursor % own.len()];
                     cursor += 1;
-                    let firm = firms[i];
+                    let firm = srdi_capital::domain::ids::FirmId::from_uuid(firms[i]);
                     let version = versions[i].load(Ordering::SeqCst) + 1;
                     let qualifies = version % 2 == 1;
                     let now = chrono::Utc::now();

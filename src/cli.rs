@@ -267,7 +267,7 @@ async fn demo(mut config: Config, firms: usize) -> anyhow::Result<()> {
         (Role::Admin, None),
         (Role::Bank, Some(subjects.bank_id)),
         (Role::Fund, Some(subjects.fund_id)),
-        (Role::Enterprise, Some(subjects.firm_id)),
+        (Role::Enterprise, Some(subjects.firm_id.uuid())),
     ] {
         let (_, key) = keys::issue(&mut conn, role, subject, &format!("demo {role}"), now)
             .await

@@ -8,6 +8,7 @@
 pub mod financing;
 
 use crate::csv_out::CsvWriter;
+use crate::domain::ids::FirmId;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -120,7 +121,7 @@ pub async fn seed_with(
             })
             .collect();
         events::record_many(&mut tx, admitted_events, now).await?;
-        let ids: Vec<Uuid> = admissions.iter().map(|a| a.firm_id).collect();
+        let ids: Vec<FirmId> = admissions.iter().map(|a| a.firm_id).collect();
         store::seed::mark_pooled(&mut tx, &ids).await?;
         admitted += admissions.len();
     }
@@ -133,7 +134,7 @@ pub async fn seed_with(
 pub struct DemoSubjects {
     pub bank_id: Uuid,
     pub fund_id: Uuid,
-    pub firm_id: Uuid,
+    pub firm_id: FirmId,
 }
 
 pub async fn demo_subjects(db: &Db, now: DateTime<Utc>) -> anyhow::Result<DemoSubjects> {
@@ -155,7 +156,7 @@ pub async fn demo_subjects(db: &Db, now: DateTime<Utc>) -> anyhow::Result<DemoSu
 /// coming weeks, so the demo fund key can register; the demo firm presents at the Jinan one; key
 /// reserve firms have opted in to investor visibility, so presenter recommendations have material.
 /// Runs only while there are no roadshows yet.
-pub async fn seed_roadshows(db: &Db, demo_firm: Uuid, now: DateTime<Utc>) -> anyhow::Result<usize> {
+pub async fn seed_roadshows(db: &Db, demo_firm: FirmId, now: DateTime<Utc>) -> anyhow::Result<usize> {
     use crate::domain::roadshow::{RoadshowInput, RoadshowStatus};
     use crate::store::roadshows;
 

@@ -17,6 +17,7 @@ use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
 use crate::api::query::Paged;
 use crate::domain::application::{ApplicationDraft, ApplicationStatus, StatusChangeDraft};
+use crate::domain::ids::FirmId;
 use crate::error::AppResult;
 use crate::service::applications as service;
 pub use crate::service::applications::{APPLICATION_CONSENT_DAYS, ApplicationDetail, ApplicationPage};
@@ -29,7 +30,8 @@ pub struct ApplicationQuery {
     pub status: Option<String>,
     pub product_id: Option<Uuid>,
     /// Admin and bank keys.
-    pub firm_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub firm_id: Option<FirmId>,
 }
 
 /// Apply for a product (enterprise key, for its own firm). Amount and term must fit the

@@ -10,13 +10,15 @@ use super::auth::Caller;
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json};
 use crate::domain::consent::ConsentDraft;
+use crate::domain::ids::FirmId;
 use crate::error::AppResult;
 use crate::service::consent;
 use crate::service::consent::ConsentRecord;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConsentList {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     /// Every grant, oldest first, with its state now; revoked and expired ones stay listed.
     pub items: Vec<ConsentRecord>,
 }
@@ -35,7 +37,7 @@ pub async fn grant(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let firm_id = id.into_inner();
@@ -59,7 +61,7 @@ pub async fn grant(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
 ) -> AppResult<web::Json<ConsentList>> {
     let firm_id = id.into_inner();
     let mut conn = state.db.pool().acquire().await?;
@@ -76,7 +78,7 @@ pub async fn list(
 pub async fn revoke(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(FirmId, Uuid)>,
 ) -> AppResult<HttpResponse> {
     let (firm_id, consent_id) = path.into_inner();
     let now = state.clock.now();

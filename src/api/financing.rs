@@ -10,6 +10,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::parse_json;
 use super::problem::Problem;
+use crate::domain::ids::FirmId;
 use crate::domain::validate::nullable;
 use crate::error::{AppError, AppResult};
 use crate::service::financing;
@@ -24,7 +25,7 @@ use crate::service::matching::{self, RematchReport};
 pub async fn financing_status(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
 ) -> AppResult<web::Json<FinancingStatus>> {
     let now = state.clock.now();
     let mut conn = state.db.pool().acquire().await?;
@@ -58,7 +59,7 @@ pub async fn put_lead_bank(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     body: web::Bytes,
 ) -> AppResult<web::Json<FinancingFlags>> {
     caller.require_admin()?;
@@ -80,7 +81,7 @@ pub async fn put_tutoring(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     body: web::Bytes,
 ) -> AppResult<web::Json<FinancingFlags>> {
     caller.require_admin()?;

@@ -6,7 +6,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::auth::Caller;
 use super::problem::Problem;
@@ -16,6 +15,7 @@ use crate::domain::firm_inputs::{
     AttestationInput, AttestationStatement, EquityFinancingRecord, FirmRecords, MarketValueEstimate,
     ReadinessInputsPatch, ShareCapitalEntry, TierInputs, TierInputsInput, TierRecognition,
 };
+use crate::domain::ids::FirmId;
 use crate::domain::readiness::AttestationKey;
 use crate::error::{AppError, AppResult};
 use crate::service::firm_inputs as svc;
@@ -23,7 +23,8 @@ use crate::service::firm_inputs as svc;
 /// Everything on record beside the firm's registry fields and financials.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadinessInputs {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     /// Dated share capital (股本总额), oldest first; the entry on or before a date is in force then.
     pub share_capital: Vec<ShareCapitalEntry>,
     /// Dated market-value estimates (预计市值), oldest first; readiness on a date reads the latest
@@ -41,7 +42,7 @@ pub struct ReadinessInputs {
 }
 
 impl ReadinessInputs {
-    fn of(firm_id: Uuid, r: FirmRecords) -> Self {
+    fn of(firm_id: FirmId, r: FirmRecords) -> Self {
         ReadinessInputs {
             firm_id,
             share_capital: r.share_capital,
@@ -61,7 +62,7 @@ impl ReadinessInputs {
 pub async fn get_inputs(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
 ) -> AppResult<web::Json<ReadinessInputs>> {
     let id = id.into_inner();
     caller.require_firm(id)?;
@@ -84,7 +85,7 @@ pub async fn patch_inputs(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     body: web::Bytes,
 ) -> AppResult<web::Json<ReadinessInputs>> {
     let id = id.into_inner();
@@ -106,7 +107,8 @@ pub async fn patch_inputs(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Attestations {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     /// Every statement, oldest first. On a date the latest statement in force speaks; on the
     /// same day the office's wins over the firm's.
     pub statements: Vec<AttestationStatement>,
@@ -121,7 +123,7 @@ pub struct Attestations {
 pub async fn list_attestations(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
 ) -> AppResult<web::Json<Attestations>> {
     let id = id.into_inner();
     caller.require_firm(id)?;
@@ -145,7 +147,7 @@ pub async fn attest(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -172,7 +174,7 @@ pub async fn put_tier_inputs(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    path: web::Path<(Uuid, i64)>,
+    path: web::Path<(FirmId, i64)>,
     body: web::Bytes,
 ) -> AppResult<web::Json<TierInputs>> {
     let (id, year) = path.into_inner();

@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::auth::Caller;
 use super::pagination::{Page, PageQuery, Paging, page, page_schema};
@@ -12,6 +11,7 @@ use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
 use crate::api::query::Paged;
 use crate::domain::firm::{City, FinancialYear, FinancialsInput, Firm, FirmInput, Tier, Venue, valid_industry_code};
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult};
 use crate::service;
 use crate::service::firms::FirmFilter;
@@ -38,7 +38,8 @@ page_schema!(FirmPage = Firm);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FinancialsList {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub items: Vec<FinancialYear>,
 }
 
@@ -109,7 +110,7 @@ pub async fn create_firm(
 #[utoipa::path(get, path = "/v1/firms/{id}", tag = "firms", params(("id" = Uuid, Path)),
     responses((status = 200, body = Firm), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]
-pub async fn get_firm(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<web::Json<Firm>> {
+pub async fn get_firm(state: web::Data<AppState>, caller: Caller, id: web::Path<FirmId>) -> AppResult<web::Json<Firm>> {
     let id = id.into_inner();
     caller.require_firm(id)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -125,7 +126,7 @@ pub async fn patch_firm(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     body: web::Bytes,
 ) -> AppResult<web::Json<Firm>> {
     caller.require_firm(*id)?;
@@ -144,7 +145,7 @@ pub async fn patch_firm(
 pub async fn list_financials(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
 ) -> AppResult<web::Json<FinancialsList>> {
     let id = id.into_inner();
     caller.require_firm(id)?;
@@ -164,7 +165,7 @@ pub async fn put_financials(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    path: web::Path<(Uuid, i64)>,
+    path: web::Path<(FirmId, i64)>,
     body: web::Bytes,
 ) -> AppResult<web::Json<FinancialYear>> {
     let (id, year) = path.into_inner();

@@ -12,6 +12,7 @@ use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
 use crate::api::query::Paged;
 use crate::domain::access::Role;
+use crate::domain::ids::FirmId;
 use crate::domain::investment::{Investment, InvestmentFields, InvestmentInput, InvestmentStatus};
 use crate::error::{AppError, AppResult};
 use crate::service;
@@ -23,7 +24,8 @@ pub struct InvestmentQuery {
     /// Office only (a fund key always sees its own).
     pub fund_id: Option<Uuid>,
     /// Office and funds (an enterprise key always sees its own firm's).
-    pub firm_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub firm_id: Option<FirmId>,
     pub roadshow_id: Option<Uuid>,
     #[param(value_type = Option<InvestmentStatus>)]
     pub status: Option<String>,

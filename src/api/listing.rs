@@ -11,6 +11,7 @@ use super::problem::Problem;
 use super::{AppState, csv_response, parse_json, query_vocab, wants_csv};
 use crate::api::query::Query;
 use crate::domain::firm::Venue;
+use crate::domain::ids::FirmId;
 use crate::domain::listing_stage::Progress;
 use crate::domain::readiness::rules::RuleSet;
 use crate::domain::tier_check::TierScheme;
@@ -45,7 +46,7 @@ fn as_of(state: &AppState, raw: Option<&str>) -> AppResult<NaiveDate> {
 pub async fn readiness(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     q: Query<ReadinessQuery>,
 ) -> AppResult<web::Json<ReadinessReport>> {
     let venue = query_vocab::<Venue>("venue", q.venue.as_deref())?;
@@ -70,7 +71,7 @@ pub struct AsOfQuery {
 pub async fn tier_check(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     q: Query<AsOfQuery>,
 ) -> AppResult<web::Json<TierCheckReport>> {
     let id = id.into_inner();
@@ -100,7 +101,7 @@ pub async fn record_event(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
@@ -117,7 +118,8 @@ pub async fn record_event(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProgressReport {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub as_of: NaiveDate,
     /// Every venue: current stage, dated history with days per stage, allowed next stages.
     pub venues: Vec<Progress>,
@@ -130,7 +132,7 @@ pub struct ProgressReport {
 pub async fn progress(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
 ) -> AppResult<web::Json<ProgressReport>> {
     let id = id.into_inner();
     let today = state.clock.today();

@@ -23,6 +23,7 @@ use super::auth::Caller;
 use super::problem::Problem;
 use super::{csv_response, wants_csv};
 use crate::api::query::Query;
+use crate::domain::ids::FirmId;
 use crate::error::AppResult;
 use crate::service::matches as service;
 pub use crate::service::matches::{FirmMatches, MatchItem, MatchPage, MatchQuery, sync_token};
@@ -65,7 +66,7 @@ pub async fn list_matches(
 pub async fn get_match(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(FirmId, Uuid)>,
 ) -> AppResult<web::Json<MatchItem>> {
     let (firm_id, product_id) = path.into_inner();
     let now = state.clock.now();
@@ -82,7 +83,7 @@ pub async fn get_match(
 pub async fn get_firm_matches(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
 ) -> AppResult<web::Json<FirmMatches>> {
     let now = state.clock.now();
     let mut conn = state.db.pool().acquire().await?;

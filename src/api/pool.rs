@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::auth::Caller;
 use super::pagination::{PageQuery, Paging, page, page_schema};
@@ -12,6 +11,7 @@ use super::problem::Problem;
 use super::{AppState, csv_response, idempotent, parse_json, query_vocab, wants_csv};
 use crate::api::query::{Paged, Query};
 use crate::domain::firm::{City, Tier, Venue};
+use crate::domain::ids::FirmId;
 use crate::domain::pool::{AdmitRequest, PoolEntry, PoolHistoryEntry};
 use crate::error::{AppError, AppResult};
 use crate::service::pool::PoolFilter;
@@ -116,7 +116,7 @@ pub async fn admit(
 pub async fn get_entry(
     state: web::Data<AppState>,
     caller: Caller,
-    firm_id: web::Path<Uuid>,
+    firm_id: web::Path<FirmId>,
 ) -> AppResult<web::Json<PoolEntryDetail>> {
     caller.require_admin()?;
     let firm_id = firm_id.into_inner();
@@ -135,7 +135,7 @@ pub async fn remove(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    firm_id: web::Path<Uuid>,
+    firm_id: web::Path<FirmId>,
     q: Query<RemoveQuery>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {

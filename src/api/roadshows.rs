@@ -13,6 +13,7 @@ use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, query_vocab};
 use crate::api::query::{Paged, Query};
 use crate::domain::access::Role;
+use crate::domain::ids::FirmId;
 use crate::domain::roadshow::{
     CheckInRequest, Decision, InvestorVisibility, Presenter, Recommendation, Registration, RegistrationInput,
     RegistrationStatus, Roadshow, RoadshowInput, RoadshowStatus, SlotInput, StatusChange, VisibilityInput,
@@ -263,7 +264,7 @@ pub async fn put_presenter(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(Uuid, FirmId)>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
@@ -288,7 +289,7 @@ pub async fn put_presenter(
 pub async fn delete_presenter(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(Uuid, FirmId)>,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
     let (id, firm_id) = path.into_inner();
@@ -462,7 +463,7 @@ pub async fn outcome(state: web::Data<AppState>, caller: Caller, id: web::Path<U
 pub async fn firm_slots(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
 ) -> AppResult<web::Json<FirmSlots>> {
     let mut conn = state.db.pool().acquire().await?;
     Ok(web::Json(service::firm_slots(&mut conn, &caller, id.into_inner()).await?))
@@ -475,7 +476,7 @@ pub async fn firm_slots(
 pub async fn get_visibility(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
 ) -> AppResult<web::Json<InvestorVisibility>> {
     let id = id.into_inner();
     caller.require_firm(id)?;
@@ -494,7 +495,7 @@ pub async fn put_visibility(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     body: web::Bytes,
 ) -> AppResult<web::Json<InvestorVisibility>> {
     let id = id.into_inner();

@@ -29,6 +29,14 @@ pub trait RowExt {
     fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, sqlx::Error> {
         self.opt_text(col)?.map(|s| Uuid::parse_str(&s).map_err(|e| decode_err(col, e))).transpose()
     }
+    /// An id column read as its typed id (`r.id::<FirmId>("firm_id")`): any type that parses
+    /// like a UUID.
+    fn id<I: FromStr<Err = uuid::Error>>(&self, col: &str) -> Result<I, sqlx::Error> {
+        self.text(col)?.parse::<I>().map_err(|e| decode_err(col, e))
+    }
+    fn opt_id<I: FromStr<Err = uuid::Error>>(&self, col: &str) -> Result<Option<I>, sqlx::Error> {
+        self.opt_text(col)?.map(|s| s.parse::<I>().map_err(|e| decode_err(col, e))).transpose()
+    }
     fn ts(&self, col: &str) -> Result<DateTime<Utc>, sqlx::Error> {
         Ts::try_from(self.text(col)?).map(|t| t.0).map_err(|e| decode_err(col, e))
     }

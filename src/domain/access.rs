@@ -3,6 +3,8 @@
 
 use uuid::Uuid;
 
+use crate::domain::ids::FirmId;
+
 use crate::domain::firm::vocabulary;
 
 vocabulary!(
@@ -21,7 +23,7 @@ pub enum ActsFor {
     Admin,
     Bank(Uuid),
     Fund(Uuid),
-    Enterprise(Uuid),
+    Enterprise(FirmId),
 }
 
 /// An authenticated caller: the key (or mailed sign-in link) and whom it acts for.
@@ -42,7 +44,7 @@ impl Principal {
             (Role::Admin, None) => ActsFor::Admin,
             (Role::Bank, Some(id)) => ActsFor::Bank(id),
             (Role::Fund, Some(id)) => ActsFor::Fund(id),
-            (Role::Enterprise, Some(id)) => ActsFor::Enterprise(id),
+            (Role::Enterprise, Some(id)) => ActsFor::Enterprise(FirmId::from_uuid(id)),
             _ => return None,
         };
         Some(Self { key_id, acts_for })
@@ -61,7 +63,8 @@ impl Principal {
     pub fn subject(&self) -> Option<Uuid> {
         match self.acts_for {
             ActsFor::Admin => None,
-            ActsFor::Bank(id) | ActsFor::Fund(id) | ActsFor::Enterprise(id) => Some(id),
+            ActsFor::Bank(id) | ActsFor::Fund(id) => Some(id),
+            ActsFor::Enterprise(id) => Some(id.uuid()),
         }
     }
 
@@ -78,7 +81,7 @@ impl Principal {
     }
 
     /// Admin, or the enterprise key of this very firm.
-    pub fn require_firm(&self, firm_id: Uuid) -> Result<(), Denied> {
+    pub fn require_firm(&self, firm_id: FirmId) -> Result<(), Denied> {
         match self.acts_for {
             ActsFor::Admin => Ok(()),
             ActsFor::Enterprise(own) if own == firm_id => Ok(()),
@@ -108,7 +111,7 @@ impl Principal {
         if let ActsFor::Fund(id) = self.acts_for { Some(id) } else { None }
     }
 
-    pub fn firm_id(&self) -> Option<Uuid> {
+    pub fn firm_id(&self) -> Option<FirmId> {
         if let ActsFor::Enterprise(id) = self.acts_for { Some(id) } else { None }
     }
 }
@@ -119,15 +122,15 @@ mod tests {
 
     #[test]
     fn firm_access_by_role_and_subject() {
-        let a = Uuid::now_v7();
-        let b = Uuid::now_v7();
+        let a = FirmId::new();
+        let b = FirmId::new();
         let p = |role, subject| Principal::new(Uuid::now_v7(), role, subject).expect("consistent");
         assert!(p(Role::Admin, None).require_firm(a).is_ok());
-        assert!(p(Role::Enterprise, Some(a)).require_firm(a).is_ok());
-        assert!(p(Role::Enterprise, Some(a)).require_firm(b).is_err());
-        assert!(p(Role::Bank, Some(a)).require_firm(a).is_err());
-        assert!(p(Role::Fund, Some(a)).require_firm(a).is_err());
-        assert!(p(Role::Bank, Some(a)).require_admin().is_err());
+        assert!(p(Role::Enterprise, Some(a.uuid())).require_firm(a).is_ok());
+        assert!(p(Role::Enterprise, Some(a.uuid())).require_firm(b).is_err());
+        assert!(p(Role::Bank, Some(a.uuid())).require_firm(a).is_err());
+        assert!(p(Role::Fund, Some(a.uuid())).require_firm(a).is_err());
+        assert!(p(Role::Bank, Some(a.uuid())).require_admin().is_err());
     }
 
     #[test]

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::ids::FirmId;
+
 use crate::domain::firm::vocabulary;
 use crate::domain::validate::{Errors, FieldError, nullable};
 
@@ -27,7 +29,8 @@ vocabulary!(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Consent {
     pub id: Uuid,
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     /// `null`: every partner bank.
     pub bank_id: Option<Uuid>,
     pub purpose: ConsentPurpose,
@@ -158,7 +161,7 @@ mod tests {
     fn consent(bank: Option<Uuid>, granted: &str, expires: &str, revoked: Option<&str>) -> Consent {
         Consent {
             id: Uuid::from_u128(1),
-            firm_id: Uuid::from_u128(2),
+            firm_id: FirmId::from_uuid(Uuid::from_u128(2)),
             bank_id: bank,
             purpose: ConsentPurpose::FinancingMatching,
             granted_at: t(granted),

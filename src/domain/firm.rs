@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::ids::FirmId;
+
 /// Declares a closed vocabulary once: the Rust enum, its wire spelling and its Chinese label.
 macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $wire:literal / $label:literal),+ $(,)? }) => {
@@ -182,7 +184,8 @@ vocabulary!(
 /// A firm as the registry holds it. Contact fields are confidential: never log them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Firm {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: FirmId,
     pub credit_code: String,
     pub name: String,
     pub city: City,

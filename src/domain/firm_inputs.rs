@@ -219,7 +219,7 @@ pub fn attestation_in_force<'a>(
 #[cfg(test)]
 pub(crate) fn test_firm(tier: Option<Tier>, founded_on: &str, in_reserve_pool: bool) -> crate::domain::firm::Firm {
     crate::domain::firm::Firm {
-        id: Uuid::nil(),
+        id: crate::domain::ids::FirmId::from_uuid(Uuid::nil()),
         credit_code: "91370100MA3C00001H".to_owned(),
         name: "济南示例科技股份有限公司".to_owned(),
         city: crate::domain::firm::City::Jinan,

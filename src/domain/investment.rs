@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::ids::FirmId;
+
 use crate::domain::firm::vocabulary;
 use crate::domain::validate::{Errors, FieldError};
 
@@ -49,7 +51,8 @@ vocabulary!(
 pub struct Investment {
     pub id: Uuid,
     pub fund_id: Uuid,
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     /// The roadshow it came from, if any.
     pub roadshow_id: Option<Uuid>,
     pub status: InvestmentStatus,
@@ -71,7 +74,8 @@ pub struct Investment {
 pub struct InvestmentInput {
     /// Admin keys only (a fund key records for its own fund).
     pub fund_id: Option<Uuid>,
-    pub firm_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub firm_id: Option<FirmId>,
     pub roadshow_id: Option<Uuid>,
     /// Default `intention`.
     #[schema(value_type = Option<InvestmentStatus>)]
@@ -88,7 +92,7 @@ pub struct InvestmentInput {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvestmentFields {
-    pub firm_id: Uuid,
+    pub firm_id: FirmId,
     pub roadshow_id: Option<Uuid>,
     pub status: InvestmentStatus,
     pub amount: Decimal,
@@ -207,7 +211,7 @@ mod tests {
 
     fn new() -> InvestmentInput {
         InvestmentInput {
-            firm_id: Some(Uuid::from_u128(1)),
+            firm_id: Some(FirmId::from_uuid(Uuid::from_u128(1))),
             amount: Some("30000000.00".into()),
             round: Some("series_a".into()),
             ..InvestmentInput::default()
@@ -255,7 +259,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(back[0].code, "illegal_transition");
         let moved = InvestmentInput {
-            firm_id: Some(Uuid::from_u128(2)),
+            firm_id: Some(FirmId::from_uuid(Uuid::from_u128(2))),
             fund_id: Some(Uuid::nil()),
             ..InvestmentInput::default()
         }

@@ -48,6 +48,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::ids::FirmId;
+
 use crate::domain::firm::{City, FinancialYear, Firm, TaxCreditGrade, Tier, Venue};
 use crate::domain::product::{Eligibility, LoanProduct, within};
 
@@ -69,7 +71,7 @@ pub use verdict::{Verdict, evaluate, recheck_on};
 /// What the engine needs to know about a firm. Build it with [`MatchFirm::from_firm`] or by hand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchFirm {
-    pub id: Uuid,
+    pub id: FirmId,
     pub city: City,
     /// GB/T 4754 code as recorded, e.g. `C3562`; a bare `3562` is read as `C3562`.
     pub industry_code: String,
@@ -143,7 +145,7 @@ impl From<&LoanProduct> for MatchProduct {
 /// date and reuse across all products.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirmFacts {
-    pub firm_id: Uuid,
+    pub firm_id: FirmId,
     pub on: NaiveDate,
     city: City,
     tier: Option<Tier>,

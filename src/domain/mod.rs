@@ -9,6 +9,7 @@ pub mod credit_code;
 pub mod events;
 pub mod firm;
 pub mod firm_inputs;
+pub mod ids;
 pub mod investment;
 pub mod listing_stage;
 pub mod matching;

@@ -3,7 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
+
+use crate::domain::ids::FirmId;
 
 use crate::domain::firm::{City, Tier, Venue};
 use crate::domain::validate::{Errors, FieldError};
@@ -11,7 +12,8 @@ use crate::domain::validate::{Errors, FieldError};
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdmitRequest {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     #[schema(value_type = Venue)]
     pub target_venue: String,
     /// Sponsor broker (保荐机构 / 主办券商), if chosen.
@@ -26,7 +28,7 @@ pub struct AdmitRequest {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Admission {
-    pub firm_id: Uuid,
+    pub firm_id: FirmId,
     pub target_venue: Venue,
     pub sponsor_broker: Option<String>,
     pub key_firm: bool,
@@ -66,7 +68,8 @@ impl AdmitRequest {
 /// A pool entry with the firm facts operators filter and sort by.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PoolEntry {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub credit_code: String,
     pub name: String,
     pub city: City,

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::ids::FirmId;
+
 use crate::domain::firm::{City, Tier, Venue, vocabulary};
 use crate::domain::validate::{Errors, FieldError};
 
@@ -548,7 +550,8 @@ pub struct Presenter {
     /// The slot id (stable: the calendar UID of the firm's invitation derives from it).
     pub id: Uuid,
     pub roadshow_id: Uuid,
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub firm_name: String,
     pub industry_code: String,
     pub slot_starts_at: DateTime<Utc>,
@@ -596,7 +599,8 @@ impl SlotInput {
 /// A firm's opt-in to be shown to fund managers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct InvestorVisibility {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     /// `true`: the firm may be recommended to the office as a roadshow presenter and shown to funds.
     pub visible: bool,
     pub updated_at: Option<DateTime<Utc>>,

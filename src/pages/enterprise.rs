@@ -14,6 +14,7 @@ use super::{Ctx, FormErrors, answer, render, see_other};
 use crate::domain::application::ApplicationDraft;
 use crate::domain::consent::ConsentDraft;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmInput};
+use crate::domain::ids::FirmId;
 use crate::domain::listing_stage::Progress;
 use crate::error::{AppError, AppResult};
 use crate::service::applications::ApplicationDetail;
@@ -25,7 +26,7 @@ use crate::web::AppState;
 use crate::web::query::Query;
 use crate::{domain, service};
 
-async fn firm_of(state: &AppState, v: &Viewer, id: Uuid) -> AppResult<(Firm, Vec<FinancialYear>)> {
+async fn firm_of(state: &AppState, v: &Viewer, id: FirmId) -> AppResult<(Firm, Vec<FinancialYear>)> {
     let mut conn = state.db.pool().acquire().await?;
     service::firms::get_as(&mut conn, v.principal(), id).await
 }
@@ -38,7 +39,7 @@ struct OverviewPage {
     status: FinancingStatus,
 }
 
-pub async fn overview(v: Viewer, state: web::Data<AppState>, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn overview(v: Viewer, state: web::Data<AppState>, id: web::Path<FirmId>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let (firm, _) = firm_of(&state, &v, id).await?;
     let mut conn = state.db.pool().acquire().await?;
@@ -50,7 +51,7 @@ pub async fn overview(v: Viewer, state: web::Data<AppState>, id: web::Path<Uuid>
 #[template(path = "firm_matches.html")]
 struct MatchesPage {
     ctx: Ctx,
-    firm_id: Uuid,
+    firm_id: FirmId,
     firm_name: String,
     fm: FirmMatches,
     can_apply: bool,
@@ -62,7 +63,7 @@ struct MatchesPage {
 async fn matches_page(
     state: &AppState,
     v: &Viewer,
-    id: Uuid,
+    id: FirmId,
     errors: FormErrors,
     errors_for: Option<Uuid>,
 ) -> AppResult<MatchesPage> {
@@ -80,7 +81,7 @@ async fn matches_page(
     })
 }
 
-pub async fn matches(v: Viewer, state: web::Data<AppState>, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn matches(v: Viewer, state: web::Data<AppState>, id: web::Path<FirmId>) -> AppResult<HttpResponse> {
     render(&matches_page(&state, &v, id.into_inner(), FormErrors::default(), None).await?)
 }
 
@@ -89,7 +90,7 @@ pub async fn matches(v: Viewer, state: web::Data<AppState>, id: web::Path<Uuid>)
 pub async fn apply(
     v: Viewer,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     mut form: Form,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -116,7 +117,7 @@ pub async fn apply(
 #[template(path = "firm_consents.html")]
 struct ConsentsPage {
     ctx: Ctx,
-    firm_id: Uuid,
+    firm_id: FirmId,
     firm_name: String,
     consents: Vec<ConsentRecord>,
     banks: Vec<domain::bank::Bank>,
@@ -142,7 +143,7 @@ impl ConsentsPage {
     }
 }
 
-async fn consents_page(state: &AppState, v: &Viewer, id: Uuid, errors: FormErrors) -> AppResult<ConsentsPage> {
+async fn consents_page(state: &AppState, v: &Viewer, id: FirmId, errors: FormErrors) -> AppResult<ConsentsPage> {
     let (firm, _) = firm_of(state, v, id).await?;
     let mut conn = state.db.pool().acquire().await?;
     let now = state.clock.now();
@@ -151,14 +152,14 @@ async fn consents_page(state: &AppState, v: &Viewer, id: Uuid, errors: FormError
     Ok(ConsentsPage { ctx: Ctx::from(v), firm_id: id, firm_name: firm.name, consents, banks, errors })
 }
 
-pub async fn consents(v: Viewer, state: web::Data<AppState>, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn consents(v: Viewer, state: web::Data<AppState>, id: web::Path<FirmId>) -> AppResult<HttpResponse> {
     render(&consents_page(&state, &v, id.into_inner(), FormErrors::default()).await?)
 }
 
 pub async fn grant_consent(
     v: Viewer,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     mut form: Form,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -188,7 +189,7 @@ pub async fn grant_consent(
 pub async fn revoke_consent(
     v: Viewer,
     state: web::Data<AppState>,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(FirmId, Uuid)>,
 ) -> AppResult<HttpResponse> {
     let (id, consent_id) = path.into_inner();
     let mut tx = state.db.begin().await?;
@@ -211,7 +212,7 @@ impl ReadinessPage {
     }
 }
 
-pub async fn readiness(v: Viewer, state: web::Data<AppState>, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn readiness(v: Viewer, state: web::Data<AppState>, id: web::Path<FirmId>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let (firm, _) = firm_of(&state, &v, id).await?;
     let mut conn = state.db.pool().acquire().await?;
@@ -234,7 +235,7 @@ impl ListingPage {
     }
 }
 
-pub async fn listing(v: Viewer, state: web::Data<AppState>, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn listing(v: Viewer, state: web::Data<AppState>, id: web::Path<FirmId>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let (firm, _) = firm_of(&state, &v, id).await?;
     let mut conn = state.db.pool().acquire().await?;
@@ -363,7 +364,7 @@ enum Posted<'a> {
     Financials(&'a Form, FormErrors),
 }
 
-async fn profile_page(state: &AppState, v: &Viewer, id: Uuid, posted: Posted<'_>) -> AppResult<ProfilePage> {
+async fn profile_page(state: &AppState, v: &Viewer, id: FirmId, posted: Posted<'_>) -> AppResult<ProfilePage> {
     let saved = false;
     let (firm, years) = firm_of(state, v, id).await?;
     let ctx = Ctx::from(v);
@@ -386,7 +387,7 @@ pub struct SavedQuery {
 pub async fn profile(
     v: Viewer,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     q: Query<SavedQuery>,
 ) -> AppResult<HttpResponse> {
     let mut page = profile_page(&state, &v, id.into_inner(), Posted::Nothing).await?;
@@ -397,7 +398,7 @@ pub async fn profile(
 pub async fn save_profile(
     v: Viewer,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     form: Form,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -427,7 +428,7 @@ pub async fn save_profile(
 pub async fn save_financials(
     v: Viewer,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<FirmId>,
     mut form: Form,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();

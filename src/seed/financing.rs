@@ -17,6 +17,7 @@ use crate::db::types::ts;
 use crate::domain::bank::NewBank;
 use crate::domain::events::EventKind;
 use crate::domain::firm::{City, TaxCreditGrade, Tier, Venue};
+use crate::domain::ids::FirmId;
 use crate::domain::product::{Collateral, Eligibility, LprFixing, ProductDraft, ProductKind, ProductTerms};
 use crate::service::events::{self, NewEvent, Numbering};
 use crate::service::matching::{self, RematchReport};
@@ -379,7 +380,7 @@ pub async fn seed(
     db: &Db,
     min_products: usize,
     seed_value: u64,
-    demo_firm: Option<Uuid>,
+    demo_firm: Option<FirmId>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<FinancingSeedReport> {
     let mut rng = StdRng::seed_from_u64(seed_value ^ 0x4f1b_bc59);
@@ -428,9 +429,9 @@ pub async fn seed(
 
     // Consents, lead banks and the whitelist for firms that have none yet, in bulk.
     let firms = seed_store::financing_states(&mut tx).await?;
-    let mut consent_rows: Vec<(Uuid, Uuid, Option<Uuid>)> = Vec::new();
-    let mut lead: Vec<(Uuid, Uuid)> = Vec::new();
-    let mut tutoring: Vec<Uuid> = Vec::new();
+    let mut consent_rows: Vec<(Uuid, FirmId, Option<Uuid>)> = Vec::new();
+    let mut lead: Vec<(FirmId, Uuid)> = Vec::new();
+    let mut tutoring: Vec<FirmId> = Vec::new();
     for r in &firms {
         let id = r.id;
         let roll = rng.random_range(0..100);
@@ -491,7 +492,7 @@ pub async fn seed(
 }
 
 /// The firm the demo's enterprise key acts for (the same choice as `seed::demo_subjects`).
-pub async fn demo_firm(db: &Db) -> anyhow::Result<Option<Uuid>> {
+pub async fn demo_firm(db: &Db) -> anyhow::Result<Option<FirmId>> {
     let mut conn = db.pool().acquire().await?;
     Ok(seed_store::demo_firm(&mut conn).await?)
 }

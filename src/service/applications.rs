@@ -15,6 +15,7 @@ use crate::domain::application::{
 };
 use crate::domain::consent::NewConsent;
 use crate::domain::events::EventKind;
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult};
 use crate::mail::ics::Party;
 use crate::service::consent;
@@ -70,7 +71,7 @@ pub async fn detail(conn: &mut Conn, application: Application, actor: Actor) -> 
 /// product's bank consent to see the firm (for a year) if no consent in force covers it yet.
 /// The firm an application is made for: only an enterprise key applies, for its own firm. Asked
 /// before the draft is read, so that a caller who may not apply learns that and nothing else.
-pub fn applicant(caller: &Principal) -> AppResult<Uuid> {
+pub fn applicant(caller: &Principal) -> AppResult<FirmId> {
     caller.firm_id().ok_or_else(|| AppError::Forbidden("only an enterprise key applies, for its own firm".into()))
 }
 

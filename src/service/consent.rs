@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::domain::access::Principal;
 use crate::domain::consent::{Consent, ConsentDraft, MAX_CONSENT_DAYS, NewConsent, covers};
 use crate::domain::events::{EventKind, MatchReason};
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult};
 use crate::service::events::{self, NewEvent, Numbering};
 use crate::store::consents;
@@ -18,7 +19,7 @@ use crate::store::{Conn, banks, firms, matches};
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn grant(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     c: &NewConsent,
     by: Option<&Principal>,
     now: DateTime<Utc>,
@@ -58,7 +59,7 @@ pub async fn revoke(conn: &mut Conn, record: &ConsentRecord, by: &Principal, now
     Ok(true)
 }
 
-async fn firm_consents(conn: &mut Conn, firm_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<Consent>> {
+async fn firm_consents(conn: &mut Conn, firm_id: FirmId, now: DateTime<Utc>) -> AppResult<Vec<Consent>> {
     Ok(consents::for_firm(conn, firm_id, now).await?.into_iter().map(|r| r.consent).collect())
 }
 
@@ -71,7 +72,7 @@ async fn firm_consents(conn: &mut Conn, firm_id: Uuid, now: DateTime<Utc>) -> Ap
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn announce_coverage_change(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     before: &[Consent],
     after: &[Consent],
     reason: MatchReason,
@@ -127,7 +128,7 @@ pub async fn announce_coverage_change(
 pub async fn grant_as(
     conn: &mut Conn,
     caller: &Principal,
-    firm_id: Uuid,
+    firm_id: FirmId,
     mut draft: ConsentDraft,
     now: DateTime<Utc>,
 ) -> AppResult<ConsentRecord> {
@@ -154,7 +155,7 @@ pub async fn grant_as(
 pub async fn list_as(
     conn: &mut Conn,
     caller: &Principal,
-    firm_id: Uuid,
+    firm_id: FirmId,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<ConsentRecord>> {
     caller.require_firm(firm_id)?;
@@ -169,7 +170,7 @@ pub async fn list_as(
 pub async fn revoke_as(
     conn: &mut Conn,
     caller: &Principal,
-    firm_id: Uuid,
+    firm_id: FirmId,
     consent_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
@@ -183,7 +184,7 @@ pub async fn revoke_as(
 pub async fn grantable_banks(
     conn: &mut Conn,
     caller: &Principal,
-    firm_id: Uuid,
+    firm_id: FirmId,
 ) -> AppResult<Vec<crate::domain::bank::Bank>> {
     caller.require_firm(firm_id)?;
     banks::list(conn, None, 500).await

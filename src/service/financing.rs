@@ -12,6 +12,7 @@ use crate::db::Db;
 use crate::domain::access::Principal;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::events::EventKind;
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult};
 use crate::service::events::{self, NewEvent};
 use crate::service::matches::{FirmMatch, firm_matches};
@@ -46,7 +47,8 @@ pub struct FinancingTotals {
 /// Everything about one firm's road to credit, in one answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FinancingStatus {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub as_of: DateTime<Utc>,
     /// The firm's lead bank (主办行), if the office designated one.
     pub lead_bank: Option<BankRef>,
@@ -71,7 +73,7 @@ pub struct FinancingStatus {
 pub async fn status(
     conn: &mut Conn,
     caller: &Principal,
-    firm_id: Uuid,
+    firm_id: FirmId,
     now: DateTime<Utc>,
 ) -> AppResult<FinancingStatus> {
     caller.require_firm(firm_id)?;
@@ -148,7 +150,8 @@ pub async fn status(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FinancingFlags {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub lead_bank_id: Option<Uuid>,
     pub tutoring_whitelist: bool,
 }
@@ -157,7 +160,7 @@ pub struct FinancingFlags {
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn set_lead_bank(
     db: &Db,
-    firm_id: Uuid,
+    firm_id: FirmId,
     bank_id: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> AppResult<FinancingFlags> {
@@ -181,7 +184,12 @@ pub async fn set_lead_bank(
 
 /// Puts the firm on, or takes it off, the financial-tutoring whitelist.
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id, whitelisted))]
-pub async fn set_tutoring(db: &Db, firm_id: Uuid, whitelisted: bool, now: DateTime<Utc>) -> AppResult<FinancingFlags> {
+pub async fn set_tutoring(
+    db: &Db,
+    firm_id: FirmId,
+    whitelisted: bool,
+    now: DateTime<Utc>,
+) -> AppResult<FinancingFlags> {
     let mut tx = db.begin().await?;
     let (lead_bank_id, current) = firm_finance::flags(&mut tx, firm_id).await?.ok_or(AppError::not_found("firm"))?;
     let flags = if current == whitelisted {
@@ -198,7 +206,7 @@ pub async fn set_tutoring(db: &Db, firm_id: Uuid, whitelisted: bool, now: DateTi
 async fn flags_changed(
     db: &Db,
     tx: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     field: &'static str,
     now: DateTime<Utc>,
 ) -> AppResult<FinancingFlags> {

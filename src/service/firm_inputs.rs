@@ -19,6 +19,7 @@ use crate::domain::firm_inputs::{
     FirmRecords, InputSource, MarketValueEstimate, MarketValueEstimateInput, ReadinessInputsPatch, ShareCapitalEntry,
     ShareCapitalInput, TierInputs, TierInputsInput, TierRecognition, TierRecognitionInput, ValidPatch,
 };
+use crate::domain::ids::FirmId;
 use crate::domain::readiness::{AttestationKey, RuleBook};
 use crate::domain::tier_check::TierBook;
 use crate::domain::validate::FieldError;
@@ -38,7 +39,7 @@ pub fn attestation_keys(book: &RuleBook, tiers: &TierBook) -> BTreeMap<String, A
     keys
 }
 
-async fn require_firm_exists(conn: &mut Conn, firm_id: Uuid) -> AppResult<()> {
+async fn require_firm_exists(conn: &mut Conn, firm_id: FirmId) -> AppResult<()> {
     if firms::get(conn, firm_id).await?.is_none() {
         return Err(AppError::not_found("firm"));
     }
@@ -46,7 +47,7 @@ async fn require_firm_exists(conn: &mut Conn, firm_id: Uuid) -> AppResult<()> {
 }
 
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
-pub async fn records(conn: &mut Conn, firm_id: Uuid) -> AppResult<FirmRecords> {
+pub async fn records(conn: &mut Conn, firm_id: FirmId) -> AppResult<FirmRecords> {
     require_firm_exists(conn, firm_id).await?;
     store::load(conn, firm_id).await
 }
@@ -56,13 +57,13 @@ pub async fn records(conn: &mut Conn, firm_id: Uuid) -> AppResult<FirmRecords> {
 pub async fn patch(
     conn: &mut Conn,
     dialect: Dialect,
-    firm_id: Uuid,
+    firm_id: FirmId,
     patch: &ValidPatch,
     source: InputSource,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     require_firm_exists(conn, firm_id).await?;
-    fn of_firm<T>(firm_id: Uuid, entries: &[T]) -> Vec<(Uuid, &T)> {
+    fn of_firm<T>(firm_id: FirmId, entries: &[T]) -> Vec<(FirmId, &T)> {
         entries.iter().map(|e| (firm_id, e)).collect()
     }
     if let Some(entries) = &patch.share_capital {
@@ -90,7 +91,7 @@ pub async fn attest(
     conn: &mut Conn,
     dialect: Dialect,
     keys: &BTreeMap<String, AttestationKey>,
-    firm_id: Uuid,
+    firm_id: FirmId,
     input: &AttestationInput,
     caller: &Principal,
     now: DateTime<Utc>,
@@ -128,7 +129,7 @@ pub async fn attest(
 pub async fn put_tier_inputs(
     conn: &mut Conn,
     dialect: Dialect,
-    firm_id: Uuid,
+    firm_id: FirmId,
     inputs: &TierInputs,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -492,14 +493,14 @@ pub async fn write_imported(
         return Ok(0);
     }
     let codes: Vec<&str> = batches.iter().map(|(c, _)| *c).collect();
-    let ids: HashMap<String, Uuid> = store::ids_by_code(conn, dialect, &codes).await?;
+    let ids: HashMap<String, FirmId> = store::ids_by_code(conn, dialect, &codes).await?;
     let mut share_capital = Vec::new();
     let mut estimates = Vec::new();
     let mut financings = Vec::new();
     let mut recognitions = Vec::new();
     let mut attestations = Vec::new();
     let mut tier_inputs = Vec::new();
-    let stamped: Vec<(Uuid, AttestationStatement)> = batches
+    let stamped: Vec<(FirmId, AttestationStatement)> = batches
         .iter()
         .filter_map(|(code, b)| ids.get(*code).map(|id| (*id, b)))
         .flat_map(|(id, b)| {

@@ -8,6 +8,7 @@ use crate::db::Dialect;
 use crate::domain::access::{ActsFor, Principal, Role};
 use crate::domain::events::EventKind;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmFields, FirmInput};
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult};
 use crate::service::events::{self, NewEvent};
 pub use crate::store::firms::FirmFilter;
@@ -76,7 +77,12 @@ pub async fn update(
 }
 
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
-pub async fn put_financials(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, now: DateTime<Utc>) -> AppResult<bool> {
+pub async fn put_financials(
+    conn: &mut Conn,
+    firm_id: FirmId,
+    fy: &FinancialYear,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
     if firms::get(conn, firm_id).await?.is_none() {
         return Err(AppError::not_found("firm"));
     }
@@ -95,7 +101,7 @@ pub async fn patch_as(
     conn: &mut Conn,
     dialect: Dialect,
     caller: &Principal,
-    id: Uuid,
+    id: FirmId,
     input: &FirmInput,
     now: DateTime<Utc>,
 ) -> AppResult<Firm> {
@@ -127,7 +133,7 @@ pub async fn put_financials_as(
     conn: &mut Conn,
     dialect: Dialect,
     caller: &Principal,
-    id: Uuid,
+    id: FirmId,
     year: i64,
     input: &FinancialsInput,
     now: DateTime<Utc>,
@@ -142,7 +148,7 @@ pub async fn put_financials_as(
 
 /// A firm as the caller may see it, with its financials oldest first.
 #[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
-pub async fn get_as(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<(Firm, Vec<FinancialYear>)> {
+pub async fn get_as(conn: &mut Conn, caller: &Principal, id: FirmId) -> AppResult<(Firm, Vec<FinancialYear>)> {
     caller.require_firm(id)?;
     let firm = firms::get(conn, id).await?.ok_or(AppError::not_found("firm"))?;
     let years = financials::list(conn, id).await?;
@@ -161,7 +167,7 @@ pub async fn list_as(
     match caller.acts_for {
         ActsFor::Admin => firms::list(conn, filter, after, limit).await,
         ActsFor::Enterprise(own) => {
-            let firm = if after.is_none_or(|a| own > a) { firms::get(conn, own).await? } else { None };
+            let firm = if after.is_none_or(|a| own.uuid() > a) { firms::get(conn, own).await? } else { None };
             Ok(firm.into_iter().collect())
         }
         _ => Err(AppError::Forbidden(format!("a {} key cannot list firms", caller.role()))),
@@ -170,13 +176,13 @@ pub async fn list_as(
 
 /// One firm, if it exists.
 #[tracing::instrument(skip_all, fields(id = %id))]
-pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Firm> {
+pub async fn get(conn: &mut Conn, id: FirmId) -> AppResult<Firm> {
     firms::get(conn, id).await?.ok_or(AppError::not_found("firm"))
 }
 
 /// A firm's yearly financials, oldest first (404 for a firm that does not exist).
 #[tracing::instrument(skip_all, fields(id = %id))]
-pub async fn financials(conn: &mut Conn, id: Uuid) -> AppResult<Vec<FinancialYear>> {
+pub async fn financials(conn: &mut Conn, id: FirmId) -> AppResult<Vec<FinancialYear>> {
     if firms::get(conn, id).await?.is_none() {
         return Err(AppError::not_found("firm"));
     }

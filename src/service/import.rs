@@ -16,12 +16,12 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::db::{Db, Dialect, Tx};
 use crate::domain::credit_code::CreditCode;
 use crate::domain::events::EventKind;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmFields, FirmInput};
+use crate::domain::ids::FirmId;
 use crate::domain::readiness::AttestationKey;
 use crate::domain::validate::FieldError;
 use crate::error::{AppError, AppResult};
@@ -335,20 +335,20 @@ async fn write_groups(
         .into_iter()
         .map(|f| (f.credit_code.clone(), f))
         .collect();
-    let existing_ids: Vec<Uuid> = existing.values().map(|f| f.id).collect();
-    let existing_years: HashMap<(Uuid, i32), FinancialYear> = financials::of_firms(tx, dialect, &existing_ids)
+    let existing_ids: Vec<FirmId> = existing.values().map(|f| f.id).collect();
+    let existing_years: HashMap<(FirmId, i32), FinancialYear> = financials::of_firms(tx, dialect, &existing_ids)
         .await?
         .into_iter()
         .map(|(id, fy)| ((id, fy.fiscal_year), fy))
         .collect();
 
-    let mut new_firms: Vec<(Uuid, &FirmFields)> = Vec::new();
-    let mut year_writes: Vec<(Uuid, &FinancialYear)> = Vec::new();
+    let mut new_firms: Vec<(FirmId, &FirmFields)> = Vec::new();
+    let mut year_writes: Vec<(FirmId, &FinancialYear)> = Vec::new();
     let mut new_events: Vec<NewEvent> = Vec::new();
     for g in groups {
         match existing.get(&g.fields.credit_code) {
             None => {
-                let id = Uuid::now_v7();
+                let id = FirmId::new();
                 new_firms.push((id, &g.fields));
                 year_writes.extend(g.years.values().map(|y| (id, y)));
                 report.created += 1;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::db::Db;
 use crate::domain::events::EventKind;
 use crate::domain::firm::{NeeqLayer, Venue};
+use crate::domain::ids::FirmId;
 use crate::domain::listing_stage::{self, ListingEvent, ListingStage, Progress, RegionalLayer, StageError};
 use crate::domain::readiness::input::ReadinessInput;
 use crate::domain::readiness::rules::RuleSet;
@@ -105,7 +106,7 @@ pub async fn attestation_catalogue(conn: &mut Conn) -> AppResult<BTreeMap<String
 /// What the registry knows of a firm for the evaluators, as it stood on `as_of`: the record,
 /// financials, the dated inputs in force then, and the listing milestones reached by then.
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
-pub async fn readiness_input(conn: &mut Conn, firm_id: Uuid, as_of: NaiveDate) -> AppResult<ReadinessInput> {
+pub async fn readiness_input(conn: &mut Conn, firm_id: FirmId, as_of: NaiveDate) -> AppResult<ReadinessInput> {
     let firm = firms::get(conn, firm_id).await?.ok_or(AppError::not_found("firm"))?;
     let years = financials::list(conn, firm_id).await?;
     let records = firm_inputs::load(conn, firm_id).await?;
@@ -126,7 +127,8 @@ pub async fn readiness_input(conn: &mut Conn, firm_id: Uuid, as_of: NaiveDate) -
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadinessReport {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub as_of: NaiveDate,
     /// One entry per venue and scope whose rules are in force on `as_of` (NEEQ has two scopes:
     /// listing, and entry to the innovation layer).
@@ -137,7 +139,7 @@ pub struct ReadinessReport {
 pub async fn readiness(
     book: &RuleBook,
     input: &ReadinessInput,
-    firm_id: Uuid,
+    firm_id: FirmId,
     venue: Option<Venue>,
 ) -> AppResult<ReadinessReport> {
     let venues = match venue {
@@ -153,7 +155,8 @@ pub async fn readiness(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TierCheckReport {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub as_of: NaiveDate,
     /// `in_force`: the scheme in force on `as_of` was applied. `superseded`: no scheme loaded for
     /// that date (e.g. the 2026-04-01 revision has not been entered as data yet), so the latest
@@ -163,7 +166,7 @@ pub struct TierCheckReport {
     pub check: TierCheck,
 }
 
-pub fn tier_check(tiers: &TierBook, input: &ReadinessInput, firm_id: Uuid) -> AppResult<TierCheckReport> {
+pub fn tier_check(tiers: &TierBook, input: &ReadinessInput, firm_id: FirmId) -> AppResult<TierCheckReport> {
     if let Ok(check) = tiers.check(input) {
         return Ok(TierCheckReport {
             firm_id,
@@ -289,7 +292,7 @@ fn stage_error(err: StageError) -> AppError {
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn record_event(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     event: &ListingEvent,
     actor: Uuid,
     now: DateTime<Utc>,
@@ -347,7 +350,7 @@ pub async fn record_event(
 
 /// Progress on every venue, as of `today`.
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
-pub async fn progress_all(conn: &mut Conn, firm_id: Uuid, today: NaiveDate) -> AppResult<Vec<Progress>> {
+pub async fn progress_all(conn: &mut Conn, firm_id: FirmId, today: NaiveDate) -> AppResult<Vec<Progress>> {
     if firms::get(conn, firm_id).await?.is_none() {
         return Err(AppError::not_found("firm"));
     }
@@ -361,7 +364,7 @@ pub async fn readiness_as(
     conn: &mut Conn,
     rules: &RulesCache,
     caller: &crate::domain::access::Principal,
-    firm_id: Uuid,
+    firm_id: FirmId,
     venue: Option<Venue>,
     as_of: NaiveDate,
 ) -> AppResult<ReadinessReport> {
@@ -376,7 +379,7 @@ pub async fn readiness_as(
 pub async fn progress_as(
     conn: &mut Conn,
     caller: &crate::domain::access::Principal,
-    firm_id: Uuid,
+    firm_id: FirmId,
     today: NaiveDate,
 ) -> AppResult<Vec<Progress>> {
     caller.require_firm(firm_id)?;

@@ -16,6 +16,7 @@
 //! is convenient but can miss a row committed late by a long transaction; prefer the token.
 
 use crate::csv_out::CsvWriter;
+use crate::domain::ids::FirmId;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -79,7 +80,8 @@ pub struct MatchedFirm {
 /// One match (`firm_id`, `product_id`) as a bank (or the office) sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MatchItem {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub product_id: Uuid,
     pub product_name: String,
     pub bank_id: Uuid,
@@ -159,7 +161,7 @@ fn encode_cursor(high_water: i64, last: &MatchRow) -> String {
     let mut bytes = Vec::with_capacity(48);
     bytes.extend_from_slice(&high_water.to_be_bytes());
     bytes.extend_from_slice(&last.seq.to_be_bytes());
-    bytes.extend_from_slice(last.firm.id.as_bytes());
+    bytes.extend_from_slice(last.firm.id.uuid().as_bytes());
     bytes.extend_from_slice(last.product_id.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -411,7 +413,7 @@ pub async fn pull_csv(
     loop {
         let (rows, hw) = match_reads::pull(conn, reader, &mode, &filter, high_water, after, 1000, now).await?;
         high_water = Some(hw);
-        let last = rows.last().map(|r| (r.seq, r.firm.id, r.product_id));
+        let last = rows.last().map(|r| (r.seq, r.firm.id.uuid(), r.product_id));
         let n = rows.len();
         for i in items(conn, rows, today).await? {
             w.row(csv_record(&i)).map_err(csv_err)?;
@@ -431,7 +433,7 @@ pub async fn pull_csv(
 pub async fn one(
     conn: &mut Conn,
     caller: &Principal,
-    firm_id: Uuid,
+    firm_id: FirmId,
     product_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<MatchItem> {
@@ -480,7 +482,8 @@ pub struct NearMiss {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FirmMatches {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub evaluated_on: NaiveDate,
     /// Products the firm qualifies for, best score first.
     pub matches: Vec<FirmMatch>,
@@ -494,7 +497,7 @@ pub struct FirmMatches {
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn firm_matches(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     bank: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> AppResult<FirmMatches> {
@@ -551,7 +554,7 @@ pub async fn firm_matches(
 pub async fn firm_matches_for(
     conn: &mut Conn,
     caller: &Principal,
-    firm_id: Uuid,
+    firm_id: FirmId,
     now: DateTime<Utc>,
 ) -> AppResult<FirmMatches> {
     let bank = match caller.acts_for {

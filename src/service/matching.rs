@@ -44,6 +44,7 @@ use crate::clock::Clock;
 use crate::db::{Db, Dialect};
 use crate::domain::consent::Consent;
 use crate::domain::events::MatchReason;
+use crate::domain::ids::FirmId;
 use crate::domain::matching::{
     CompiledProduct, FirmFacts, MatchProduct, RuleKind, RuleSet, evaluate, explain, recheck_on,
 };
@@ -198,10 +199,10 @@ fn window_edge(c: &Compiled, today: NaiveDate) -> Option<NaiveDate> {
 fn decide(
     facts: &[FirmFacts],
     products: &[&Compiled],
-    existing: &HashMap<(Uuid, Uuid), Existing>,
+    existing: &HashMap<(FirmId, Uuid), Existing>,
     whole_catalogue: bool,
     counts: &mut Counts,
-) -> (Vec<MatchWrite>, Vec<(Uuid, Option<NaiveDate>)>) {
+) -> (Vec<MatchWrite>, Vec<(FirmId, Option<NaiveDate>)>) {
     let mut writes = Vec::new();
     let mut rechecks = Vec::with_capacity(facts.len());
     for f in facts {
@@ -259,10 +260,10 @@ fn decide(
     }
     if whole_catalogue {
         let live: HashSet<Uuid> = products.iter().map(|p| p.id).collect();
-        let firms: HashSet<Uuid> = facts.iter().map(|f| f.firm_id).collect();
+        let firms: HashSet<FirmId> = facts.iter().map(|f| f.firm_id).collect();
         let mut unmet = RuleSet::EMPTY;
         unmet.insert(RuleKind::ProductActive);
-        let mut stale: Vec<(&(Uuid, Uuid), &Existing)> =
+        let mut stale: Vec<(&(FirmId, Uuid), &Existing)> =
             existing.iter().filter(|((f, p), e)| e.active && firms.contains(f) && !live.contains(p)).collect();
         stale.sort_by_key(|(k, _)| **k);
         for ((firm_id, product_id), e) in stale {
@@ -371,10 +372,10 @@ async fn process_firms(conn: &mut Conn, sel: FirmSel, today: NaiveDate, now: Dat
 /// Re-evaluates one firm inside the caller's transaction (single-firm API changes call this
 /// after their change and before committing). The firm's queue row is taken first, so no worker
 /// evaluates the firm concurrently, and removed at the end: the work it stood for is done.
-pub async fn refresh_firm(conn: &mut Conn, dialect: Dialect, firm_id: Uuid, now: DateTime<Utc>) -> AppResult<Counts> {
-    store::enqueue(conn, Subject::Firm, firm_id, now).await?;
+pub async fn refresh_firm(conn: &mut Conn, dialect: Dialect, firm_id: FirmId, now: DateTime<Utc>) -> AppResult<Counts> {
+    store::enqueue(conn, Subject::Firm, firm_id.uuid(), now).await?;
     store::lock_shared(conn, dialect).await?;
-    let counts = process_firms(conn, FirmSel::Ids(vec![firm_id]), now.date_naive(), now).await?;
+    let counts = process_firms(conn, FirmSel::Ids(vec![firm_id.uuid()]), now.date_naive(), now).await?;
     store::dequeue_firm(conn, firm_id).await?;
     Ok(counts)
 }
@@ -419,7 +420,8 @@ pub async fn run_product_step(db: &Db, now: DateTime<Utc>) -> AppResult<Option<C
         let existing = store::load_existing(&mut tx, &sel, Some(product.id)).await?;
         let (writes, rechecks) = decide(&facts, &[&compiled[0]], &existing, false, &mut counts);
         write_matches(&mut tx, &writes, now).await?;
-        let due: Vec<(Uuid, NaiveDate)> = rechecks.into_iter().filter_map(|(id, d)| d.map(|d| (id, d))).collect();
+        let due: Vec<(Uuid, NaiveDate)> =
+            rechecks.into_iter().filter_map(|(id, d)| d.map(|d| (id.uuid(), d))).collect();
         store::upsert_rechecks(&mut tx, Subject::Firm, &due, true).await?;
     }
     if ids.len() < PRODUCT_STEP as usize {
@@ -600,7 +602,7 @@ async fn process_consent_expiries(db: &Db, now: DateTime<Utc>) -> AppResult<usiz
     let mut tx = db.begin().await?;
     let from = store::lock_state(&mut tx, db.dialect(), CONSENT_WATERMARK).await?.unwrap_or_default();
     let lapsed = consents::expired_between(&mut tx, &from, now).await?;
-    let mut firms: Vec<Uuid> = lapsed.iter().map(|(firm_id, _, _)| *firm_id).collect();
+    let mut firms: Vec<FirmId> = lapsed.iter().map(|(firm_id, _, _)| *firm_id).collect();
     firms.sort();
     firms.dedup();
     for firm_id in firms {
@@ -773,7 +775,7 @@ mod tests {
 
     fn facts(revenue: &str) -> FirmFacts {
         let firm = MatchFirm {
-            id: Uuid::from_u128(1),
+            id: FirmId::from_uuid(Uuid::from_u128(1)),
             city: City::Jinan,
             industry_code: "C3562".into(),
             tier: Some(Tier::LittleGiant),
@@ -794,7 +796,7 @@ mod tests {
     #[test]
     fn decisions() {
         let p = [compile(&product("10000000", true))];
-        let key = (Uuid::from_u128(1), Uuid::from_u128(7));
+        let key = (FirmId::from_uuid(Uuid::from_u128(1)), Uuid::from_u128(7));
         let eligible = facts("20000000");
         let fp = explain(&eligible, &p[0].cp).fingerprint() as i64;
         let active = |fingerprint| Existing { active: true, score: 80, fingerprint, version: 3 };
@@ -824,7 +826,7 @@ mod tests {
 
     #[test]
     fn withdrawn_products_drop_their_matches_in_a_whole_catalogue_pass() {
-        let key = (Uuid::from_u128(1), Uuid::from_u128(7));
+        let key = (FirmId::from_uuid(Uuid::from_u128(1)), Uuid::from_u128(7));
         let existing: HashMap<_, _> = [(key, Existing { active: true, score: 80, fingerprint: 1, version: 2 })].into();
         let mut counts = Counts::default();
         let (writes, _) = decide(&[facts("20000000")], &[], &existing, true, &mut counts);

@@ -10,6 +10,7 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 use uuid::Uuid;
 
+use crate::domain::ids::Id;
 use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -133,10 +134,10 @@ pub fn limit(requested: Option<u32>) -> AppResult<u32> {
 }
 
 /// Fetches `limit + 1` rows to learn whether another page exists, without a count query.
-pub fn page<T>(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> Uuid) -> Page<T> {
+pub fn page<T, I: Id>(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> I) -> Page<T> {
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|r| encode_cursor(id_of(r))) } else { None };
+    let next_cursor = if more { rows.last().map(|r| encode_cursor(id_of(r).uuid())) } else { None };
     Page { items: rows, next_cursor }
 }
 

@@ -1,6 +1,7 @@
 //! Browsing the listing reserve pool (the office): pages and the CSV export.
 
 use crate::csv_out::CsvWriter;
+use crate::domain::ids::FirmId;
 use uuid::Uuid;
 
 use crate::domain::access::Principal;
@@ -48,7 +49,7 @@ pub async fn admit(
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
 pub async fn remove(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     reason: &str,
     actor: &Principal,
     now: DateTime<Utc>,
@@ -64,7 +65,7 @@ pub async fn remove(
 pub async fn entry(
     conn: &mut Conn,
     caller: &Principal,
-    firm_id: Uuid,
+    firm_id: FirmId,
 ) -> AppResult<(PoolEntry, Vec<PoolHistoryEntry>)> {
     caller.require_admin()?;
     let entry = pool::get(conn, firm_id).await?.ok_or(AppError::not_found("reserve pool entry"))?;
@@ -115,7 +116,7 @@ pub async fn csv(
             .map_err(csv_err)?;
         }
         match rows.last() {
-            Some(last) if rows.len() == 1000 => after = Some(last.firm_id),
+            Some(last) if rows.len() == 1000 => after = Some(last.firm_id.uuid()),
             _ => break,
         }
     }

@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::domain::access::{ActsFor, Principal, Role};
 use crate::domain::events::EventKind;
+use crate::domain::ids::FirmId;
 use crate::domain::roadshow::{
     InvestorVisibility, Presenter, Recommendation, Registration, RegistrationFields, RegistrationInput,
     RegistrationStatus, Roadshow, RoadshowFields, RoadshowInput, RoadshowStatus, email_key, moved_slot, rank,
@@ -43,7 +44,7 @@ use mail::{enqueue_registration_mail, mail_presenter, mail_registration};
 async fn record_event(
     conn: &mut Conn,
     kind: EventKind,
-    firm_id: Option<Uuid>,
+    firm_id: Option<FirmId>,
     fact: String,
     data: serde_json::Value,
     now: DateTime<Utc>,
@@ -498,7 +499,7 @@ pub async fn set_presenter(
     conn: &mut Conn,
     lh: &Letterhead,
     roadshow_id: Uuid,
-    firm_id: Uuid,
+    firm_id: FirmId,
     slot: (DateTime<Utc>, DateTime<Utc>),
     now: DateTime<Utc>,
 ) -> AppResult<(Presenter, bool)> {

@@ -43,6 +43,7 @@ use super::events::{self, NewEvent};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::domain::events::EventKind;
+use crate::domain::ids::FirmId;
 use crate::error::{AppResult, Context as _};
 use crate::runtime::WorkerContext;
 use crate::store::webhooks::{self as store, AttemptRecord, Claimed, RESPONSE_EXCERPT_BYTES};
@@ -172,8 +173,9 @@ impl Dispatcher {
             return Ok(false);
         }
         let claimed = store::load_claimed(&mut conn, &ids).await.context("loading the claimed deliveries")?;
-        let firms: Vec<Uuid> = {
-            let set: HashSet<Uuid> = claimed.iter().filter(|c| c.consent_required).filter_map(|c| c.firm_id).collect();
+        let firms: Vec<FirmId> = {
+            let set: HashSet<FirmId> =
+                claimed.iter().filter(|c| c.consent_required).filter_map(|c| c.firm_id).collect();
             set.into_iter().collect()
         };
         let coverage = store::consent_coverage(&mut conn, &firms, now).await.context("reading consent coverage")?;

@@ -13,13 +13,15 @@ use crate::db::row::{Bind, Filter, RowExt};
 use crate::db::types::{day, fen, ts};
 use crate::domain::access::{Principal, Role};
 use crate::domain::application::{ApplicationStatus, Approval, Decline, Disbursal, NewApplication, StatusChange};
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult};
 
 /// An application as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Application {
     pub id: Uuid,
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub firm_name: String,
     pub product_id: Uuid,
     pub product_name: String,
@@ -88,7 +90,7 @@ fn from_row(r: &AnyRow) -> Result<Application, sqlx::Error> {
         .transpose()?;
     Ok(Application {
         id: r.uuid("id")?,
-        firm_id: r.uuid("firm_id")?,
+        firm_id: r.id("firm_id")?,
         firm_name: r.text("firm_name")?,
         product_id: r.uuid("product_id")?,
         product_name: r.text("product_name")?,
@@ -114,7 +116,7 @@ fn money(v: Decimal, field: &'static str) -> AppResult<i64> {
 /// application (submitted, under review or approved) for this product.
 pub async fn insert(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     bank_id: Uuid,
     a: &NewApplication,
     now: DateTime<Utc>,
@@ -273,14 +275,14 @@ pub enum Scope {
         bank_id: Uuid,
         now: DateTime<Utc>,
     },
-    Firm(Uuid),
+    Firm(FirmId),
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct AppFilter {
     pub status: Option<ApplicationStatus>,
     pub product_id: Option<Uuid>,
-    pub firm_id: Option<Uuid>,
+    pub firm_id: Option<FirmId>,
 }
 
 fn scope_clause(f: &mut Filter, scope: Scope) {

@@ -13,6 +13,7 @@ use super::Conn;
 use crate::db::row::RowExt;
 use crate::db::types::ts;
 use crate::domain::consent::{Consent, ConsentPurpose, NewConsent};
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult};
 
 /// A consent with who granted and revoked it and its state at the time of reading.
@@ -70,7 +71,7 @@ pub fn ever_covered_sql(firm_col: &str, bank: &str, now_p: &str) -> String {
 fn from_row(r: &AnyRow, now: DateTime<Utc>) -> Result<ConsentRecord, sqlx::Error> {
     let consent = Consent {
         id: r.uuid("id")?,
-        firm_id: r.uuid("firm_id")?,
+        firm_id: r.id("firm_id")?,
         bank_id: r.opt_uuid("bank_id")?,
         purpose: r.vocab("purpose")?,
         granted_at: r.ts("granted_at")?,
@@ -92,7 +93,7 @@ const COLUMNS: &str =
 
 pub async fn insert(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     c: &NewConsent,
     by_key: Option<Uuid>,
     now: DateTime<Utc>,
@@ -114,7 +115,7 @@ pub async fn insert(
     get(conn, firm_id, id, now).await?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("consent {id} not found")))
 }
 
-pub async fn get(conn: &mut Conn, firm_id: Uuid, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<ConsentRecord>> {
+pub async fn get(conn: &mut Conn, firm_id: FirmId, id: Uuid, now: DateTime<Utc>) -> AppResult<Option<ConsentRecord>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM consents WHERE id = $1 AND firm_id = $2"))
         .bind(id.to_string())
         .bind(firm_id.to_string())
@@ -124,7 +125,7 @@ pub async fn get(conn: &mut Conn, firm_id: Uuid, id: Uuid, now: DateTime<Utc>) -
 }
 
 /// A firm's consents, oldest first.
-pub async fn for_firm(conn: &mut Conn, firm_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<ConsentRecord>> {
+pub async fn for_firm(conn: &mut Conn, firm_id: FirmId, now: DateTime<Utc>) -> AppResult<Vec<ConsentRecord>> {
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM consents WHERE firm_id = $1 ORDER BY id"))
         .bind(firm_id.to_string())
         .fetch_all(&mut *conn)
@@ -133,7 +134,7 @@ pub async fn for_firm(conn: &mut Conn, firm_id: Uuid, now: DateTime<Utc>) -> App
 }
 
 /// Revokes; `false` when it was already revoked (nothing changes then).
-pub async fn revoke(conn: &mut Conn, firm_id: Uuid, id: Uuid, by_key: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+pub async fn revoke(conn: &mut Conn, firm_id: FirmId, id: Uuid, by_key: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
     let done = sqlx::query(
         "UPDATE consents SET revoked_at = $3, revoked_by_key = $4 WHERE id = $1 AND firm_id = $2 AND revoked_at IS NULL",
     )
@@ -147,7 +148,7 @@ pub async fn revoke(conn: &mut Conn, firm_id: Uuid, id: Uuid, by_key: Uuid, now:
 }
 
 /// Whether a consent in force covers `bank_id` for this firm at `now`.
-pub async fn covers(conn: &mut Conn, firm_id: Uuid, bank_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+pub async fn covers(conn: &mut Conn, firm_id: FirmId, bank_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
     let sql = format!("SELECT 1 AS x FROM firms f WHERE f.id = $1 AND {}", covered_sql("f.id", "$2", "$3"));
     let row = sqlx::query(&sql)
         .bind(firm_id.to_string())
@@ -162,9 +163,9 @@ pub async fn covers(conn: &mut Conn, firm_id: Uuid, bank_id: Uuid, now: DateTime
 pub async fn covered_firms(
     conn: &mut Conn,
     bank_id: Uuid,
-    firm_ids: &[Uuid],
+    firm_ids: &[FirmId],
     now: DateTime<Utc>,
-) -> AppResult<std::collections::HashSet<Uuid>> {
+) -> AppResult<std::collections::HashSet<FirmId>> {
     let mut out = std::collections::HashSet::new();
     let mut ids = firm_ids.to_vec();
     ids.sort();
@@ -181,7 +182,7 @@ pub async fn covered_firms(
             q = q.bind(id.to_string());
         }
         for r in q.fetch_all(&mut *conn).await? {
-            out.insert(r.uuid("firm_id")?);
+            out.insert(r.id("firm_id")?);
         }
     }
     Ok(out)
@@ -192,7 +193,7 @@ pub async fn expired_between(
     conn: &mut Conn,
     from: &str,
     to: DateTime<Utc>,
-) -> AppResult<Vec<(Uuid, Option<Uuid>, DateTime<Utc>)>> {
+) -> AppResult<Vec<(FirmId, Option<Uuid>, DateTime<Utc>)>> {
     let rows = sqlx::query(
         "SELECT firm_id, bank_id, expires_at FROM consents WHERE expires_at > $1 AND expires_at <= $2 \
          AND (revoked_at IS NULL OR revoked_at > expires_at) ORDER BY expires_at, id",
@@ -202,7 +203,7 @@ pub async fn expired_between(
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.uuid("firm_id")?, r.opt_uuid("bank_id")?, r.ts("expires_at")?)))
+        .map(|r| Ok((r.id("firm_id")?, r.opt_uuid("bank_id")?, r.ts("expires_at")?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Into::into)
 }

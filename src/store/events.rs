@@ -15,6 +15,7 @@ use crate::db::Dialect;
 use crate::db::row::{RowExt, list_placeholders};
 use crate::db::types::ts;
 use crate::domain::events::EventKind;
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult};
 
 /// Namespace for deterministic event ids (UUIDv5 of the business fact).
@@ -29,7 +30,7 @@ const INSERT_CHUNK: usize = 10_000;
 struct EventRow {
     id: Uuid,
     event_type: &'static str,
-    firm_id: Option<Uuid>,
+    firm_id: Option<FirmId>,
     bank_id: Option<Uuid>,
     firm_seq: Option<i64>,
     payload: String,
@@ -50,7 +51,7 @@ pub enum Numbering {
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub kind: EventKind,
-    pub firm_id: Option<Uuid>,
+    pub firm_id: Option<FirmId>,
     pub bank_id: Option<Uuid>,
     /// What makes the fact unique, e.g. `match:<firm>:<product>:v<n>`: the same fact always yields
     /// the same event id, so it is recorded once. `None`: the fact is "the firm's change number n".
@@ -61,14 +62,14 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// The firm's next change, named by its sequence number.
-    pub fn firm_change(kind: EventKind, firm_id: Uuid, data: serde_json::Value) -> Self {
+    pub fn firm_change(kind: EventKind, firm_id: FirmId, data: serde_json::Value) -> Self {
         NewEvent { kind, firm_id: Some(firm_id), bank_id: None, fact_key: None, numbering: Numbering::Next, data }
     }
 
     /// A fact named by its key; numbered in the firm's sequence when it is about a firm.
     pub fn fact(
         kind: EventKind,
-        firm_id: Option<Uuid>,
+        firm_id: Option<FirmId>,
         bank_id: Option<Uuid>,
         key: String,
         data: serde_json::Value,
@@ -83,7 +84,7 @@ pub struct Event {
     pub id: Uuid,
     #[serde(serialize_with = "kind_text")]
     pub kind: EventKind,
-    pub firm_id: Option<Uuid>,
+    pub firm_id: Option<FirmId>,
     pub bank_id: Option<Uuid>,
     pub firm_seq: Option<i64>,
     pub occurred_at: DateTime<Utc>,
@@ -103,7 +104,7 @@ pub fn from_row(r: &AnyRow) -> Result<Event, sqlx::Error> {
     Ok(Event {
         id: r.uuid("id")?,
         kind: kind.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        firm_id: r.opt_uuid("firm_id")?,
+        firm_id: r.opt_id("firm_id")?,
         bank_id: r.opt_uuid("bank_id")?,
         firm_seq: r.opt_int("firm_seq")?,
         occurred_at: r.ts("occurred_at")?,
@@ -214,7 +215,7 @@ async fn existing(conn: &mut Conn, ids: &[Uuid]) -> AppResult<std::collections::
 }
 
 /// Events of one firm in sequence order.
-pub async fn for_firm(conn: &mut Conn, firm_id: Uuid) -> AppResult<Vec<Event>> {
+pub async fn for_firm(conn: &mut Conn, firm_id: FirmId) -> AppResult<Vec<Event>> {
     let rows = sqlx::query("SELECT * FROM events WHERE firm_id = $1 ORDER BY firm_seq")
         .bind(firm_id.to_string())
         .fetch_all(&mut *conn)

@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use uuid::Uuid;
 
 use super::Conn;
 use crate::db::Dialect;
 use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::{day, opt_fen, ts};
 use crate::domain::firm::FinancialYear;
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult};
 
 pub const COLUMNS: &str = "fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, rd_expense, \
@@ -47,7 +47,7 @@ fn money(v: Option<rust_decimal::Decimal>, field: &str) -> AppResult<Option<i64>
 }
 
 /// Writes a fiscal year whole (PUT semantics). Returns whether anything changed.
-pub async fn upsert(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, now: DateTime<Utc>) -> AppResult<bool> {
+pub async fn upsert(conn: &mut Conn, firm_id: FirmId, fy: &FinancialYear, now: DateTime<Utc>) -> AppResult<bool> {
     let existing = get_year(conn, firm_id, fy.fiscal_year).await?;
     if existing.as_ref() == Some(fy) {
         return Ok(false);
@@ -56,7 +56,7 @@ pub async fn upsert(conn: &mut Conn, firm_id: Uuid, fy: &FinancialYear, now: Dat
     Ok(true)
 }
 
-pub async fn get_year(conn: &mut Conn, firm_id: Uuid, year: i32) -> AppResult<Option<FinancialYear>> {
+pub async fn get_year(conn: &mut Conn, firm_id: FirmId, year: i32) -> AppResult<Option<FinancialYear>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM financials WHERE firm_id = $1 AND fiscal_year = $2"))
         .bind(firm_id.to_string())
         .bind(i64::from(year))
@@ -66,7 +66,7 @@ pub async fn get_year(conn: &mut Conn, firm_id: Uuid, year: i32) -> AppResult<Op
 }
 
 /// All years of a firm, oldest first.
-pub async fn list(conn: &mut Conn, firm_id: Uuid) -> AppResult<Vec<FinancialYear>> {
+pub async fn list(conn: &mut Conn, firm_id: FirmId) -> AppResult<Vec<FinancialYear>> {
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM financials WHERE firm_id = $1 ORDER BY fiscal_year"))
         .bind(firm_id.to_string())
         .fetch_all(&mut *conn)
@@ -76,7 +76,7 @@ pub async fn list(conn: &mut Conn, firm_id: Uuid) -> AppResult<Vec<FinancialYear
 
 /// Every stored year of the firms `ids`, each with its firm, read in batches as large as the
 /// dialect's parameter limit allows.
-pub async fn of_firms(conn: &mut Conn, dialect: Dialect, ids: &[Uuid]) -> AppResult<Vec<(Uuid, FinancialYear)>> {
+pub async fn of_firms(conn: &mut Conn, dialect: Dialect, ids: &[FirmId]) -> AppResult<Vec<(FirmId, FinancialYear)>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(dialect.batch_rows(1)) {
         let sql = format!(
@@ -88,7 +88,7 @@ pub async fn of_firms(conn: &mut Conn, dialect: Dialect, ids: &[Uuid]) -> AppRes
             q = q.bind(id.to_string());
         }
         for row in q.fetch_all(&mut *conn).await? {
-            out.push((row.uuid("firm_id")?, from_row(&row)?));
+            out.push((row.id("firm_id")?, from_row(&row)?));
         }
     }
     Ok(out)
@@ -99,7 +99,7 @@ pub async fn of_firms(conn: &mut Conn, dialect: Dialect, ids: &[Uuid]) -> AppRes
 pub async fn upsert_many(
     conn: &mut Conn,
     dialect: Dialect,
-    years: &[(Uuid, &FinancialYear)],
+    years: &[(FirmId, &FinancialYear)],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     for chunk in years.chunks(dialect.batch_rows(YEAR_COLUMNS)) {
@@ -111,7 +111,7 @@ pub async fn upsert_many(
 const YEAR_COLUMNS: usize = 18;
 
 /// One statement writing `years` whole.
-async fn write_years(conn: &mut Conn, years: &[(Uuid, &FinancialYear)], now: DateTime<Utc>) -> AppResult<()> {
+async fn write_years(conn: &mut Conn, years: &[(FirmId, &FinancialYear)], now: DateTime<Utc>) -> AppResult<()> {
     let sql = format!(
         "INSERT INTO financials (firm_id, fiscal_year, revenue, main_business_revenue, net_profit, net_profit_deducted, \
          rd_expense, operating_cash_flow, total_assets, total_liabilities, net_assets, weighted_roe, invention_patents, \

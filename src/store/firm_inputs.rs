@@ -15,6 +15,7 @@ use crate::domain::firm_inputs::{
     AttestationStatement, EquityFinancingRecord, EquityRound, FirmRecords, MarketValueEstimate, ShareCapitalEntry,
     TierInputs, TierRecognition,
 };
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult};
 
 fn money(field: &str, v: rust_decimal::Decimal) -> AppResult<i64> {
@@ -61,7 +62,7 @@ pub enum Section {
 }
 
 /// Removes a firm's section, before the writer puts the new entries.
-pub async fn clear(conn: &mut Conn, section: Section, firm_id: Uuid) -> AppResult<()> {
+pub async fn clear(conn: &mut Conn, section: Section, firm_id: FirmId) -> AppResult<()> {
     let table = match section {
         Section::ShareCapital => "share_capital_history",
         Section::MarketValueEstimates => "market_value_estimates",
@@ -104,7 +105,7 @@ fn tier_inputs_from_row(r: &AnyRow) -> Result<TierInputs, sqlx::Error> {
 }
 
 /// Everything on record for one firm.
-pub async fn load(conn: &mut Conn, firm_id: Uuid) -> AppResult<FirmRecords> {
+pub async fn load(conn: &mut Conn, firm_id: FirmId) -> AppResult<FirmRecords> {
     let id = firm_id.to_string();
     let mut out = FirmRecords::default();
     let rows = sqlx::query(
@@ -217,7 +218,7 @@ pub async fn ids_by_code(
     conn: &mut Conn,
     dialect: Dialect,
     codes: &[&str],
-) -> AppResult<std::collections::HashMap<String, Uuid>> {
+) -> AppResult<std::collections::HashMap<String, FirmId>> {
     let mut out = std::collections::HashMap::with_capacity(codes.len());
     for chunk in codes.chunks(dialect.batch_rows(1)) {
         let sql =
@@ -227,7 +228,7 @@ pub async fn ids_by_code(
             q = q.bind(c.to_string());
         }
         for r in q.fetch_all(&mut *conn).await? {
-            out.insert(r.text("credit_code")?, r.uuid("id")?);
+            out.insert(r.text("credit_code")?, r.id("id")?);
         }
     }
     Ok(out)
@@ -240,7 +241,7 @@ pub async fn ids_by_code(
 pub async fn upsert_share_capital(
     conn: &mut Conn,
     dialect: Dialect,
-    rows: &[(Uuid, &ShareCapitalEntry)],
+    rows: &[(FirmId, &ShareCapitalEntry)],
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
     let mut binds = Vec::with_capacity(rows.len());
@@ -270,7 +271,7 @@ pub async fn upsert_share_capital(
 pub async fn upsert_estimates(
     conn: &mut Conn,
     dialect: Dialect,
-    rows: &[(Uuid, &MarketValueEstimate)],
+    rows: &[(FirmId, &MarketValueEstimate)],
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
     let mut binds = Vec::with_capacity(rows.len());
@@ -301,7 +302,7 @@ pub async fn upsert_estimates(
 pub async fn replace_financings(
     conn: &mut Conn,
     dialect: Dialect,
-    records: &[(Uuid, &EquityFinancingRecord)],
+    records: &[(FirmId, &EquityFinancingRecord)],
     source: crate::domain::firm_inputs::InputSource,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
@@ -373,7 +374,7 @@ pub async fn replace_financings(
 pub async fn upsert_recognitions(
     conn: &mut Conn,
     dialect: Dialect,
-    rows: &[(Uuid, &TierRecognition)],
+    rows: &[(FirmId, &TierRecognition)],
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
     let binds = rows
@@ -405,7 +406,7 @@ pub async fn upsert_recognitions(
 pub async fn insert_attestations(
     conn: &mut Conn,
     dialect: Dialect,
-    rows: &[(Uuid, &AttestationStatement, Option<Uuid>)],
+    rows: &[(FirmId, &AttestationStatement, Option<Uuid>)],
 ) -> AppResult<usize> {
     let binds = rows
         .iter()
@@ -441,7 +442,7 @@ pub async fn insert_attestations(
 pub async fn upsert_tier_inputs(
     conn: &mut Conn,
     dialect: Dialect,
-    rows: &[(Uuid, &TierInputs)],
+    rows: &[(FirmId, &TierInputs)],
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
     let vocab = |v: Option<&'static str>| Bind::OptText(v.map(str::to_owned));

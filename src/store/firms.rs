@@ -9,6 +9,7 @@ use crate::db::Dialect;
 use crate::db::row::{Bind, Filter, RowExt, like_escape, list_placeholders, values_placeholders};
 use crate::db::types::{day, opt_fen, ts};
 use crate::domain::firm::{City, Firm, FirmFields, NeeqLayer, Tier, Venue};
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult, is_unique_violation};
 
 pub const FIRM_COLUMNS: &str = "f.id, f.credit_code, f.name, f.city, f.district, f.industry_code, f.tier, \
@@ -18,7 +19,7 @@ pub const FIRM_COLUMNS: &str = "f.id, f.credit_code, f.name, f.city, f.district,
 
 pub fn from_row(r: &AnyRow) -> Result<Firm, sqlx::Error> {
     Ok(Firm {
-        id: r.uuid("id")?,
+        id: r.id("id")?,
         credit_code: r.text("credit_code")?,
         name: r.text("name")?,
         city: r.vocab("city")?,
@@ -42,7 +43,7 @@ pub fn from_row(r: &AnyRow) -> Result<Firm, sqlx::Error> {
 }
 
 /// The conflict answer for a credit code that is already registered.
-pub fn duplicate_code(existing: Uuid) -> AppError {
+pub fn duplicate_code(existing: FirmId) -> AppError {
     AppError::Conflict {
         code: "duplicate_credit_code",
         detail: format!("a firm with this credit code is already registered: {existing}"),
@@ -89,7 +90,7 @@ writable_fields! {
 }
 
 pub async fn insert(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<Firm> {
-    let id = Uuid::now_v7();
+    let id = FirmId::new();
     let n = FIELD_COLUMNS.len();
     // `id` is $1, the fields $2.., and the creation time stands for created_at and updated_at.
     let sql = format!(
@@ -112,7 +113,7 @@ pub async fn insert(conn: &mut Conn, fields: &FirmFields, now: DateTime<Utc>) ->
     get(conn, id).await?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserted firm {id} not found")))
 }
 
-pub async fn update(conn: &mut Conn, id: Uuid, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<Firm> {
+pub async fn update(conn: &mut Conn, id: FirmId, fields: &FirmFields, now: DateTime<Utc>) -> AppResult<Firm> {
     if let Some(other) = get_by_credit_code(conn, &fields.credit_code).await?
         && other.id != id
     {
@@ -137,7 +138,7 @@ pub async fn update(conn: &mut Conn, id: Uuid, fields: &FirmFields, now: DateTim
     get(conn, id).await?.ok_or(AppError::not_found("firm"))
 }
 
-pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Option<Firm>> {
+pub async fn get(conn: &mut Conn, id: FirmId) -> AppResult<Option<Firm>> {
     let row = sqlx::query(&format!("SELECT {FIRM_COLUMNS} FROM firms f WHERE f.id = $1"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
@@ -178,7 +179,7 @@ pub async fn get_many_by_credit_code(conn: &mut Conn, dialect: Dialect, codes: &
 pub async fn insert_many(
     conn: &mut Conn,
     dialect: Dialect,
-    firms: &[(Uuid, &FirmFields)],
+    firms: &[(FirmId, &FirmFields)],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     // id, the fields, event_seq, created_at, updated_at.
@@ -242,7 +243,7 @@ pub async fn list(conn: &mut Conn, filter: &FirmFilter, after: Option<Uuid>, lim
 }
 
 /// Takes the firm's next event sequence number; the row update serialises concurrent writers.
-pub async fn next_event_seq(conn: &mut Conn, firm_id: Uuid) -> AppResult<i64> {
+pub async fn next_event_seq(conn: &mut Conn, firm_id: FirmId) -> AppResult<i64> {
     let row = sqlx::query("UPDATE firms SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
         .bind(firm_id.to_string())
         .fetch_optional(&mut *conn)
@@ -256,7 +257,7 @@ pub async fn next_event_seq(conn: &mut Conn, firm_id: Uuid) -> AppResult<i64> {
 /// Sets the firm's NEEQ quotation date and layer (kept in step with its recorded milestones).
 pub async fn set_neeq(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     listed_on: Option<NaiveDate>,
     layer: Option<NeeqLayer>,
     now: DateTime<Utc>,
@@ -271,7 +272,7 @@ pub async fn set_neeq(
     Ok(())
 }
 
-pub async fn set_in_pool(conn: &mut Conn, firm_id: Uuid, in_pool: bool, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn set_in_pool(conn: &mut Conn, firm_id: FirmId, in_pool: bool, now: DateTime<Utc>) -> AppResult<()> {
     sqlx::query("UPDATE firms SET in_reserve_pool = $2, updated_at = $3 WHERE id = $1")
         .bind(firm_id.to_string())
         .bind(in_pool)

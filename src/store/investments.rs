@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::Conn;
 use crate::db::row::{Bind, Filter, RowExt};
 use crate::db::types::{day, fen, ts, yuan};
+use crate::domain::ids::FirmId;
 use crate::domain::investment::{Investment, InvestmentFields, InvestmentStatus};
 use crate::error::{AppError, AppResult};
 
@@ -18,7 +19,7 @@ fn from_row(r: &AnyRow) -> Result<Investment, sqlx::Error> {
     Ok(Investment {
         id: r.uuid("id")?,
         fund_id: r.uuid("fund_id")?,
-        firm_id: r.uuid("firm_id")?,
+        firm_id: r.id("firm_id")?,
         roadshow_id: r.opt_uuid("roadshow_id")?,
         status: r.vocab("status")?,
         amount: r.money("amount")?,
@@ -81,7 +82,7 @@ pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Option<Investment>> {
 #[derive(Debug, Clone, Default)]
 pub struct InvestmentFilter {
     pub fund_id: Option<Uuid>,
-    pub firm_id: Option<Uuid>,
+    pub firm_id: Option<FirmId>,
     pub roadshow_id: Option<Uuid>,
     pub status: Option<InvestmentStatus>,
     pub year: Option<i32>,

@@ -8,6 +8,7 @@ use super::Conn;
 use crate::db::row::RowExt;
 use crate::db::types::{day, ts};
 use crate::domain::firm::Venue;
+use crate::domain::ids::FirmId;
 use crate::domain::listing_stage::{ListingEvent, ListingStage, Progress};
 use crate::domain::readiness::rules::RuleSet;
 use crate::domain::tier_check::TierScheme;
@@ -159,7 +160,7 @@ fn event_from_row(r: &AnyRow) -> Result<ListingEvent, sqlx::Error> {
 }
 
 /// A firm's milestones for one venue (or all venues), in recorded order.
-pub async fn events(conn: &mut Conn, firm_id: Uuid, venue: Option<Venue>) -> AppResult<Vec<ListingEvent>> {
+pub async fn events(conn: &mut Conn, firm_id: FirmId, venue: Option<Venue>) -> AppResult<Vec<ListingEvent>> {
     let rows = sqlx::query(
         "SELECT id, venue, stage, layer, reached_on, document_ref, remark, corrects, retracts FROM listing_events \
          WHERE firm_id = $1 AND ($2 = '' OR venue = $2) ORDER BY recorded_at, id",
@@ -173,7 +174,7 @@ pub async fn events(conn: &mut Conn, firm_id: Uuid, venue: Option<Venue>) -> App
 
 pub async fn insert_event(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     e: &ListingEvent,
     actor: Uuid,
     now: DateTime<Utc>,
@@ -200,7 +201,7 @@ pub async fn insert_event(
 }
 
 /// Stores the folded state of a venue: current stage, and the dates statistics count by.
-pub async fn put_status(conn: &mut Conn, firm_id: Uuid, p: &Progress, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn put_status(conn: &mut Conn, firm_id: FirmId, p: &Progress, now: DateTime<Utc>) -> AppResult<()> {
     let reached = |stages: &[ListingStage]| p.history.iter().find(|s| stages.contains(&s.stage)).map(|s| s.reached_on);
     let reform_on = reached(&[ListingStage::ShareholdingReform]);
     let listed_on = reached(&[ListingStage::Listed, ListingStage::NeeqListed, ListingStage::RegionalListed]);

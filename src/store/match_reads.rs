@@ -12,6 +12,7 @@ use super::consents::{covered_sql, ever_covered_sql};
 use crate::db::row::{Bind, Filter, RowExt};
 use crate::db::types::ts;
 use crate::domain::firm::{City, FinancialYear, Firm, Tier, Venue};
+use crate::domain::ids::FirmId;
 use crate::error::AppResult;
 use crate::store::{financials, firms};
 
@@ -97,7 +98,7 @@ fn select() -> String {
 /// `EXISTS` in the select list is planned by PostgreSQL as a scan of every consent).
 async fn apply_coverage(conn: &mut Conn, reader: Reader, rows: &mut [MatchRow], now: DateTime<Utc>) -> AppResult<()> {
     let Reader::Bank(bank) = reader else { return Ok(()) };
-    let firms: Vec<Uuid> = rows.iter().map(|r| r.firm.id).collect();
+    let firms: Vec<FirmId> = rows.iter().map(|r| r.firm.id).collect();
     let covered = super::consents::covered_firms(conn, bank, &firms, now).await?;
     for r in rows {
         r.covered = covered.contains(&r.firm.id);
@@ -252,7 +253,7 @@ pub async fn pull(
 pub async fn one(
     conn: &mut Conn,
     reader: Reader,
-    firm_id: Uuid,
+    firm_id: FirmId,
     product_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<Option<MatchRow>> {
@@ -271,7 +272,7 @@ pub async fn one(
 }
 
 /// A firm's active matches (optionally only one bank's), best score first.
-pub async fn active_for_firm(conn: &mut Conn, firm_id: Uuid, bank: Option<Uuid>) -> AppResult<Vec<MatchRow>> {
+pub async fn active_for_firm(conn: &mut Conn, firm_id: FirmId, bank: Option<Uuid>) -> AppResult<Vec<MatchRow>> {
     let mut f = Filter::default();
     let head = select();
     f.and("m.firm_id = {}", Bind::Text(firm_id.to_string()));

@@ -19,6 +19,7 @@ use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::{day, ts};
 use crate::domain::events::EventKind;
 use crate::domain::firm::{City, FinancialYear, Tier, Venue};
+use crate::domain::ids::FirmId;
 use crate::domain::matching::MatchFirm;
 use crate::error::AppResult;
 
@@ -120,7 +121,7 @@ pub async fn load_firms(conn: &mut Conn, sel: &FirmSel) -> AppResult<Vec<MatchFi
         for r in &rows {
             let venue: Option<Venue> = r.opt_vocab("target_venue")?;
             out.push(MatchFirm {
-                id: r.uuid("id")?,
+                id: r.id("id")?,
                 city: r.vocab::<City>("city")?,
                 industry_code: r.text("industry_code")?,
                 tier: r.opt_vocab::<Tier>("tier")?,
@@ -144,11 +145,11 @@ pub async fn load_firms(conn: &mut Conn, sel: &FirmSel) -> AppResult<Vec<MatchFi
         for b in &binds {
             q = q.bind(b.clone());
         }
-        let mut latest: HashMap<Uuid, LatestYear> = HashMap::new();
+        let mut latest: HashMap<FirmId, LatestYear> = HashMap::new();
         for r in q.fetch_all(&mut *conn).await? {
             let year = r.int("fiscal_year")?;
             let entry = (year, r.opt_int("revenue")?, r.opt_int("rd_expense")?, r.opt_int("invention_patents")?);
-            let id = r.uuid("firm_id")?;
+            let id = r.id("firm_id")?;
             match latest.get(&id) {
                 Some(e) if e.0 >= year => {}
                 _ => {
@@ -185,7 +186,7 @@ pub async fn load_existing(
     conn: &mut Conn,
     sel: &FirmSel,
     product: Option<Uuid>,
-) -> AppResult<HashMap<(Uuid, Uuid), Existing>> {
+) -> AppResult<HashMap<(FirmId, Uuid), Existing>> {
     let mut out = HashMap::new();
     let chunks: Vec<FirmSel> = match sel {
         FirmSel::Ids(ids) if ids.is_empty() => return Ok(out),
@@ -208,7 +209,7 @@ pub async fn load_existing(
         }
         for r in q.fetch_all(&mut *conn).await? {
             out.insert(
-                (r.uuid("firm_id")?, r.uuid("product_id")?),
+                (r.id("firm_id")?, r.uuid("product_id")?),
                 Existing {
                     active: r.text("status")? == "active",
                     score: u8::try_from(r.int("score")?).unwrap_or(0),
@@ -241,7 +242,7 @@ impl ChangeKind {
 /// One pair to write.
 #[derive(Debug, Clone)]
 pub struct MatchWrite {
-    pub firm_id: Uuid,
+    pub firm_id: FirmId,
     pub product_id: Uuid,
     pub bank_id: Uuid,
     pub kind: ChangeKind,
@@ -254,7 +255,7 @@ pub struct MatchWrite {
 }
 
 /// The deterministic fact key of a match version (the event id derives from it).
-pub fn fact_key(firm_id: Uuid, product_id: Uuid, version: i64) -> String {
+pub fn fact_key(firm_id: FirmId, product_id: Uuid, version: i64) -> String {
     format!("match:{firm_id}:{product_id}:v{version}")
 }
 
@@ -265,7 +266,7 @@ const WRITE_CHUNK: usize = 10_000;
 /// One pair as the upsert reads it from its JSON parameter.
 #[derive(serde::Serialize)]
 struct PairRow<'a> {
-    firm_id: &'a Uuid,
+    firm_id: &'a FirmId,
     product_id: &'a Uuid,
     bank_id: &'a Uuid,
     status: &'static str,
@@ -333,7 +334,7 @@ pub async fn write(conn: &mut Conn, writes: &[MatchWrite], now: DateTime<Utc>) -
 }
 
 /// The banks whose products the firm has active matches with.
-pub async fn active_banks(conn: &mut Conn, firm_id: Uuid) -> AppResult<Vec<Uuid>> {
+pub async fn active_banks(conn: &mut Conn, firm_id: FirmId) -> AppResult<Vec<Uuid>> {
     let rows =
         sqlx::query("SELECT DISTINCT bank_id FROM matches WHERE firm_id = $1 AND status = 'active' ORDER BY bank_id")
             .bind(firm_id.to_string())
@@ -357,7 +358,7 @@ pub struct Touched {
 /// changed what those banks may see, and incremental sync must report it.
 pub async fn touch(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     banks: &[Uuid],
     seq: i64,
     now: DateTime<Utc>,
@@ -501,7 +502,7 @@ pub async fn finish(
 }
 
 /// Removes a firm's queue row whatever its generation (the caller holds it and has just done the work).
-pub async fn dequeue_firm(conn: &mut Conn, firm_id: Uuid) -> AppResult<()> {
+pub async fn dequeue_firm(conn: &mut Conn, firm_id: FirmId) -> AppResult<()> {
     sqlx::query("DELETE FROM match_queue WHERE kind = 'firm' AND subject_id = $1")
         .bind(firm_id.to_string())
         .execute(&mut *conn)
@@ -539,9 +540,9 @@ pub async fn queue_len(conn: &mut Conn) -> AppResult<i64> {
 // ---------------------------------------------------------------- rechecks
 
 /// Sets (or clears) each firm's next recheck date exactly.
-pub async fn set_firm_rechecks(conn: &mut Conn, due: &[(Uuid, Option<NaiveDate>)]) -> AppResult<()> {
-    let set: Vec<(Uuid, NaiveDate)> = due.iter().filter_map(|(id, d)| d.map(|d| (*id, d))).collect();
-    let clear: Vec<Uuid> = due.iter().filter(|(_, d)| d.is_none()).map(|(id, _)| *id).collect();
+pub async fn set_firm_rechecks(conn: &mut Conn, due: &[(FirmId, Option<NaiveDate>)]) -> AppResult<()> {
+    let set: Vec<(Uuid, NaiveDate)> = due.iter().filter_map(|(id, d)| d.map(|d| (id.uuid(), d))).collect();
+    let clear: Vec<Uuid> = due.iter().filter(|(_, d)| d.is_none()).map(|(id, _)| id.uuid()).collect();
     upsert_rechecks(conn, Subject::Firm, &set, false).await?;
     for chunk in clear.chunks(500) {
         let sql = format!(

@@ -9,6 +9,7 @@ use crate::db::row::{Bind, Filter, RowExt};
 use crate::db::types::{day, ts};
 use crate::domain::access::Principal;
 use crate::domain::firm::{City, Tier, Venue};
+use crate::domain::ids::FirmId;
 use crate::domain::pool::{Admission, PoolEntry, PoolHistoryEntry};
 use crate::error::{AppError, AppResult};
 
@@ -17,7 +18,7 @@ const COLUMNS: &str = "rp.firm_id, f.credit_code, f.name, f.city, f.tier, f.indu
 
 fn from_row(r: &AnyRow) -> Result<PoolEntry, sqlx::Error> {
     Ok(PoolEntry {
-        firm_id: r.uuid("firm_id")?,
+        firm_id: r.id("firm_id")?,
         credit_code: r.text("credit_code")?,
         name: r.text("name")?,
         city: r.vocab("city")?,
@@ -32,7 +33,7 @@ fn from_row(r: &AnyRow) -> Result<PoolEntry, sqlx::Error> {
     })
 }
 
-pub async fn get(conn: &mut Conn, firm_id: Uuid) -> AppResult<Option<PoolEntry>> {
+pub async fn get(conn: &mut Conn, firm_id: FirmId) -> AppResult<Option<PoolEntry>> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM reserve_pool rp JOIN firms f ON f.id = rp.firm_id WHERE rp.firm_id = $1"
     ))
@@ -90,7 +91,7 @@ pub async fn admit(
 
 pub async fn remove(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     reason: &str,
     actor: &Principal,
     now: DateTime<Utc>,
@@ -108,7 +109,7 @@ pub async fn remove(
 #[allow(clippy::too_many_arguments)]
 async fn add_history(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     action: &str,
     venue: Option<Venue>,
     key_firm: Option<bool>,
@@ -133,7 +134,7 @@ async fn add_history(
     Ok(())
 }
 
-pub async fn history(conn: &mut Conn, firm_id: Uuid) -> AppResult<Vec<PoolHistoryEntry>> {
+pub async fn history(conn: &mut Conn, firm_id: FirmId) -> AppResult<Vec<PoolHistoryEntry>> {
     let rows = sqlx::query("SELECT action, target_venue, key_firm, reason, at FROM reserve_pool_history WHERE firm_id = $1 ORDER BY at, id")
         .bind(firm_id.to_string())
         .fetch_all(&mut *conn)

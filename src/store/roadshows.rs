@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::Conn;
 use crate::db::row::{Bind, Filter, RowExt, list_placeholders};
 use crate::db::types::ts;
+use crate::domain::ids::FirmId;
 use crate::domain::roadshow::{
     Candidate, Centre, InvestorVisibility, Presenter, Roadshow, RoadshowFields, RoadshowStatus,
 };
@@ -346,7 +347,7 @@ fn presenter_from_row(r: &AnyRow) -> Result<Presenter, sqlx::Error> {
     Ok(Presenter {
         id: r.uuid("id")?,
         roadshow_id: r.uuid("roadshow_id")?,
-        firm_id: r.uuid("firm_id")?,
+        firm_id: r.id("firm_id")?,
         firm_name: r.text("firm_name")?,
         industry_code: r.text("industry_code")?,
         slot_starts_at: r.ts("slot_starts_at")?,
@@ -357,7 +358,7 @@ fn presenter_from_row(r: &AnyRow) -> Result<Presenter, sqlx::Error> {
     })
 }
 
-pub async fn presenter(conn: &mut Conn, roadshow_id: Uuid, firm_id: Uuid) -> AppResult<Option<Presenter>> {
+pub async fn presenter(conn: &mut Conn, roadshow_id: Uuid, firm_id: FirmId) -> AppResult<Option<Presenter>> {
     let row = sqlx::query(&format!(
         "SELECT {PRESENTER_COLUMNS} FROM roadshow_presenters p JOIN firms f ON f.id = p.firm_id \
          WHERE p.roadshow_id = $1 AND p.firm_id = $2"
@@ -370,7 +371,7 @@ pub async fn presenter(conn: &mut Conn, roadshow_id: Uuid, firm_id: Uuid) -> App
 }
 
 /// Presenters of a roadshow in slot order; `firm` restricts to one firm.
-pub async fn presenters(conn: &mut Conn, roadshow_id: Uuid, firm: Option<Uuid>) -> AppResult<Vec<Presenter>> {
+pub async fn presenters(conn: &mut Conn, roadshow_id: Uuid, firm: Option<FirmId>) -> AppResult<Vec<Presenter>> {
     let mut f = Filter::default();
     f.and("p.roadshow_id = {}", Bind::Text(roadshow_id.to_string()));
     if let Some(firm) = firm {
@@ -389,7 +390,7 @@ pub async fn presenters(conn: &mut Conn, roadshow_id: Uuid, firm: Option<Uuid>) 
 pub async fn overlapping_slot(
     conn: &mut Conn,
     roadshow_id: Uuid,
-    firm_id: Uuid,
+    firm_id: FirmId,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> AppResult<Option<Uuid>> {
@@ -403,13 +404,13 @@ pub async fn overlapping_slot(
     .bind(ts(end))
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(|r| r.uuid("firm_id")).transpose()?)
+    Ok(row.map(|r| r.id("firm_id")).transpose()?)
 }
 
 pub async fn insert_presenter(
     conn: &mut Conn,
     roadshow_id: Uuid,
-    firm_id: Uuid,
+    firm_id: FirmId,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -433,7 +434,7 @@ pub async fn insert_presenter(
 pub async fn move_presenter(
     conn: &mut Conn,
     roadshow_id: Uuid,
-    firm_id: Uuid,
+    firm_id: FirmId,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -452,7 +453,7 @@ pub async fn move_presenter(
     Ok(())
 }
 
-pub async fn delete_presenter(conn: &mut Conn, roadshow_id: Uuid, firm_id: Uuid) -> AppResult<bool> {
+pub async fn delete_presenter(conn: &mut Conn, roadshow_id: Uuid, firm_id: FirmId) -> AppResult<bool> {
     let r = sqlx::query("DELETE FROM roadshow_presenters WHERE roadshow_id = $1 AND firm_id = $2")
         .bind(roadshow_id.to_string())
         .bind(firm_id.to_string())
@@ -462,7 +463,11 @@ pub async fn delete_presenter(conn: &mut Conn, roadshow_id: Uuid, firm_id: Uuid)
 }
 
 /// A firm's slots with the roadshow they belong to, for the firm's own view.
-pub async fn slots_of_firm(conn: &mut Conn, firm_id: Uuid, public_only: bool) -> AppResult<Vec<(Presenter, Roadshow)>> {
+pub async fn slots_of_firm(
+    conn: &mut Conn,
+    firm_id: FirmId,
+    public_only: bool,
+) -> AppResult<Vec<(Presenter, Roadshow)>> {
     let mut f = Filter::default();
     f.and("p.firm_id = {}", Bind::Text(firm_id.to_string()));
     if public_only {
@@ -486,7 +491,7 @@ pub async fn slots_of_firm(conn: &mut Conn, firm_id: Uuid, public_only: bool) ->
 
 // ---- investor visibility and presenter candidates ---------------------------------------------
 
-pub async fn visibility(conn: &mut Conn, firm_id: Uuid) -> AppResult<InvestorVisibility> {
+pub async fn visibility(conn: &mut Conn, firm_id: FirmId) -> AppResult<InvestorVisibility> {
     let row = sqlx::query("SELECT visible, updated_at FROM firm_investor_visibility WHERE firm_id = $1")
         .bind(firm_id.to_string())
         .fetch_optional(&mut *conn)
@@ -499,7 +504,7 @@ pub async fn visibility(conn: &mut Conn, firm_id: Uuid) -> AppResult<InvestorVis
 
 pub async fn set_visibility(
     conn: &mut Conn,
-    firm_id: Uuid,
+    firm_id: FirmId,
     visible: bool,
     key_id: Uuid,
     now: DateTime<Utc>,
@@ -542,7 +547,7 @@ pub async fn candidates(conn: &mut Conn, roadshow_id: Uuid, focus: &[String]) ->
     rows.iter()
         .map(|r| {
             Ok(Candidate {
-                firm_id: r.uuid("id")?,
+                firm_id: r.id("id")?,
                 name: r.text("name")?,
                 city: r.vocab("city")?,
                 tier: r.opt_vocab("tier")?,

@@ -8,11 +8,12 @@ use super::Conn;
 use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::{day, ts};
 use crate::domain::firm::Venue;
+use crate::domain::ids::FirmId;
 use crate::error::AppResult;
 
 /// A firm outside the reserve pool, with its current event sequence.
 pub struct Unpooled {
-    pub id: Uuid,
+    pub id: FirmId,
     pub event_seq: i64,
 }
 
@@ -29,14 +30,14 @@ pub async fn unpooled_by_credit_code(conn: &mut Conn, codes: &[String]) -> AppRe
     let rows = q.fetch_all(&mut *conn).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        out.push(Unpooled { id: r.uuid("id")?, event_seq: r.int("event_seq")? });
+        out.push(Unpooled { id: r.id("id")?, event_seq: r.int("event_seq")? });
     }
     Ok(out)
 }
 
 /// One admission to the reserve pool.
 pub struct Admission {
-    pub firm_id: Uuid,
+    pub firm_id: FirmId,
     pub venue: Venue,
     pub key_firm: bool,
     pub admitted_on: NaiveDate,
@@ -83,7 +84,7 @@ pub async fn insert_admissions(conn: &mut Conn, admissions: &[Admission], now: D
 }
 
 /// Flags the firms as pooled and counts the admission as each firm's next change.
-pub async fn mark_pooled(conn: &mut Conn, firm_ids: &[Uuid]) -> AppResult<()> {
+pub async fn mark_pooled(conn: &mut Conn, firm_ids: &[FirmId]) -> AppResult<()> {
     let sql = format!(
         "UPDATE firms SET in_reserve_pool = $1, event_seq = event_seq + 1 WHERE id IN ({})",
         list_placeholders(firm_ids.len(), 2)
@@ -133,17 +134,17 @@ pub async fn demo_fund(conn: &mut Conn, name: &str, kind: &str, email: &str, now
 }
 
 /// The firm the demo's enterprise key acts for: the oldest firm of the reserve pool.
-pub async fn demo_firm(conn: &mut Conn) -> AppResult<Option<Uuid>> {
+pub async fn demo_firm(conn: &mut Conn) -> AppResult<Option<FirmId>> {
     let row = sqlx::query("SELECT id FROM firms WHERE in_reserve_pool = $1 ORDER BY id LIMIT 1")
         .bind(true)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row.map(|r| r.uuid("id")).transpose()?)
+    Ok(row.map(|r| r.id("id")).transpose()?)
 }
 
 /// Opts the key firms of the pool and `demo_firm` in to investor visibility, leaving any existing
 /// choice alone.
-pub async fn show_key_firms_to_investors(conn: &mut Conn, demo_firm: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn show_key_firms_to_investors(conn: &mut Conn, demo_firm: FirmId, now: DateTime<Utc>) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO firm_investor_visibility (firm_id, visible, updated_by_key, updated_at) \
          SELECT firm_id, $1, NULL, $2 FROM reserve_pool WHERE key_firm = $1 OR firm_id = $3 ON CONFLICT DO NOTHING",
@@ -162,7 +163,7 @@ pub async fn count_products(conn: &mut Conn) -> AppResult<usize> {
 
 /// A firm as the financing seeder sees it.
 pub struct FinancingState {
-    pub id: Uuid,
+    pub id: FirmId,
     pub lead_bank_id: Option<Uuid>,
     pub consents: i64,
 }
@@ -178,7 +179,7 @@ pub async fn financing_states(conn: &mut Conn) -> AppResult<Vec<FinancingState>>
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         out.push(FinancingState {
-            id: r.uuid("id")?,
+            id: r.id("id")?,
             lead_bank_id: r.opt_uuid("lead_bank_id")?,
             consents: r.int("consents")?,
         });
@@ -187,7 +188,7 @@ pub async fn financing_states(conn: &mut Conn) -> AppResult<Vec<FinancingState>>
 }
 
 /// A consent to write: its id, the firm, and the bank it names (none: every partner bank).
-pub type NewConsent = (Uuid, Uuid, Option<Uuid>);
+pub type NewConsent = (Uuid, FirmId, Option<Uuid>);
 
 /// Inserts financing-matching consents granted now by no key, in one statement.
 pub async fn insert_consents(
@@ -215,7 +216,7 @@ pub async fn insert_consents(
     Ok(())
 }
 
-pub async fn set_lead_bank(conn: &mut Conn, firm: Uuid, bank: Uuid) -> AppResult<()> {
+pub async fn set_lead_bank(conn: &mut Conn, firm: FirmId, bank: Uuid) -> AppResult<()> {
     sqlx::query("UPDATE firms SET lead_bank_id = $2 WHERE id = $1")
         .bind(firm.to_string())
         .bind(bank.to_string())
@@ -225,7 +226,7 @@ pub async fn set_lead_bank(conn: &mut Conn, firm: Uuid, bank: Uuid) -> AppResult
 }
 
 /// Puts the firms on the tutoring whitelist, in one statement.
-pub async fn whitelist_for_tutoring(conn: &mut Conn, firms: &[Uuid]) -> AppResult<()> {
+pub async fn whitelist_for_tutoring(conn: &mut Conn, firms: &[FirmId]) -> AppResult<()> {
     let sql = format!("UPDATE firms SET tutoring_whitelist = $1 WHERE id IN ({})", list_placeholders(firms.len(), 2));
     let mut q = sqlx::query(&sql).bind(true);
     for id in firms {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::payload::{EventEnvelope, EventId, EventType};
 use crate::domain::events::MatchReason;
+use crate::domain::ids::FirmId;
 use crate::error::{AppError, AppResult};
 use crate::store::Conn;
 use crate::store::events::Event;
@@ -25,13 +26,13 @@ pub enum Scope {
     /// covers the bank.
     Bank {
         bank_id: Uuid,
-        consent_of: Option<Uuid>,
+        consent_of: Option<FirmId>,
     },
     /// Every bank's endpoints (a consent granted to or revoked from all partner banks).
     AllBanks,
     /// Banks whose consent from this firm is in force.
     CoveringBanks {
-        firm_id: Uuid,
+        firm_id: FirmId,
     },
     Nobody,
 }
@@ -53,7 +54,7 @@ pub fn webhook_id(event_id: Uuid) -> EventId {
 ///   while the firm's consent covers it.
 /// * Firm-level events (`listing.stage_reached`, no bank): the banks the firm's consent covers.
 /// * `webhook.ping` is never fanned out (it goes to one endpoint on request).
-pub fn scope_of(kind: EventType, firm_id: Option<Uuid>, bank_id: Option<Uuid>, reason: Option<MatchReason>) -> Scope {
+pub fn scope_of(kind: EventType, firm_id: Option<FirmId>, bank_id: Option<Uuid>, reason: Option<MatchReason>) -> Scope {
     match kind {
         EventType::WebhookPing => Scope::Nobody,
         EventType::ConsentGranted | EventType::ConsentRevoked => match bank_id {
@@ -93,9 +94,9 @@ pub fn reason_of(data: &serde_json::Value) -> Option<MatchReason> {
 
 /// Whether a subscriber in `scope` receives an event naming `product`, given the banks each
 /// firm's consent covers now (`None` in a list: every bank).
-fn reaches(s: &Subscriber, scope: Scope, product: Option<Uuid>, coverage: &HashMap<Uuid, Vec<Option<Uuid>>>) -> bool {
+fn reaches(s: &Subscriber, scope: Scope, product: Option<Uuid>, coverage: &HashMap<FirmId, Vec<Option<Uuid>>>) -> bool {
     let covered =
-        |firm: Uuid| coverage.get(&firm).is_some_and(|banks| banks.iter().any(|b| b.is_none_or(|b| b == s.bank_id)));
+        |firm: FirmId| coverage.get(&firm).is_some_and(|banks| banks.iter().any(|b| b.is_none_or(|b| b == s.bank_id)));
     let in_scope = match scope {
         Scope::Nobody => false,
         Scope::AllBanks => true,
@@ -136,7 +137,7 @@ pub async fn fan_out(conn: &mut Conn, events: &[Event], now: DateTime<Utc>) -> A
     if by_type.is_empty() {
         return Ok(0);
     }
-    let gated_firms: Vec<Uuid> = candidates
+    let gated_firms: Vec<FirmId> = candidates
         .iter()
         .filter(|(_, t, scope)| needs_consent(*scope) && by_type.contains_key(t))
         .filter_map(|(e, _, _)| e.firm_id)
@@ -177,10 +178,10 @@ mod tests {
 
     #[test]
     fn scope_rules() {
-        let (fid, bid) = (Uuid::now_v7(), Uuid::now_v7());
+        let (fid, bid) = (FirmId::new(), Uuid::now_v7());
         let (f, b) = (Some(fid), Some(bid));
         use EventType as T;
-        let cases: &[(T, Option<Uuid>, Option<Uuid>, Scope)] = &[
+        let cases: &[(T, Option<FirmId>, Option<Uuid>, Scope)] = &[
             (T::MatchCreated, f, b, Scope::Bank { bank_id: bid, consent_of: f }),
             (T::MatchWithdrawn, f, b, Scope::Bank { bank_id: bid, consent_of: f }),
             (T::ApplicationSubmitted, f, b, Scope::Bank { bank_id: bid, consent_of: f }),

@@ -173,7 +173,8 @@ async fn consent_in_force_is_the_same_rule_in_sql_and_in_rust() {
     ];
     let mut conn = app.db.pool().acquire().await.expect("conn");
     for (n, (what, named, granted, expires, revoked, asked, want)) in cases.iter().enumerate() {
-        let firm: Uuid = app.create_firm(firm_body(100 + n)).await["id"].as_str().expect("id").parse().expect("uuid");
+        let firm: srdi_capital::domain::ids::FirmId =
+            app.create_firm(firm_body(100 + n)).await["id"].as_str().expect("id").parse().expect("uuid");
         let consent = Consent {
             id: Uuid::now_v7(),
             firm_id: firm,

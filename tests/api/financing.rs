@@ -136,7 +136,7 @@ pub(crate) fn pairs(items: &[Value]) -> Vec<(String, String)> {
 
 async fn event_types_for(app: &TestApp, firm: Uuid, prefix: &str) -> Vec<(String, Option<Uuid>, Value)> {
     let mut conn = app.db.pool().acquire().await.expect("conn");
-    let mut evs: Vec<_> = events::for_firm(&mut conn, firm)
+    let mut evs: Vec<_> = events::for_firm(&mut conn, srdi_capital::domain::ids::FirmId::from_uuid(firm))
         .await
         .expect("events")
         .into_iter()
@@ -297,7 +297,7 @@ async fn revenue_crossing_a_minimum_makes_the_match_appear_then_disappear_with_e
     assert!(evs.iter().all(|(_, b, d)| *b == Some(bank_id) && d["product_id"] == product.to_string()));
     // Deterministic fact keys: the event id is derived from match:<firm>:<product>:v<n>.
     let mut conn = app.db.pool().acquire().await.expect("conn");
-    let ids: Vec<Uuid> = events::for_firm(&mut conn, f)
+    let ids: Vec<Uuid> = events::for_firm(&mut conn, srdi_capital::domain::ids::FirmId::from_uuid(f))
         .await
         .expect("ev")
         .iter()

@@ -1,7 +1,6 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use srdi_capital::domain::access::Role;
-use uuid::Uuid;
 
 use crate::helpers::*;
 
@@ -207,13 +206,13 @@ async fn listing_events_follow_the_stage_machine_with_corrections() {
     assert_eq!(resp.status(), StatusCode::CREATED);
 
     // Each milestone is an outbox event for webhooks and mail.
-    let firm_id: Uuid = id.parse().expect("uuid");
+    let firm_id: srdi_capital::domain::ids::FirmId = id.parse().expect("uuid");
     let events = srdi_capital::store::events::for_firm(&mut app.db.pool().acquire().await.expect("c"), firm_id)
         .await
         .expect("events");
     assert_eq!(events.iter().filter(|e| e.kind.as_str() == "listing.stage_reached").count(), 5);
 
-    let ent = app.key_for(Role::Enterprise, Some(firm_id)).await;
+    let ent = app.key_for(Role::Enterprise, Some(firm_id.uuid())).await;
     assert_eq!(app.get(&format!("/v1/firms/{id}/listing-progress"), &ent).await.status(), StatusCode::OK);
     assert_eq!(app.get(&format!("/v1/firms/{id}/readiness"), &ent).await.status(), StatusCode::OK);
     assert_eq!(

@@ -135,7 +135,12 @@ async fn bulk_match_and_event_writes_keep_every_row_exactly_once() {
     let db = Db::connect(&url, 2).await.expect("database");
     db.migrate().await.expect("migrate");
     let n = 23_457usize; // over two chunks of the bulk writes
-    let pair = |i: usize| (Uuid::from_u128(i as u128 / 50 + 1), Uuid::from_u128(1_000_000 + (i % 50) as u128));
+    let pair = |i: usize| {
+        (
+            srdi_capital::domain::ids::FirmId::from_uuid(Uuid::from_u128(i as u128 / 50 + 1)),
+            Uuid::from_u128(1_000_000 + (i % 50) as u128),
+        )
+    };
     let write_of = |i: usize, kind: ChangeKind, version: i64| MatchWrite {
         firm_id: pair(i).0,
         product_id: pair(i).1,
@@ -177,7 +182,7 @@ async fn bulk_match_and_event_writes_keep_every_row_exactly_once() {
     let expect = |w: &MatchWrite, seq: i64| {
         let status = if w.kind == ChangeKind::Withdrawn { "withdrawn" } else { "active" };
         let ints = [w.score.into(), w.met_bits.into(), w.unmet_bits.into(), w.fingerprint, w.version];
-        ((w.firm_id, w.product_id), (w.bank_id, status.to_owned(), ints, seq))
+        ((w.firm_id.uuid(), w.product_id), (w.bank_id, status.to_owned(), ints, seq))
     };
 
     let created: Vec<MatchWrite> = (0..n).map(|i| write_of(i, ChangeKind::Created, 1)).collect();

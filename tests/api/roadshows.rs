@@ -1028,7 +1028,7 @@ async fn demo_data_has_published_roadshows_at_every_centre_that_the_demo_fund_ca
     let jinan = list["items"].as_array().expect("items").iter().find(|r| r["centre"] == "jinan").expect("jinan");
     let reg = registered(&app, &fund, &id_of(jinan), "demo@fund.example.cn").await;
     assert_eq!(reg["status"], "confirmed");
-    let ent = app.key_for(Role::Enterprise, Some(subjects.firm_id)).await;
+    let ent = app.key_for(Role::Enterprise, Some(subjects.firm_id.uuid())).await;
     let slots: Value =
         app.get(&format!("/v1/firms/{}/roadshow-slots", subjects.firm_id), &ent).await.json().await.expect("json");
     assert_eq!(slots["items"][0]["roadshow"]["id"], jinan["id"]);

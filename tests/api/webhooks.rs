@@ -89,11 +89,20 @@ async fn consent(app: &TestApp, firm: Uuid, bank: Option<Uuid>) -> Uuid {
 async fn record(app: &TestApp, event_type: &'static str, firm: Option<Uuid>, bank: Option<Uuid>, data: Value) -> Uuid {
     let mut tx = app.db.begin().await.expect("begin");
     let kind = event_type.parse().expect("a known event kind");
-    let ev =
-        events::record(&mut tx, NewEvent::fact(kind, firm, bank, Uuid::now_v7().to_string(), data), app.clock.now())
-            .await
-            .expect("record")
-            .expect("new fact");
+    let ev = events::record(
+        &mut tx,
+        NewEvent::fact(
+            kind,
+            firm.map(srdi_capital::domain::ids::FirmId::from_uuid),
+            bank,
+            Uuid::now_v7().to_string(),
+            data,
+        ),
+        app.clock.now(),
+    )
+    .await
+    .expect("record")
+    .expect("new fact");
     tx.commit().await.expect("commit");
     ev.id
 }
@@ -769,7 +778,7 @@ async fn after_consent_is_revoked_no_more_events_about_the_firm_reach_the_bank()
         &mut tx,
         NewEvent::fact(
             EventKind::ConsentRevoked,
-            Some(f),
+            Some(srdi_capital::domain::ids::FirmId::from_uuid(f)),
             Some(a),
             format!("consent:{c}:revoked"),
             json!({"firm_id": f, "consent_id": c}),

@@ -67,7 +67,7 @@ async fn shows(b: &Browser, text: &str) {
 async fn enterprise_signs_in_by_mailed_link_applies_grants_consent_and_sees_field_errors() {
     let b = start().await;
     let s = demo(&b).await;
-    let contact = firm_contact(&b, s.firm_id).await;
+    let contact = firm_contact(&b, s.firm_id.uuid()).await;
 
     let link = b.sign_in_by_mail(&contact, 0).await;
     assert_eq!(b.path().await, format!("/app/firms/{}", s.firm_id));
@@ -83,7 +83,7 @@ async fn enterprise_signs_in_by_mailed_link_applies_grants_consent_and_sees_fiel
     b.sign_in_by_mail(&contact, b.sink.messages().len()).await;
 
     // Matched products, an application with a bad amount (422 next to the field), then a good one.
-    let (product, amount, term) = a_matched_product(&b, s.firm_id, None).await;
+    let (product, amount, term) = a_matched_product(&b, s.firm_id.uuid(), None).await;
     b.goto(&format!("/app/firms/{}/matches", s.firm_id)).await;
     b.check_page("enterprise-matches").await;
     b.fill(&format!("#amount-{product}"), "一百万").await;
@@ -277,7 +277,7 @@ async fn fetch_in_page(b: &Browser, path: &str) -> Value {
 async fn bank_filters_matched_firms_downloads_csv_moves_an_application_and_manages_webhooks() {
     let b = start().await;
     let s = demo(&b).await;
-    let application = application_for(&b, s.firm_id, s.bank_id).await;
+    let application = application_for(&b, s.firm_id.uuid(), s.bank_id).await;
     let bank_key = b.app.key_for(Role::Bank, Some(s.bank_id)).await;
     let endpoint = b
         .app
@@ -468,7 +468,7 @@ async fn other_tenants_pages_are_403_or_404_roles_stay_apart_and_revoked_keys_en
     let s = demo(&b).await;
     let other = b.app.create_firm(crate::helpers::firm_body(7)).await;
     let other_id = other["id"].as_str().expect("id").to_owned();
-    let theirs = application_for(&b, s.firm_id, s.bank_id).await;
+    let theirs = application_for(&b, s.firm_id.uuid(), s.bank_id).await;
 
     let own_key = b.app.key_for(Role::Enterprise, Some(other_id.parse().expect("uuid"))).await;
     b.sign_in_with_key(&own_key).await;
@@ -546,7 +546,7 @@ async fn form_posts_without_their_csrf_token_are_refused_and_the_public_list_sho
     b.check_page("public-roadshows-en").await;
     b.click_and_wait("a[lang='zh-CN']").await;
 
-    let key = b.app.key_for(Role::Enterprise, Some(s.firm_id)).await;
+    let key = b.app.key_for(Role::Enterprise, Some(s.firm_id.uuid())).await;
     b.sign_in_with_key(&key).await;
     b.goto(&format!("/app/firms/{}/consents", s.firm_id)).await;
     let before = api_json(&b, &format!("/v1/firms/{}/consents", s.firm_id), &b.app.admin_key).await["items"]

@@ -17,7 +17,7 @@ fn bank() -> Uuid {
 /// A firm that meets every rule of `strict()` with some headroom.
 fn firm() -> MatchFirm {
     MatchFirm {
-        id: Uuid::from_u128(0xf1),
+        id: FirmId::from_uuid(Uuid::from_u128(0xf1)),
         city: City::Jinan,
         industry_code: "C3562".into(),
         tier: Some(Tier::ProvincialSrdi),
@@ -489,7 +489,7 @@ fn fast_path_agrees_with_explanations_on_a_population() {
         .collect();
     for i in 0..200u128 {
         let f = MatchFirm {
-            id: Uuid::from_u128(i),
+            id: FirmId::from_uuid(Uuid::from_u128(i)),
             tier: Tier::ALL.get(pick(next(4))).copied(),
             revenue: (next(10) != 0).then(|| Decimal::from(next(60_000_000))),
             rd_expense: (next(10) != 0).then(|| Decimal::from(next(3_000_000))),

@@ -6,7 +6,7 @@ use super::*;
 /// What the ranking of presenters reads about one reserve-pool firm.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
-    pub firm_id: Uuid,
+    pub firm_id: FirmId,
     pub name: String,
     pub city: City,
     pub tier: Option<Tier>,
@@ -18,7 +18,8 @@ pub struct Candidate {
 /// A firm recommended as a presenter, with its score and the reasons for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Recommendation {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub name: String,
     pub city: City,
     pub tier: Option<Tier>,

@@ -144,7 +144,7 @@ fn industry_prefixes_and_matching() {
 
 fn candidate(n: u128, tier: Option<Tier>, industry: &str, venue: Venue, key_firm: bool) -> Candidate {
     Candidate {
-        firm_id: Uuid::from_u128(n),
+        firm_id: FirmId::from_uuid(Uuid::from_u128(n)),
         name: format!("企业{n}"),
         city: City::Jinan,
         tier,
@@ -166,7 +166,7 @@ fn ranking_orders_by_fit_and_explains_it() {
             candidate(4, Some(Tier::ProvincialSrdi), "C2710", Venue::Chinext, false), // 25+20+0+15 = 60
         ],
     );
-    let got: Vec<(u128, u32)> = ranked.iter().map(|r| (r.firm_id.as_u128(), r.score)).collect();
+    let got: Vec<(u128, u32)> = ranked.iter().map(|r| (r.firm_id.uuid().as_u128(), r.score)).collect();
     assert_eq!(got, [(2, 95), (4, 60), (1, 58)]);
     assert_eq!(ranked[0].reasons, ["industry:C35", "tier:little_giant", "key_firm", "venue:bse"]);
     assert_eq!(ranked[2].reasons, ["industry:C3562", "tier:innovative_sme", "venue:neeq"]);
@@ -185,7 +185,7 @@ fn ties_break_by_tier_then_name() {
             candidate(3, Some(Tier::InnovativeSme), "C1", Venue::Bse, true),
         ],
     );
-    let ids: Vec<u128> = ranked.iter().map(|r| r.firm_id.as_u128()).collect();
+    let ids: Vec<u128> = ranked.iter().map(|r| r.firm_id.uuid().as_u128()).collect();
     assert_eq!(ids, [2, 3, 1]);
 }
 

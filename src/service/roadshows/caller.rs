@@ -11,7 +11,8 @@ pub struct FirmSlot {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FirmSlots {
-    pub firm_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub firm_id: FirmId,
     pub items: Vec<FirmSlot>,
 }
 
@@ -230,7 +231,7 @@ pub async fn check_in(
 
 /// A firm's presenter slots with their roadshows (the firm itself: published roadshows only; the office: all).
 #[tracing::instrument(skip_all, fields(key_id = %caller.key_id, firm_id = %firm_id))]
-pub async fn firm_slots(conn: &mut Conn, caller: &Principal, firm_id: Uuid) -> AppResult<FirmSlots> {
+pub async fn firm_slots(conn: &mut Conn, caller: &Principal, firm_id: FirmId) -> AppResult<FirmSlots> {
     caller.require_firm(firm_id)?;
     if firms::get(conn, firm_id).await?.is_none() {
         return Err(AppError::not_found("firm"));
@@ -339,7 +340,7 @@ pub async fn recommendations(conn: &mut Conn, id: Uuid, limit: usize) -> AppResu
 
 /// Takes a firm off the roadshow's presenters.
 #[tracing::instrument(skip_all, fields(roadshow_id = %roadshow_id, firm_id = %firm_id))]
-pub async fn remove_presenter(db: &Db, roadshow_id: Uuid, firm_id: Uuid) -> AppResult<()> {
+pub async fn remove_presenter(db: &Db, roadshow_id: Uuid, firm_id: FirmId) -> AppResult<()> {
     let mut tx = db.begin().await?;
     if !roadshows::delete_presenter(&mut tx, roadshow_id, firm_id).await? {
         return Err(AppError::not_found("presenter"));
@@ -373,7 +374,7 @@ pub async fn outcome(conn: &mut Conn, id: Uuid) -> AppResult<Outcome> {
 
 /// Whether the firm has opted in to being shown to fund managers.
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id))]
-pub async fn investor_visibility(conn: &mut Conn, firm_id: Uuid) -> AppResult<InvestorVisibility> {
+pub async fn investor_visibility(conn: &mut Conn, firm_id: FirmId) -> AppResult<InvestorVisibility> {
     if firms::get(conn, firm_id).await?.is_none() {
         return Err(AppError::not_found("firm"));
     }
@@ -384,7 +385,7 @@ pub async fn investor_visibility(conn: &mut Conn, firm_id: Uuid) -> AppResult<In
 #[tracing::instrument(skip_all, fields(firm_id = %firm_id, key_id = %key_id))]
 pub async fn set_investor_visibility(
     db: &Db,
-    firm_id: Uuid,
+    firm_id: FirmId,
     visible: bool,
     key_id: Uuid,
     now: DateTime<Utc>,

@@ -2,6 +2,7 @@
 //! recording attempts and their outcome, and the endpoints' failure streaks.
 
 use super::*;
+use crate::domain::ids::FirmId;
 
 // ---------------------------------------------------------------- fan-out
 
@@ -68,7 +69,7 @@ pub async fn subscribers(conn: &mut Conn, types: &[EventType]) -> AppResult<Vec<
 pub struct NewMessage {
     pub event_id: Uuid,
     pub event_type: EventType,
-    pub firm_id: Option<Uuid>,
+    pub firm_id: Option<FirmId>,
     /// Whether the firm's consent must still cover the bank when an attempt is made.
     pub consent_required: bool,
     pub body: String,
@@ -79,7 +80,7 @@ pub async fn insert_message(
     conn: &mut Conn,
     event_id: Uuid,
     event_type: EventType,
-    firm_id: Option<Uuid>,
+    firm_id: Option<FirmId>,
     consent_required: bool,
     body: &str,
     now: DateTime<Utc>,
@@ -204,7 +205,7 @@ pub struct Claimed {
     pub round_attempts: u32,
     pub origin: String,
     pub event_type: String,
-    pub firm_id: Option<Uuid>,
+    pub firm_id: Option<FirmId>,
     pub consent_required: bool,
     /// `None` once purged.
     pub body: Option<String>,
@@ -242,7 +243,7 @@ pub async fn load_claimed(conn: &mut Conn, ids: &[Uuid]) -> AppResult<Vec<Claime
                 round_attempts: to_u32(r.int("round_attempts")?),
                 origin: r.text("origin")?,
                 event_type: r.text("event_type")?,
-                firm_id: r.opt_uuid("firm_id")?,
+                firm_id: r.opt_id("firm_id")?,
                 consent_required: r.flag("consent_required")?,
                 body: r.opt_text("body")?,
                 bank_id: r.uuid("bank_id")?,
@@ -259,10 +260,10 @@ pub async fn load_claimed(conn: &mut Conn, ids: &[Uuid]) -> AppResult<Vec<Claime
 /// For each firm, the banks its consent in force covers (`None` in the list: every bank).
 pub async fn consent_coverage(
     conn: &mut Conn,
-    firm_ids: &[Uuid],
+    firm_ids: &[FirmId],
     now: DateTime<Utc>,
-) -> AppResult<HashMap<Uuid, Vec<Option<Uuid>>>> {
-    let mut out: HashMap<Uuid, Vec<Option<Uuid>>> = HashMap::new();
+) -> AppResult<HashMap<FirmId, Vec<Option<Uuid>>>> {
+    let mut out: HashMap<FirmId, Vec<Option<Uuid>>> = HashMap::new();
     let mut ids = firm_ids.to_vec();
     ids.sort();
     ids.dedup();
@@ -277,7 +278,7 @@ pub async fn consent_coverage(
             q = q.bind(f.to_string());
         }
         for r in q.fetch_all(&mut *conn).await? {
-            out.entry(r.uuid("firm_id")?).or_default().push(r.opt_uuid("bank_id")?);
+            out.entry(r.id("firm_id")?).or_default().push(r.opt_uuid("bank_id")?);
         }
     }
     Ok(out)
