@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;
 use srdi_capital::domain::firm::{City, TaxCreditGrade, Tier, Venue};
+use srdi_capital::domain::ids::BankId;
 use srdi_capital::domain::matching::{CompiledProduct, FirmFacts, MatchFirm, MatchProduct, evaluate, explain};
 use srdi_capital::domain::product::Eligibility;
 use uuid::Uuid;
@@ -52,7 +53,8 @@ fn firms(rng: &mut Rng, on: NaiveDate) -> Vec<FirmFacts> {
                 tier: if rng.chance(5) { None } else { Some(rng.pick(Tier::ALL)) },
                 founded_on: (!rng.chance(20)).then_some(founded),
                 tax_credit_grade: (!rng.chance(10)).then(|| rng.pick(TaxCreditGrade::ALL)),
-                lead_bank_id: (!rng.chance(3)).then(|| Uuid::from_u128(u128::from(rng.below(BANKS)))),
+                lead_bank_id: (!rng.chance(3))
+                    .then(|| BankId::from_uuid(Uuid::from_u128(u128::from(rng.below(BANKS))))),
                 in_reserve_pool: rng.chance(4),
                 target_venues: if rng.chance(2) { vec![] } else { vec![rng.pick(Venue::ALL)] },
                 fiscal_year: Some(2024),
@@ -100,7 +102,7 @@ fn products(rng: &mut Rng) -> Vec<CompiledProduct> {
             }
             CompiledProduct::new(&MatchProduct {
                 id: Uuid::from_u128(10_000 + i as u128),
-                bank_id: Uuid::from_u128(u128::from(rng.below(BANKS))),
+                bank_id: BankId::from_uuid(Uuid::from_u128(u128::from(rng.below(BANKS)))),
                 eligibility: e,
                 valid_from: None,
                 valid_to: None,

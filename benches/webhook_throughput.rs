@@ -86,7 +86,7 @@ async fn prepare(base: &str, receiver: &Receiver, endpoints: usize) -> anyhow::R
     let db = Db::connect(&url, 4).await?;
     db.migrate().await?;
     let now = chrono::Utc::now();
-    let bank = Uuid::now_v7();
+    let bank = srdi_capital::domain::ids::BankId::new();
     sqlx::query("INSERT INTO banks (id, code, name, contact_email, created_at) VALUES ($1, 'BENCH', 'Bench Bank', 'ops@bank.example', $2)")
         .bind(bank.to_string())
         .bind(ts(now))

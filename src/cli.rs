@@ -265,7 +265,7 @@ async fn demo(mut config: Config, firms: usize) -> anyhow::Result<()> {
     let mut lines = Vec::new();
     for (role, subject) in [
         (Role::Admin, None),
-        (Role::Bank, Some(subjects.bank_id)),
+        (Role::Bank, Some(subjects.bank_id.uuid())),
         (Role::Fund, Some(subjects.fund_id)),
         (Role::Enterprise, Some(subjects.firm_id.uuid())),
     ] {

@@ -8,7 +8,7 @@
 pub mod financing;
 
 use crate::csv_out::CsvWriter;
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use std::fmt;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -132,7 +132,7 @@ pub async fn seed_with(
 /// The bank, fund and firm that the demo's keys act for.
 #[derive(Debug, Clone, Copy)]
 pub struct DemoSubjects {
-    pub bank_id: Uuid,
+    pub bank_id: BankId,
     pub fund_id: Uuid,
     pub firm_id: FirmId,
 }

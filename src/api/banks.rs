@@ -4,7 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
+
+use crate::domain::ids::BankId;
 
 use super::auth::Caller;
 use super::keys::KeyRequest;
@@ -80,7 +81,7 @@ pub async fn list_banks(
 #[utoipa::path(get, path = "/v1/banks/{id}", tag = "banks", params(("id" = Uuid, Path)),
     responses((status = 200, body = Bank), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]
-pub async fn get_bank(state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>) -> AppResult<web::Json<Bank>> {
+pub async fn get_bank(state: web::Data<AppState>, caller: Caller, id: web::Path<BankId>) -> AppResult<web::Json<Bank>> {
     let mut conn = state.db.pool().acquire().await?;
     let bank = banks::get_as(&mut conn, &caller, id.into_inner()).await?;
     Ok(web::Json(shown(bank, &caller)))
@@ -96,7 +97,7 @@ pub async fn issue_key(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id: web::Path<BankId>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;

@@ -4,13 +4,12 @@
 use actix_web::{HttpRequest, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::AppState;
 use super::auth::Caller;
 use super::parse_json;
 use super::problem::Problem;
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::domain::validate::nullable;
 use crate::error::{AppError, AppResult};
 use crate::service::financing;
@@ -38,7 +37,7 @@ pub struct LeadBankRequest {
     /// The lead bank, or `null` to clear it. Required.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Uuid>, required = true)]
-    pub bank_id: Option<Option<Uuid>>,
+    pub bank_id: Option<Option<BankId>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -6,6 +6,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use crate::domain::ids::BankId;
+
 use super::auth::Caller;
 use super::pagination::{PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
@@ -24,7 +26,8 @@ pub struct ProductQuery {
     #[param(value_type = Option<ProductKind>)]
     pub kind: Option<String>,
     /// Admin and enterprise keys: only this bank's products.
-    pub bank_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub bank_id: Option<BankId>,
     /// Bank and admin keys: `false` lists withdrawn products (default: all of a bank's own,
     /// the published catalogue for others).
     pub active: Option<bool>,
@@ -36,7 +39,8 @@ page_schema!(ProductPage = ProductView);
 #[into_params(parameter_in = Query)]
 pub struct CreateQuery {
     /// Admin keys only: the bank the product belongs to. Bank keys publish for their own bank.
-    pub bank_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub bank_id: Option<BankId>,
 }
 
 /// Publish a loan product (bank; or admin with `?bank_id=`). Invalid rules are 422 naming each

@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::domain::ids::BankId;
+
 use super::auth::Caller;
 use super::pagination::{Page, PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
@@ -41,7 +43,8 @@ page_schema!(EndpointPage = Endpoint);
 #[into_params(parameter_in = Query)]
 pub struct EndpointQuery {
     /// Admin keys: only this bank's endpoints.
-    pub bank_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub bank_id: Option<BankId>,
 }
 
 page_schema!(AttemptPage = Attempt);

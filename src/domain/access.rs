@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 
 use crate::domain::firm::vocabulary;
 
@@ -21,7 +21,7 @@ vocabulary!(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActsFor {
     Admin,
-    Bank(Uuid),
+    Bank(BankId),
     Fund(Uuid),
     Enterprise(FirmId),
 }
@@ -42,7 +42,7 @@ impl Principal {
     pub fn new(key_id: Uuid, role: Role, subject: Option<Uuid>) -> Option<Self> {
         let acts_for = match (role, subject) {
             (Role::Admin, None) => ActsFor::Admin,
-            (Role::Bank, Some(id)) => ActsFor::Bank(id),
+            (Role::Bank, Some(id)) => ActsFor::Bank(BankId::from_uuid(id)),
             (Role::Fund, Some(id)) => ActsFor::Fund(id),
             (Role::Enterprise, Some(id)) => ActsFor::Enterprise(FirmId::from_uuid(id)),
             _ => return None,
@@ -63,7 +63,8 @@ impl Principal {
     pub fn subject(&self) -> Option<Uuid> {
         match self.acts_for {
             ActsFor::Admin => None,
-            ActsFor::Bank(id) | ActsFor::Fund(id) => Some(id),
+            ActsFor::Bank(id) => Some(id.uuid()),
+            ActsFor::Fund(id) => Some(id),
             ActsFor::Enterprise(id) => Some(id.uuid()),
         }
     }
@@ -103,7 +104,7 @@ impl Principal {
         }
     }
 
-    pub fn bank_id(&self) -> Option<Uuid> {
+    pub fn bank_id(&self) -> Option<BankId> {
         if let ActsFor::Bank(id) = self.acts_for { Some(id) } else { None }
     }
 

@@ -4,8 +4,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
+use crate::domain::ids::BankId;
 use crate::domain::product::{LprFixing, rate_percent};
 use crate::domain::validate::{Errors, FieldError};
 
@@ -15,7 +15,8 @@ pub const MAX_BANK_CODE_CHARS: usize = 32;
 /// A partner bank (合作银行).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Bank {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: BankId,
     /// Short stable code, e.g. `QILU-BANK`.
     pub code: String,
     pub name: String,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 
 use crate::domain::firm::vocabulary;
 use crate::domain::validate::{Errors, FieldError, nullable};
@@ -32,7 +32,8 @@ pub struct Consent {
     #[schema(value_type = Uuid)]
     pub firm_id: FirmId,
     /// `null`: every partner bank.
-    pub bank_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub bank_id: Option<BankId>,
     pub purpose: ConsentPurpose,
     pub granted_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -57,7 +58,7 @@ impl Consent {
         }
     }
 
-    fn reaches(&self, bank_id: Uuid, purpose: ConsentPurpose) -> bool {
+    fn reaches(&self, bank_id: BankId, purpose: ConsentPurpose) -> bool {
         self.purpose == purpose && self.bank_id.is_none_or(|b| b == bank_id)
     }
 }
@@ -83,18 +84,18 @@ impl ConsentState {
 }
 
 /// Whether `consents` (one firm's) let `bank_id` see the firm for financing matching at `now`.
-pub fn covers(consents: &[Consent], bank_id: Uuid, now: DateTime<Utc>) -> bool {
+pub fn covers(consents: &[Consent], bank_id: BankId, now: DateTime<Utc>) -> bool {
     covers_for(consents, bank_id, ConsentPurpose::FinancingMatching, now)
 }
 
-pub fn covers_for(consents: &[Consent], bank_id: Uuid, purpose: ConsentPurpose, now: DateTime<Utc>) -> bool {
+pub fn covers_for(consents: &[Consent], bank_id: BankId, purpose: ConsentPurpose, now: DateTime<Utc>) -> bool {
     consents.iter().any(|c| c.reaches(bank_id, purpose) && c.is_in_force(now))
 }
 
 /// When the coverage in force at `now` lapses if nobody acts (the latest expiry among the
 /// consents in force); `None` when not covered. The service schedules a re-evaluation of the
 /// firm's matches for that bank at this instant.
-pub fn coverage_ends_at(consents: &[Consent], bank_id: Uuid, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub fn coverage_ends_at(consents: &[Consent], bank_id: BankId, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     consents
         .iter()
         .filter(|c| c.reaches(bank_id, ConsentPurpose::FinancingMatching) && c.is_in_force(now))
@@ -109,7 +110,7 @@ pub fn coverage_ends_at(consents: &[Consent], bank_id: Uuid, now: DateTime<Utc>)
 pub struct ConsentDraft {
     #[serde(deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Uuid>, required = true)]
-    pub bank_id: Option<Option<Uuid>>,
+    pub bank_id: Option<Option<BankId>>,
     /// Omit for `financing_matching`.
     pub purpose: Option<ConsentPurpose>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -117,7 +118,7 @@ pub struct ConsentDraft {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewConsent {
-    pub bank_id: Option<Uuid>,
+    pub bank_id: Option<BankId>,
     pub purpose: ConsentPurpose,
     pub expires_at: DateTime<Utc>,
 }
@@ -155,10 +156,10 @@ mod tests {
         s.parse().expect("timestamp literal")
     }
 
-    const A: Uuid = Uuid::from_u128(0xa);
-    const B: Uuid = Uuid::from_u128(0xb);
+    const A: BankId = BankId::from_uuid(Uuid::from_u128(0xa));
+    const B: BankId = BankId::from_uuid(Uuid::from_u128(0xb));
 
-    fn consent(bank: Option<Uuid>, granted: &str, expires: &str, revoked: Option<&str>) -> Consent {
+    fn consent(bank: Option<BankId>, granted: &str, expires: &str, revoked: Option<&str>) -> Consent {
         Consent {
             id: Uuid::from_u128(1),
             firm_id: FirmId::from_uuid(Uuid::from_u128(2)),
@@ -175,7 +176,7 @@ mod tests {
         let g = "2025-01-01T00:00:00Z";
         let x = "2026-01-01T00:00:00Z";
         let now = t("2025-06-30T12:00:00Z");
-        let cases: &[(&str, Vec<Consent>, Uuid, &str, bool)] = &[
+        let cases: &[(&str, Vec<Consent>, BankId, &str, bool)] = &[
             ("none", vec![], A, "2025-06-30T12:00:00Z", false),
             ("specific bank", vec![consent(Some(A), g, x, None)], A, "2025-06-30T12:00:00Z", true),
             ("another bank's consent", vec![consent(Some(B), g, x, None)], A, "2025-06-30T12:00:00Z", false),

@@ -8,9 +8,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 
 mod financials;
 mod input;
@@ -39,7 +38,8 @@ pub struct Firm {
     pub neeq_listed_on: Option<NaiveDate>,
     pub neeq_layer: Option<NeeqLayer>,
     pub tax_credit_grade: Option<TaxCreditGrade>,
-    pub lead_bank_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub lead_bank_id: Option<BankId>,
     pub contact_name: Option<String>,
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,

@@ -67,6 +67,8 @@ macro_rules! ids {
 ids! {
     /// A firm (企业).
     FirmId;
+    /// A partner bank (合作银行).
+    BankId;
 }
 
 #[cfg(test)]

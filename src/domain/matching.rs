@@ -48,7 +48,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 
 use crate::domain::firm::{City, FinancialYear, Firm, TaxCreditGrade, Tier, Venue};
 use crate::domain::product::{Eligibility, LoanProduct, within};
@@ -78,7 +78,7 @@ pub struct MatchFirm {
     pub tier: Option<Tier>,
     pub founded_on: Option<NaiveDate>,
     pub tax_credit_grade: Option<TaxCreditGrade>,
-    pub lead_bank_id: Option<Uuid>,
+    pub lead_bank_id: Option<BankId>,
     pub in_reserve_pool: bool,
     /// Venues the firm is working towards (from its listing events).
     pub target_venues: Vec<Venue>,
@@ -121,7 +121,7 @@ pub fn latest_year(financials: &[FinancialYear]) -> Option<&FinancialYear> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchProduct {
     pub id: Uuid,
-    pub bank_id: Uuid,
+    pub bank_id: BankId,
     pub eligibility: Eligibility,
     pub valid_from: Option<NaiveDate>,
     pub valid_to: Option<NaiveDate>,
@@ -152,7 +152,7 @@ pub struct FirmFacts {
     grade: Option<TaxCreditGrade>,
     venues: u8,
     in_pool: bool,
-    lead_bank: Option<Uuid>,
+    lead_bank: Option<BankId>,
     /// Upper-case code packed big-endian into a u64 (at most 8 bytes), so a prefix test is one
     /// mask and compare; `None` when the code is empty or not packable.
     industry: Option<u64>,
@@ -200,7 +200,7 @@ impl FirmFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompiledProduct {
     pub id: Uuid,
-    pub bank_id: Uuid,
+    pub bank_id: BankId,
     /// Firm-side rules this product constrains.
     rules: RuleSet,
     /// Accepted tiers, closed upwards along the ladder.

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::firm::{City, TaxCreditGrade, Tier, Venue, vocabulary};
+use crate::domain::ids::BankId;
 use crate::domain::validate::{Errors, FieldError, MONEY_LIMIT};
 
 mod validate;
@@ -256,7 +257,8 @@ impl From<&ProductTerms> for ProductDraft {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LoanProduct {
     pub id: Uuid,
-    pub bank_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub bank_id: BankId,
     pub name: String,
     pub kind: ProductKind,
     #[schema(value_type = Option<String>, example = "500000.00")]
@@ -283,7 +285,7 @@ pub struct LoanProduct {
 impl LoanProduct {
     pub fn new(
         id: Uuid,
-        bank_id: Uuid,
+        bank_id: BankId,
         terms: ProductTerms,
         active: bool,
         created_at: DateTime<Utc>,

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::events::EventType;
 use crate::domain::firm::vocabulary;
+use crate::domain::ids::BankId;
 
 vocabulary!(
     /// Why an endpoint receives nothing.
@@ -42,7 +43,8 @@ impl utoipa::ToSchema for SubscribableEventType {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Endpoint {
     pub id: Uuid,
-    pub bank_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub bank_id: BankId,
     pub url: String,
     pub description: String,
     #[schema(value_type = Vec<SubscribableEventType>)]

@@ -14,7 +14,7 @@ use super::{Ctx, FormErrors, answer, render, see_other};
 use crate::domain::application::ApplicationDraft;
 use crate::domain::consent::ConsentDraft;
 use crate::domain::firm::{FinancialYear, FinancialsInput, Firm, FirmInput};
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::domain::listing_stage::Progress;
 use crate::error::{AppError, AppResult};
 use crate::service::applications::ApplicationDetail;
@@ -125,7 +125,7 @@ struct ConsentsPage {
 }
 
 impl ConsentsPage {
-    fn bank_name(&self, id: &Option<Uuid>) -> String {
+    fn bank_name(&self, id: &Option<BankId>) -> String {
         match id {
             None => self.ctx.t("consents.all_banks").to_owned(),
             Some(id) => {
@@ -165,7 +165,7 @@ pub async fn grant_consent(
     let id = id.into_inner();
     let bank_id = match form.text("bank_id").as_deref() {
         None | Some("all") => None,
-        Some(_) => form.parse::<Uuid>("bank_id"),
+        Some(_) => form.parse::<BankId>("bank_id"),
     };
     // A day chosen in the form ends at midnight China Standard Time.
     let expires_at = form.parse::<NaiveDate>("expires_on").and_then(|d| {

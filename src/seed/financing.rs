@@ -17,7 +17,7 @@ use crate::db::types::ts;
 use crate::domain::bank::NewBank;
 use crate::domain::events::EventKind;
 use crate::domain::firm::{City, TaxCreditGrade, Tier, Venue};
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::domain::product::{Collateral, Eligibility, LprFixing, ProductDraft, ProductKind, ProductTerms};
 use crate::service::events::{self, NewEvent, Numbering};
 use crate::service::matching::{self, RematchReport};
@@ -412,10 +412,11 @@ pub async fn seed(
     }
     report.lpr_fixings = LPR_HISTORY.len();
     let existing = seed_store::count_products(&mut tx).await?;
-    let bank_of = |code: &str| bank_ids.iter().find(|(c, _)| *c == code).map(|(_, id)| *id).unwrap_or_default();
+    let bank_of =
+        |code: &str| bank_ids.iter().find(|(c, _)| *c == code).map_or(BankId::from_uuid(Uuid::nil()), |(_, id)| *id);
     if existing == 0 {
         let templates = templates();
-        let base: Vec<(Uuid, ProductTerms)> =
+        let base: Vec<(BankId, ProductTerms)> =
             templates.iter().map(|t| Ok((bank_of(t.bank), terms(t)?))).collect::<anyhow::Result<_>>()?;
         for (bank, t) in &base {
             products::insert(&mut tx, *bank, t, now).await?;
@@ -429,8 +430,8 @@ pub async fn seed(
 
     // Consents, lead banks and the whitelist for firms that have none yet, in bulk.
     let firms = seed_store::financing_states(&mut tx).await?;
-    let mut consent_rows: Vec<(Uuid, FirmId, Option<Uuid>)> = Vec::new();
-    let mut lead: Vec<(FirmId, Uuid)> = Vec::new();
+    let mut consent_rows: Vec<(Uuid, FirmId, Option<BankId>)> = Vec::new();
+    let mut lead: Vec<(FirmId, BankId)> = Vec::new();
     let mut tutoring: Vec<FirmId> = Vec::new();
     for r in &firms {
         let id = r.id;

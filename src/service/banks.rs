@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::ids::BankId;
+
 use crate::db::Db;
 use crate::domain::access::{Principal, Role};
 use crate::domain::bank::{Bank, NewBank};
@@ -25,14 +27,16 @@ pub async fn create(db: &Db, new: &NewBank, now: DateTime<Utc>) -> AppResult<Ban
 #[tracing::instrument(skip_all, fields(key_id = %caller.key_id))]
 pub async fn list_as(conn: &mut Conn, caller: &Principal, after: Option<Uuid>, limit: u32) -> AppResult<Vec<Bank>> {
     match caller.bank_id() {
-        Some(own) => Ok(banks::get(conn, own).await?.into_iter().filter(|b| after.is_none_or(|a| b.id > a)).collect()),
+        Some(own) => {
+            Ok(banks::get(conn, own).await?.into_iter().filter(|b| after.is_none_or(|a| b.id.uuid() > a)).collect())
+        }
         None => banks::list(conn, after, limit).await,
     }
 }
 
 /// One bank; another bank's is not found for a bank key.
 #[tracing::instrument(skip_all, fields(key_id = %caller.key_id, id = %id))]
-pub async fn get_as(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<Bank> {
+pub async fn get_as(conn: &mut Conn, caller: &Principal, id: BankId) -> AppResult<Bank> {
     if caller.role() == Role::Bank && caller.bank_id() != Some(id) {
         return Err(AppError::not_found("bank"));
     }
@@ -43,14 +47,14 @@ pub async fn get_as(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<
 #[tracing::instrument(skip_all, fields(bank_id = %bank_id))]
 pub async fn issue_key(
     db: &Db,
-    bank_id: Uuid,
+    bank_id: BankId,
     label: Option<String>,
     now: DateTime<Utc>,
 ) -> AppResult<(ApiKeyInfo, String)> {
     let mut tx = db.begin().await?;
     let bank = banks::get(&mut tx, bank_id).await?.ok_or(AppError::not_found("bank"))?;
     let label = label.unwrap_or_else(|| format!("{} API key", bank.code));
-    let (info, key) = keys::create(&mut tx, Role::Bank, Some(bank_id), &label, now).await?;
+    let (info, key) = keys::create(&mut tx, Role::Bank, Some(bank_id.uuid()), &label, now).await?;
     tx.commit().await?;
     tracing::info!(key_id = %info.id, "bank key issued");
     Ok((info, key))

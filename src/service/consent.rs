@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::domain::access::Principal;
 use crate::domain::consent::{Consent, ConsentDraft, MAX_CONSENT_DAYS, NewConsent, covers};
 use crate::domain::events::{EventKind, MatchReason};
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::error::{AppError, AppResult};
 use crate::service::events::{self, NewEvent, Numbering};
 use crate::store::consents;
@@ -82,7 +82,7 @@ pub async fn announce_coverage_change(
     // so a match they write is either seen below or written after this consent change commits
     // (and then fanned out under it).
     let seq = matches::next_seq(conn).await?;
-    let changed: Vec<Uuid> = matches::active_banks(conn, firm_id)
+    let changed: Vec<BankId> = matches::active_banks(conn, firm_id)
         .await?
         .into_iter()
         .filter(|b| covers(before, *b, now) != covers(after, *b, now))

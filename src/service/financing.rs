@@ -6,13 +6,12 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::db::Db;
 use crate::domain::access::Principal;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::events::EventKind;
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::error::{AppError, AppResult};
 use crate::service::events::{self, NewEvent};
 use crate::service::matches::{FirmMatch, firm_matches};
@@ -24,7 +23,8 @@ use crate::store::{Conn, banks, firm_finance};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BankRef {
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: BankId,
     pub name: String,
 }
 
@@ -152,7 +152,8 @@ pub async fn status(
 pub struct FinancingFlags {
     #[schema(value_type = Uuid)]
     pub firm_id: FirmId,
-    pub lead_bank_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub lead_bank_id: Option<BankId>,
     pub tutoring_whitelist: bool,
 }
 
@@ -161,7 +162,7 @@ pub struct FinancingFlags {
 pub async fn set_lead_bank(
     db: &Db,
     firm_id: FirmId,
-    bank_id: Option<Uuid>,
+    bank_id: Option<BankId>,
     now: DateTime<Utc>,
 ) -> AppResult<FinancingFlags> {
     let mut tx = db.begin().await?;

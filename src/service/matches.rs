@@ -16,7 +16,7 @@
 //! is convenient but can miss a row committed late by a long transaction; prefer the token.
 
 use crate::csv_out::CsvWriter;
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -84,7 +84,8 @@ pub struct MatchItem {
     pub firm_id: FirmId,
     pub product_id: Uuid,
     pub product_name: String,
-    pub bank_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub bank_id: BankId,
     pub status: MatchStatus,
     /// Present on withdrawn items.
     pub withdrawn_reason: Option<WithdrawnReason>,
@@ -132,7 +133,8 @@ pub struct MatchQuery {
     /// Without it: the full list of active matches.
     pub updated_since: Option<String>,
     /// Admin keys only: one bank's matches.
-    pub bank_id: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub bank_id: Option<BankId>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// From `next_cursor`; send the same other parameters with it.
@@ -341,7 +343,7 @@ fn csv_record(i: &MatchItem) -> Vec<String> {
 }
 
 /// Who reads a pull: a bank its own products' matches, the office any bank's (or all).
-fn pull_reader(caller: &Principal, bank_id: Option<Uuid>) -> AppResult<Reader> {
+fn pull_reader(caller: &Principal, bank_id: Option<BankId>) -> AppResult<Reader> {
     match caller.role() {
         Role::Bank => match (caller.bank_id(), bank_id) {
             (Some(own), named) if named.is_none_or(|b| b == own) => Ok(Reader::Bank(own)),
@@ -498,7 +500,7 @@ pub struct FirmMatches {
 pub async fn firm_matches(
     conn: &mut Conn,
     firm_id: FirmId,
-    bank: Option<Uuid>,
+    bank: Option<BankId>,
     now: DateTime<Utc>,
 ) -> AppResult<FirmMatches> {
     let today = now.date_naive();

@@ -44,7 +44,7 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::db::{Db, Dialect};
 use crate::domain::events::MatchReason;
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::domain::matching::{
     CompiledProduct, FirmFacts, MatchProduct, RuleKind, RuleSet, evaluate, explain, recheck_on,
 };
@@ -108,7 +108,7 @@ impl Counts {
 /// form yields the firm-side recheck dates; window edges are the product's own).
 pub struct Compiled {
     pub id: Uuid,
-    pub bank_id: Uuid,
+    pub bank_id: BankId,
     pub cp: CompiledProduct,
     nowin: CompiledProduct,
     valid_from: Option<NaiveDate>,
@@ -176,7 +176,7 @@ async fn through_cache(conn: &mut Conn, versions: Vec<(Uuid, i64)>) -> AppResult
 }
 
 /// The active catalogue (optionally one bank's), in id order.
-pub async fn active_catalogue(conn: &mut Conn, bank: Option<Uuid>) -> AppResult<Vec<Arc<CachedProduct>>> {
+pub async fn active_catalogue(conn: &mut Conn, bank: Option<BankId>) -> AppResult<Vec<Arc<CachedProduct>>> {
     let versions = products::active_versions(conn, bank).await?;
     through_cache(conn, versions).await
 }
@@ -273,8 +273,7 @@ fn decide(
             writes.push(MatchWrite {
                 firm_id: *firm_id,
                 product_id: *product_id,
-                // Filled in by the caller, which knows the product's bank.
-                bank_id: Uuid::nil(),
+                bank_id: e.bank_id,
                 kind: ChangeKind::Withdrawn,
                 score: 0,
                 previous_score: Some(e.score),
@@ -286,25 +285,6 @@ fn decide(
         }
     }
     (writes, rechecks)
-}
-
-/// Fills in the bank of withdrawals whose product is no longer in the active catalogue.
-async fn fill_banks(conn: &mut Conn, writes: &mut [MatchWrite]) -> AppResult<()> {
-    let missing: Vec<Uuid> = {
-        let mut v: Vec<Uuid> = writes.iter().filter(|w| w.bank_id.is_nil()).map(|w| w.product_id).collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let banks: HashMap<Uuid, Uuid> =
-        products::get_many(conn, &missing).await?.into_iter().map(|p| (p.id, p.bank_id)).collect();
-    for w in writes.iter_mut().filter(|w| w.bank_id.is_nil()) {
-        w.bank_id = banks.get(&w.product_id).copied().unwrap_or_default();
-    }
-    Ok(())
 }
 
 /// Writes the changed pairs and records one `match.*` event per pair, addressed to the product's
@@ -353,9 +333,8 @@ async fn process_firms(conn: &mut Conn, sel: FirmSel, today: NaiveDate, now: Dat
     let existing = store::load_existing(conn, &sel, None).await?;
     let t1 = Instant::now();
     let mut counts = Counts::default();
-    let (mut writes, rechecks) = decide(&facts, &catalogue, &existing, true, &mut counts);
+    let (writes, rechecks) = decide(&facts, &catalogue, &existing, true, &mut counts);
     let t2 = Instant::now();
-    fill_banks(conn, &mut writes).await?;
     write_matches(conn, &writes, now).await?;
     let t3 = Instant::now();
     store::set_firm_rechecks(conn, &rechecks).await?;
@@ -615,7 +594,7 @@ mod tests {
         .validate()
         .expect("valid");
         let t = DateTime::UNIX_EPOCH;
-        LoanProduct::new(Uuid::from_u128(7), Uuid::from_u128(9), terms, active, t, t)
+        LoanProduct::new(Uuid::from_u128(7), BankId::from_uuid(Uuid::from_u128(9)), terms, active, t, t)
     }
 
     fn facts(revenue: &str) -> FirmFacts {
@@ -644,8 +623,20 @@ mod tests {
         let key = (FirmId::from_uuid(Uuid::from_u128(1)), Uuid::from_u128(7));
         let eligible = facts("20000000");
         let fp = explain(&eligible, &p[0].cp).fingerprint() as i64;
-        let active = |fingerprint| Existing { active: true, score: 80, fingerprint, version: 3 };
-        let withdrawn = Existing { active: false, score: 20, fingerprint: 0, version: 4 };
+        let active = |fingerprint| Existing {
+            bank_id: BankId::from_uuid(Uuid::from_u128(9)),
+            active: true,
+            score: 80,
+            fingerprint,
+            version: 3,
+        };
+        let withdrawn = Existing {
+            bank_id: BankId::from_uuid(Uuid::from_u128(9)),
+            active: false,
+            score: 20,
+            fingerprint: 0,
+            version: 4,
+        };
         type Case = (&'static str, FirmFacts, Option<Existing>, Option<(ChangeKind, i64)>);
         let cases: Vec<Case> = vec![
             ("new eligible", eligible.clone(), None, Some((ChangeKind::Created, 1))),
@@ -672,7 +663,17 @@ mod tests {
     #[test]
     fn withdrawn_products_drop_their_matches_in_a_whole_catalogue_pass() {
         let key = (FirmId::from_uuid(Uuid::from_u128(1)), Uuid::from_u128(7));
-        let existing: HashMap<_, _> = [(key, Existing { active: true, score: 80, fingerprint: 1, version: 2 })].into();
+        let existing: HashMap<_, _> = [(
+            key,
+            Existing {
+                bank_id: BankId::from_uuid(Uuid::from_u128(9)),
+                active: true,
+                score: 80,
+                fingerprint: 1,
+                version: 2,
+            },
+        )]
+        .into();
         let mut counts = Counts::default();
         let (writes, _) = decide(&[facts("20000000")], &[], &existing, true, &mut counts);
         assert_eq!(writes.len(), 1);

@@ -7,6 +7,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::ids::BankId;
+
 use crate::db::Db;
 use crate::domain::access::{Principal, Role};
 use crate::domain::events::EventKind;
@@ -82,7 +84,7 @@ async fn record_product_event(
 
 /// Publishes a product for a bank and queues its matching against every firm.
 #[tracing::instrument(skip_all, fields(bank_id = %bank_id))]
-pub async fn create(db: &Db, bank_id: Uuid, terms: &ProductTerms, now: DateTime<Utc>) -> AppResult<ProductView> {
+pub async fn create(db: &Db, bank_id: BankId, terms: &ProductTerms, now: DateTime<Utc>) -> AppResult<ProductView> {
     let mut tx = db.begin().await?;
     if banks::get(&mut tx, bank_id).await?.is_none() {
         return Err(AppError::field("bank_id", "not_found", format!("no bank with id {bank_id}")));

@@ -43,7 +43,7 @@ use super::events::{self, NewEvent};
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::domain::events::EventKind;
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::error::{AppResult, Context as _};
 use crate::runtime::WorkerContext;
 use crate::store::webhooks::{self as store, AttemptRecord, Claimed, RESPONSE_EXCERPT_BYTES};
@@ -69,7 +69,7 @@ enum Finish {
         token: Uuid,
         record: AttemptRecord,
         outcome: Outcome,
-        bank_id: Uuid,
+        bank_id: BankId,
     },
     /// Back to the queue without an attempt, due at `next`.
     Release {
@@ -393,7 +393,7 @@ impl Dispatcher {
         let mut succeeded: HashMap<Uuid, Vec<(Uuid, DateTime<Utc>)>> = HashMap::new();
         let mut healthy: HashSet<Uuid> = HashSet::new();
         // endpoint → (bank, gone?, last failure time)
-        let mut failing: HashMap<Uuid, (Uuid, bool, DateTime<Utc>)> = HashMap::new();
+        let mut failing: HashMap<Uuid, (BankId, bool, DateTime<Utc>)> = HashMap::new();
         for f in batch {
             match f {
                 Finish::Attempt { token, record, outcome, bank_id } => {
@@ -511,7 +511,7 @@ impl Dispatcher {
 async fn disable(
     conn: &mut crate::store::Conn,
     endpoint_id: Uuid,
-    bank_id: Uuid,
+    bank_id: BankId,
     reason: DisabledReason,
     failing_since: DateTime<Utc>,
     now: DateTime<Utc>,

@@ -6,6 +6,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::ids::BankId;
+
 use super::webhook_dispatcher as dispatcher;
 use crate::config::Config;
 use crate::db::Db;
@@ -67,7 +69,7 @@ pub struct TestQueued {
 }
 
 /// The bank whose endpoints the caller manages: `None` for admin (all banks).
-pub fn managed_bank(caller: &Principal) -> AppResult<Option<Uuid>> {
+pub fn managed_bank(caller: &Principal) -> AppResult<Option<BankId>> {
     match caller.acts_for {
         ActsFor::Admin => Ok(None),
         ActsFor::Bank(own) => Ok(Some(own)),
@@ -90,7 +92,7 @@ pub async fn owned(conn: &mut Conn, caller: &Principal, id: Uuid) -> AppResult<E
 pub async fn list_endpoints(
     conn: &mut Conn,
     caller: &Principal,
-    bank_filter: Option<Uuid>,
+    bank_filter: Option<BankId>,
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<Endpoint>> {

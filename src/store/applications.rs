@@ -13,7 +13,7 @@ use crate::db::row::{Bind, Filter, RowExt};
 use crate::db::types::{day, fen, ts};
 use crate::domain::access::{Principal, Role};
 use crate::domain::application::{ApplicationStatus, Approval, Decline, Disbursal, NewApplication, StatusChange};
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::error::{AppError, AppResult};
 
 /// An application as the API shows it.
@@ -25,7 +25,8 @@ pub struct Application {
     pub firm_name: String,
     pub product_id: Uuid,
     pub product_name: String,
-    pub bank_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub bank_id: BankId,
     #[schema(value_type = String, example = "3000000.00")]
     pub amount: Decimal,
     pub term_months: i32,
@@ -94,7 +95,7 @@ fn from_row(r: &AnyRow) -> Result<Application, sqlx::Error> {
         firm_name: r.text("firm_name")?,
         product_id: r.uuid("product_id")?,
         product_name: r.text("product_name")?,
-        bank_id: r.uuid("bank_id")?,
+        bank_id: r.id("bank_id")?,
         amount: r.money("amount")?,
         term_months: r.int("term_months")? as i32,
         purpose: r.text("purpose")?,
@@ -117,7 +118,7 @@ fn money(v: Decimal, field: &'static str) -> AppResult<i64> {
 pub async fn insert(
     conn: &mut Conn,
     firm_id: FirmId,
-    bank_id: Uuid,
+    bank_id: BankId,
     a: &NewApplication,
     now: DateTime<Utc>,
 ) -> AppResult<Result<Uuid, Uuid>> {
@@ -272,7 +273,7 @@ pub enum Scope {
     All,
     /// This bank's products, only firms whose consent covers the bank at `now`.
     Bank {
-        bank_id: Uuid,
+        bank_id: BankId,
         now: DateTime<Utc>,
     },
     Firm(FirmId),

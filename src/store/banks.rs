@@ -8,11 +8,12 @@ use super::Conn;
 use crate::db::row::RowExt;
 use crate::db::types::ts;
 use crate::domain::bank::{Bank, NewBank};
+use crate::domain::ids::BankId;
 use crate::error::{AppError, AppResult};
 
 fn from_row(r: &AnyRow) -> Result<Bank, sqlx::Error> {
     Ok(Bank {
-        id: r.uuid("id")?,
+        id: r.id("id")?,
         code: r.text("code")?,
         name: r.text("name")?,
         contact_email: Some(r.text("contact_email")?),
@@ -22,7 +23,7 @@ fn from_row(r: &AnyRow) -> Result<Bank, sqlx::Error> {
 
 /// Inserts a bank; a code already taken is 409 naming the existing bank.
 pub async fn insert(conn: &mut Conn, b: &NewBank, now: DateTime<Utc>) -> AppResult<Bank> {
-    let id = Uuid::now_v7();
+    let id = BankId::new();
     let done = sqlx::query(
         "INSERT INTO banks (id, code, name, contact_email, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (code) DO NOTHING",
@@ -47,7 +48,7 @@ pub async fn insert(conn: &mut Conn, b: &NewBank, now: DateTime<Utc>) -> AppResu
     get(conn, id).await?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserted bank {id} not found")))
 }
 
-pub async fn get(conn: &mut Conn, id: Uuid) -> AppResult<Option<Bank>> {
+pub async fn get(conn: &mut Conn, id: BankId) -> AppResult<Option<Bank>> {
     let row = sqlx::query("SELECT id, code, name, contact_email, created_at FROM banks WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
@@ -72,7 +73,7 @@ pub async fn list(conn: &mut Conn, after: Option<Uuid>, limit: u32) -> AppResult
 }
 
 /// Names of the given banks (for views that show a bank next to a product).
-pub async fn names(conn: &mut Conn) -> AppResult<std::collections::HashMap<Uuid, String>> {
+pub async fn names(conn: &mut Conn) -> AppResult<std::collections::HashMap<BankId, String>> {
     let rows = sqlx::query("SELECT id, name FROM banks").fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| Ok((r.uuid("id")?, r.text("name")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
+    rows.iter().map(|r| Ok((r.id("id")?, r.text("name")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
 }

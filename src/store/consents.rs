@@ -13,7 +13,7 @@ use super::Conn;
 use crate::db::row::RowExt;
 use crate::db::types::ts;
 use crate::domain::consent::{Consent, ConsentPurpose, NewConsent};
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::error::{AppError, AppResult};
 
 /// A consent with who granted and revoked it and its state at the time of reading.
@@ -72,7 +72,7 @@ fn from_row(r: &AnyRow, now: DateTime<Utc>) -> Result<ConsentRecord, sqlx::Error
     let consent = Consent {
         id: r.uuid("id")?,
         firm_id: r.id("firm_id")?,
-        bank_id: r.opt_uuid("bank_id")?,
+        bank_id: r.opt_id("bank_id")?,
         purpose: r.vocab("purpose")?,
         granted_at: r.ts("granted_at")?,
         // Every consent this service writes has an expiry; a legacy open-ended row reads as far future.
@@ -148,7 +148,7 @@ pub async fn revoke(conn: &mut Conn, firm_id: FirmId, id: Uuid, by_key: Uuid, no
 }
 
 /// Whether a consent in force covers `bank_id` for this firm at `now`.
-pub async fn covers(conn: &mut Conn, firm_id: FirmId, bank_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+pub async fn covers(conn: &mut Conn, firm_id: FirmId, bank_id: BankId, now: DateTime<Utc>) -> AppResult<bool> {
     let sql = format!("SELECT 1 AS x FROM firms f WHERE f.id = $1 AND {}", covered_sql("f.id", "$2", "$3"));
     let row = sqlx::query(&sql)
         .bind(firm_id.to_string())
@@ -162,7 +162,7 @@ pub async fn covers(conn: &mut Conn, firm_id: FirmId, bank_id: Uuid, now: DateTi
 /// Of these firms, the ones a consent in force lets `bank_id` see at `now` (one indexed query).
 pub async fn covered_firms(
     conn: &mut Conn,
-    bank_id: Uuid,
+    bank_id: BankId,
     firm_ids: &[FirmId],
     now: DateTime<Utc>,
 ) -> AppResult<std::collections::HashSet<FirmId>> {
@@ -193,7 +193,7 @@ pub async fn expired_between(
     conn: &mut Conn,
     from: &str,
     to: DateTime<Utc>,
-) -> AppResult<Vec<(FirmId, Option<Uuid>, DateTime<Utc>)>> {
+) -> AppResult<Vec<(FirmId, Option<BankId>, DateTime<Utc>)>> {
     let rows = sqlx::query(
         "SELECT firm_id, bank_id, expires_at FROM consents WHERE expires_at > $1 AND expires_at <= $2 \
          AND (revoked_at IS NULL OR revoked_at > expires_at) ORDER BY expires_at, id",
@@ -203,7 +203,7 @@ pub async fn expired_between(
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.id("firm_id")?, r.opt_uuid("bank_id")?, r.ts("expires_at")?)))
+        .map(|r| Ok((r.id("firm_id")?, r.opt_id("bank_id")?, r.ts("expires_at")?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Into::into)
 }

@@ -15,7 +15,7 @@ use crate::db::Dialect;
 use crate::db::row::{RowExt, list_placeholders};
 use crate::db::types::ts;
 use crate::domain::events::EventKind;
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::error::{AppError, AppResult};
 
 /// Namespace for deterministic event ids (UUIDv5 of the business fact).
@@ -31,7 +31,7 @@ struct EventRow {
     id: Uuid,
     event_type: &'static str,
     firm_id: Option<FirmId>,
-    bank_id: Option<Uuid>,
+    bank_id: Option<BankId>,
     firm_seq: Option<i64>,
     payload: String,
 }
@@ -52,7 +52,7 @@ pub enum Numbering {
 pub struct NewEvent {
     pub kind: EventKind,
     pub firm_id: Option<FirmId>,
-    pub bank_id: Option<Uuid>,
+    pub bank_id: Option<BankId>,
     /// What makes the fact unique, e.g. `match:<firm>:<product>:v<n>`: the same fact always yields
     /// the same event id, so it is recorded once. `None`: the fact is "the firm's change number n".
     pub fact_key: Option<String>,
@@ -70,7 +70,7 @@ impl NewEvent {
     pub fn fact(
         kind: EventKind,
         firm_id: Option<FirmId>,
-        bank_id: Option<Uuid>,
+        bank_id: Option<BankId>,
         key: String,
         data: serde_json::Value,
     ) -> Self {
@@ -85,7 +85,7 @@ pub struct Event {
     #[serde(serialize_with = "kind_text")]
     pub kind: EventKind,
     pub firm_id: Option<FirmId>,
-    pub bank_id: Option<Uuid>,
+    pub bank_id: Option<BankId>,
     pub firm_seq: Option<i64>,
     pub occurred_at: DateTime<Utc>,
     pub data: serde_json::Value,
@@ -105,7 +105,7 @@ pub fn from_row(r: &AnyRow) -> Result<Event, sqlx::Error> {
         id: r.uuid("id")?,
         kind: kind.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         firm_id: r.opt_id("firm_id")?,
-        bank_id: r.opt_uuid("bank_id")?,
+        bank_id: r.opt_id("bank_id")?,
         firm_seq: r.opt_int("firm_seq")?,
         occurred_at: r.ts("occurred_at")?,
         data: r.json("payload")?,

@@ -2,27 +2,26 @@
 //! the financial-tutoring whitelist (金融辅导白名单).
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::Conn;
 use crate::db::row::RowExt;
 use crate::db::types::ts;
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::error::{AppError, AppResult};
 
 /// (lead bank, on the tutoring whitelist) of a firm; `None` if there is no such firm.
-pub async fn flags(conn: &mut Conn, firm_id: FirmId) -> AppResult<Option<(Option<Uuid>, bool)>> {
+pub async fn flags(conn: &mut Conn, firm_id: FirmId) -> AppResult<Option<(Option<BankId>, bool)>> {
     let row = sqlx::query("SELECT lead_bank_id, tutoring_whitelist FROM firms WHERE id = $1")
         .bind(firm_id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row.map(|r| Ok::<_, sqlx::Error>((r.opt_uuid("lead_bank_id")?, r.flag("tutoring_whitelist")?))).transpose()?)
+    Ok(row.map(|r| Ok::<_, sqlx::Error>((r.opt_id("lead_bank_id")?, r.flag("tutoring_whitelist")?))).transpose()?)
 }
 
 pub async fn set_lead_bank(
     conn: &mut Conn,
     firm_id: FirmId,
-    bank_id: Option<Uuid>,
+    bank_id: Option<BankId>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let done = sqlx::query("UPDATE firms SET lead_bank_id = $2, updated_at = $3 WHERE id = $1")

@@ -32,7 +32,7 @@ pub fn from_row(r: &AnyRow) -> Result<Firm, sqlx::Error> {
         neeq_listed_on: r.opt_day("neeq_listed_on")?,
         neeq_layer: r.opt_vocab("neeq_layer")?,
         tax_credit_grade: r.opt_vocab("tax_credit_grade")?,
-        lead_bank_id: r.opt_uuid("lead_bank_id")?,
+        lead_bank_id: r.opt_id("lead_bank_id")?,
         contact_name: r.opt_text("contact_name")?,
         contact_email: r.opt_text("contact_email")?,
         contact_phone: r.opt_text("contact_phone")?,

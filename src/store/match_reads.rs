@@ -12,7 +12,7 @@ use super::consents::{covered_sql, ever_covered_sql};
 use crate::db::row::{Bind, Filter, RowExt};
 use crate::db::types::ts;
 use crate::domain::firm::{City, FinancialYear, Firm, Tier, Venue};
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::error::AppResult;
 use crate::store::{financials, firms};
 
@@ -23,7 +23,7 @@ pub struct MatchRow {
     pub tutoring_whitelist: bool,
     pub target_venue: Option<Venue>,
     pub product_id: Uuid,
-    pub bank_id: Uuid,
+    pub bank_id: BankId,
     pub active: bool,
     pub score: u8,
     pub version: i64,
@@ -65,12 +65,12 @@ pub struct PullFilter {
 /// bank's matches, no consent filter).
 #[derive(Debug, Clone, Copy)]
 pub enum Reader {
-    Bank(Uuid),
-    Admin(Option<Uuid>),
+    Bank(BankId),
+    Admin(Option<BankId>),
 }
 
 impl Reader {
-    fn bank(self) -> Option<Uuid> {
+    fn bank(self) -> Option<BankId> {
         match self {
             Reader::Bank(b) => Some(b),
             Reader::Admin(b) => b,
@@ -112,7 +112,7 @@ fn from_row(r: &AnyRow) -> Result<MatchRow, sqlx::Error> {
         tutoring_whitelist: r.flag("tutoring_whitelist")?,
         target_venue: r.opt_vocab("target_venue")?,
         product_id: r.uuid("product_id")?,
-        bank_id: r.uuid("match_bank_id")?,
+        bank_id: r.id("match_bank_id")?,
         active: r.text("status")? == "active",
         score: u8::try_from(r.int("score")?).unwrap_or(0),
         version: r.int("version")?,
@@ -272,7 +272,7 @@ pub async fn one(
 }
 
 /// A firm's active matches (optionally only one bank's), best score first.
-pub async fn active_for_firm(conn: &mut Conn, firm_id: FirmId, bank: Option<Uuid>) -> AppResult<Vec<MatchRow>> {
+pub async fn active_for_firm(conn: &mut Conn, firm_id: FirmId, bank: Option<BankId>) -> AppResult<Vec<MatchRow>> {
     let mut f = Filter::default();
     let head = select();
     f.and("m.firm_id = {}", Bind::Text(firm_id.to_string()));

@@ -21,7 +21,7 @@ use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::{day, ts};
 use crate::domain::events::EventKind;
 use crate::domain::firm::{City, FinancialYear, Tier, Venue};
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::domain::matching::MatchFirm;
 use crate::error::AppResult;
 
@@ -99,7 +99,7 @@ pub async fn load_firms(conn: &mut Conn, sel: &FirmSel) -> AppResult<Vec<MatchFi
                 tier: r.opt_vocab::<Tier>("tier")?,
                 founded_on: r.opt_day("founded_on")?,
                 tax_credit_grade: r.opt_vocab("tax_credit_grade")?,
-                lead_bank_id: r.opt_uuid("lead_bank_id")?,
+                lead_bank_id: r.opt_id("lead_bank_id")?,
                 in_reserve_pool: r.flag("in_reserve_pool")?,
                 target_venues: venue.into_iter().collect(),
                 fiscal_year: None,
@@ -147,6 +147,7 @@ type LatestYear = (i64, Option<i64>, Option<i64>, Option<i64>);
 /// A stored match as the materialiser compares against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Existing {
+    pub bank_id: BankId,
     pub active: bool,
     pub score: u8,
     pub fingerprint: i64,
@@ -170,7 +171,7 @@ pub async fn load_existing(
         let product_clause =
             if product.is_some() { format!(" AND product_id = ${}", binds.len() + 1) } else { String::new() };
         let sql = format!(
-            "SELECT firm_id, product_id, status, score, fingerprint, version FROM matches WHERE {clause}{product_clause}"
+            "SELECT firm_id, product_id, bank_id, status, score, fingerprint, version FROM matches WHERE {clause}{product_clause}"
         );
         let mut q = sqlx::query(&sql);
         for b in &binds {
@@ -183,6 +184,7 @@ pub async fn load_existing(
             out.insert(
                 (r.id("firm_id")?, r.uuid("product_id")?),
                 Existing {
+                    bank_id: r.id("bank_id")?,
                     active: r.text("status")? == "active",
                     score: u8::try_from(r.int("score")?).unwrap_or(0),
                     fingerprint: r.int("fingerprint")?,
@@ -216,7 +218,7 @@ impl ChangeKind {
 pub struct MatchWrite {
     pub firm_id: FirmId,
     pub product_id: Uuid,
-    pub bank_id: Uuid,
+    pub bank_id: BankId,
     pub kind: ChangeKind,
     pub score: u8,
     pub previous_score: Option<u8>,
@@ -240,7 +242,7 @@ const WRITE_CHUNK: usize = 10_000;
 struct PairRow<'a> {
     firm_id: &'a FirmId,
     product_id: &'a Uuid,
-    bank_id: &'a Uuid,
+    bank_id: &'a BankId,
     status: &'static str,
     score: u8,
     met_bits: u16,
@@ -306,20 +308,20 @@ pub async fn write(conn: &mut Conn, writes: &[MatchWrite], now: DateTime<Utc>) -
 }
 
 /// The banks whose products the firm has active matches with.
-pub async fn active_banks(conn: &mut Conn, firm_id: FirmId) -> AppResult<Vec<Uuid>> {
+pub async fn active_banks(conn: &mut Conn, firm_id: FirmId) -> AppResult<Vec<BankId>> {
     let rows =
         sqlx::query("SELECT DISTINCT bank_id FROM matches WHERE firm_id = $1 AND status = 'active' ORDER BY bank_id")
             .bind(firm_id.to_string())
             .fetch_all(&mut *conn)
             .await?;
-    Ok(rows.iter().map(|r| r.uuid("bank_id")).collect::<Result<_, _>>()?)
+    Ok(rows.iter().map(|r| r.id("bank_id")).collect::<Result<_, _>>()?)
 }
 
 /// A pair whose visibility to its bank changed, as [`touch`] leaves it.
 #[derive(Debug, Clone)]
 pub struct Touched {
     pub product_id: Uuid,
-    pub bank_id: Uuid,
+    pub bank_id: BankId,
     pub active: bool,
     pub score: u8,
     pub version: i64,
@@ -331,7 +333,7 @@ pub struct Touched {
 pub async fn touch(
     conn: &mut Conn,
     firm_id: FirmId,
-    banks: &[Uuid],
+    banks: &[BankId],
     seq: i64,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Touched>> {
@@ -354,7 +356,7 @@ pub async fn touch(
         .map(|r| {
             Ok(Touched {
                 product_id: r.uuid("product_id")?,
-                bank_id: r.uuid("bank_id")?,
+                bank_id: r.id("bank_id")?,
                 active: r.text("status")? == "active",
                 score: u8::try_from(r.int("score")?).unwrap_or(0),
                 version: r.int("version")?,

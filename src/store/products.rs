@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use crate::domain::ids::BankId;
+
 use super::Conn;
 use crate::db::row::{Bind, Filter, RowExt, list_placeholders};
 use crate::db::types::{day, fen, opt_fen, ts};
@@ -17,7 +19,7 @@ pub const COLUMNS: &str = "p.id, p.bank_id, p.name, p.kind, p.amount_min, p.amou
 pub fn from_row(r: &AnyRow) -> Result<LoanProduct, sqlx::Error> {
     Ok(LoanProduct {
         id: r.uuid("id")?,
-        bank_id: r.uuid("bank_id")?,
+        bank_id: r.id("bank_id")?,
         name: r.text("name")?,
         kind: r.vocab("kind")?,
         amount_min: r.opt_money("amount_min")?,
@@ -63,7 +65,7 @@ fn bind_terms<'q>(q: Query<'q>, t: &'q ProductTerms) -> AppResult<Query<'q>> {
         .bind(t.valid_to.map(day)))
 }
 
-pub async fn insert(conn: &mut Conn, bank_id: Uuid, t: &ProductTerms, now: DateTime<Utc>) -> AppResult<LoanProduct> {
+pub async fn insert(conn: &mut Conn, bank_id: BankId, t: &ProductTerms, now: DateTime<Utc>) -> AppResult<LoanProduct> {
     let id = Uuid::now_v7();
     bind_terms(
         sqlx::query(
@@ -144,7 +146,7 @@ pub async fn versions_of(conn: &mut Conn, ids: &[Uuid]) -> AppResult<Vec<(Uuid, 
 }
 
 /// (id, version) of every active product, optionally of one bank, in id order.
-pub async fn active_versions(conn: &mut Conn, bank_id: Option<Uuid>) -> AppResult<Vec<(Uuid, i64)>> {
+pub async fn active_versions(conn: &mut Conn, bank_id: Option<BankId>) -> AppResult<Vec<(Uuid, i64)>> {
     let mut f = Filter::default();
     f.and("p.active = {}", Bind::Bool(true));
     if let Some(b) = bank_id {
@@ -171,23 +173,8 @@ pub async fn get_many_versioned(conn: &mut Conn, ids: &[Uuid]) -> AppResult<Vec<
     Ok(out)
 }
 
-pub async fn get_many(conn: &mut Conn, ids: &[Uuid]) -> AppResult<Vec<LoanProduct>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let sql = format!("SELECT {COLUMNS} FROM products p WHERE p.id IN ({})", list_placeholders(chunk.len(), 1));
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            out.push(from_row(&r)?);
-        }
-    }
-    Ok(out)
-}
-
 /// Every active product (the matching engine's catalogue), optionally of one bank.
-pub async fn active(conn: &mut Conn, bank_id: Option<Uuid>) -> AppResult<Vec<LoanProduct>> {
+pub async fn active(conn: &mut Conn, bank_id: Option<BankId>) -> AppResult<Vec<LoanProduct>> {
     let mut f = Filter::default();
     f.and("p.active = {}", Bind::Bool(true));
     if let Some(b) = bank_id {
@@ -200,7 +187,7 @@ pub async fn active(conn: &mut Conn, bank_id: Option<Uuid>) -> AppResult<Vec<Loa
 
 #[derive(Debug, Clone, Default)]
 pub struct ProductFilter {
-    pub bank_id: Option<Uuid>,
+    pub bank_id: Option<BankId>,
     pub kind: Option<ProductKind>,
     pub active: Option<bool>,
 }

@@ -8,7 +8,7 @@ use super::Conn;
 use crate::db::row::{RowExt, list_placeholders, values_placeholders};
 use crate::db::types::{day, ts};
 use crate::domain::firm::Venue;
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::error::AppResult;
 
 /// A firm outside the reserve pool, with its current event sequence.
@@ -98,12 +98,12 @@ pub async fn mark_pooled(conn: &mut Conn, firm_ids: &[FirmId]) -> AppResult<()> 
 }
 
 /// The demo bank's id, registered under `code` when it is missing.
-pub async fn demo_bank(conn: &mut Conn, code: &str, name: &str, email: &str, now: DateTime<Utc>) -> AppResult<Uuid> {
+pub async fn demo_bank(conn: &mut Conn, code: &str, name: &str, email: &str, now: DateTime<Utc>) -> AppResult<BankId> {
     let bank = sqlx::query("SELECT id FROM banks WHERE code = $1").bind(code).fetch_optional(&mut *conn).await?;
     if let Some(r) = bank {
-        return Ok(r.uuid("id")?);
+        return Ok(r.id("id")?);
     }
-    let id = Uuid::now_v7();
+    let id = BankId::new();
     sqlx::query("INSERT INTO banks (id, code, name, contact_email, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(id.to_string())
         .bind(code)
@@ -164,7 +164,7 @@ pub async fn count_products(conn: &mut Conn) -> AppResult<usize> {
 /// A firm as the financing seeder sees it.
 pub struct FinancingState {
     pub id: FirmId,
-    pub lead_bank_id: Option<Uuid>,
+    pub lead_bank_id: Option<BankId>,
     pub consents: i64,
 }
 
@@ -180,7 +180,7 @@ pub async fn financing_states(conn: &mut Conn) -> AppResult<Vec<FinancingState>>
     for r in &rows {
         out.push(FinancingState {
             id: r.id("id")?,
-            lead_bank_id: r.opt_uuid("lead_bank_id")?,
+            lead_bank_id: r.opt_id("lead_bank_id")?,
             consents: r.int("consents")?,
         });
     }
@@ -188,7 +188,7 @@ pub async fn financing_states(conn: &mut Conn) -> AppResult<Vec<FinancingState>>
 }
 
 /// A consent to write: its id, the firm, and the bank it names (none: every partner bank).
-pub type NewConsent = (Uuid, FirmId, Option<Uuid>);
+pub type NewConsent = (Uuid, FirmId, Option<BankId>);
 
 /// Inserts financing-matching consents granted now by no key, in one statement.
 pub async fn insert_consents(
@@ -216,7 +216,7 @@ pub async fn insert_consents(
     Ok(())
 }
 
-pub async fn set_lead_bank(conn: &mut Conn, firm: FirmId, bank: Uuid) -> AppResult<()> {
+pub async fn set_lead_bank(conn: &mut Conn, firm: FirmId, bank: BankId) -> AppResult<()> {
     sqlx::query("UPDATE firms SET lead_bank_id = $2 WHERE id = $1")
         .bind(firm.to_string())
         .bind(bank.to_string())

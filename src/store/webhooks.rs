@@ -12,6 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use crate::domain::ids::BankId;
+
 use super::Conn;
 use crate::db::Dialect;
 use crate::db::row::{RowExt, list_placeholders, values_placeholders};
@@ -42,7 +44,7 @@ const ENDPOINT_COLUMNS: &str = "id, bank_id, url, description, enabled, disabled
 fn endpoint_from_row(r: &AnyRow) -> Result<Endpoint, sqlx::Error> {
     Ok(Endpoint {
         id: r.uuid("id")?,
-        bank_id: r.uuid("bank_id")?,
+        bank_id: r.id("bank_id")?,
         url: r.text("url")?,
         description: r.text("description")?,
         event_types: Vec::new(),
@@ -133,7 +135,7 @@ async fn write_filters(conn: &mut Conn, id: Uuid, f: &EndpointFields) -> AppResu
 
 pub async fn insert_endpoint(
     conn: &mut Conn,
-    bank_id: Uuid,
+    bank_id: BankId,
     f: &EndpointFields,
     sealed_secret: &str,
     now: DateTime<Utc>,
@@ -173,7 +175,7 @@ pub async fn get_endpoint(conn: &mut Conn, id: Uuid) -> AppResult<Option<Endpoin
 /// Keyset page of endpoints by id; `bank_id: None` lists every bank's (admin).
 pub async fn list_endpoints(
     conn: &mut Conn,
-    bank_id: Option<Uuid>,
+    bank_id: Option<BankId>,
     after: Option<Uuid>,
     limit: u32,
 ) -> AppResult<Vec<Endpoint>> {

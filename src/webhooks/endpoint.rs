@@ -5,6 +5,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::ids::BankId;
+
 use super::payload::EventType;
 use super::ssrf::{SsrfPolicy, SsrfRefusal, parse_and_check};
 use crate::domain::validate::{Errors, FieldError, nullable};
@@ -41,7 +43,8 @@ pub struct EndpointInput {
     #[schema(minimum = 1, maximum = 200)]
     pub max_concurrency: Option<i64>,
     /// Admin keys only: the bank the endpoint belongs to. Bank keys create for their own bank.
-    pub bank_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub bank_id: Option<BankId>,
 }
 
 /// Maps a refusal of the SSRF guard to the `url` field's error.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::payload::{EventEnvelope, EventId, EventType};
 use crate::domain::events::MatchReason;
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 use crate::error::{AppError, AppResult};
 use crate::store::Conn;
 use crate::store::events::Event;
@@ -25,7 +25,7 @@ pub enum Scope {
     /// Only this bank's endpoints; when `consent_of` names a firm, only while that firm's consent
     /// covers the bank.
     Bank {
-        bank_id: Uuid,
+        bank_id: BankId,
         consent_of: Option<FirmId>,
     },
     /// Every bank's endpoints (a consent granted to or revoked from all partner banks).
@@ -54,7 +54,12 @@ pub fn webhook_id(event_id: Uuid) -> EventId {
 ///   while the firm's consent covers it.
 /// * Firm-level events (`listing.stage_reached`, no bank): the banks the firm's consent covers.
 /// * `webhook.ping` is never fanned out (it goes to one endpoint on request).
-pub fn scope_of(kind: EventType, firm_id: Option<FirmId>, bank_id: Option<Uuid>, reason: Option<MatchReason>) -> Scope {
+pub fn scope_of(
+    kind: EventType,
+    firm_id: Option<FirmId>,
+    bank_id: Option<BankId>,
+    reason: Option<MatchReason>,
+) -> Scope {
     match kind {
         EventType::WebhookPing => Scope::Nobody,
         EventType::ConsentGranted | EventType::ConsentRevoked => match bank_id {
@@ -94,7 +99,12 @@ pub fn reason_of(data: &serde_json::Value) -> Option<MatchReason> {
 
 /// Whether a subscriber in `scope` receives an event naming `product`, given the banks each
 /// firm's consent covers now (`None` in a list: every bank).
-fn reaches(s: &Subscriber, scope: Scope, product: Option<Uuid>, coverage: &HashMap<FirmId, Vec<Option<Uuid>>>) -> bool {
+fn reaches(
+    s: &Subscriber,
+    scope: Scope,
+    product: Option<Uuid>,
+    coverage: &HashMap<FirmId, Vec<Option<BankId>>>,
+) -> bool {
     let covered =
         |firm: FirmId| coverage.get(&firm).is_some_and(|banks| banks.iter().any(|b| b.is_none_or(|b| b == s.bank_id)));
     let in_scope = match scope {
@@ -178,10 +188,10 @@ mod tests {
 
     #[test]
     fn scope_rules() {
-        let (fid, bid) = (FirmId::new(), Uuid::now_v7());
+        let (fid, bid) = (FirmId::new(), BankId::new());
         let (f, b) = (Some(fid), Some(bid));
         use EventType as T;
-        let cases: &[(T, Option<FirmId>, Option<Uuid>, Scope)] = &[
+        let cases: &[(T, Option<FirmId>, Option<BankId>, Scope)] = &[
             (T::MatchCreated, f, b, Scope::Bank { bank_id: bid, consent_of: f }),
             (T::MatchWithdrawn, f, b, Scope::Bank { bank_id: bid, consent_of: f }),
             (T::ApplicationSubmitted, f, b, Scope::Bank { bank_id: bid, consent_of: f }),

@@ -10,6 +10,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use srdi_capital::clock::SystemClock;
+use srdi_capital::domain::ids::BankId;
 
 use crate::webhooks::receiver::{Received, Receiver};
 use srdi_capital::service::matches::sync_token;
@@ -178,7 +179,7 @@ async fn consent_in_force_is_the_same_rule_in_sql_and_in_rust() {
         let consent = Consent {
             id: Uuid::now_v7(),
             firm_id: firm,
-            bank_id: *named,
+            bank_id: named.map(BankId::from_uuid),
             purpose: ConsentPurpose::FinancingMatching,
             granted_at: t(granted),
             expires_at: t(expires),
@@ -197,11 +198,11 @@ async fn consent_in_force_is_the_same_rule_in_sql_and_in_rust() {
         .execute(&mut *conn)
         .await
         .expect("insert consent");
-        let rust = covers(std::slice::from_ref(&consent), *asked, now);
-        let read_gate = consents::covers(&mut conn, firm, *asked, now).await.expect("sql");
+        let asked = BankId::from_uuid(*asked);
+        let rust = covers(std::slice::from_ref(&consent), asked, now);
+        let read_gate = consents::covers(&mut conn, firm, asked, now).await.expect("sql");
         let coverage = hook_store::consent_coverage(&mut conn, &[firm], now).await.expect("coverage");
-        let delivery_gate =
-            coverage.get(&firm).is_some_and(|banks| banks.iter().any(|x| x.is_none_or(|x| x == *asked)));
+        let delivery_gate = coverage.get(&firm).is_some_and(|banks| banks.iter().any(|x| x.is_none_or(|x| x == asked)));
         assert_eq!((rust, read_gate, delivery_gate), (*want, *want, *want), "{what}");
         let state = consents::get(&mut conn, firm, consent.id, now).await.expect("get").expect("found").state;
         assert_eq!(state == "in_force", consent.is_in_force(now), "{what}: the answer's state follows the rule too");
@@ -381,7 +382,7 @@ async fn a_mirror_kept_from_webhooks_equals_the_pull_after_a_random_sequence() {
                 let reason = data["reason"].as_str().expect("reason");
                 let lost_sight = body["type"] == "match.withdrawn" && reason.starts_with("consent_");
                 assert!(
-                    lost_sight || covers(&consents[&firm], *bank_id, *at),
+                    lost_sight || covers(&consents[&firm], BankId::from_uuid(*bank_id), *at),
                     "{path}: {} about {firm} at {at} while its consent did not cover the bank",
                     body["type"]
                 );

@@ -143,7 +143,7 @@ async fn event_types_for(app: &TestApp, firm: Uuid, prefix: &str) -> Vec<(String
         .filter(|e| e.kind.as_str().starts_with(prefix))
         .collect();
     evs.sort_by_key(|e| (e.occurred_at, e.data["version"].as_i64()));
-    evs.into_iter().map(|e| (e.kind.as_str().to_owned(), e.bank_id, e.data)).collect()
+    evs.into_iter().map(|e| (e.kind.as_str().to_owned(), e.bank_id.map(|b| b.uuid()), e.data)).collect()
 }
 
 async fn queue_len(app: &TestApp) -> i64 {

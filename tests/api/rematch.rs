@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use srdi_capital::db::Db;
 use srdi_capital::db::row::RowExt;
+use srdi_capital::domain::ids::BankId;
 
 use crate::helpers::fresh_database;
 
@@ -144,7 +145,7 @@ async fn bulk_match_and_event_writes_keep_every_row_exactly_once() {
     let write_of = |i: usize, kind: ChangeKind, version: i64| MatchWrite {
         firm_id: pair(i).0,
         product_id: pair(i).1,
-        bank_id: Uuid::from_u128(7 + (i % 3) as u128),
+        bank_id: BankId::from_uuid(Uuid::from_u128(7 + (i % 3) as u128)),
         kind,
         score: (i % 101) as u8,
         previous_score: None,
@@ -182,7 +183,7 @@ async fn bulk_match_and_event_writes_keep_every_row_exactly_once() {
     let expect = |w: &MatchWrite, seq: i64| {
         let status = if w.kind == ChangeKind::Withdrawn { "withdrawn" } else { "active" };
         let ints = [w.score.into(), w.met_bits.into(), w.unmet_bits.into(), w.fingerprint, w.version];
-        ((w.firm_id.uuid(), w.product_id), (w.bank_id, status.to_owned(), ints, seq))
+        ((w.firm_id.uuid(), w.product_id), (w.bank_id.uuid(), status.to_owned(), ints, seq))
     };
 
     let created: Vec<MatchWrite> = (0..n).map(|i| write_of(i, ChangeKind::Created, 1)).collect();
@@ -219,7 +220,7 @@ async fn bulk_match_and_event_writes_keep_every_row_exactly_once() {
             ..NewEvent::fact(
                 EventKind::MatchCreated,
                 Some(firm),
-                Some(Uuid::from_u128(7)),
+                Some(BankId::from_uuid(Uuid::from_u128(7))),
                 matches::fact_key(firm, product, 1),
                 serde_json::json!({"firm_id": firm, "product_id": product, "note": "quote \" and 中文", "i": i}),
             )

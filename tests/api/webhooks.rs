@@ -15,6 +15,7 @@ use srdi_capital::db::row::RowExt;
 use srdi_capital::db::types::ts;
 use srdi_capital::domain::access::Role;
 use srdi_capital::domain::events::EventKind;
+use srdi_capital::domain::ids::BankId;
 use srdi_capital::service::events::{self, NewEvent};
 use srdi_capital::service::webhook_dispatcher as dispatcher;
 use srdi_capital::webhooks::signing::{self, WebhookSecret};
@@ -94,7 +95,7 @@ async fn record(app: &TestApp, event_type: &'static str, firm: Option<Uuid>, ban
         NewEvent::fact(
             kind,
             firm.map(srdi_capital::domain::ids::FirmId::from_uuid),
-            bank,
+            bank.map(BankId::from_uuid),
             Uuid::now_v7().to_string(),
             data,
         ),
@@ -779,7 +780,7 @@ async fn after_consent_is_revoked_no_more_events_about_the_firm_reach_the_bank()
         NewEvent::fact(
             EventKind::ConsentRevoked,
             Some(srdi_capital::domain::ids::FirmId::from_uuid(f)),
-            Some(a),
+            Some(BankId::from_uuid(a)),
             format!("consent:{c}:revoked"),
             json!({"firm_id": f, "consent_id": c}),
         ),
@@ -1007,7 +1008,13 @@ async fn an_endpoint_never_gets_more_concurrent_requests_than_its_cap() {
     for n in 0..8 {
         events::record(
             &mut tx,
-            NewEvent::fact(EventKind::ConsentGranted, None, Some(a), format!("cap:{n}"), json!({"n": n})),
+            NewEvent::fact(
+                EventKind::ConsentGranted,
+                None,
+                Some(BankId::from_uuid(a)),
+                format!("cap:{n}"),
+                json!({"n": n}),
+            ),
             app.clock.now(),
         )
         .await

@@ -277,8 +277,8 @@ async fn fetch_in_page(b: &Browser, path: &str) -> Value {
 async fn bank_filters_matched_firms_downloads_csv_moves_an_application_and_manages_webhooks() {
     let b = start().await;
     let s = demo(&b).await;
-    let application = application_for(&b, s.firm_id.uuid(), s.bank_id).await;
-    let bank_key = b.app.key_for(Role::Bank, Some(s.bank_id)).await;
+    let application = application_for(&b, s.firm_id.uuid(), s.bank_id.uuid()).await;
+    let bank_key = b.app.key_for(Role::Bank, Some(s.bank_id.uuid())).await;
     let endpoint = b
         .app
         .post_json(
@@ -468,7 +468,7 @@ async fn other_tenants_pages_are_403_or_404_roles_stay_apart_and_revoked_keys_en
     let s = demo(&b).await;
     let other = b.app.create_firm(crate::helpers::firm_body(7)).await;
     let other_id = other["id"].as_str().expect("id").to_owned();
-    let theirs = application_for(&b, s.firm_id.uuid(), s.bank_id).await;
+    let theirs = application_for(&b, s.firm_id.uuid(), s.bank_id.uuid()).await;
 
     let own_key = b.app.key_for(Role::Enterprise, Some(other_id.parse().expect("uuid"))).await;
     b.sign_in_with_key(&own_key).await;

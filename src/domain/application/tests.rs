@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::ids::BankId;
 use crate::domain::product::{Collateral, Eligibility, ProductKind};
 use chrono::DateTime;
 
@@ -85,7 +86,14 @@ fn product() -> LoanProduct {
     }
     .validate()
     .expect("valid product");
-    LoanProduct::new(Uuid::from_u128(7), Uuid::from_u128(8), terms, true, DateTime::UNIX_EPOCH, DateTime::UNIX_EPOCH)
+    LoanProduct::new(
+        Uuid::from_u128(7),
+        BankId::from_uuid(Uuid::from_u128(8)),
+        terms,
+        true,
+        DateTime::UNIX_EPOCH,
+        DateTime::UNIX_EPOCH,
+    )
 }
 
 fn codes(r: Result<NewApplication, Vec<FieldError>>) -> Vec<(String, String)> {

@@ -10,8 +10,8 @@ fn date(s: &str) -> NaiveDate {
 
 const ON: &str = "2025-06-30";
 
-fn bank() -> Uuid {
-    Uuid::from_u128(0xb1)
+fn bank() -> BankId {
+    BankId::from_uuid(Uuid::from_u128(0xb1))
 }
 
 /// A firm that meets every rule of `strict()` with some headroom.
@@ -150,7 +150,11 @@ fn list_rules_pass_and_fail() {
         ("C36 is not C35", |f| f.industry_code = "C3611".into(), Some(RuleKind::IndustryPrefixes)),
         ("C3 is shorter than the prefix", |f| f.industry_code = "C3".into(), Some(RuleKind::IndustryPrefixes)),
         ("not in pool", |f| f.in_reserve_pool = false, Some(RuleKind::ReservePoolOnly)),
-        ("another lead bank", |f| f.lead_bank_id = Some(Uuid::from_u128(0xb2)), Some(RuleKind::LeadBankOnly)),
+        (
+            "another lead bank",
+            |f| f.lead_bank_id = Some(BankId::from_uuid(Uuid::from_u128(0xb2))),
+            Some(RuleKind::LeadBankOnly),
+        ),
         ("no lead bank", |f| f.lead_bank_id = None, Some(RuleKind::LeadBankOnly)),
         ("targets STAR too", |f| f.target_venues = vec![Venue::Neeq, Venue::Star], None),
         ("targets only NEEQ", |f| f.target_venues = vec![Venue::Neeq], Some(RuleKind::TargetVenues)),
@@ -479,7 +483,7 @@ fn fast_path_agrees_with_explanations_on_a_population() {
             e.lead_bank_only = next(7) == 0;
             CompiledProduct::new(&MatchProduct {
                 id: Uuid::from_u128(i),
-                bank_id: Uuid::from_u128(1000 + u128::from(next(3) as u8)),
+                bank_id: BankId::from_uuid(Uuid::from_u128(1000 + u128::from(next(3) as u8))),
                 eligibility: e,
                 valid_from: None,
                 valid_to: (next(10) == 0).then(|| date("2025-01-01")),
@@ -494,7 +498,7 @@ fn fast_path_agrees_with_explanations_on_a_population() {
             revenue: (next(10) != 0).then(|| Decimal::from(next(60_000_000))),
             rd_expense: (next(10) != 0).then(|| Decimal::from(next(3_000_000))),
             in_reserve_pool: next(2) == 0,
-            lead_bank_id: Some(Uuid::from_u128(1000 + u128::from(next(3) as u8))),
+            lead_bank_id: Some(BankId::from_uuid(Uuid::from_u128(1000 + u128::from(next(3) as u8)))),
             industry_code: ["C3562", "I6510", "F5123"][pick(next(3))].into(),
             ..firm()
         };

@@ -54,8 +54,14 @@ fn a_good_draft_validates_and_normalises() {
     assert_eq!(t.amount_range(), (d("500000"), d("10000000")));
     assert_eq!(t.term_range(), (6, 36));
     // A round trip through the API shape gives the same terms back.
-    let product =
-        LoanProduct::new(Uuid::nil(), Uuid::nil(), t.clone(), true, DateTime::UNIX_EPOCH, DateTime::UNIX_EPOCH);
+    let product = LoanProduct::new(
+        Uuid::nil(),
+        BankId::from_uuid(Uuid::nil()),
+        t.clone(),
+        true,
+        DateTime::UNIX_EPOCH,
+        DateTime::UNIX_EPOCH,
+    );
     assert_eq!(product.terms().expect("still valid"), t);
     assert_eq!(ProductDraft::from(&t).validate().expect("valid"), t);
 }
@@ -263,7 +269,7 @@ fn api_product_uses_the_brief_field_names() {
     let t = good().validate().expect("valid");
     let json = serde_json::to_value(LoanProduct::new(
         Uuid::nil(),
-        Uuid::nil(),
+        BankId::from_uuid(Uuid::nil()),
         t,
         true,
         DateTime::UNIX_EPOCH,

@@ -10,7 +10,7 @@ use super::*;
 pub async fn requeue_message(
     conn: &mut Conn,
     event_id: Uuid,
-    bank: Option<Uuid>,
+    bank: Option<BankId>,
     endpoint: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Uuid>> {
@@ -40,7 +40,7 @@ pub async fn requeue_message(
 pub async fn message_deliveries(
     conn: &mut Conn,
     event_id: Uuid,
-    bank: Option<Uuid>,
+    bank: Option<BankId>,
 ) -> AppResult<Option<Vec<(Uuid, Uuid, bool)>>> {
     let m = sqlx::query("SELECT body FROM webhook_messages WHERE event_id = $1")
         .bind(event_id.to_string())
@@ -60,7 +60,7 @@ pub async fn message_deliveries(
     .await?;
     let mut out = Vec::new();
     for r in rows {
-        if bank.is_none_or(|b| r.uuid("bank_id").is_ok_and(|x| x == b)) {
+        if bank.is_none_or(|b| r.id::<BankId>("bank_id").is_ok_and(|x| x == b)) {
             out.push((r.uuid("id")?, r.uuid("endpoint_id")?, r.flag("enabled")?));
         }
     }

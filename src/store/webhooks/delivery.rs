@@ -2,7 +2,7 @@
 //! recording attempts and their outcome, and the endpoints' failure streaks.
 
 use super::*;
-use crate::domain::ids::FirmId;
+use crate::domain::ids::{BankId, FirmId};
 
 // ---------------------------------------------------------------- fan-out
 
@@ -10,7 +10,7 @@ use crate::domain::ids::FirmId;
 #[derive(Debug, Clone)]
 pub struct Subscriber {
     pub endpoint_id: Uuid,
-    pub bank_id: Uuid,
+    pub bank_id: BankId,
     pub enabled: bool,
     pub event_type: EventType,
     /// `None`: every product; otherwise only events naming one of these products (or none).
@@ -36,7 +36,7 @@ pub async fn subscribers(conn: &mut Conn, types: &[EventType]) -> AppResult<Vec<
     for r in q.fetch_all(&mut *conn).await? {
         out.push(Subscriber {
             endpoint_id: r.uuid("id")?,
-            bank_id: r.uuid("bank_id")?,
+            bank_id: r.id("bank_id")?,
             enabled: r.flag("enabled")?,
             event_type: r.text("event_type")?.parse().map_err(|e| sql_err(e, "stored event type"))?,
             product_ids: None,
@@ -209,7 +209,7 @@ pub struct Claimed {
     pub consent_required: bool,
     /// `None` once purged.
     pub body: Option<String>,
-    pub bank_id: Uuid,
+    pub bank_id: BankId,
     pub url: String,
     pub enabled: bool,
     pub rate_limit_per_second: u32,
@@ -246,7 +246,7 @@ pub async fn load_claimed(conn: &mut Conn, ids: &[Uuid]) -> AppResult<Vec<Claime
                 firm_id: r.opt_id("firm_id")?,
                 consent_required: r.flag("consent_required")?,
                 body: r.opt_text("body")?,
-                bank_id: r.uuid("bank_id")?,
+                bank_id: r.id("bank_id")?,
                 url: r.text("url")?,
                 enabled: r.flag("enabled")?,
                 rate_limit_per_second: to_u32(r.int("rate_limit_per_second")?).max(1),
@@ -262,8 +262,8 @@ pub async fn consent_coverage(
     conn: &mut Conn,
     firm_ids: &[FirmId],
     now: DateTime<Utc>,
-) -> AppResult<HashMap<FirmId, Vec<Option<Uuid>>>> {
-    let mut out: HashMap<FirmId, Vec<Option<Uuid>>> = HashMap::new();
+) -> AppResult<HashMap<FirmId, Vec<Option<BankId>>>> {
+    let mut out: HashMap<FirmId, Vec<Option<BankId>>> = HashMap::new();
     let mut ids = firm_ids.to_vec();
     ids.sort();
     ids.dedup();
@@ -278,7 +278,7 @@ pub async fn consent_coverage(
             q = q.bind(f.to_string());
         }
         for r in q.fetch_all(&mut *conn).await? {
-            out.entry(r.id("firm_id")?).or_default().push(r.opt_uuid("bank_id")?);
+            out.entry(r.id("firm_id")?).or_default().push(r.opt_id("bank_id")?);
         }
     }
     Ok(out)
@@ -410,7 +410,7 @@ pub async fn abandon(conn: &mut Conn, id: Uuid, token: Uuid, reason: &str) -> Ap
 /// The failure streak and state of an endpoint, for the disable rule.
 #[derive(Debug, Clone)]
 pub struct EndpointHealth {
-    pub bank_id: Uuid,
+    pub bank_id: BankId,
     pub enabled: bool,
     pub failing_since: Option<DateTime<Utc>>,
     pub last_failure_at: Option<DateTime<Utc>>,
@@ -424,7 +424,7 @@ pub async fn endpoint_health(conn: &mut Conn, id: Uuid) -> AppResult<Option<Endp
             .await?;
     row.map(|r| {
         Ok(EndpointHealth {
-            bank_id: r.uuid("bank_id")?,
+            bank_id: r.id("bank_id")?,
             enabled: r.flag("enabled")?,
             failing_since: r.opt_ts("failing_since")?,
             last_failure_at: r.opt_ts("last_failure_at")?,
