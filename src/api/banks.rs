@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::domain::ids::BankId;
 
 use super::auth::Caller;
-use super::keys::KeyRequest;
+use super::keys::{IssuedKey, KeyRequest};
 use super::pagination::{Page, PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, parse_optional_json};
@@ -16,18 +16,9 @@ use crate::api::query::Query;
 use crate::domain::bank::{Bank, BankDraft, LprDraft};
 use crate::domain::product::LprFixing;
 use crate::error::{AppError, AppResult};
-use crate::service::api_keys::ApiKeyInfo;
 use crate::service::banks;
 
 page_schema!(BankPage = Bank);
-
-/// A newly issued key: `key` is shown this once and never stored.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IssuedKey {
-    pub key: String,
-    #[serde(flatten)]
-    pub info: ApiKeyInfo,
-}
 
 /// What a caller may see of a bank: everyone sees the partner list (an enterprise needs it to
 /// grant consent); the contact mailbox only the office and the bank itself.

@@ -2,12 +2,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::keys::KeyRequest;
+use super::keys::{IssuedKey, KeyRequest};
 use super::pagination::{Page, PageQuery, Paging, page, page_schema};
 use super::problem::Problem;
 use super::{AppState, idempotent, parse_json, parse_optional_json};
@@ -15,18 +13,9 @@ use crate::api::query::Query;
 use crate::domain::access::Role;
 use crate::domain::roadshow::{Fund, FundInput};
 use crate::error::{AppError, AppResult};
-use crate::service::api_keys::ApiKeyInfo;
 use crate::service::funds;
 
 page_schema!(FundPage = Fund);
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IssuedKey {
-    /// The key itself: shown this once, stored only as a digest.
-    pub key: String,
-    #[serde(flatten)]
-    pub info: ApiKeyInfo,
-}
 
 /// Onboard a fund organisation (admin).
 #[utoipa::path(post, path = "/v1/funds", tag = "funds", request_body = FundInput,

@@ -1,7 +1,7 @@
 //! API keys as a resource: revocation (keys are issued per bank, fund and firm under those resources).
 
 use actix_web::web;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -25,6 +25,14 @@ pub async fn revoke_key(
 ) -> AppResult<web::Json<ApiKeyInfo>> {
     let now = state.clock.now();
     Ok(web::Json(api_keys::revoke(&state.db, &state.keys, &caller, id.into_inner(), now).await?))
+}
+
+/// A newly issued key (bank or fund): `key` is shown this once and never stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedKey {
+    pub key: String,
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
 }
 
 const MAX_LABEL_CHARS: usize = 200;
