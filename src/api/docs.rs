@@ -250,9 +250,7 @@ const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]+$";
 /// then the conventions they share.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
-    // Where two schemas share a name (`funds::IssuedKey`, `banks::IssuedKey`) the later operation's
-    // is the one the document has always shown; `merge` keeps the first it is given.
-    for operation in super::operations().into_iter().rev() {
+    for operation in super::operations() {
         document.merge(operation.document);
     }
     ApiConventions.modify(&mut document);
@@ -266,8 +264,12 @@ pub fn openapi_pretty() -> String {
     s
 }
 
+/// Served as built once: the document is assembled from the operations' parts, which need not
+/// be done again for every reader.
 pub async fn openapi_json() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok().content_type("application/json").body(openapi_pretty())
+    static DOCUMENT: std::sync::OnceLock<actix_web::web::Bytes> = std::sync::OnceLock::new();
+    let document = DOCUMENT.get_or_init(|| openapi_pretty().into()).clone();
+    actix_web::HttpResponse::Ok().content_type("application/json").body(document)
 }
 
 pub fn swagger_ui() -> utoipa_swagger_ui::SwaggerUi {

@@ -177,14 +177,9 @@ fn allowed_methods() -> &'static HashMap<String, String> {
             .paths
             .iter()
             .map(|(path, item)| {
-                let methods = [
-                    (item.get.is_some(), "GET, HEAD"),
-                    (item.post.is_some(), "POST"),
-                    (item.put.is_some(), "PUT"),
-                    (item.patch.is_some(), "PATCH"),
-                    (item.delete.is_some(), "DELETE"),
-                ];
-                let allow: Vec<&str> = methods.iter().filter(|(on, _)| *on).map(|(_, m)| *m).collect();
+                let allow: Vec<String> = super::methods(item)
+                    .map(|m| if m == actix_web::http::Method::GET { "GET, HEAD".to_owned() } else { m.to_string() })
+                    .collect();
                 (path.clone(), allow.join(", "))
             })
             .collect();
