@@ -32,6 +32,11 @@ impl<T> Deref for Query<T> {
 /// Reads a query string into `T`; see the module documentation for the rules.
 pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
     refuse_nul(&pairs(query))?;
+    deserialize(query)
+}
+
+/// Reads a query string already checked for U+0000 into `T`.
+fn deserialize<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
     let mut unknown = Vec::new();
     let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
     // Each unknown key is reported by the callback while the declared ones are read.
@@ -81,15 +86,15 @@ impl<F> Deref for Paged<F> {
 }
 
 /// Reads a listing's query string: the page's parameters into [`PageQuery`], the others into `F`.
+/// The string is split as it came, parameter by parameter, so each half is read once.
 pub fn parse_paged<F: DeserializeOwned>(query: &str) -> Result<Paged<F>, AppError> {
-    let pairs = pairs(query);
-    refuse_nul(&pairs)?;
-    let (page, filter): (Vec<_>, Vec<_>) =
-        pairs.into_iter().partition(|(name, _)| PageQuery::PARAMETERS.contains(&name.as_str()));
-    let encode = |pairs: Vec<(String, String)>| {
-        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
-    };
-    Ok(Paged { filter: parse(&encode(filter))?, page: parse(&encode(page))? })
+    refuse_nul(&pairs(query))?;
+    let (page, filter): (Vec<&str>, Vec<&str>) = query.split('&').filter(|p| !p.is_empty()).partition(|p| {
+        url::form_urlencoded::parse(p.as_bytes())
+            .next()
+            .is_some_and(|(name, _)| PageQuery::PARAMETERS.contains(&name.as_ref()))
+    });
+    Ok(Paged { filter: deserialize(&filter.join("&"))?, page: deserialize(&page.join("&"))? })
 }
 
 impl<F: DeserializeOwned> FromRequest for Paged<F> {
