@@ -23,11 +23,10 @@ pub trait RowExt {
     fn opt_flag(&self, col: &str) -> Result<Option<bool>, sqlx::Error>;
 
     fn uuid(&self, col: &str) -> Result<Uuid, sqlx::Error> {
-        let s = self.text(col)?;
-        Uuid::parse_str(&s).map_err(|e| decode_err(col, e))
+        self.id(col)
     }
     fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, sqlx::Error> {
-        self.opt_text(col)?.map(|s| Uuid::parse_str(&s).map_err(|e| decode_err(col, e))).transpose()
+        self.opt_id(col)
     }
     /// An id column read as its typed id (`r.id::<FirmId>("firm_id")`): any type that parses
     /// like a UUID.

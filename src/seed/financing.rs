@@ -412,12 +412,17 @@ pub async fn seed(
     }
     report.lpr_fixings = LPR_HISTORY.len();
     let existing = seed_store::count_products(&mut tx).await?;
-    let bank_of =
-        |code: &str| bank_ids.iter().find(|(c, _)| *c == code).map_or(BankId::from_uuid(Uuid::nil()), |(_, id)| *id);
+    let bank_of = |code: &str| {
+        bank_ids
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, id)| *id)
+            .ok_or_else(|| anyhow::anyhow!("a product template names bank {code}, which the seed does not create"))
+    };
     if existing == 0 {
         let templates = templates();
         let base: Vec<(BankId, ProductTerms)> =
-            templates.iter().map(|t| Ok((bank_of(t.bank), terms(t)?))).collect::<anyhow::Result<_>>()?;
+            templates.iter().map(|t| Ok((bank_of(t.bank)?, terms(t)?))).collect::<anyhow::Result<_>>()?;
         for (bank, t) in &base {
             products::insert(&mut tx, *bank, t, now).await?;
         }
@@ -441,12 +446,12 @@ pub async fn seed(
                 consent_rows.push((Uuid::now_v7(), id, None));
             }
             if Some(id) == demo_firm {
-                consent_rows.push((Uuid::now_v7(), id, Some(bank_of("DEMO-BANK"))));
+                consent_rows.push((Uuid::now_v7(), id, Some(bank_of("DEMO-BANK")?)));
             }
         }
         if r.lead_bank_id.is_none() && (roll % 7 == 0 || Some(id) == demo_firm) {
             let bank = if Some(id) == demo_firm {
-                bank_of("DEMO-BANK")
+                bank_of("DEMO-BANK")?
             } else {
                 bank_ids[rng.random_range(0..bank_ids.len())].1
             };
