@@ -12,13 +12,13 @@ use figment::providers::{Env, Format, Toml};
 use ipnet::IpNet;
 use lettre::message::Mailbox;
 use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 
 use self::smtp::SmtpSettings;
 use self::webhooks::{RetrySchedule, SecretBoxKey};
 
 /// A value that must never reach logs or `Debug` output.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -40,7 +40,7 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     Text,

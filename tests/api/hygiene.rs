@@ -152,3 +152,38 @@ async fn metrics_are_served_on_their_own_listener_only() {
     let resp = off.client.get(format!("{}/metrics", off.base)).send().await.expect("req");
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
+
+/// The operator's form of the settings: environment variables, lists comma-separated, an empty
+/// value meaning "not set". Read through the command line as a deployment reads them; a value that
+/// does not parse stops it, naming the variable and never repeating a password.
+#[tokio::test]
+async fn settings_from_the_environment_are_parsed_once_and_named_when_wrong() {
+    let (url, _guard) = fresh_database().await;
+    let migrate = |settings: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_srdi-capital"));
+        cmd.arg("migrate").env("SRDI_DATABASE_URL", &url).envs(settings.iter().copied());
+        cmd.output().expect("run the command line")
+    };
+    let good = migrate(&[
+        ("SRDI_WEBHOOKS_ALLOW_NETWORKS", "127.0.0.1/32, 10.0.0.0/8"),
+        ("SRDI_WEBHOOKS_RETRY_SCHEDULE", "0"),
+        ("SRDI_MAIL_RETRY_SCHEDULE", "60,300"),
+        ("SRDI_MAIL_FROM", "Office <office@srdi.example>"),
+        ("SRDI_SMTP_URL", ""),
+        ("SRDI_WEBHOOKS_SECRET_KEY", ""),
+        ("SRDI_METRICS_LISTEN", "off"),
+    ]);
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    for (setting, value) in [
+        ("SRDI_WEBHOOKS_ALLOW_NETWORKS", "127.0.0.1/32,nonsense"),
+        ("SRDI_WEBHOOKS_RETRY_SCHEDULE", "0,soon"),
+        ("SRDI_MAIL_RETRY_SCHEDULE", "60,later"),
+        ("SRDI_METRICS_LISTEN", "localhost"),
+        ("SRDI_SMTP_URL", "smtp://u:hunter2@mail.example.cn"),
+    ] {
+        let out = migrate(&[(setting, value)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{setting}={value} was accepted");
+        assert!(stderr.contains(setting) && !stderr.contains("hunter2"), "{setting}: {stderr}");
+    }
+}
